@@ -1,0 +1,376 @@
+/**
+ * The archive command's shell: the one place where the pipeline meets the world.
+ *   discovery → planner → (dry run: render) | (real run: confirm → executor → report)
+ * Dry run and real run share discovery, planner and renderer; the only fork is here.
+ */
+import { existsSync, promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { askToProceed } from './confirm.js';
+import { discoverDays, findDayFolders, type DiscoveryOptions } from './discovery.js';
+import {
+  encoderName,
+  profileFor,
+  selectEncoder,
+  type AudioMode,
+  type Codec,
+  type EncoderChoice,
+  type EncodingProfile,
+} from './encoders.js';
+import { EnvironmentError, UsageError, type InterruptSignal } from './errors.js';
+import { displayPath, executePlan, type ExecutionReport } from './executor.js';
+import { acquireTreeLock, type TreeLock } from './lock.js';
+import { createLogger, type AppLogger, type Level } from './logger.js';
+import {
+  ageCutoff,
+  countAction,
+  emptyCounts,
+  planDay,
+  planPrunes,
+  type PlanAction,
+  type PlanCounts,
+  type PlanSettings,
+} from './planner.js';
+import { barProgress, lineProgress, silentProgress, type ProgressReporter } from './progress.js';
+import { actionToJson, encoderLine, renderAction, renderCounts, renderReport, totalsOf, type RenderContext } from './render.js';
+import { resolveToolchain, type Toolchain } from './toolchain.js';
+
+export interface ArchiveOptions {
+  root: string;
+  output: string;
+  trash: string;
+  deleteSources: boolean;
+  dryRun: boolean;
+  assumeYes: boolean;
+  noSkip: boolean;
+  cleanup: boolean;
+  cleanOutput: boolean;
+  ageDays: number;
+  maxSize?: number | undefined;
+  logFile: string;
+  settleSeconds: number;
+  jobs: number;
+  encoder: EncoderChoice;
+  codec: Codec;
+  quality?: number | undefined;
+  preset?: string | undefined;
+  maxHeight?: number | undefined;
+  audio: AudioMode;
+  hwDevice: string;
+  json: boolean;
+  /** -1 quiet, 0 normal, 1 verbose, 2 debug. */
+  verbosity: number;
+  ffmpeg?: string | undefined;
+  ffprobe?: string | undefined;
+  stallTimeoutSeconds: number;
+  niceness: number;
+  progress: 'auto' | 'bars' | 'lines' | 'none';
+  commandLine: string;
+}
+
+export interface RunIo {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WriteStream;
+  env: NodeJS.ProcessEnv;
+  signal: AbortSignal;
+  clock: () => Date;
+}
+
+export type RunOutcome =
+  | { status: 'ok' }
+  | { status: 'failed'; failures: number }
+  | { status: 'cancelled' }
+  | { status: 'interrupted'; signal: InterruptSignal };
+
+export function consoleLevel(verbosity: number): Level {
+  return verbosity < 0 ? 'warn' : verbosity === 0 ? 'info' : verbosity === 1 ? 'verbose' : 'debug';
+}
+
+export async function checkInputRoot(root: string): Promise<void> {
+  let info;
+  try {
+    info = await fsp.stat(root);
+  } catch {
+    throw new EnvironmentError(`input directory ${root} does not exist (nothing was created or changed)`);
+  }
+  if (!info.isDirectory()) throw new EnvironmentError(`input path ${root} is not a directory`);
+}
+
+function interruptOf(signal: AbortSignal): InterruptSignal {
+  const reason: unknown = signal.reason;
+  return reason === 'SIGTERM' || reason === 'SIGHUP' ? reason : 'SIGINT';
+}
+
+export async function runArchive(opts: ArchiveOptions, io: RunIo): Promise<RunOutcome> {
+  const root = path.resolve(opts.root);
+  const outputRoot = path.resolve(opts.output);
+  const trashRoot = path.resolve(opts.trash);
+  if (!opts.dryRun && !opts.assumeYes && !io.stdin.isTTY) {
+    throw new UsageError(
+      'a real run asks before it changes anything, but standard input is not a terminal: add -y (--no-confirm) to proceed, or --dry-run to preview',
+    );
+  }
+  await checkInputRoot(root);
+
+  const log = await createLogger({
+    consoleLevel: consoleLevel(opts.verbosity),
+    file: opts.dryRun ? undefined : opts.logFile,
+    stderr: io.stderr,
+    env: io.env,
+  });
+  let lock: TreeLock | undefined;
+  try {
+    if (opts.cleanOutput && !opts.cleanup) {
+      log.warn('--clean-output only has an effect with --cleanup: archives are never treated as sources');
+    }
+    if (!opts.dryRun) {
+      lock = await acquireTreeLock({
+        dir: root,
+        command: opts.commandLine,
+        onTakeover: (why) => log.warn(`took over a stale lock (${why})`),
+      });
+    }
+    return await archive(opts, io, log, { root, outputRoot, trashRoot });
+  } catch (error) {
+    log.error(error instanceof Error ? error.message : String(error));
+    (error as { logged?: boolean }).logged = true;
+    throw error;
+  } finally {
+    await lock?.release();
+    await log.close();
+  }
+}
+
+interface Roots {
+  root: string;
+  outputRoot: string;
+  trashRoot: string;
+}
+
+async function archive(opts: ArchiveOptions, io: RunIo, log: AppLogger, roots: Roots): Promise<RunOutcome> {
+  const now = io.clock();
+  const started = Date.now();
+  const settings: PlanSettings = {
+    root: roots.root,
+    outputRoot: roots.outputRoot,
+    trashRoot: roots.trashRoot,
+    disposal: opts.deleteSources ? 'delete' : 'trash',
+    ageDays: opts.ageDays,
+    settleSeconds: opts.settleSeconds,
+    redoExisting: opts.noSkip,
+  };
+  const discovery: DiscoveryOptions = {
+    root: roots.root,
+    excluded: [roots.outputRoot, roots.trashRoot],
+    outputRoot: roots.outputRoot,
+    statClipsNewerThan: statThreshold(now, opts),
+  };
+
+  // Tools and encoder are resolved only once a plan needs them: a run with nothing to do works
+  // without ffmpeg, and a dry run probes exactly like the real run so its commands are exact.
+  let toolchain: Toolchain | undefined;
+  let profile: EncodingProfile | undefined;
+  let fallbackProfile: EncodingProfile | undefined;
+  const ensureTools = async (): Promise<Toolchain> => {
+    toolchain ??= await resolveToolchain({ ffmpeg: opts.ffmpeg, ffprobe: opts.ffprobe }, io.env, (m) => log.warn(m));
+    return toolchain;
+  };
+  const ensureEncoder = async (): Promise<void> => {
+    if (profile) return;
+    const tools = await ensureTools();
+    const base = {
+      codec: opts.codec,
+      quality: opts.quality,
+      preset: opts.preset,
+      maxHeight: opts.maxHeight,
+      audio: opts.audio,
+      hwDevice: opts.hwDevice,
+    };
+    const selection = await selectEncoder(
+      opts.encoder,
+      base,
+      async (args) => {
+        const r = await execa(tools.ffmpeg.path, args, { reject: false, stdin: 'ignore', timeout: 30_000 });
+        return { exitCode: r.exitCode ?? 1, stderr: r.stderr };
+      },
+      (device) => existsSync(device),
+    );
+    const tried = selection.attempts.map((a) => `${a.name}: ${a.ok ? 'ok' : a.error}`).join('; ');
+    if (!selection.profile) {
+      throw new EnvironmentError(`no working encoder for --encoder ${opts.encoder} --codec ${opts.codec} (${tried})`);
+    }
+    profile = selection.profile;
+    log.info(`encoder: ${encoderLine(profile)}${opts.encoder === 'auto' ? ` [auto: ${tried}]` : ''}`);
+    if (opts.encoder === 'auto' && profile.encoder !== 'software') fallbackProfile = profileFor('software', base);
+  };
+
+  const renderCtx = (): RenderContext => ({
+    root: roots.root,
+    ffmpeg: toolchain?.ffmpeg.path,
+    caps: toolchain?.caps,
+    profile,
+  });
+  const print = (line: string): void => {
+    io.stdout.write(`${line}\n`);
+  };
+  const streamText = opts.dryRun && !opts.json && opts.verbosity >= 0;
+
+  const skeleton = await findDayFolders(discovery);
+  for (const ignored of skeleton.ignored) log.verbose(`ignored ${ignored.path}: ${ignored.reason}`);
+  const counts: PlanCounts = emptyCounts();
+  const actions: PlanAction[] = [];
+  const jsonActions: Record<string, unknown>[] = [];
+  const emptied = new Set<string>();
+
+  const take = async (action: PlanAction): Promise<void> => {
+    countAction(counts, action);
+    if (action.kind === 'transcode') await ensureEncoder();
+    if (action.kind === 'dispose-archived') await ensureTools();
+    if (opts.dryRun) {
+      if (opts.json) jsonActions.push(actionToJson(action, renderCtx()));
+      else if (streamText && (action.kind !== 'keep' || opts.verbosity > 0)) {
+        for (const line of renderAction(action, renderCtx())) print(line);
+      }
+    } else if (action.kind === 'keep') {
+      log.verbose(`keep ${displayPath(roots.root, action.path)}: ${action.reason}`);
+    } else {
+      actions.push(action);
+    }
+  };
+
+  for await (const day of discoverDays(discovery, skeleton)) {
+    if (io.signal.aborted) return { status: 'interrupted', signal: interruptOf(io.signal) };
+    counts.days++;
+    counts.ignored += day.ignored.length;
+    for (const ignored of day.ignored) log.verbose(`ignored ${ignored.path}: ${ignored.reason}`);
+    const plan = planDay(day, settings, now);
+    if (plan.emptiesFolder) emptied.add(plan.folder.relDir);
+    for (const action of plan.actions) await take(action);
+  }
+  for (const prune of planPrunes(skeleton, emptied, roots.root)) await take(prune);
+
+  const work = counts.transcode + counts.disposeArchived + counts.removePartial + counts.pruneFolder;
+  if (opts.dryRun) {
+    if (opts.json) {
+      print(
+        JSON.stringify(
+          {
+            command: 'archive',
+            dryRun: true,
+            root: roots.root,
+            output: roots.outputRoot,
+            trash: opts.deleteSources ? null : roots.trashRoot,
+            now: now.toISOString(),
+            encoder: profile ? encoderName(profile.encoder, profile.codec) : null,
+            counts,
+            actions: jsonActions,
+          },
+          null,
+          2,
+        ),
+      );
+    } else {
+      print(`Dry run, nothing was changed. Plan: ${renderCounts(counts)}.`);
+    }
+    return { status: 'ok' };
+  }
+
+  if (work === 0) {
+    log.info(`nothing to do: ${renderCounts(counts)}`);
+    if (opts.json) print(JSON.stringify(summaryJson(opts, roots, counts, undefined, profile, now, started), null, 2));
+    return { status: 'ok' };
+  }
+
+  if (!opts.json && opts.verbosity >= 0) {
+    print(`Plan: ${renderCounts(counts)}.`);
+    if (counts.transcode) print(`Encoder: ${encoderLine(profile)}.`);
+    print(
+      opts.deleteSources
+        ? 'Sources are DELETED permanently after their archive is verified (--delete).'
+        : `Sources go to ${displayPath(roots.root, path.join(roots.trashRoot, 'input'))} after their archive is verified.`,
+    );
+  }
+  if (!opts.assumeYes) {
+    const answer = await askToProceed('Proceed? [y/N] ', io.stdin, io.stderr);
+    if (answer === 'interrupted') return { status: 'interrupted', signal: 'SIGINT' };
+    if (answer === 'no') {
+      log.info('cancelled at the prompt: nothing was changed');
+      return { status: 'cancelled' };
+    }
+  }
+
+  const tools = await ensureTools();
+  const progress = await makeProgress(opts, io, log);
+  const report = await executePlan(actions, {
+    toolchain: tools,
+    profile,
+    fallbackProfile,
+    root: roots.root,
+    outputRoot: roots.outputRoot,
+    trashRoot: roots.trashRoot,
+    settleSeconds: opts.settleSeconds,
+    jobs: opts.jobs,
+    stallTimeoutMs: opts.stallTimeoutSeconds * 1000,
+    niceness: opts.niceness,
+    log,
+    progress,
+    now: io.clock,
+    signal: io.signal,
+  });
+  const seconds = (Date.now() - started) / 1000;
+  for (const line of renderReport(report, seconds, roots.root)) log.info(line);
+  if (report.interrupted && report.notStarted.length) {
+    log.warn(`interrupted: ${report.notStarted.length} clip(s) not archived and left in place; the next run continues`);
+  }
+  if (opts.json) print(JSON.stringify(summaryJson(opts, roots, counts, report, profile, now, started), null, 2));
+  if (report.interrupted) return { status: 'interrupted', signal: interruptOf(io.signal) };
+  const failures = totalsOf(report).failed;
+  return failures > 0 ? { status: 'failed', failures } : { status: 'ok' };
+}
+
+function statThreshold(now: Date, opts: ArchiveOptions): Date {
+  // mtimes matter only for clips old enough to act on but named recently enough to still be
+  // uploading; the executor re-checks every clip's mtime just before it touches it anyway.
+  const from = new Date(now.getTime() - (opts.settleSeconds + 86_400) * 1000);
+  const cutoff = ageCutoff(now, opts.ageDays);
+  if (opts.settleSeconds === 0 || (cutoff && cutoff <= from)) return new Date(8.64e15);
+  return from;
+}
+
+async function makeProgress(opts: ArchiveOptions, io: RunIo, log: AppLogger): Promise<ProgressReporter> {
+  const mode = opts.progress === 'auto' ? (io.stderr.isTTY ? 'bars' : 'lines') : opts.progress;
+  if (mode === 'none' || opts.verbosity < 0) return silentProgress;
+  if (mode === 'bars') return barProgress(log, io.stderr);
+  return lineProgress(log);
+}
+
+function summaryJson(
+  opts: ArchiveOptions,
+  roots: Roots,
+  counts: PlanCounts,
+  report: ExecutionReport | undefined,
+  profile: EncodingProfile | undefined,
+  now: Date,
+  started: number,
+): Record<string, unknown> {
+  const totals = report ? totalsOf(report) : { archived: 0, alreadyArchived: 0, skipped: 0, failed: 0, bytesIn: 0, bytesOut: 0 };
+  return {
+    command: 'archive',
+    dryRun: false,
+    root: roots.root,
+    output: roots.outputRoot,
+    trash: opts.deleteSources ? null : roots.trashRoot,
+    startedAt: now.toISOString(),
+    durationSeconds: (Date.now() - started) / 1000,
+    encoder: profile ? encoderName(profile.encoder, profile.codec) : null,
+    planned: counts,
+    ...totals,
+    savedBytes: totals.bytesIn - totals.bytesOut,
+    interrupted: report?.interrupted ?? false,
+    removedPartials: report?.removedPartials ?? [],
+    prunedFolders: report?.prunedFolders ?? [],
+    notDone: report?.notStarted ?? [],
+    files: report?.outcomes ?? [],
+  };
+}

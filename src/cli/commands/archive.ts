@@ -1,0 +1,150 @@
+/**
+ * `camera-archiver [archive] [directory]`: the Python archiver's flags, plus the options users of
+ * this kind of tool expect. Only argument shapes live here; the work is in archive-run.ts, loaded
+ * on demand so `--help` stays fast.
+ */
+import path from 'node:path';
+import type { Argv } from 'yargs';
+import { AUDIO_MODES, CODECS, ENCODER_CHOICES, type AudioMode, type Codec, type EncoderChoice } from '../../encoders.js';
+import { EXIT, UsageError } from '../../errors.js';
+import { parseDuration, parseSize } from '../../units.js';
+import type { ArchiveOptions } from '../../archive-run.js';
+import type { CliContext } from '../context.js';
+
+export const DEFAULT_ROOT = '/camera';
+
+export function archiveBuilder(y: Argv): Argv<Record<string, unknown>> {
+  return y
+    .positional('directory', {
+      type: 'string',
+      default: DEFAULT_ROOT,
+      describe: 'camera tree with YYYY/MM/DD folders',
+    })
+    .option('output', { alias: 'o', type: 'string', describe: 'archive root [default: <directory>/archived]', group: 'Archive:' })
+    .option('trash-root', { type: 'string', describe: 'trash root [default: <directory>/.deleted]', group: 'Archive:' })
+    .option('delete', { type: 'boolean', default: false, describe: 'delete sources permanently instead of trashing them', group: 'Archive:' })
+    .option('dry-run', { type: 'boolean', default: false, describe: 'show exactly what would be done, change nothing', group: 'Archive:' })
+    .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask before acting (same as --no-confirm)', group: 'Archive:' })
+    .option('confirm', { type: 'boolean', default: true, hidden: true })
+    .option('skip', { type: 'boolean', default: true, describe: '--no-skip: transcode again even when an archive exists', group: 'Archive:' })
+    .option('age', { type: 'number', default: 30, describe: 'only clips recorded more than DAYS ago (from the file name); 0 = all', group: 'Archive:' })
+    .option('settle-time', { type: 'string', default: '5m', describe: 'leave clips modified more recently than this alone (may still be uploading); 0 disables', group: 'Archive:' })
+    .option('cleanup', { type: 'boolean', default: false, describe: 'retention mode: remove old footage instead of transcoding', group: 'Retention:' })
+    .option('clean-output', { type: 'boolean', default: false, describe: 'with --cleanup: also remove archives older than --age', group: 'Retention:' })
+    .option('max-size', { type: 'string', describe: 'total size cap, e.g. 500GB, 1.5T (1024-based)', group: 'Retention:' })
+    .option('jobs', { alias: 'j', type: 'number', default: 1, describe: 'parallel transcodes', group: 'Encoding:' })
+    .option('encoder', { choices: ENCODER_CHOICES, default: 'auto' as EncoderChoice, describe: 'auto probes qsv, vaapi, nvenc, then software', group: 'Encoding:' })
+    .option('codec', { choices: CODECS, default: 'hevc' as Codec, describe: 'archive video codec', group: 'Encoding:' })
+    .option('quality', { type: 'number', describe: 'CRF / global_quality / QP / CQ (lower = better, larger) [default: per encoder]', group: 'Encoding:' })
+    .option('preset', { type: 'string', describe: 'encoder speed preset [default: medium; nvenc p5]', group: 'Encoding:' })
+    .option('max-height', { type: 'number', describe: 'scale down to at most this height, keeping the aspect ratio', group: 'Encoding:' })
+    .option('audio', { choices: AUDIO_MODES, default: 'aac' as AudioMode, describe: 'keep audio as AAC, copy it, or drop it', group: 'Encoding:' })
+    .option('hw-device', { type: 'string', default: '/dev/dri/renderD128', describe: 'DRM render node for QSV/VAAPI', group: 'Encoding:' })
+    .option('ffmpeg', { type: 'string', describe: 'ffmpeg binary [env FFMPEG_PATH, then PATH]', group: 'Encoding:' })
+    .option('ffprobe', { type: 'string', describe: 'ffprobe binary [env FFPROBE_PATH, then PATH]', group: 'Encoding:' })
+    .option('stall-timeout', { type: 'string', default: '2m', describe: 'stop ffmpeg when it reports no progress for this long', group: 'Encoding:' })
+    .option('nice', { type: 'number', default: 10, describe: 'CPU niceness for ffmpeg (0 = unchanged)', group: 'Encoding:' })
+    .option('log-file', { type: 'string', describe: 'log file, rotated daily and at 4 MiB [default: <directory>/archiver.log]', group: 'Output:' })
+    .option('json', { type: 'boolean', default: false, describe: 'print the plan (dry run) or a summary (real run) as JSON on stdout', group: 'Output:' })
+    .option('progress', { choices: ['auto', 'bars', 'lines', 'none'] as const, default: 'auto' as const, describe: 'bars in a terminal, plain lines otherwise', group: 'Output:' })
+    .option('verbose', { alias: 'v', type: 'count', describe: 'more detail (-vv: debug)', group: 'Output:' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'warnings and errors only', group: 'Output:' })
+    .option('now', { type: 'string', hidden: true, describe: 'pretend the current time is this ISO date (tests, back-fills)' })
+    .example('$0 /camera --dry-run', 'preview tonight\'s work')
+    .example('$0 /camera -y --age 14 --jobs 2', 'archive clips older than two weeks, two at a time')
+    .example('$0 /camera -y --cleanup --clean-output --age 14 --max-size 500GB', 'weekly retention, as with the Python archiver') as Argv<
+    Record<string, unknown>
+  >;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && !Number.isNaN(v) ? v : undefined;
+}
+
+function wholeNumber(name: string, v: unknown, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = num(v);
+  if (n === undefined || !Number.isInteger(n) || n < min) {
+    throw new UsageError(`--${name} must be a whole number ≥ ${min}, got '${String(v)}'`);
+  }
+  return n;
+}
+
+/** Turns parsed flags into validated options; every bad value is a UsageError (exit 2). */
+export function toArchiveOptions(argv: Record<string, unknown>, commandLine: string): ArchiveOptions & { now?: Date } {
+  const root = path.resolve(str(argv.directory) ?? DEFAULT_ROOT);
+  const age = num(argv.age);
+  if (age === undefined || age < 0) throw new UsageError(`--age must be a number of days ≥ 0, got '${String(argv.age)}'`);
+  const verbose = num(argv.verbose) ?? 0;
+  let now: Date | undefined;
+  if (str(argv.now)) {
+    now = new Date(String(argv.now));
+    if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an ISO date, got '${String(argv.now)}'`);
+  }
+  const maxSize = str(argv['max-size']);
+  return {
+    root,
+    output: path.resolve(str(argv.output) ?? path.join(root, 'archived')),
+    trash: path.resolve(str(argv['trash-root']) ?? path.join(root, '.deleted')),
+    deleteSources: argv.delete === true,
+    dryRun: argv['dry-run'] === true,
+    assumeYes: argv.yes === true || argv.confirm === false,
+    noSkip: argv.skip === false,
+    cleanup: argv.cleanup === true,
+    cleanOutput: argv['clean-output'] === true,
+    ageDays: age,
+    maxSize: maxSize === undefined ? undefined : parseSize(maxSize, '--max-size'),
+    logFile: path.resolve(str(argv['log-file']) ?? path.join(root, 'archiver.log')),
+    settleSeconds: parseDuration(String(argv['settle-time'] ?? '5m'), '--settle-time'),
+    jobs: wholeNumber('jobs', argv.jobs, 1) ?? 1,
+    encoder: argv.encoder as EncoderChoice,
+    codec: argv.codec as Codec,
+    quality: argv.quality === undefined ? undefined : wholeNumber('quality', argv.quality, 0),
+    preset: str(argv.preset),
+    maxHeight: wholeNumber('max-height', argv['max-height'], 16),
+    audio: argv.audio as AudioMode,
+    hwDevice: str(argv['hw-device']) ?? '/dev/dri/renderD128',
+    json: argv.json === true,
+    verbosity: argv.quiet === true ? -1 : verbose,
+    ffmpeg: str(argv.ffmpeg),
+    ffprobe: str(argv.ffprobe),
+    stallTimeoutSeconds: parseDuration(String(argv['stall-timeout'] ?? '2m'), '--stall-timeout'),
+    niceness: wholeNumber('nice', argv.nice, 0) ?? 0,
+    progress: (argv.progress as ArchiveOptions['progress']) ?? 'auto',
+    commandLine,
+    ...(now ? { now } : {}),
+  };
+}
+
+export async function archiveHandler(argv: Record<string, unknown>, ctx: CliContext): Promise<void> {
+  const options = toArchiveOptions(argv, ctx.commandLine);
+  if (options.cleanup) {
+    throw new UsageError('--cleanup is not available in this version yet: run without it to archive');
+  }
+  const { runArchive } = await import('../../archive-run.js');
+  const now = options.now;
+  const outcome = await runArchive(options, {
+    stdin: ctx.stdin,
+    stdout: ctx.stdout,
+    stderr: ctx.stderr,
+    env: ctx.env,
+    signal: ctx.signal,
+    clock: now ? () => now : () => new Date(),
+  });
+  switch (outcome.status) {
+    case 'ok':
+    case 'cancelled':
+      ctx.setExitCode(EXIT.ok);
+      break;
+    case 'failed':
+      ctx.setExitCode(EXIT.failed);
+      break;
+    case 'interrupted':
+      ctx.setExitCode(EXIT[outcome.signal]);
+      break;
+  }
+}

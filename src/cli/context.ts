@@ -1,0 +1,17 @@
+/** What every command handler gets from the CLI edge: streams, environment, clock and the abort signal. */
+import type { InterruptSignal } from '../errors.js';
+
+export interface CliContext {
+  stdin: NodeJS.ReadStream;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  env: NodeJS.ProcessEnv;
+  /** Aborted with the signal name as reason on SIGINT/SIGTERM/SIGHUP. */
+  signal: AbortSignal;
+  /** The command line as typed, for the lock file and logs. */
+  commandLine: string;
+  /** Handlers set the exit code here; main.ts exits with it. */
+  setExitCode(code: number): void;
+}
+
+export type { InterruptSignal };

@@ -1,0 +1,320 @@
+/**
+ * Executor: runs a plan. Order per clip, and the safety rule behind it:
+ *   re-check source → probe → transcode to a temporary name → verify → fsync + rename into place
+ *   → re-check source unchanged → only then trash/delete the clip and its thumbnail.
+ * A failure at any step keeps the source and removes the temporary output. An abort (signal)
+ * stops new work, stops ffmpeg, removes its partial output and keeps every source.
+ */
+import { promises as fsp, type Stats } from 'node:fs';
+import path from 'node:path';
+import { buildTranscodeArgs, encoderName, type EncodingProfile } from './encoders.js';
+import { errorMessage, FileError } from './errors.js';
+import { dispose, ensureDirInside, placeArchive, pruneFolders, removeIfExists, type DisposedFile } from './file-manager.js';
+import type { Log } from './logger.js';
+import { probeMedia, type MediaInfo } from './media-probe.js';
+import { partialPathFor } from './naming.js';
+import type { DisposeArchivedAction, PlanAction, PlannedClip, TranscodeAction } from './planner.js';
+import type { ProgressReporter } from './progress.js';
+import type { Toolchain } from './toolchain.js';
+import { runTranscode, TranscodeError } from './transcoder.js';
+import { formatBytes } from './units.js';
+import { VerificationError, verifyArchive } from './verification.js';
+
+export interface ExecutorContext {
+  toolchain: Toolchain;
+  /** Undefined when the plan has no transcodes. */
+  profile: EncodingProfile | undefined;
+  /** Software profile to fall back to when an auto-selected hardware encoder fails a clip. */
+  fallbackProfile?: EncodingProfile | undefined;
+  root: string;
+  outputRoot: string;
+  trashRoot: string;
+  settleSeconds: number;
+  jobs: number;
+  stallTimeoutMs: number;
+  niceness: number;
+  log: Log;
+  progress: ProgressReporter;
+  now: () => Date;
+  signal: AbortSignal;
+}
+
+export type FileOutcome =
+  | {
+      status: 'archived';
+      clip: string;
+      archive: string;
+      bytesIn: number;
+      bytesOut: number;
+      encoder: string;
+      seconds: number;
+      disposed: DisposedFile[];
+    }
+  | { status: 'already-archived'; clip: string; archive: string; bytesIn: number; disposed: DisposedFile[] }
+  | { status: 'skipped'; clip: string; reason: string }
+  | { status: 'failed'; clip: string; reason: string };
+
+export interface ExecutionReport {
+  outcomes: FileOutcome[];
+  removedPartials: string[];
+  prunedFolders: string[];
+  /** Clips not started because the run was interrupted. */
+  notStarted: string[];
+  interrupted: boolean;
+  hardwareFallbacks: number;
+}
+
+/** After this many hardware failures in one auto run, the rest of the run uses software. */
+export const HARDWARE_FAILURES_BEFORE_SWITCH = 3;
+
+type ClipAction = TranscodeAction | DisposeArchivedAction;
+
+class Aborted extends Error {}
+
+export async function executePlan(actions: readonly PlanAction[], ctx: ExecutorContext): Promise<ExecutionReport> {
+  const report: ExecutionReport = {
+    outcomes: [],
+    removedPartials: [],
+    prunedFolders: [],
+    notStarted: [],
+    interrupted: false,
+    hardwareFallbacks: 0,
+  };
+  const rel = (p: string): string => displayPath(ctx.root, p);
+
+  for (const action of actions) {
+    if (action.kind !== 'remove-partial' || ctx.signal.aborted) continue;
+    if (await removeIfExists(action.path)) {
+      report.removedPartials.push(action.path);
+      ctx.log.info(`removed ${rel(action.path)}: ${action.reason}`);
+    }
+  }
+
+  const queue = actions.filter((a): a is ClipAction => a.kind === 'transcode' || a.kind === 'dispose-archived');
+  const sizes = new Map<string, number>();
+  await Promise.all(
+    queue.map(async (a) => {
+      const s = await fsp.stat(a.clip.path).catch(() => undefined);
+      sizes.set(a.clip.path, s?.size ?? 0);
+    }),
+  );
+  ctx.progress.start({ files: queue.length, bytes: [...sizes.values()].reduce((x, y) => x + y, 0) });
+
+  let profile = ctx.profile;
+  let hardwareFailures = 0;
+  let next = 0;
+
+  const transcodeInto = async (
+    clip: PlannedClip,
+    source: MediaInfo,
+    archivePath: string,
+    replace: boolean,
+  ): Promise<{ encoder: string; bytesOut: number }> => {
+    if (!profile) throw new FileError(clip.path, 'no encoder was selected for this run');
+    await ensureDirInside(ctx.outputRoot, path.dirname(archivePath));
+    const partial = partialPathFor(archivePath);
+    const attempt = async (p: EncodingProfile): Promise<void> => {
+      try {
+        await runTranscode({
+          ffmpeg: ctx.toolchain.ffmpeg.path,
+          args: buildTranscodeArgs(p, clip.path, partial, ctx.toolchain.caps),
+          input: clip.path,
+          durationSeconds: source.duration,
+          signal: ctx.signal,
+          stallTimeoutMs: ctx.stallTimeoutMs,
+          niceness: ctx.niceness,
+          onProgress: (pr) => ctx.progress.fileProgress(clip.path, pr.fraction, pr.speed),
+        });
+        if (ctx.signal.aborted) throw new Aborted();
+        await verifyArchive(
+          { ffmpeg: ctx.toolchain.ffmpeg.path, ffprobe: ctx.toolchain.ffprobe.path },
+          partial,
+          {
+            source,
+            videoCodec: p.codec,
+            requireAudio: p.audio !== 'none',
+            samePacketCount: true,
+          },
+          ctx.signal,
+        );
+        if (ctx.signal.aborted) throw new Aborted();
+        await placeArchive(partial, archivePath, replace);
+      } finally {
+        await fsp.rm(partial, { force: true });
+      }
+    };
+    let used = profile;
+    try {
+      await attempt(used);
+    } catch (error) {
+      const fallback = ctx.fallbackProfile;
+      if (ctx.signal.aborted || !fallback || used.encoder === 'software' || !(error instanceof TranscodeError)) throw error;
+      hardwareFailures++;
+      report.hardwareFallbacks++;
+      ctx.log.warn(
+        `${encoderName(used.encoder, used.codec)} failed on ${rel(clip.path)} (${error.message}); retrying with ${encoderName(fallback.encoder, fallback.codec)}`,
+      );
+      if (hardwareFailures >= HARDWARE_FAILURES_BEFORE_SWITCH && profile !== fallback) {
+        ctx.log.warn(`hardware encoder failed ${hardwareFailures} times: the rest of this run uses software encoding`);
+        profile = fallback;
+      }
+      used = fallback;
+      await attempt(used);
+    }
+    const out = await fsp.stat(archivePath);
+    return { encoder: encoderName(used.encoder, used.codec), bytesOut: out.size };
+  };
+
+  const processClip = async (action: ClipAction): Promise<FileOutcome> => {
+    const clip = action.clip;
+    let before: Stats;
+    try {
+      before = await fsp.lstat(clip.path);
+    } catch {
+      return { status: 'skipped', clip: clip.path, reason: 'the clip disappeared before it was archived' };
+    }
+    if (!before.isFile()) return { status: 'skipped', clip: clip.path, reason: 'no longer a regular file' };
+    const quietFor = (ctx.now().getTime() - before.mtimeMs) / 1000;
+    if (ctx.settleSeconds > 0 && quietFor < ctx.settleSeconds) {
+      return {
+        status: 'skipped',
+        clip: clip.path,
+        reason: `modified ${Math.max(0, Math.round(quietFor))}s ago (settle time ${ctx.settleSeconds}s): may still be uploading`,
+      };
+    }
+    const started = Date.now();
+    const source = await probeMedia(ctx.toolchain.ffprobe.path, clip.path, { signal: ctx.signal });
+    if (!source.video) throw new FileError(clip.path, 'the clip has no video stream');
+    if (!(source.duration > 0)) throw new FileError(clip.path, 'the clip has no duration (empty or damaged)');
+
+    let archivePath: string;
+    let transcoded: { encoder: string; bytesOut: number } | undefined;
+    if (action.kind === 'dispose-archived') {
+      archivePath = action.archivePath;
+      try {
+        await verifyArchive(
+          { ffmpeg: ctx.toolchain.ffmpeg.path, ffprobe: ctx.toolchain.ffprobe.path },
+          action.archivePath,
+          // The Python archiver dropped audio and resampled frames: check what it did keep.
+          { source, requireAudio: !action.legacy, samePacketCount: !action.legacy },
+          ctx.signal,
+        );
+      } catch (error) {
+        if (ctx.signal.aborted || !(error instanceof VerificationError)) throw error;
+        const own = action.legacy ? action.ownArchivePath : action.archivePath;
+        ctx.log.warn(`${rel(action.archivePath)} failed verification (${error.message}); transcoding ${rel(clip.path)} again`);
+        transcoded = await transcodeInto(clip, source, own, !action.legacy);
+        archivePath = own;
+      }
+    } else {
+      archivePath = action.archivePath;
+      transcoded = await transcodeInto(clip, source, action.archivePath, action.replacesExisting);
+    }
+
+    // The clip must be the very file we archived: an upload that rewrote it meanwhile keeps it.
+    const after = await fsp.lstat(clip.path).catch(() => undefined);
+    if (!after || after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+      return {
+        status: 'skipped',
+        clip: clip.path,
+        reason: 'the clip changed while it was being archived; kept, the next run archives it again',
+      };
+    }
+    if (ctx.signal.aborted) throw new Aborted();
+    const disposed = await dispose(action.disposal, { trashRoot: ctx.trashRoot });
+    if (transcoded) {
+      return {
+        status: 'archived',
+        clip: clip.path,
+        archive: archivePath,
+        bytesIn: before.size,
+        bytesOut: transcoded.bytesOut,
+        encoder: transcoded.encoder,
+        seconds: (Date.now() - started) / 1000,
+        disposed,
+      };
+    }
+    return { status: 'already-archived', clip: clip.path, archive: archivePath, bytesIn: before.size, disposed };
+  };
+
+  const worker = async (): Promise<void> => {
+    while (next < queue.length) {
+      if (ctx.signal.aborted) return;
+      const action = queue[next++];
+      if (!action) return;
+      const label = path.basename(action.clip.path);
+      ctx.progress.fileStarted(action.clip.path, label, sizes.get(action.clip.path) ?? 0);
+      let outcome: FileOutcome | undefined;
+      try {
+        outcome = await processClip(action);
+      } catch (error) {
+        if (ctx.signal.aborted) {
+          ctx.log.warn(`interrupted while archiving ${rel(action.clip.path)}: the clip is kept, no archive was written`);
+          report.notStarted.push(action.clip.path);
+        } else {
+          outcome = { status: 'failed', clip: action.clip.path, reason: reasonOf(error, action.clip.path) };
+        }
+      }
+      ctx.progress.fileFinished(action.clip.path, sizes.get(action.clip.path) ?? 0);
+      if (outcome) {
+        report.outcomes.push(outcome);
+        logOutcome(ctx.log, outcome, rel);
+      }
+    }
+  };
+
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(ctx.jobs, queue.length)) }, worker));
+  } finally {
+    ctx.progress.stop();
+  }
+  report.interrupted = ctx.signal.aborted;
+  if (report.interrupted) {
+    for (const action of queue.slice(next)) report.notStarted.push(action.clip.path);
+    return report;
+  }
+
+  const prunes = actions.filter((a) => a.kind === 'prune-folder').map((a) => a.path);
+  report.prunedFolders = await pruneFolders(prunes);
+  for (const folder of report.prunedFolders) ctx.log.verbose(`removed empty folder ${rel(folder)}`);
+  return report;
+}
+
+function reasonOf(error: unknown, clip: string): string {
+  if (!(error instanceof FileError)) return errorMessage(error);
+  // A failure about another file (the archive) names it; one about the clip need not repeat it.
+  return error.file === clip ? error.reason : error.message;
+}
+
+export function displayPath(root: string, file: string): string {
+  const relative = path.relative(root, file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
+function describeDisposal(disposed: readonly DisposedFile[], rel: (p: string) => string): string {
+  if (disposed.length === 0) return '';
+  const names = disposed.map((d) => path.basename(d.from)).join(' + ');
+  const first = disposed[0];
+  return first?.to ? `; moved ${names} to ${rel(path.dirname(first.to))}` : `; deleted ${names}`;
+}
+
+function logOutcome(log: Log, outcome: FileOutcome, rel: (p: string) => string): void {
+  switch (outcome.status) {
+    case 'archived': {
+      const saved = outcome.bytesIn > 0 ? Math.round((1 - outcome.bytesOut / outcome.bytesIn) * 100) : 0;
+      log.info(
+        `archived ${rel(outcome.clip)} → ${rel(outcome.archive)} (${formatBytes(outcome.bytesIn)} → ${formatBytes(outcome.bytesOut)}, ${saved}% smaller, ${outcome.encoder}, ${outcome.seconds.toFixed(1)}s)${describeDisposal(outcome.disposed, rel)}`,
+      );
+      break;
+    }
+    case 'already-archived':
+      log.info(`already archived ${rel(outcome.clip)}: ${rel(outcome.archive)} verified${describeDisposal(outcome.disposed, rel)}`);
+      break;
+    case 'skipped':
+      log.warn(`skipped ${rel(outcome.clip)}: ${outcome.reason}`);
+      break;
+    case 'failed':
+      log.error(`failed ${rel(outcome.clip)}: ${outcome.reason}; the clip is kept`);
+      break;
+  }
+}

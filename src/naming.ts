@@ -1,0 +1,136 @@
+/**
+ * File-name conventions shared by discovery, planner, file manager and recorder.
+ *
+ * A clip or thumbnail is `<anything>_<YYYYMMDDHHMMSS>.mp4|.jpg`; the part before the timestamp
+ * identifies the camera (Reolink: `REO_<camera>`). The timestamp is read as local wall-clock time
+ * of the host, like the cameras that write it.
+ */
+import path from 'node:path';
+
+const CLIP_NAME = /^(.+)_(\d{14})\.(mp4|jpg)$/i;
+const LEGACY_ARCHIVE_NAME = /^archived-(\d{14})\.mp4$/i;
+const DAY_PARTS = { year: /^\d{4}$/, month: /^\d{2}$/, day: /^\d{2}$/ };
+
+/** Suffix of temporary archive output: never ends in .mp4, always hidden, so nothing takes it for an archive. */
+export const PARTIAL_SUFFIX = '.partial';
+
+export type MediaKind = 'clip' | 'thumbnail';
+
+export interface ClipName {
+  /** File name without extension, e.g. `REO_front_20250115120000`: camera and timestamp, unique per camera. */
+  stem: string;
+  /** Everything before the timestamp, e.g. `REO_front`. */
+  camera: string;
+  /** The 14 digits as written. */
+  stamp: string;
+  kind: MediaKind;
+}
+
+export interface Stamp {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+}
+
+/** Splits 14 digits into calendar fields; undefined unless it is a real calendar date-time in 2000–2099. */
+export function parseStamp(stamp: string): Stamp | undefined {
+  if (!/^\d{14}$/.test(stamp)) return undefined;
+  const n = (from: number, to: number): number => Number(stamp.slice(from, to));
+  const s: Stamp = {
+    year: n(0, 4),
+    month: n(4, 6),
+    day: n(6, 8),
+    hour: n(8, 10),
+    minute: n(10, 12),
+    second: n(12, 14),
+  };
+  if (s.year < 2000 || s.year > 2099) return undefined;
+  if (s.month < 1 || s.month > 12 || s.day < 1) return undefined;
+  if (s.day > daysInMonth(s.year, s.month)) return undefined;
+  if (s.hour > 23 || s.minute > 59 || s.second > 59) return undefined;
+  return s;
+}
+
+export function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+/**
+ * The instant a local-time stamp denotes on this host. A wall-clock time inside a DST gap does not
+ * exist locally; JavaScript moves it forward by the gap, which is the right order for age rules.
+ */
+export function stampToDate(s: Stamp): Date {
+  return new Date(s.year, s.month - 1, s.day, s.hour, s.minute, s.second);
+}
+
+export function formatStamp(date: Date): string {
+  const p = (v: number, w = 2): string => String(v).padStart(w, '0');
+  return (
+    p(date.getFullYear(), 4) +
+    p(date.getMonth() + 1) +
+    p(date.getDate()) +
+    p(date.getHours()) +
+    p(date.getMinutes()) +
+    p(date.getSeconds())
+  );
+}
+
+export function parseClipName(fileName: string): ClipName | undefined {
+  const m = CLIP_NAME.exec(fileName);
+  if (!m) return undefined;
+  const [, camera, stamp, ext] = m;
+  if (camera === undefined || stamp === undefined || ext === undefined) return undefined;
+  if (!parseStamp(stamp)) return undefined;
+  return {
+    stem: `${camera}_${stamp}`,
+    camera,
+    stamp,
+    kind: ext.toLowerCase() === 'mp4' ? 'clip' : 'thumbnail',
+  };
+}
+
+/** The Python archiver's output name `archived-<stamp>.mp4`; returns the stamp. */
+export function parseLegacyArchiveName(fileName: string): string | undefined {
+  const m = LEGACY_ARCHIVE_NAME.exec(fileName);
+  return m?.[1] !== undefined && parseStamp(m[1]) ? m[1] : undefined;
+}
+
+/** `YYYY/MM/DD` of a stamp, from its digits (not from a Date, so time zones cannot move it). */
+export function dayPathOfStamp(stamp: string): string {
+  return `${stamp.slice(0, 4)}/${stamp.slice(4, 6)}/${stamp.slice(6, 8)}`;
+}
+
+/** Archive file name: keeps camera and timestamp, so two cameras in one second never share one. */
+export function archiveFileName(clip: ClipName): string {
+  return `${clip.stem}.mp4`;
+}
+
+export function archivePathFor(outputRoot: string, clip: ClipName): string {
+  return path.join(outputRoot, dayPathOfStamp(clip.stamp), archiveFileName(clip));
+}
+
+/** Where ffmpeg writes before verification: hidden, and not ending in .mp4. */
+export function partialPathFor(archivePath: string): string {
+  return path.join(path.dirname(archivePath), `.${path.basename(archivePath)}${PARTIAL_SUFFIX}`);
+}
+
+export function isPartialName(fileName: string): boolean {
+  return fileName.startsWith('.') && fileName.endsWith(PARTIAL_SUFFIX);
+}
+
+/** True when the last three parts of a relative folder path are a real `YYYY/MM/DD`. */
+export function isDayFolder(parts: readonly string[]): boolean {
+  const [y, m, d] = parts.slice(-3);
+  if (y === undefined || m === undefined || d === undefined) return false;
+  if (!DAY_PARTS.year.test(y) || !DAY_PARTS.month.test(m) || !DAY_PARTS.day.test(d)) return false;
+  return parseStamp(`${y}${m}${d}000000`) !== undefined;
+}
+
+/** A name that cannot clash in the trash: `<stem>.<n><ext>`, keeping stem and extension recognisable. */
+export function numberedName(fileName: string, n: number): string {
+  const ext = path.extname(fileName);
+  return `${fileName.slice(0, fileName.length - ext.length)}.${n}${ext}`;
+}

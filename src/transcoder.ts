@@ -1,0 +1,120 @@
+/**
+ * Transcoder: runs one ffmpeg transcode into a temporary file, reporting progress from
+ * `-progress pipe:1` and killing ffmpeg when it stops reporting (a hung GPU or a stalled disk).
+ */
+import readline from 'node:readline';
+import { execa } from 'execa';
+import { cleanFfmpegLine, lastLines } from './encoders.js';
+import { FileError } from './errors.js';
+
+export interface TranscodeProgress {
+  /** 0..1 of the source duration. */
+  fraction: number;
+  outTimeSeconds: number;
+  /** Encoding speed as a multiple of real time. */
+  speed?: number | undefined;
+}
+
+export interface TranscodeJob {
+  ffmpeg: string;
+  args: readonly string[];
+  input: string;
+  durationSeconds: number;
+  signal?: AbortSignal | undefined;
+  /** Kill ffmpeg when no progress block arrives for this long. */
+  stallTimeoutMs: number;
+  /** Run ffmpeg at this niceness (0 = unchanged). */
+  niceness?: number | undefined;
+  onProgress?: ((progress: TranscodeProgress) => void) | undefined;
+}
+
+export class TranscodeError extends FileError {}
+
+/** Parses one `key=value` line of ffmpeg's -progress output into the running block. */
+export function applyProgressLine(block: Map<string, string>, line: string): boolean {
+  const eq = line.indexOf('=');
+  if (eq < 0) return false;
+  const key = line.slice(0, eq).trim();
+  const value = line.slice(eq + 1).trim();
+  block.set(key, value);
+  return key === 'progress';
+}
+
+export function progressFromBlock(block: ReadonlyMap<string, string>, durationSeconds: number): TranscodeProgress {
+  // out_time_ms is microseconds too in ffmpeg 5.1 (a known quirk); prefer out_time_us.
+  const us = Number(block.get('out_time_us') ?? block.get('out_time_ms'));
+  const outTimeSeconds = Number.isFinite(us) && us > 0 ? us / 1e6 : 0;
+  const speedText = block.get('speed')?.replace(/x$/, '');
+  const speed = speedText && speedText !== 'N/A' ? Number(speedText) : undefined;
+  const fraction = durationSeconds > 0 ? Math.min(1, outTimeSeconds / durationSeconds) : 0;
+  return { fraction: block.get('progress') === 'end' ? 1 : fraction, outTimeSeconds, speed };
+}
+
+/** Keeps the lines of ffmpeg's error output that explain a failure, dropping repeats. */
+export function explainFailure(stderr: string, file?: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => cleanFfmpegLine(l, file))
+    .filter((l) => l && !/^(Press \[q\]|frame=|size=|video:|\s*Metadata:|\s*Stream mapping:)/.test(l));
+  const unique = [...new Set(lines)];
+  return unique.slice(-4).join(' / ');
+}
+
+export async function runTranscode(job: TranscodeJob): Promise<void> {
+  const child = execa(job.ffmpeg, job.args, {
+    reject: false,
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: { stdout: false, stderr: true },
+    maxBuffer: { stderr: 1_000_000 },
+    ...(job.signal ? { cancelSignal: job.signal } : {}),
+    // SIGTERM lets ffmpeg stop; SIGKILL follows if it does not within 5 s.
+    forceKillAfterDelay: 5_000,
+  });
+  if (job.niceness && child.pid !== undefined) {
+    try {
+      (await import('node:os')).setPriority(child.pid, job.niceness);
+    } catch {
+      // Not permitted here: run at normal priority.
+    }
+  }
+
+  let stalled = false;
+  let watchdog: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    if (watchdog) clearTimeout(watchdog);
+    watchdog = setTimeout(() => {
+      stalled = true;
+      child.kill('SIGKILL');
+    }, job.stallTimeoutMs);
+  };
+  arm();
+
+  const block = new Map<string, string>();
+  if (child.stdout) {
+    const lines = readline.createInterface({ input: child.stdout, crlfDelay: Infinity });
+    lines.on('line', (line) => {
+      if (applyProgressLine(block, line)) {
+        arm();
+        job.onProgress?.(progressFromBlock(block, job.durationSeconds));
+        block.clear();
+      }
+    });
+  }
+
+  const result = await child;
+  if (watchdog) clearTimeout(watchdog);
+  if (result.isCanceled || job.signal?.aborted) throw job.signal?.reason ?? new Error('aborted');
+  if (stalled) {
+    throw new TranscodeError(
+      job.input,
+      `ffmpeg made no progress for ${Math.round(job.stallTimeoutMs / 1000)}s and was stopped`,
+    );
+  }
+  if (result.exitCode !== 0) {
+    const why = explainFailure(String(result.stderr ?? ''), job.input) || lastLines(String(result.stderr ?? ''), 2);
+    const how = result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode}`;
+    throw new TranscodeError(job.input, `ffmpeg failed (${how})${why ? `: ${why}` : ''}`);
+  }
+}

@@ -1,0 +1,37 @@
+/** Runs the real bin/camera-archiver in a child process (the e2e tier's only way in). */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa, type ResultPromise } from 'execa';
+
+export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/camera-archiver');
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  env?: Record<string, string | undefined>;
+  input?: string;
+  cwd?: string;
+  timeoutMs?: number;
+}
+
+/** Quick, deterministic encoding for tests: the real pipeline with the fastest software preset. */
+export const FAST = ['--encoder', 'software', '--preset', 'ultrafast', '--progress', 'lines'];
+
+export function startCli(args: readonly string[], options: CliOptions = {}): ResultPromise<{ reject: false }> {
+  return execa(process.execPath, [BIN, ...args], {
+    reject: false,
+    env: { TZ: 'UTC', ...options.env },
+    ...(options.input !== undefined ? { input: options.input } : { stdin: 'ignore' }),
+    cwd: options.cwd ?? process.cwd(),
+    timeout: options.timeoutMs ?? 120_000,
+  }) as unknown as ResultPromise<{ reject: false }>;
+}
+
+export async function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+  const r = await startCli(args, options);
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
