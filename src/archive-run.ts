@@ -292,8 +292,8 @@ async function archive(opts: ArchiveOptions, io: RunIo, log: AppLogger, roots: R
     );
   }
   if (!opts.assumeYes) {
-    const answer = await askToProceed('Proceed? [y/N] ', io.stdin, io.stderr);
-    if (answer === 'interrupted') return { status: 'interrupted', signal: 'SIGINT' };
+    const answer = await askToProceed('Proceed? [y/N] ', io.stdin, io.stderr, io.signal);
+    if (answer === 'interrupted') return { status: 'interrupted', signal: io.signal.aborted ? interruptOf(io.signal) : 'SIGINT' };
     if (answer === 'no') {
       log.info('cancelled at the prompt: nothing was changed');
       return { status: 'cancelled' };

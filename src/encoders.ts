@@ -288,3 +288,16 @@ export function shellQuote(arg: string): string {
   if (/^[\w@%+=:,./-]+$/.test(arg)) return arg;
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
+
+/**
+ * The video half of an encode: hardware options that go before `-i`, the filter, and the codec
+ * options. For builders of other ffmpeg commands (the recorder's), so every command shares one
+ * definition of each profile.
+ */
+export function videoEncodeParts(profile: EncodingProfile): {
+  input: string[];
+  filter: string | undefined;
+  codec: string[];
+} {
+  return { input: hardwareInputArgs(profile), filter: videoFilter(profile), codec: videoCodecArgs(profile) };
+}

@@ -1,11 +1,32 @@
-import { existsSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FAST, runCli } from '../helpers/cli.js';
+import { BIN, FAST, runCli } from '../helpers/cli.js';
 import { makeTree, playsCleanly, probe } from '../helpers/media.js';
 import { listTree, removeDir, snapshot, tempDir } from '../helpers/tree.js';
 
 const NOW = ['--now', '2025-03-01T00:00:00Z'];
+const hasScript = (() => {
+  try {
+    execFileSync('script', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** The "Done when" tree: two cameras, thumbnails on some, one recent clip, one corrupt clip. */
+function userTree(root: string): void {
+  makeTree(root, [
+    { camera: 'REO_front', stamp: '20250115120000', thumbnail: true },
+    { camera: 'REO_back', stamp: '20250115120000', thumbnail: true },
+    { camera: 'REO_front', stamp: '20250115121500' },
+    { camera: 'REO_back', stamp: '20250116080000', spec: { audio: false } },
+    { camera: 'REO_front', stamp: '20250116090000', content: 'this is not a video\n' },
+    { camera: 'REO_front', stamp: '20250225100000', thumbnail: true },
+  ]);
+}
 
 describe('camera-archiver archive (e2e)', () => {
   let root: string;
@@ -14,36 +35,167 @@ describe('camera-archiver archive (e2e)', () => {
   });
   afterEach(() => removeDir(root));
 
-  it('archives two cameras recorded in the same second to two archives, trashes sources and thumbnails', async () => {
-    makeTree(root, [
-      { camera: 'REO_front', stamp: '20250115120000', thumbnail: true },
-      { camera: 'REO_back', stamp: '20250115120000' },
+  it('the user scenario: dry run previews exactly what the real run does; corrupt clip named, exit 1; second run changes nothing', async () => {
+    userTree(root);
+    const before = snapshot(root);
+    const dry = await runCli([root, '--dry-run', '--json', ...NOW, ...FAST]);
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    expect(snapshot(root)).toEqual(before);
+    const plan = JSON.parse(dry.stdout) as { actions: { kind: string; clip?: { path: string }; path?: string }[] };
+    const planned = plan.actions.filter((a) => a.kind === 'transcode').map((a) => path.basename(a.clip?.path ?? '')).sort();
+    expect(planned).toEqual([
+      'REO_back_20250115120000.mp4',
+      'REO_back_20250116080000.mp4',
+      'REO_front_20250115120000.mp4',
+      'REO_front_20250115121500.mp4',
+      'REO_front_20250116090000.mp4',
     ]);
-    const r = await runCli([root, '-y', ...NOW, ...FAST]);
-    expect(r.exitCode, r.stderr).toBe(0);
+    expect(plan.actions.filter((a) => a.kind === 'keep').map((a) => path.basename(a.path ?? ''))).toEqual(['REO_front_20250225100000.mp4']);
+
+    const real = await runCli([root, '-y', '--json', ...NOW, ...FAST]);
+    expect(real.exitCode).toBe(1);
+    expect(real.stderr).toContain('failed 2025/01/16/REO_front_20250116090000.mp4: not a readable video');
+    const summary = JSON.parse(real.stdout) as { archived: number; failed: number; files: { clip: string; status: string }[] };
+    expect(summary).toMatchObject({ archived: 4, failed: 1 });
+    expect(summary.files.map((f) => path.basename(f.clip)).sort()).toEqual(planned);
+
     const tree = listTree(root);
-    expect(tree).toContain('archived/2025/01/15/REO_front_20250115120000.mp4');
-    expect(tree).toContain('archived/2025/01/15/REO_back_20250115120000.mp4');
-    expect(tree).toContain('.deleted/input/2025/01/15/REO_front_20250115120000.mp4');
-    expect(tree).toContain('.deleted/input/2025/01/15/REO_front_20250115120000.jpg');
-    expect(tree).toContain('.deleted/input/2025/01/15/REO_back_20250115120000.mp4');
-    expect(existsSync(path.join(root, '2025'))).toBe(false);
-    for (const cam of ['front', 'back']) {
-      const archive = path.join(root, `archived/2025/01/15/REO_${cam}_20250115120000.mp4`);
-      expect(probe(archive).videoCodec).toBe('hevc');
-      expect(probe(archive).hasAudio).toBe(true);
-      expect(Math.abs(probe(archive).duration - 1)).toBeLessThan(0.2);
+    for (const name of planned.filter((n) => !n.includes('20250116090000'))) {
+      const archive = path.join(root, 'archived', name.includes('20250116') ? '2025/01/16' : '2025/01/15', name);
+      expect(existsSync(archive), archive).toBe(true);
       expect(playsCleanly(archive)).toBe(true);
+      expect(Math.abs(probe(archive).duration - 1)).toBeLessThan(0.2);
+    }
+    expect(tree).toContain('.deleted/input/2025/01/15/REO_front_20250115120000.jpg');
+    expect(tree).toContain('.deleted/input/2025/01/15/REO_back_20250115120000.jpg');
+    expect(tree).toContain('2025/01/16/REO_front_20250116090000.mp4');
+    expect(tree).toContain('2025/02/25/REO_front_20250225100000.mp4');
+    expect(tree).toContain('2025/02/25/REO_front_20250225100000.jpg');
+    expect(tree).not.toContain('2025/01/15/');
+    expect(tree.filter((p) => p.includes('.partial'))).toEqual([]);
+    expect(readFileSync(path.join(root, 'archiver.log'), 'utf8')).toMatch(/ - ERROR - failed 2025\/01\/16\/REO_front_20250116090000.mp4/);
+
+    const after = snapshot(root);
+    const again = await runCli([root, '-y', ...NOW, ...FAST]);
+    expect(again.exitCode).toBe(1);
+    const unchanged = (s: Record<string, string>): Record<string, string> =>
+      Object.fromEntries(Object.entries(s).filter(([k]) => !/archiver|\.lock/.test(k)));
+    expect(unchanged(snapshot(root))).toEqual(unchanged(after));
+  });
+
+  it('prints the exact ffmpeg command in a dry run, and sources go nowhere', async () => {
+    makeTree(root, [{ stamp: '20250115120000', thumbnail: true }]);
+    const r = await runCli([root, '--dry-run', ...NOW, ...FAST]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain('transcode 2025/01/15/REO_front_20250115120000.mp4 → archived/2025/01/15/REO_front_20250115120000.mp4');
+    expect(r.stdout).toMatch(/run: \S*ffmpeg .*-c:v libx265 -preset ultrafast .*-f mp4 \S*\/\.REO_front_20250115120000\.mp4\.partial/);
+    expect(r.stdout).toContain('then trash 2025/01/15/REO_front_20250115120000.mp4 → .deleted/input/2025/01/15/REO_front_20250115120000.mp4');
+    expect(r.stdout).toContain('remove folder 2025/01/15: date folder left empty');
+    expect(existsSync(path.join(root, 'archiver.log'))).toBe(false);
+  });
+
+  it('accepts the Python archiver flags: -o, --trash-root, --delete, --no-confirm, --no-skip, --log-file', async () => {
+    const out = tempDir();
+    try {
+      makeTree(root, [{ stamp: '20250115120000', thumbnail: true }]);
+      const log = path.join(out, 'logs', 'cam.log');
+      mkdirSync(path.dirname(log));
+      const r = await runCli([root, '-o', path.join(out, 'arch'), '--delete', '--no-confirm', '--log-file', log, ...NOW, ...FAST]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(listTree(out)).toContain('arch/2025/01/15/REO_front_20250115120000.mp4');
+      expect(listTree(root)).toEqual([]);
+      expect(readFileSync(log, 'utf8')).toMatch(/deleted REO_front_20250115120000.mp4 \+ REO_front_20250115120000.jpg/);
+
+      makeTree(root, [{ stamp: '20250115120000' }]);
+      const redo = await runCli([root, '-o', path.join(out, 'arch'), '--trash-root', path.join(out, 'bin'), '--no-skip', '-y', ...NOW, ...FAST]);
+      expect(redo.exitCode, redo.stderr).toBe(0);
+      expect(redo.stderr).toMatch(/archived 2025\/01\/15\/REO_front_20250115120000.mp4/);
+      expect(listTree(out)).toContain('bin/input/2025/01/15/REO_front_20250115120000.mp4');
+    } finally {
+      removeDir(out);
     }
   });
 
-  it('dry run changes nothing and prints the exact ffmpeg command', async () => {
-    makeTree(root, [{ stamp: '20250115120000', thumbnail: true }]);
+  it('a missing input directory is an error naming it, and nothing is created', async () => {
+    const missing = path.join(root, 'nope');
+    const r = await runCli([missing, '-y', ...NOW]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain(`input directory ${missing} does not exist`);
+    expect(readdirSync(root)).toEqual([]);
+  });
+
+  it('no ffmpeg: a clear error, exit 1, nothing touched', async () => {
+    makeTree(root, [{ stamp: '20250115120000' }]);
     const before = snapshot(root);
-    const r = await runCli([root, '--dry-run', ...NOW, ...FAST]);
-    expect(r.exitCode, r.stderr).toBe(0);
+    const r = await runCli([root, '-y', ...NOW, '--ffmpeg', '/nonexistent/ffmpeg']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('ffmpeg not found or not executable: /nonexistent/ffmpeg');
+    const same = (s: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(s).filter(([k]) => !/archiver/.test(k)));
+    expect(same(snapshot(root))).toEqual(same(before));
+  });
+
+  it.each([
+    [['--age', '-1'], /--age must be/],
+    [['--max-size', '5XB'], /invalid --max-size '5XB'/],
+    [['--jobs', '0'], /--jobs must be a whole number ≥ 1/],
+    [['--encoder', 'gpu'], /Invalid values/],
+    [['--frobnicate'], /Unknown argument/],
+    [['--settle-time', 'soon'], /invalid --settle-time/],
+  ])('usage errors exit 2: %j', async (args, message) => {
+    const r = await runCli([root, '--dry-run', ...args]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('without a terminal and without -y it does not hang and does not act: exit 2 with the way forward', async () => {
+    makeTree(root, [{ stamp: '20250115120000' }]);
+    const before = snapshot(root);
+    const r = await runCli([root, ...NOW], { input: '' });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/add -y \(--no-confirm\) to proceed, or --dry-run to preview/);
     expect(snapshot(root)).toEqual(before);
-    expect(r.stdout).toContain('transcode 2025/01/15/REO_front_20250115120000.mp4 → archived/2025/01/15/REO_front_20250115120000.mp4');
-    expect(r.stdout).toMatch(/run: \S*ffmpeg .*-c:v libx265 -preset ultrafast/);
+  });
+
+  it('--clean-output without --cleanup never touches an archive', async () => {
+    makeTree(root, [{ stamp: '20250115120000' }, { stamp: '20250115120000', dir: 'archived/2025/01/14', camera: 'REO_old' }]);
+    const r = await runCli([root, '--clean-output', '-y', ...NOW, ...FAST]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/--clean-output only has an effect with --cleanup/);
+    expect(listTree(root)).toContain('archived/2025/01/14/REO_old_20250115120000.mp4');
+  });
+
+  describe.skipIf(!hasScript)('the prompt, in a real terminal (util-linux script)', () => {
+    const inPty = (args: string[], keys: string, delayMs = 1500): Promise<{ code: number | null; out: string }> =>
+      new Promise((resolve) => {
+        const cmd = [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' ');
+        const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...process.env, TZ: 'UTC' } });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
+        setTimeout(() => child.stdin.write(keys), delayMs);
+        child.on('close', (code) => resolve({ code, out }));
+      });
+
+    it('asks Proceed? [y/N]; y proceeds', async () => {
+      makeTree(root, [{ stamp: '20250115120000' }]);
+      const r = await inPty([root, ...NOW, ...FAST], 'y\r');
+      expect(r.out).toContain('Proceed? [y/N]');
+      expect(r.code).toBe(0);
+      expect(listTree(root)).toContain('archived/2025/01/15/REO_front_20250115120000.mp4');
+    });
+
+    it.each([
+      ['Enter', '\r', 0],
+      ['n', 'n\r', 0],
+      ['EOF (Ctrl+D)', '\u0004', 0],
+      ['Ctrl+C', '\u0003', 130],
+    ])('%s cancels and changes nothing', async (_name, keys, code) => {
+      makeTree(root, [{ stamp: '20250115120000' }]);
+      const before = Object.keys(snapshot(root)).filter((k) => !/archiver/.test(k));
+      const r = await inPty([root, ...NOW, ...FAST], keys);
+      expect(r.code).toBe(code);
+      expect(Object.keys(snapshot(root)).filter((k) => !/archiver/.test(k))).toEqual(before);
+    });
   });
 });

@@ -1,0 +1,238 @@
+/**
+ * Prometheus textfile-collector output (`--metrics-file /var/lib/prometheus/node-exporter/x.prom`).
+ * node_exporter reads every `*.prom` file in its directory on each scrape, so the file is written
+ * to a temporary name and renamed: a scrape never sees half a file. Rendering and parsing are
+ * pure; only writeMetricsFile touches the disk.
+ *
+ * Every series carries `root="<input root>"`: two archive trees with two metrics files in the same
+ * directory would otherwise collide, and node_exporter rejects duplicate series.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+export const METRIC_PREFIX = 'camera_archiver';
+
+export interface RunMetrics {
+  root: string;
+  /** When the run finished. */
+  finishedAt: Date;
+  durationSeconds: number;
+  /** The process exit code this run ends with (0 ok, 1 failed, 2 usage, 129/130/143 signals). */
+  exitCode: number;
+  /** Files seen by discovery (clips in valid day folders). */
+  clipsSeen: number;
+  archived: number;
+  alreadyArchived: number;
+  skipped: number;
+  failed: number;
+  /** Clips left for the next run (stop-by time or signal). */
+  notDone: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** 1 when --until stopped new work. */
+  stoppedByUntil: boolean;
+  /**
+   * Unix seconds of the last successful run. A failed run keeps the previous value (read back
+   * from the old file) so that `time() - last_success > 2d` alerts keep working.
+   */
+  lastSuccess: number | undefined;
+}
+
+interface Family {
+  name: string;
+  help: string;
+  samples: { labels?: Record<string, string>; value: number }[];
+}
+
+/** Label values escape backslash, double quote and newline (the exposition format's rule). */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}
+
+export function renderMetrics(m: RunMetrics): string {
+  const seconds = (d: Date): number => Math.round(d.getTime() / 1000);
+  const families: Family[] = [
+    {
+      name: 'last_run_timestamp_seconds',
+      help: 'Unix time the last run finished.',
+      samples: [{ value: seconds(m.finishedAt) }],
+    },
+    {
+      name: 'last_run_duration_seconds',
+      help: 'Wall-clock duration of the last run.',
+      samples: [{ value: Math.round(m.durationSeconds * 1000) / 1000 }],
+    },
+    {
+      name: 'last_run_exit_code',
+      help: 'Exit code of the last run: 0 ok, 1 some work failed, 2 usage or configuration, 129/130/143 signal.',
+      samples: [{ value: m.exitCode }],
+    },
+    {
+      name: 'last_run_success',
+      help: '1 if the last run ended with exit code 0.',
+      samples: [{ value: m.exitCode === 0 ? 1 : 0 }],
+    },
+    {
+      name: 'last_run_stopped_by_until',
+      help: '1 if the last run stopped starting new clips at its --until time.',
+      samples: [{ value: m.stoppedByUntil ? 1 : 0 }],
+    },
+    {
+      name: 'last_run_clips_seen',
+      help: 'Clips found in valid day folders by the last run.',
+      samples: [{ value: m.clipsSeen }],
+    },
+    {
+      name: 'last_run_clips',
+      help: 'Clips handled by the last run, by result.',
+      samples: [
+        { labels: { result: 'archived' }, value: m.archived },
+        { labels: { result: 'already_archived' }, value: m.alreadyArchived },
+        { labels: { result: 'skipped' }, value: m.skipped },
+        { labels: { result: 'failed' }, value: m.failed },
+        { labels: { result: 'not_done' }, value: m.notDone },
+      ],
+    },
+    {
+      name: 'last_run_bytes',
+      help: 'Bytes of the clips archived by the last run (in) and of their archives (out).',
+      samples: [
+        { labels: { direction: 'in' }, value: m.bytesIn },
+        { labels: { direction: 'out' }, value: m.bytesOut },
+      ],
+    },
+  ];
+  if (m.lastSuccess !== undefined) {
+    families.push({
+      name: 'last_success_timestamp_seconds',
+      help: 'Unix time the last successful run (exit code 0) finished.',
+      samples: [{ value: m.lastSuccess }],
+    });
+  }
+  const lines: string[] = [];
+  for (const f of families) {
+    const name = `${METRIC_PREFIX}_${f.name}`;
+    lines.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} gauge`);
+    for (const s of f.samples) {
+      const labels = { root: m.root, ...s.labels };
+      const text = Object.entries(labels)
+        .map(([k, v]) => `${k}="${escapeLabelValue(v)}"`)
+        .join(',');
+      lines.push(`${name}{${text}} ${formatValue(s.value)}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export interface MetricSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+export interface ParsedMetrics {
+  samples: MetricSample[];
+  types: Map<string, string>;
+  help: Map<string, string>;
+}
+
+const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+(-?\d+))?$/;
+const LABEL = /\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(,|$)/y;
+
+/**
+ * A strict reader of the text exposition format (the subset node_exporter's textfile collector
+ * accepts): used to carry the last success time over a failed run, and by the tests to prove the
+ * file is valid. Throws with the line number on anything malformed.
+ */
+export function parseMetricsText(text: string): ParsedMetrics {
+  const result: ParsedMetrics = { samples: [], types: new Map(), help: new Map() };
+  const seen = new Set<string>();
+  const lines = text.split('\n');
+  if (text !== '' && !text.endsWith('\n')) throw new Error('metrics text must end with a newline');
+  lines.forEach((line, i) => {
+    const where = `line ${i + 1}`;
+    if (line.trim() === '') return;
+    if (line.startsWith('#')) {
+      const meta = /^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/.exec(line);
+      if (!meta) return; // other comments are allowed
+      const [, kind, name = '', rest = ''] = meta;
+      if (kind === 'TYPE') {
+        if (!['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(rest)) {
+          throw new Error(`${where}: unknown metric type '${rest}'`);
+        }
+        if (result.types.has(name)) throw new Error(`${where}: second TYPE line for ${name}`);
+        if (result.samples.some((s) => s.name === name)) throw new Error(`${where}: TYPE for ${name} after its samples`);
+        result.types.set(name, rest);
+      } else result.help.set(name, rest);
+      return;
+    }
+    const m = SAMPLE.exec(line);
+    if (!m) throw new Error(`${where}: not a metric sample: ${line}`);
+    const [, name = '', labelText = '', valueText = ''] = m;
+    const labels: Record<string, string> = {};
+    LABEL.lastIndex = 0;
+    while (LABEL.lastIndex < labelText.length) {
+      const start = LABEL.lastIndex;
+      const l = LABEL.exec(labelText);
+      if (!l || LABEL.lastIndex === start) throw new Error(`${where}: malformed labels {${labelText}}`);
+      const [, key = '', raw = ''] = l;
+      labels[key] = raw.replace(/\\(.)/g, (_all, c: string) => (c === 'n' ? '\n' : c));
+    }
+    const value = valueText === '+Inf' ? Infinity : valueText === '-Inf' ? -Infinity : Number(valueText);
+    if (valueText !== 'NaN' && Number.isNaN(value)) throw new Error(`${where}: bad value '${valueText}'`);
+    const id = `${name}{${Object.entries(labels)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(',')}}`;
+    if (seen.has(id)) throw new Error(`${where}: duplicate series ${id}`);
+    seen.add(id);
+    result.samples.push({ name, labels, value });
+  });
+  return result;
+}
+
+/** The last success time recorded in an earlier file, if it is there and readable. */
+export function previousLastSuccess(text: string | undefined, root: string): number | undefined {
+  if (!text) return undefined;
+  try {
+    const sample = parseMetricsText(text).samples.find(
+      (s) => s.name === `${METRIC_PREFIX}_last_success_timestamp_seconds` && s.labels.root === root,
+    );
+    return sample && Number.isFinite(sample.value) ? sample.value : undefined;
+  } catch {
+    // A damaged old file must not stop this run's metrics from being written.
+    return undefined;
+  }
+}
+
+/**
+ * Writes the metrics for a finished run. On success the last-success time is this run's end; on
+ * failure it is carried over from the previous file.
+ */
+export async function writeMetricsFile(file: string, metrics: Omit<RunMetrics, 'lastSuccess'>): Promise<void> {
+  const previous = await fsp.readFile(file, 'utf8').catch(() => undefined);
+  const lastSuccess =
+    metrics.exitCode === 0 ? Math.round(metrics.finishedAt.getTime() / 1000) : previousLastSuccess(previous, metrics.root);
+  // Same directory, so rename is atomic; a name not ending in .prom, so node_exporter skips it.
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    const handle = await fsp.open(temp, 'w', 0o644);
+    try {
+      await handle.writeFile(renderMetrics({ ...metrics, lastSuccess }));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.rename(temp, file);
+  } catch (error) {
+    await fsp.rm(temp, { force: true });
+    throw error;
+  }
+}

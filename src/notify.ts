@@ -1,0 +1,267 @@
+/**
+ * Webhook notifications (`--notify-url URL`, repeatable): one JSON POST per event to every URL.
+ *
+ * The contract that matters: a notification can never fail or hold up the work it reports on.
+ * `notify()` never rejects; each attempt has a timeout, failures are retried with exponential
+ * backoff (honouring Retry-After), and a total deadline bounds the whole delivery, after which it
+ * is given up with a warning in the log. Permanent answers (4xx other than 408/429) are not retried.
+ *
+ * With a secret (`--notify-secret`), every request carries an HMAC-SHA256 signature of
+ * `<timestamp>.<body>` so the receiver can check it came from us and is fresh (see verifySignature).
+ *
+ * `record` uses the same notifier for camera offline/online and storage-threshold events:
+ *   const notifier = createNotifier(urls, secret, log);
+ *   void notifier.notify({ event: 'record.camera-offline', camera: 'front', text: 'front is offline' });
+ */
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { UsageError, errorMessage } from './errors.js';
+import type { Log } from './logger.js';
+
+export const SIGNATURE_HEADER = 'x-camera-archiver-signature';
+export const TIMESTAMP_HEADER = 'x-camera-archiver-timestamp';
+export const EVENT_HEADER = 'x-camera-archiver-event';
+export const DELIVERY_HEADER = 'x-camera-archiver-delivery';
+
+/** An event: a dotted name (`archive.finished`, `record.camera-offline`) plus any JSON fields. */
+export interface NotifyEvent {
+  event: string;
+  /** One human sentence; chat webhooks (Slack, Mattermost) show the `text` field as the message. */
+  text?: string;
+  [field: string]: unknown;
+}
+
+export interface DeliveryResult {
+  url: string;
+  ok: boolean;
+  attempts: number;
+  status?: number;
+  error?: string;
+}
+
+export interface Notifier {
+  /** Delivers to every URL in parallel; resolves when each is delivered or given up. Never rejects. */
+  notify(event: NotifyEvent): Promise<DeliveryResult[]>;
+  readonly urls: readonly string[];
+}
+
+export interface NotifierOptions {
+  /** Per attempt. */
+  timeoutMs?: number;
+  /** Attempts per URL, the first one included. */
+  attempts?: number;
+  /** First retry delay; doubles per retry (±25% jitter). */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** No attempt starts and no wait extends past this, counted from notify(). */
+  totalTimeoutMs?: number;
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  /** Wall clock, for the event time and the signature timestamp. */
+  clock?: () => Date;
+  /** Monotonic milliseconds, for deadlines. */
+  monotonic?: () => number;
+  random?: () => number;
+}
+
+export const NOTIFY_DEFAULTS = {
+  timeoutMs: 10_000,
+  attempts: 4,
+  backoffMs: 2_000,
+  maxBackoffMs: 30_000,
+  totalTimeoutMs: 60_000,
+} as const;
+
+/** Validates `--notify-url` values: absolute http(s) URLs. */
+export function parseNotifyUrls(values: readonly string[], optionName = '--notify-url'): string[] {
+  return values.map((value) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw new UsageError(`invalid ${optionName} '${redactUrl(value)}': not an absolute URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new UsageError(`invalid ${optionName} '${redactUrl(value)}': only http:// and https:// URLs are supported`);
+    }
+    return value;
+  });
+}
+
+/**
+ * A URL fit for logs: webhook URLs often carry their token in the path or query (Slack, ntfy,
+ * Home Assistant), so only the origin is shown.
+ */
+export function redactUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    const more = url.pathname !== '/' || url.search !== '' ? '/…' : '/';
+    return `${url.protocol}//${url.host}${more}`;
+  } catch {
+    return '<invalid URL>';
+  }
+}
+
+export function signPayload(secret: string, timestamp: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+/**
+ * For receivers (and the tests): true when the signature matches and the timestamp is within
+ * `toleranceSeconds` of `now`, which stops an old captured request from being replayed.
+ */
+export function verifySignature(
+  secret: string,
+  timestamp: string | undefined,
+  body: string,
+  signature: string | undefined,
+  now: Date,
+  toleranceSeconds = 300,
+): boolean {
+  if (!timestamp || !signature || !/^\d+$/.test(timestamp)) return false;
+  if (Math.abs(now.getTime() / 1000 - Number(timestamp)) > toleranceSeconds) return false;
+  const expected = Buffer.from(signPayload(secret, timestamp, body));
+  const given = Buffer.from(signature);
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
+/** Retry-After as milliseconds: delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | null, now: Date): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
+}
+
+/** 408, 425, 429 and 5xx are worth another try; other 4xx will not get better by waiting. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 425 || status === 429 || status >= 500;
+}
+
+/** The delay before retry number `retry` (1-based). */
+export function backoffDelay(retry: number, base: number, max: number, random: () => number): number {
+  const exponential = base * 2 ** (retry - 1);
+  return Math.round(Math.min(max, exponential * (0.75 + random() * 0.5)));
+}
+
+let cachedVersion: string | undefined;
+function packageVersion(): string {
+  if (cachedVersion) return cachedVersion;
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    cachedVersion = typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    cachedVersion = 'unknown';
+  }
+  return cachedVersion;
+}
+
+const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function createNotifier(
+  urls: readonly string[],
+  secret: string | undefined,
+  log: Log,
+  options: NotifierOptions = {},
+): Notifier {
+  const o = { ...NOTIFY_DEFAULTS, ...options };
+  const doFetch = options.fetch ?? fetch;
+  const sleep = options.sleep ?? realSleep;
+  const clock = options.clock ?? (() => new Date());
+  const monotonic = options.monotonic ?? (() => performance.now());
+  const random = options.random ?? Math.random;
+
+  const deliver = async (url: string, event: NotifyEvent, body: string, id: string, deadline: number): Promise<DeliveryResult> => {
+    const shown = redactUrl(url);
+    // fetch refuses URLs with credentials: turn them into the Basic auth header they stand for.
+    const target = new URL(url);
+    const auth =
+      target.username || target.password
+        ? `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64')}`
+        : undefined;
+    target.username = '';
+    target.password = '';
+    let problem = 'not attempted';
+    let status: number | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const left = deadline - monotonic();
+      if (left <= 0) {
+        log.warn(`notification ${event.event} to ${shown} given up after ${attempt - 1} attempt(s): ${problem}`);
+        return { url, ok: false, attempts: attempt - 1, ...(status ? { status } : {}), error: problem };
+      }
+      const timestamp = String(Math.floor(clock().getTime() / 1000));
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        'user-agent': `camera-archiver/${packageVersion()}`,
+        [EVENT_HEADER]: event.event,
+        [DELIVERY_HEADER]: id,
+        ...(auth ? { authorization: auth } : {}),
+        ...(secret ? { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signPayload(secret, timestamp, body) } : {}),
+      };
+      const controller = new AbortController();
+      const timeout = Math.min(o.timeoutMs, left);
+      const timer = setTimeout(() => controller.abort(), timeout);
+      let retryAfter: number | undefined;
+      let retryable = true;
+      try {
+        const res = await doFetch(target, { method: 'POST', headers, body, signal: controller.signal, redirect: 'manual' });
+        status = res.status;
+        // The answer's body is not needed; reading it frees the connection.
+        await res.arrayBuffer().catch(() => undefined);
+        if (res.ok) {
+          log.verbose(`notification ${event.event} delivered to ${shown} (HTTP ${res.status})`);
+          return { url, ok: true, attempts: attempt, status: res.status };
+        }
+        problem = `HTTP ${res.status}`;
+        if (res.status >= 300 && res.status < 400) {
+          problem += ` redirect to ${redactUrl(res.headers.get('location') ?? '')}: use that URL`;
+          retryable = false;
+        } else retryable = isRetryableStatus(res.status);
+        retryAfter = parseRetryAfter(res.headers.get('retry-after'), clock());
+      } catch (error) {
+        problem = controller.signal.aborted
+          ? `no answer within ${(timeout / 1000).toFixed(1)}s`
+          : errorMessage((error as { cause?: unknown }).cause ?? error);
+      } finally {
+        clearTimeout(timer);
+      }
+      if (!retryable || attempt >= o.attempts) {
+        log.warn(`notification ${event.event} to ${shown} failed after ${attempt} attempt(s): ${problem}`);
+        return { url, ok: false, attempts: attempt, ...(status ? { status } : {}), error: problem };
+      }
+      const delay = Math.min(o.maxBackoffMs, retryAfter ?? backoffDelay(attempt, o.backoffMs, o.maxBackoffMs, random));
+      if (monotonic() + delay >= deadline) {
+        log.warn(`notification ${event.event} to ${shown} given up after ${attempt} attempt(s): ${problem}`);
+        return { url, ok: false, attempts: attempt, ...(status ? { status } : {}), error: problem };
+      }
+      log.debug(`notification ${event.event} to ${shown}: ${problem}; retrying in ${(delay / 1000).toFixed(1)}s`);
+      await sleep(delay);
+    }
+  };
+
+  return {
+    urls,
+    async notify(event) {
+      if (urls.length === 0) return [];
+      try {
+        const payload = {
+          ...event,
+          source: 'camera-archiver',
+          version: packageVersion(),
+          host: os.hostname(),
+          time: clock().toISOString(),
+        };
+        const body = JSON.stringify(payload);
+        const id = randomUUID();
+        const deadline = monotonic() + o.totalTimeoutMs;
+        return await Promise.all(urls.map((url) => deliver(url, event, body, id, deadline)));
+      } catch (error) {
+        // Belt and braces: a bug here must still not fail the run that wanted to report.
+        log.warn(`notification ${event.event} not sent: ${errorMessage(error)}`);
+        return urls.map((url) => ({ url, ok: false, attempts: 0, error: errorMessage(error) }));
+      }
+    },
+  };
+}

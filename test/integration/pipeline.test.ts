@@ -1,0 +1,171 @@
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, truncateSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { discoverDays, findDayFolders } from '../../src/discovery.js';
+import { profileFor } from '../../src/encoders.js';
+import { executePlan, type ExecutorContext } from '../../src/executor.js';
+import { memoryLog } from '../../src/logger.js';
+import { probeMedia } from '../../src/media-probe.js';
+import { planDay, type PlanAction, type PlanSettings } from '../../src/planner.js';
+import { silentProgress } from '../../src/progress.js';
+import { resolveToolchain, type Toolchain } from '../../src/toolchain.js';
+import { runTranscode } from '../../src/transcoder.js';
+import { verifyArchive } from '../../src/verification.js';
+import { fakeFfmpeg, HANG_ON_TRANSCODE, QSV_BROKEN } from '../helpers/fake-ffmpeg.js';
+import { clipTemplate, ffmpeg, ffprobe, makeTree, playsCleanly, probe } from '../helpers/media.js';
+import { listTree, removeDir, tempDir } from '../helpers/tree.js';
+
+const NOW = new Date(2025, 2, 1);
+const software = profileFor('software', { codec: 'hevc', audio: 'aac', hwDevice: '/dev/null', preset: 'ultrafast' });
+
+async function plan(root: string, extra: Partial<PlanSettings> = {}): Promise<PlanAction[]> {
+  const settings: PlanSettings = {
+    root,
+    outputRoot: path.join(root, 'archived'),
+    trashRoot: path.join(root, '.deleted'),
+    disposal: 'trash',
+    ageDays: 30,
+    settleSeconds: 0,
+    redoExisting: false,
+    ...extra,
+  };
+  const options = {
+    root,
+    excluded: [settings.outputRoot, settings.trashRoot],
+    outputRoot: settings.outputRoot,
+    statClipsNewerThan: new Date(8.64e15),
+  };
+  const actions: PlanAction[] = [];
+  for await (const day of discoverDays(options, await findDayFolders(options))) actions.push(...planDay(day, settings, NOW).actions);
+  return actions;
+}
+
+describe('transcode + verification with real ffmpeg', () => {
+  let root: string;
+  let tools: Toolchain;
+  let ctx: ExecutorContext;
+  let log: ReturnType<typeof memoryLog>;
+  beforeEach(async () => {
+    root = tempDir();
+    tools = await resolveToolchain({}, process.env, () => {});
+    log = memoryLog();
+    ctx = {
+      toolchain: tools,
+      profile: software,
+      root,
+      outputRoot: path.join(root, 'archived'),
+      trashRoot: path.join(root, '.deleted'),
+      settleSeconds: 0,
+      jobs: 2,
+      stallTimeoutMs: 60_000,
+      niceness: 0,
+      log,
+      progress: silentProgress,
+      now: () => NOW,
+      signal: new AbortController().signal,
+    };
+  });
+  afterEach(() => removeDir(root));
+
+  it('verification rejects a truncated +faststart archive that ffprobe still reports as full length', async () => {
+    const good = path.join(root, 'good.mp4');
+    copyFileSync(clipTemplate({ seconds: 2, faststart: true }), good);
+    const source = await probeMedia(ffprobe(), good);
+    await expect(verifyArchive({ ffmpeg: ffmpeg(), ffprobe: ffprobe() }, good, { source, requireAudio: true, samePacketCount: true })).resolves.toBeDefined();
+    const cut = path.join(root, 'cut.mp4');
+    copyFileSync(good, cut);
+    truncateSync(cut, Math.floor(statSync(cut).size * 0.7));
+    expect((await probeMedia(ffprobe(), cut).catch(() => undefined))?.duration).toBeCloseTo(source.duration, 1);
+    await expect(verifyArchive({ ffmpeg: ffmpeg(), ffprobe: ffprobe() }, cut, { source, requireAudio: true, samePacketCount: true })).rejects.toThrow(
+      /truncated|demux/,
+    );
+  });
+
+  it('the watchdog stops an ffmpeg that hangs without output', async () => {
+    const fake = fakeFfmpeg(path.join(root, 'bin'), HANG_ON_TRANSCODE);
+    const started = Date.now();
+    await expect(
+      runTranscode({ ffmpeg: fake, args: ['-progress', 'pipe:1'], input: '/in.mp4', durationSeconds: 1, stallTimeoutMs: 1000 }),
+    ).rejects.toThrow(/no progress for 1s/);
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
+  it('archives good clips, names the corrupt one, keeps it, and leaves no partial', async () => {
+    makeTree(root, [
+      { camera: 'REO_front', stamp: '20250115120000', thumbnail: true },
+      { camera: 'REO_front', stamp: '20250115121000', content: 'not a video' },
+      { camera: 'REO_back', stamp: '20250115120000', spec: { audio: false } },
+    ]);
+    const report = await executePlan(await plan(root), ctx);
+    const byClip = Object.fromEntries(report.outcomes.map((o) => [path.basename(o.clip), o.status]));
+    expect(byClip).toEqual({
+      'REO_front_20250115120000.mp4': 'archived',
+      'REO_front_20250115121000.mp4': 'failed',
+      'REO_back_20250115120000.mp4': 'archived',
+    });
+    const failed = report.outcomes.find((o) => o.status === 'failed');
+    expect(failed?.status === 'failed' && failed.reason).toMatch(/not a readable video/);
+    expect(existsSync(path.join(root, '2025/01/15/REO_front_20250115121000.mp4'))).toBe(true);
+    expect(listTree(root).filter((p) => p.endsWith('.partial'))).toEqual([]);
+    expect(probe(path.join(root, 'archived/2025/01/15/REO_back_20250115120000.mp4')).hasAudio).toBe(false);
+  });
+
+  it('an existing archive that fails verification is replaced by a verified one before the source goes', async () => {
+    makeTree(root, [{ stamp: '20250115120000' }]);
+    const archive = path.join(root, 'archived/2025/01/15/REO_front_20250115120000.mp4');
+    mkdirSync(path.dirname(archive), { recursive: true });
+    copyFileSync(clipTemplate({ seconds: 3 }), archive);
+    const report = await executePlan(await plan(root), ctx);
+    expect(report.outcomes.map((o) => o.status)).toEqual(['archived']);
+    expect(log.lines.some((l) => /failed verification/.test(l.message))).toBe(true);
+    expect(probe(archive).videoCodec).toBe('hevc');
+    expect(playsCleanly(archive)).toBe(true);
+  });
+
+  it('adopts a Python archiver archive that verifies, without transcoding again', async () => {
+    makeTree(root, [{ stamp: '20250115120000' }]);
+    const legacy = path.join(root, 'archived/2025/01/15/archived-20250115120000.mp4');
+    mkdirSync(path.dirname(legacy), { recursive: true });
+    copyFileSync(clipTemplate({ audio: false }), legacy);
+    const report = await executePlan(await plan(root), ctx);
+    expect(report.outcomes.map((o) => o.status)).toEqual(['already-archived']);
+    expect(readdirSync(path.dirname(legacy))).toEqual(['archived-20250115120000.mp4']);
+    expect(existsSync(path.join(root, '.deleted/input/2025/01/15/REO_front_20250115120000.mp4'))).toBe(true);
+  });
+
+  it('an auto-selected hardware encoder that fails mid-run falls back to software for that clip', async () => {
+    makeTree(root, [{ stamp: '20250115120000' }]);
+    const fake = fakeFfmpeg(path.join(root, 'bin'), QSV_BROKEN);
+    const report = await executePlan(await plan(root), {
+      ...ctx,
+      toolchain: { ...tools, ffmpeg: { path: fake, origin: 'option' } },
+      profile: profileFor('qsv', { codec: 'hevc', audio: 'aac', hwDevice: '/dev/null' }),
+      fallbackProfile: software,
+    });
+    expect(report.outcomes[0]).toMatchObject({ status: 'archived', encoder: 'libx265' });
+    expect(report.hardwareFallbacks).toBe(1);
+    expect(log.lines.some((l) => l.level === 'warn' && /hevc_qsv failed .* retrying with libx265/.test(l.message))).toBe(true);
+  });
+
+  it('an explicitly chosen hardware encoder that fails is a failure, the clip is kept', async () => {
+    makeTree(root, [{ stamp: '20250115120000' }]);
+    const fake = fakeFfmpeg(path.join(root, 'bin'), QSV_BROKEN);
+    const report = await executePlan(await plan(root), {
+      ...ctx,
+      toolchain: { ...tools, ffmpeg: { path: fake, origin: 'option' } },
+      profile: profileFor('qsv', { codec: 'hevc', audio: 'aac', hwDevice: '/dev/null' }),
+    });
+    expect(report.outcomes[0]).toMatchObject({ status: 'failed', reason: expect.stringMatching(/MFX session/) });
+    expect(existsSync(path.join(root, '2025/01/15/REO_front_20250115120000.mp4'))).toBe(true);
+  });
+
+  it('an abort mid-transcode stops ffmpeg, removes the partial and keeps every source', async () => {
+    makeTree(root, [{ stamp: '20250115120000', spec: { seconds: 20, size: '640x360', rate: 25 } }]);
+    const controller = new AbortController();
+    const progress = { ...silentProgress, fileProgress: () => controller.abort('SIGINT') };
+    const report = await executePlan(await plan(root), { ...ctx, profile: { ...software, preset: 'medium' }, progress, signal: controller.signal });
+    expect(report.interrupted).toBe(true);
+    expect(report.outcomes).toEqual([]);
+    expect(listTree(root).filter((p) => !p.endsWith('/'))).toEqual(['2025/01/15/REO_front_20250115120000.mp4']);
+  });
+});

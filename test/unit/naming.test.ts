@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import {
+  archivePathFor,
+  dayPathOfStamp,
+  isDayFolder,
+  isPartialName,
+  numberedName,
+  parseClipName,
+  parseLegacyArchiveName,
+  parseStamp,
+  partialPathFor,
+  stampToDate,
+} from '../../src/naming.js';
+
+describe('parseClipName', () => {
+  it('reads Reolink clips and thumbnails, keeping the camera', () => {
+    expect(parseClipName('REO_front_20250115120000.mp4')).toEqual({
+      stem: 'REO_front_20250115120000',
+      camera: 'REO_front',
+      stamp: '20250115120000',
+      kind: 'clip',
+    });
+    expect(parseClipName('REO_front_20250115120000.JPG')?.kind).toBe('thumbnail');
+  });
+
+  it('accepts other brands and the recorder’s own segments', () => {
+    expect(parseClipName('Hikvision Door_20250115120000.MP4')?.camera).toBe('Hikvision Door');
+    expect(parseClipName('demo_20250115120000.mp4')?.camera).toBe('demo');
+  });
+
+  it('rejects names without a real 14-digit date-time', () => {
+    for (const bad of [
+      'REO_front_20250230120000.mp4', // 30 February
+      'REO_front_20250115250000.mp4', // hour 25
+      'REO_front_19991231235959.mp4', // before 2000
+      'REO_front_2025011512000.mp4', // 13 digits
+      '_20250115120000.mp4', // no camera
+      'REO_front_20250115120000.mkv',
+      'archived-20250115120000.mp4',
+    ]) {
+      expect(parseClipName(bad), bad).toBeUndefined();
+    }
+  });
+
+  it('knows 29 February only in leap years', () => {
+    expect(parseStamp('20240229120000')).toBeDefined();
+    expect(parseStamp('20250229120000')).toBeUndefined();
+  });
+});
+
+describe('archive names', () => {
+  it('keep camera and timestamp, so two cameras in one second never share an archive', () => {
+    const front = parseClipName('REO_front_20250115120000.mp4');
+    const back = parseClipName('REO_back_20250115120000.mp4');
+    if (!front || !back) throw new Error('parse');
+    expect(archivePathFor('/a', front)).toBe('/a/2025/01/15/REO_front_20250115120000.mp4');
+    expect(archivePathFor('/a', back)).not.toBe(archivePathFor('/a', front));
+  });
+
+  it('temporary output is hidden and never ends in .mp4', () => {
+    const partial = partialPathFor('/a/2025/01/15/REO_front_20250115120000.mp4');
+    expect(partial).toBe('/a/2025/01/15/.REO_front_20250115120000.mp4.partial');
+    expect(partial.endsWith('.mp4')).toBe(false);
+    expect(isPartialName('.REO_front_20250115120000.mp4.partial')).toBe(true);
+    expect(parseClipName('.REO_front_20250115120000.mp4.partial')).toBeUndefined();
+    expect(parseLegacyArchiveName('.REO_front_20250115120000.mp4.partial')).toBeUndefined();
+  });
+
+  it('recognises the Python archiver’s archived-<stamp>.mp4', () => {
+    expect(parseLegacyArchiveName('archived-20250115120000.mp4')).toBe('20250115120000');
+    expect(parseLegacyArchiveName('archived-20251315120000.mp4')).toBeUndefined();
+  });
+
+  it('numbers clashing names keeping stem and extension', () => {
+    expect(numberedName('REO_front_20250115120000.mp4', 2)).toBe('REO_front_20250115120000.2.mp4');
+  });
+});
+
+describe('dates', () => {
+  it('day path comes from the digits, not from a time zone', () => {
+    expect(dayPathOfStamp('20250115235959')).toBe('2025/01/15');
+  });
+
+  it('stamps are local wall-clock time', () => {
+    const d = stampToDate({ year: 2025, month: 1, day: 15, hour: 12, minute: 0, second: 0 });
+    expect(d.getHours()).toBe(12);
+    expect(d.getDate()).toBe(15);
+  });
+
+  it('day folders are the last three parts of a path and must be a real date', () => {
+    expect(isDayFolder(['2025', '01', '15'])).toBe(true);
+    expect(isDayFolder(['front', '2025', '01', '15'])).toBe(true);
+    expect(isDayFolder(['2025', '02', '30'])).toBe(false);
+    expect(isDayFolder(['2025', '1', '15'])).toBe(false);
+    expect(isDayFolder(['01', '15'])).toBe(false);
+  });
+});
