@@ -9,7 +9,14 @@ import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import { buildTranscodeArgs, encoderName, type EncodingProfile } from './encoders.js';
 import { errorMessage, FileError } from './errors.js';
-import { dispose, ensureDirInside, placeArchive, pruneFolders, removeIfExists, type DisposedFile } from './file-manager.js';
+import {
+  dispose,
+  ensureDirInside,
+  placeArchive,
+  pruneFolders,
+  removeIfExists,
+  type DisposedFile,
+} from './file-manager.js';
 import type { Log } from './logger.js';
 import { probeMedia, type MediaInfo } from './media-probe.js';
 import { partialPathFor } from './naming.js';
@@ -50,7 +57,13 @@ export type FileOutcome =
       seconds: number;
       disposed: DisposedFile[];
     }
-  | { status: 'already-archived'; clip: string; archive: string; bytesIn: number; disposed: DisposedFile[] }
+  | {
+      status: 'already-archived';
+      clip: string;
+      archive: string;
+      bytesIn: number;
+      disposed: DisposedFile[];
+    }
   | { status: 'skipped'; clip: string; reason: string }
   | { status: 'failed'; clip: string; reason: string };
 
@@ -71,7 +84,10 @@ type ClipAction = TranscodeAction | DisposeArchivedAction;
 
 class Aborted extends Error {}
 
-export async function executePlan(actions: readonly PlanAction[], ctx: ExecutorContext): Promise<ExecutionReport> {
+export async function executePlan(
+  actions: readonly PlanAction[],
+  ctx: ExecutorContext,
+): Promise<ExecutionReport> {
   const report: ExecutionReport = {
     outcomes: [],
     removedPartials: [],
@@ -90,7 +106,9 @@ export async function executePlan(actions: readonly PlanAction[], ctx: ExecutorC
     }
   }
 
-  const queue = actions.filter((a): a is ClipAction => a.kind === 'transcode' || a.kind === 'dispose-archived');
+  const queue = actions.filter(
+    (a): a is ClipAction => a.kind === 'transcode' || a.kind === 'dispose-archived',
+  );
   const sizes = new Map<string, number>();
   await Promise.all(
     queue.map(async (a) => {
@@ -98,7 +116,10 @@ export async function executePlan(actions: readonly PlanAction[], ctx: ExecutorC
       sizes.set(a.clip.path, s?.size ?? 0);
     }),
   );
-  ctx.progress.start({ files: queue.length, bytes: [...sizes.values()].reduce((x, y) => x + y, 0) });
+  ctx.progress.start({
+    files: queue.length,
+    bytes: [...sizes.values()].reduce((x, y) => x + y, 0),
+  });
 
   let profile = ctx.profile;
   let hardwareFailures = 0;
@@ -148,14 +169,22 @@ export async function executePlan(actions: readonly PlanAction[], ctx: ExecutorC
       await attempt(used);
     } catch (error) {
       const fallback = ctx.fallbackProfile;
-      if (ctx.signal.aborted || !fallback || used.encoder === 'software' || !(error instanceof TranscodeError)) throw error;
+      if (
+        ctx.signal.aborted ||
+        !fallback ||
+        used.encoder === 'software' ||
+        !(error instanceof TranscodeError)
+      )
+        throw error;
       hardwareFailures++;
       report.hardwareFallbacks++;
       ctx.log.warn(
         `${encoderName(used.encoder, used.codec)} failed on ${rel(clip.path)} (${error.message}); retrying with ${encoderName(fallback.encoder, fallback.codec)}`,
       );
       if (hardwareFailures >= HARDWARE_FAILURES_BEFORE_SWITCH && profile !== fallback) {
-        ctx.log.warn(`hardware encoder failed ${hardwareFailures} times: the rest of this run uses software encoding`);
+        ctx.log.warn(
+          `hardware encoder failed ${hardwareFailures} times: the rest of this run uses software encoding`,
+        );
         profile = fallback;
       }
       used = fallback;
@@ -171,9 +200,14 @@ export async function executePlan(actions: readonly PlanAction[], ctx: ExecutorC
     try {
       before = await fsp.lstat(clip.path);
     } catch {
-      return { status: 'skipped', clip: clip.path, reason: 'the clip disappeared before it was archived' };
+      return {
+        status: 'skipped',
+        clip: clip.path,
+        reason: 'the clip disappeared before it was archived',
+      };
     }
-    if (!before.isFile()) return { status: 'skipped', clip: clip.path, reason: 'no longer a regular file' };
+    if (!before.isFile())
+      return { status: 'skipped', clip: clip.path, reason: 'no longer a regular file' };
     const quietFor = (ctx.now().getTime() - before.mtimeMs) / 1000;
     if (ctx.settleSeconds > 0 && quietFor < ctx.settleSeconds) {
       return {
@@ -185,7 +219,8 @@ export async function executePlan(actions: readonly PlanAction[], ctx: ExecutorC
     const started = Date.now();
     const source = await probeMedia(ctx.toolchain.ffprobe.path, clip.path, { signal: ctx.signal });
     if (!source.video) throw new FileError(clip.path, 'the clip has no video stream');
-    if (!(source.duration > 0)) throw new FileError(clip.path, 'the clip has no duration (empty or damaged)');
+    if (!(source.duration > 0))
+      throw new FileError(clip.path, 'the clip has no duration (empty or damaged)');
 
     let archivePath: string;
     let transcoded: { encoder: string; bytesOut: number } | undefined;
@@ -202,7 +237,9 @@ export async function executePlan(actions: readonly PlanAction[], ctx: ExecutorC
       } catch (error) {
         if (ctx.signal.aborted || !(error instanceof VerificationError)) throw error;
         const own = action.legacy ? action.ownArchivePath : action.archivePath;
-        ctx.log.warn(`${rel(action.archivePath)} failed verification (${error.message}); transcoding ${rel(clip.path)} again`);
+        ctx.log.warn(
+          `${rel(action.archivePath)} failed verification (${error.message}); transcoding ${rel(clip.path)} again`,
+        );
         transcoded = await transcodeInto(clip, source, own, !action.legacy);
         archivePath = own;
       }
@@ -217,7 +254,8 @@ export async function executePlan(actions: readonly PlanAction[], ctx: ExecutorC
       return {
         status: 'skipped',
         clip: clip.path,
-        reason: 'the clip changed while it was being archived; kept, the next run archives it again',
+        reason:
+          'the clip changed while it was being archived; kept, the next run archives it again',
       };
     }
     if (ctx.signal.aborted) throw new Aborted();
@@ -234,7 +272,13 @@ export async function executePlan(actions: readonly PlanAction[], ctx: ExecutorC
         disposed,
       };
     }
-    return { status: 'already-archived', clip: clip.path, archive: archivePath, bytesIn: before.size, disposed };
+    return {
+      status: 'already-archived',
+      clip: clip.path,
+      archive: archivePath,
+      bytesIn: before.size,
+      disposed,
+    };
   };
 
   const worker = async (): Promise<void> => {
@@ -249,10 +293,16 @@ export async function executePlan(actions: readonly PlanAction[], ctx: ExecutorC
         outcome = await processClip(action);
       } catch (error) {
         if (ctx.signal.aborted) {
-          ctx.log.warn(`interrupted while archiving ${rel(action.clip.path)}: the clip is kept, no archive was written`);
+          ctx.log.warn(
+            `interrupted while archiving ${rel(action.clip.path)}: the clip is kept, no archive was written`,
+          );
           report.notStarted.push(action.clip.path);
         } else {
-          outcome = { status: 'failed', clip: action.clip.path, reason: reasonOf(error, action.clip.path) };
+          outcome = {
+            status: 'failed',
+            clip: action.clip.path,
+            reason: reasonOf(error, action.clip.path),
+          };
         }
       }
       ctx.progress.fileFinished(action.clip.path, sizes.get(action.clip.path) ?? 0);
@@ -264,7 +314,9 @@ export async function executePlan(actions: readonly PlanAction[], ctx: ExecutorC
   };
 
   try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(ctx.jobs, queue.length)) }, worker));
+    await Promise.all(
+      Array.from({ length: Math.max(1, Math.min(ctx.jobs, queue.length)) }, worker),
+    );
   } finally {
     ctx.progress.stop();
   }
@@ -301,14 +353,18 @@ function describeDisposal(disposed: readonly DisposedFile[], rel: (p: string) =>
 function logOutcome(log: Log, outcome: FileOutcome, rel: (p: string) => string): void {
   switch (outcome.status) {
     case 'archived': {
-      const saved = outcome.bytesIn > 0 ? Math.round((1 - outcome.bytesOut / outcome.bytesIn) * 100) : 0;
+      const saved =
+        outcome.bytesIn > 0 ? Math.round((1 - outcome.bytesOut / outcome.bytesIn) * 100) : 0;
+      const change = saved >= 0 ? `${saved}% smaller` : `${-saved}% larger`;
       log.info(
-        `archived ${rel(outcome.clip)} → ${rel(outcome.archive)} (${formatBytes(outcome.bytesIn)} → ${formatBytes(outcome.bytesOut)}, ${saved}% smaller, ${outcome.encoder}, ${outcome.seconds.toFixed(1)}s)${describeDisposal(outcome.disposed, rel)}`,
+        `archived ${rel(outcome.clip)} → ${rel(outcome.archive)} (${formatBytes(outcome.bytesIn)} → ${formatBytes(outcome.bytesOut)}, ${change}, ${outcome.encoder}, ${outcome.seconds.toFixed(1)}s)${describeDisposal(outcome.disposed, rel)}`,
       );
       break;
     }
     case 'already-archived':
-      log.info(`already archived ${rel(outcome.clip)}: ${rel(outcome.archive)} verified${describeDisposal(outcome.disposed, rel)}`);
+      log.info(
+        `already archived ${rel(outcome.clip)}: ${rel(outcome.archive)} verified${describeDisposal(outcome.disposed, rel)}`,
+      );
       break;
     case 'skipped':
       log.warn(`skipped ${rel(outcome.clip)}: ${outcome.reason}`);
