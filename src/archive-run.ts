@@ -32,8 +32,19 @@ import {
   type PlanSettings,
 } from './planner.js';
 import { barProgress, lineProgress, silentProgress, type ProgressReporter } from './progress.js';
-import { actionToJson, encoderLine, renderAction, renderCounts, renderReport, totalsOf, type RenderContext } from './render.js';
+import {
+  actionToJson,
+  encoderLine,
+  renderAction,
+  renderCounts,
+  renderReport,
+  totalsOf,
+  type RenderContext,
+} from './render.js';
 import { resolveToolchain, type Toolchain } from './toolchain.js';
+import { resolveIonice } from './io-priority.js';
+import { RunReport, stderrLog } from './run-report.js';
+import { stopByMessage, stopChecker, type StopBy } from './until.js';
 
 export interface ArchiveOptions {
   root: string;
@@ -66,6 +77,15 @@ export interface ArchiveOptions {
   niceness: number;
   progress: 'auto' | 'bars' | 'lines' | 'none';
   commandLine: string;
+  /** Prometheus textfile written after every real run (src/metrics.ts). */
+  metricsFile?: string | undefined;
+  /** Webhooks told when a real run finishes or fails (src/notify.ts). */
+  notifyUrls?: readonly string[] | undefined;
+  notifySecret?: string | undefined;
+  /** Stop-by time: no clip starts after it (src/until.ts). */
+  until?: StopBy | undefined;
+  /** Run ffmpeg under `ionice -c3` when ionice exists (src/io-priority.ts). */
+  ionice?: boolean | undefined;
 }
 
 export interface RunIo {
@@ -75,6 +95,8 @@ export interface RunIo {
   env: NodeJS.ProcessEnv;
   signal: AbortSignal;
   clock: () => Date;
+  /** Fault injection hook for the reliability tests (src/cli/failpoint.ts); undefined in normal runs. */
+  failpoint?: ((name: string) => void) | undefined;
 }
 
 export type RunOutcome =
@@ -92,7 +114,9 @@ export async function checkInputRoot(root: string): Promise<void> {
   try {
     info = await fsp.stat(root);
   } catch {
-    throw new EnvironmentError(`input directory ${root} does not exist (nothing was created or changed)`);
+    throw new EnvironmentError(
+      `input directory ${root} does not exist (nothing was created or changed)`,
+    );
   }
   if (!info.isDirectory()) throw new EnvironmentError(`input path ${root} is not a directory`);
 }
@@ -103,6 +127,29 @@ function interruptOf(signal: AbortSignal): InterruptSignal {
 }
 
 export async function runArchive(opts: ArchiveOptions, io: RunIo): Promise<RunOutcome> {
+  // Metrics and webhooks report every real run, also one that throws before it has a logger.
+  const report = new RunReport({
+    root: path.resolve(opts.root),
+    dryRun: opts.dryRun,
+    metricsFile: opts.metricsFile,
+    notifyUrls: opts.notifyUrls,
+    notifySecret: opts.notifySecret,
+  });
+  try {
+    return report.settle(await runArchiveUnreported(opts, io, report));
+  } catch (error) {
+    report.fail(error);
+    throw error;
+  } finally {
+    await report.finish(stderrLog(io.stderr)); // a no-op when the run already reported
+  }
+}
+
+async function runArchiveUnreported(
+  opts: ArchiveOptions,
+  io: RunIo,
+  report: RunReport,
+): Promise<RunOutcome> {
   const root = path.resolve(opts.root);
   const outputRoot = path.resolve(opts.output);
   const trashRoot = path.resolve(opts.trash);
@@ -122,7 +169,9 @@ export async function runArchive(opts: ArchiveOptions, io: RunIo): Promise<RunOu
   let lock: TreeLock | undefined;
   try {
     if (opts.cleanOutput && !opts.cleanup) {
-      log.warn('--clean-output only has an effect with --cleanup: archives are never treated as sources');
+      log.warn(
+        '--clean-output only has an effect with --cleanup: archives are never treated as sources',
+      );
     }
     if (!opts.dryRun) {
       lock = await acquireTreeLock({
@@ -131,13 +180,15 @@ export async function runArchive(opts: ArchiveOptions, io: RunIo): Promise<RunOu
         onTakeover: (why) => log.warn(`took over a stale lock (${why})`),
       });
     }
-    return await archive(opts, io, log, { root, outputRoot, trashRoot });
+    return report.settle(await archive(opts, io, log, { root, outputRoot, trashRoot }, report));
   } catch (error) {
+    report.fail(error);
     log.error(error instanceof Error ? error.message : String(error));
     (error as { logged?: boolean }).logged = true;
     throw error;
   } finally {
     await lock?.release();
+    await report.finish(log);
     await log.close();
   }
 }
@@ -148,7 +199,13 @@ interface Roots {
   trashRoot: string;
 }
 
-async function archive(opts: ArchiveOptions, io: RunIo, log: AppLogger, roots: Roots): Promise<RunOutcome> {
+async function archive(
+  opts: ArchiveOptions,
+  io: RunIo,
+  log: AppLogger,
+  roots: Roots,
+  runReport: RunReport,
+): Promise<RunOutcome> {
   const now = io.clock();
   const started = Date.now();
   const settings: PlanSettings = {
@@ -173,7 +230,11 @@ async function archive(opts: ArchiveOptions, io: RunIo, log: AppLogger, roots: R
   let profile: EncodingProfile | undefined;
   let fallbackProfile: EncodingProfile | undefined;
   const ensureTools = async (): Promise<Toolchain> => {
-    toolchain ??= await resolveToolchain({ ffmpeg: opts.ffmpeg, ffprobe: opts.ffprobe }, io.env, (m) => log.warn(m));
+    toolchain ??= await resolveToolchain(
+      { ffmpeg: opts.ffmpeg, ffprobe: opts.ffprobe },
+      io.env,
+      (m) => log.warn(m),
+    );
     return toolchain;
   };
   const ensureEncoder = async (): Promise<void> => {
@@ -191,18 +252,27 @@ async function archive(opts: ArchiveOptions, io: RunIo, log: AppLogger, roots: R
       opts.encoder,
       base,
       async (args) => {
-        const r = await execa(tools.ffmpeg.path, args, { reject: false, stdin: 'ignore', timeout: 30_000 });
+        const r = await execa(tools.ffmpeg.path, args, {
+          reject: false,
+          stdin: 'ignore',
+          timeout: 30_000,
+        });
         return { exitCode: r.exitCode ?? 1, stderr: r.stderr };
       },
       (device) => existsSync(device),
     );
     const tried = selection.attempts.map((a) => `${a.name}: ${a.ok ? 'ok' : a.error}`).join('; ');
     if (!selection.profile) {
-      throw new EnvironmentError(`no working encoder for --encoder ${opts.encoder} --codec ${opts.codec} (${tried})`);
+      throw new EnvironmentError(
+        `no working encoder for --encoder ${opts.encoder} --codec ${opts.codec} (${tried})`,
+      );
     }
     profile = selection.profile;
-    log.info(`encoder: ${encoderLine(profile)}${opts.encoder === 'auto' ? ` [auto: ${tried}]` : ''}`);
-    if (opts.encoder === 'auto' && profile.encoder !== 'software') fallbackProfile = profileFor('software', base);
+    log.info(
+      `encoder: ${encoderLine(profile)}${opts.encoder === 'auto' ? ` [auto: ${tried}]` : ''}`,
+    );
+    if (opts.encoder === 'auto' && profile.encoder !== 'software')
+      fallbackProfile = profileFor('software', base);
   };
 
   const renderCtx = (): RenderContext => ({
@@ -250,7 +320,8 @@ async function archive(opts: ArchiveOptions, io: RunIo, log: AppLogger, roots: R
   }
   for (const prune of planPrunes(skeleton, emptied, roots.root)) await take(prune);
 
-  const work = counts.transcode + counts.disposeArchived + counts.removePartial + counts.pruneFolder;
+  const work =
+    counts.transcode + counts.disposeArchived + counts.removePartial + counts.pruneFolder;
   if (opts.dryRun) {
     if (opts.json) {
       print(
@@ -278,7 +349,9 @@ async function archive(opts: ArchiveOptions, io: RunIo, log: AppLogger, roots: R
 
   if (work === 0) {
     log.info(`nothing to do: ${renderCounts(counts)}`);
-    if (opts.json) print(JSON.stringify(summaryJson(opts, roots, counts, undefined, profile, now, started), null, 2));
+    const summary = summaryJson(opts, roots, counts, undefined, profile, now, started);
+    runReport.noteSummary(summary, counts, undefined);
+    if (opts.json) print(JSON.stringify(summary, null, 2));
     return { status: 'ok' };
   }
 
@@ -293,7 +366,11 @@ async function archive(opts: ArchiveOptions, io: RunIo, log: AppLogger, roots: R
   }
   if (!opts.assumeYes) {
     const answer = await askToProceed('Proceed? [y/N] ', io.stdin, io.stderr, io.signal);
-    if (answer === 'interrupted') return { status: 'interrupted', signal: io.signal.aborted ? interruptOf(io.signal) : 'SIGINT' };
+    if (answer === 'interrupted')
+      return {
+        status: 'interrupted',
+        signal: io.signal.aborted ? interruptOf(io.signal) : 'SIGINT',
+      };
     if (answer === 'no') {
       log.info('cancelled at the prompt: nothing was changed');
       return { status: 'cancelled' };
@@ -317,13 +394,23 @@ async function archive(opts: ArchiveOptions, io: RunIo, log: AppLogger, roots: R
     progress,
     now: io.clock,
     signal: io.signal,
+    failpoint: io.failpoint,
+    stopStarting: stopChecker(opts.until),
+    ionice: resolveIonice(opts.ionice, io.env, log),
   });
   const seconds = (Date.now() - started) / 1000;
   for (const line of renderReport(report, seconds, roots.root)) log.info(line);
   if (report.interrupted && report.notStarted.length) {
-    log.warn(`interrupted: ${report.notStarted.length} clip(s) not archived and left in place; the next run continues`);
+    log.warn(
+      `interrupted: ${report.notStarted.length} clip(s) not archived and left in place; the next run continues`,
+    );
   }
-  if (opts.json) print(JSON.stringify(summaryJson(opts, roots, counts, report, profile, now, started), null, 2));
+  if (report.stoppedByUntil && opts.until) {
+    log.warn(stopByMessage(opts.until, report.notStarted.length));
+  }
+  const summary = summaryJson(opts, roots, counts, report, profile, now, started);
+  runReport.noteSummary(summary, counts, report);
+  if (opts.json) print(JSON.stringify(summary, null, 2));
   if (report.interrupted) return { status: 'interrupted', signal: interruptOf(io.signal) };
   const failures = totalsOf(report).failed;
   return failures > 0 ? { status: 'failed', failures } : { status: 'ok' };
@@ -338,7 +425,11 @@ function statThreshold(now: Date, opts: ArchiveOptions): Date {
   return from;
 }
 
-async function makeProgress(opts: ArchiveOptions, io: RunIo, log: AppLogger): Promise<ProgressReporter> {
+async function makeProgress(
+  opts: ArchiveOptions,
+  io: RunIo,
+  log: AppLogger,
+): Promise<ProgressReporter> {
   const mode = opts.progress === 'auto' ? (io.stderr.isTTY ? 'bars' : 'lines') : opts.progress;
   if (mode === 'none' || opts.verbosity < 0) return silentProgress;
   if (mode === 'bars') return barProgress(log, io.stderr);
@@ -354,7 +445,9 @@ function summaryJson(
   now: Date,
   started: number,
 ): Record<string, unknown> {
-  const totals = report ? totalsOf(report) : { archived: 0, alreadyArchived: 0, skipped: 0, failed: 0, bytesIn: 0, bytesOut: 0 };
+  const totals = report
+    ? totalsOf(report)
+    : { archived: 0, alreadyArchived: 0, skipped: 0, failed: 0, bytesIn: 0, bytesOut: 0 };
   return {
     command: 'archive',
     dryRun: false,
@@ -368,6 +461,8 @@ function summaryJson(
     ...totals,
     savedBytes: totals.bytesIn - totals.bytesOut,
     interrupted: report?.interrupted ?? false,
+    until: opts.until?.deadline.toISOString() ?? null,
+    stoppedByUntil: report?.stoppedByUntil ?? false,
     removedPartials: report?.removedPartials ?? [],
     prunedFolders: report?.prunedFolders ?? [],
     notDone: report?.notStarted ?? [],

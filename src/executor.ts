@@ -24,6 +24,7 @@ import type { DisposeArchivedAction, PlanAction, PlannedClip, TranscodeAction } 
 import type { ProgressReporter } from './progress.js';
 import type { Toolchain } from './toolchain.js';
 import { runTranscode, TranscodeError } from './transcoder.js';
+import { withIdleIo } from './io-priority.js';
 import { formatBytes } from './units.js';
 import { VerificationError, verifyArchive } from './verification.js';
 
@@ -44,7 +45,29 @@ export interface ExecutorContext {
   progress: ProgressReporter;
   now: () => Date;
   signal: AbortSignal;
+  /**
+   * Fault injection: called at each step boundary with its name (see FAILPOINTS); the reliability
+   * tests make the process SIGKILL itself there. Production runs pass nothing.
+   */
+  failpoint?: ((name: Failpoint) => void) | undefined;
+  /** True once the stop-by time (--until) has passed: no new clip starts, running ones finish. */
+  stopStarting?: (() => boolean) | undefined;
+  /** ionice binary to run ffmpeg under at idle I/O priority (--ionice); undefined: as is. */
+  ionice?: string | undefined;
 }
+
+/** Step boundaries where a killed run must still leave a recoverable tree (DESIGN.md invariant 3). */
+export const FAILPOINTS = [
+  'transcoded',
+  'verified',
+  'archive-placed',
+  'linked-to-trash',
+  'thumbnail-disposed',
+  'clip-disposed',
+  'before-prune',
+  'pruned-one',
+] as const;
+export type Failpoint = (typeof FAILPOINTS)[number];
 
 export type FileOutcome =
   | {
@@ -71,10 +94,12 @@ export interface ExecutionReport {
   outcomes: FileOutcome[];
   removedPartials: string[];
   prunedFolders: string[];
-  /** Clips not started because the run was interrupted. */
+  /** Clips not started because the run was interrupted or reached its stop-by time. */
   notStarted: string[];
   interrupted: boolean;
   hardwareFallbacks: number;
+  /** The stop-by time (--until) passed before every clip was started. */
+  stoppedByUntil?: boolean;
 }
 
 /** After this many hardware failures in one auto run, the rest of the run uses software. */
@@ -137,8 +162,11 @@ export async function executePlan(
     const attempt = async (p: EncodingProfile): Promise<void> => {
       try {
         await runTranscode({
-          ffmpeg: ctx.toolchain.ffmpeg.path,
-          args: buildTranscodeArgs(p, clip.path, partial, ctx.toolchain.caps),
+          ...withIdleIo(
+            ctx.ionice,
+            ctx.toolchain.ffmpeg.path,
+            buildTranscodeArgs(p, clip.path, partial, ctx.toolchain.caps),
+          ),
           input: clip.path,
           durationSeconds: source.duration,
           signal: ctx.signal,
@@ -146,6 +174,7 @@ export async function executePlan(
           niceness: ctx.niceness,
           onProgress: (pr) => ctx.progress.fileProgress(clip.path, pr.fraction, pr.speed),
         });
+        ctx.failpoint?.('transcoded');
         if (ctx.signal.aborted) throw new Aborted();
         await verifyArchive(
           { ffmpeg: ctx.toolchain.ffmpeg.path, ffprobe: ctx.toolchain.ffprobe.path },
@@ -158,8 +187,10 @@ export async function executePlan(
           },
           ctx.signal,
         );
+        ctx.failpoint?.('verified');
         if (ctx.signal.aborted) throw new Aborted();
         await placeArchive(partial, archivePath, replace);
+        ctx.failpoint?.('archive-placed');
       } finally {
         await fsp.rm(partial, { force: true });
       }
@@ -259,7 +290,7 @@ export async function executePlan(
       };
     }
     if (ctx.signal.aborted) throw new Aborted();
-    const disposed = await dispose(action.disposal, { trashRoot: ctx.trashRoot });
+    const disposed = await dispose(action.disposal, { trashRoot: ctx.trashRoot, failpoint: ctx.failpoint });
     if (transcoded) {
       return {
         status: 'archived',
@@ -284,6 +315,10 @@ export async function executePlan(
   const worker = async (): Promise<void> => {
     while (next < queue.length) {
       if (ctx.signal.aborted) return;
+      if (ctx.stopStarting?.()) {
+        report.stoppedByUntil = true;
+        return;
+      }
       const action = queue[next++];
       if (!action) return;
       const label = path.basename(action.clip.path);
@@ -325,9 +360,14 @@ export async function executePlan(
     for (const action of queue.slice(next)) report.notStarted.push(action.clip.path);
     return report;
   }
+  // Stopped by --until: what was not started stays in place for the next run (not a failure).
+  if (report.stoppedByUntil) {
+    for (const action of queue.slice(next)) report.notStarted.push(action.clip.path);
+  }
 
   const prunes = actions.filter((a) => a.kind === 'prune-folder').map((a) => a.path);
-  report.prunedFolders = await pruneFolders(prunes);
+  ctx.failpoint?.('before-prune');
+  report.prunedFolders = await pruneFolders(prunes, ctx.failpoint);
   for (const folder of report.prunedFolders) ctx.log.verbose(`removed empty folder ${rel(folder)}`);
   return report;
 }

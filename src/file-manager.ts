@@ -14,6 +14,10 @@ import type { Disposal } from './planner.js';
 
 const MAX_NUMBERED = 1000;
 
+/** Step boundaries inside the file manager, for fault injection (see executor.ts FAILPOINTS). */
+export type FileFailpoint = 'linked-to-trash' | 'thumbnail-disposed' | 'clip-disposed' | 'pruned-one';
+export type FailpointHook = ((name: FileFailpoint) => void) | undefined;
+
 function code(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
 }
@@ -34,7 +38,10 @@ export async function ensureDirInside(root: string, dir: string): Promise<void> 
   await fsp.mkdir(dir, { recursive: true });
   const [realRoot, realDir] = await Promise.all([fsp.realpath(root), fsp.realpath(dir)]);
   if (!isInside(realRoot, realDir)) {
-    throw new FileError(dir, `refusing to write outside ${root}: the folder resolves to ${realDir}`);
+    throw new FileError(
+      dir,
+      `refusing to write outside ${root}: the folder resolves to ${realDir}`,
+    );
   }
 }
 
@@ -81,16 +88,25 @@ async function linkToFreeName(source: string, target: string, original: string):
  * Moves a file into `targetRoot` without ever overwriting; returns where it landed.
  * A name clash keeps both files: the newcomer gets `<stem>.<n><ext>`.
  */
-export async function moveNoClobber(from: string, to: string, targetRoot: string): Promise<string> {
+export async function moveNoClobber(
+  from: string,
+  to: string,
+  targetRoot: string,
+  failpoint?: FailpointHook,
+): Promise<string> {
   await ensureDirInside(targetRoot, path.dirname(to));
   let landed: string;
   try {
     landed = await linkToFreeName(from, to, from);
   } catch (error) {
-    if (!['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK'].includes(code(error) ?? '')) throw error;
+    if (!['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK'].includes(code(error) ?? ''))
+      throw error;
     // Different filesystem or no hard links: copy under a hidden temporary name first, so a
     // crash never leaves a half-copied file under a real name.
-    const temp = path.join(path.dirname(to), `.${path.basename(to)}.${process.pid}${PARTIAL_SUFFIX}`);
+    const temp = path.join(
+      path.dirname(to),
+      `.${path.basename(to)}.${process.pid}${PARTIAL_SUFFIX}`,
+    );
     try {
       await fsp.copyFile(from, temp, constants.COPYFILE_EXCL);
       await fsyncPath(temp);
@@ -100,6 +116,7 @@ export async function moveNoClobber(from: string, to: string, targetRoot: string
     }
   }
   await fsyncPath(path.dirname(landed));
+  failpoint?.('linked-to-trash');
   await fsp.unlink(from);
   return landed;
 }
@@ -129,7 +146,11 @@ async function linkToFreeNameOrRename(temp: string, to: string): Promise<string>
  * Puts a verified archive at its final name. With `replace`, an existing file there (one that
  * failed verification, or --no-skip) is atomically replaced; otherwise an existing file is an error.
  */
-export async function placeArchive(partial: string, final: string, replace: boolean): Promise<void> {
+export async function placeArchive(
+  partial: string,
+  final: string,
+  replace: boolean,
+): Promise<void> {
   await fsyncPath(partial);
   if (replace) {
     await fsp.rename(partial, final);
@@ -137,7 +158,11 @@ export async function placeArchive(partial: string, final: string, replace: bool
     try {
       await fsp.link(partial, final);
     } catch (error) {
-      if (code(error) === 'EEXIST') throw new FileError(final, 'an archive appeared at this name during the run; left as it is');
+      if (code(error) === 'EEXIST')
+        throw new FileError(
+          final,
+          'an archive appeared at this name during the run; left as it is',
+        );
       if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP'].includes(code(error) ?? '')) throw error;
       await fsp.rename(partial, final);
     }
@@ -154,39 +179,46 @@ export interface DisposedFile {
 
 export interface DisposalRoots {
   trashRoot: string;
+  failpoint?: FailpointHook;
 }
 
-/** Trashes or deletes a clip and its thumbnail. A thumbnail already gone is not an error. */
+/**
+ * Trashes or deletes a clip and its thumbnail. The thumbnail goes first: if the run is killed in
+ * between, the clip is still in place with its verified archive, and the next run finishes the
+ * pair. A thumbnail already gone is not an error; a clip already gone is.
+ */
 export async function dispose(disposal: Disposal, roots: DisposalRoots): Promise<DisposedFile[]> {
   const done: DisposedFile[] = [];
-  if (disposal.mode === 'delete') {
-    for (const [i, file] of disposal.files.entries()) {
-      try {
-        await fsp.unlink(file);
-        done.push({ from: file });
-      } catch (error) {
-        if (i === 0 || code(error) !== 'ENOENT') throw error;
-      }
-    }
-    return done;
-  }
-  for (const [i, move] of disposal.moves.entries()) {
+  const steps =
+    disposal.mode === 'delete'
+      ? disposal.files.map((file) => ({ from: file, to: undefined as string | undefined }))
+      : disposal.moves.map((m) => ({ from: m.from, to: m.to as string | undefined }));
+  const [clip, ...thumbnails] = steps;
+  for (const step of [...thumbnails, ...(clip ? [clip] : [])]) {
     try {
-      done.push({ from: move.from, to: await moveNoClobber(move.from, move.to, roots.trashRoot) });
+      if (step.to === undefined) {
+        await fsp.unlink(step.from);
+        done.push({ from: step.from });
+      } else {
+        done.push({ from: step.from, to: await moveNoClobber(step.from, step.to, roots.trashRoot, roots.failpoint) });
+      }
+      roots.failpoint?.(step === clip ? 'clip-disposed' : 'thumbnail-disposed');
     } catch (error) {
-      if (i === 0 || code(error) !== 'ENOENT') throw error;
+      if (step === clip || code(error) !== 'ENOENT') throw error;
     }
   }
-  return done;
+  // Report clip first, as planned.
+  return done.reverse();
 }
 
 /** rmdir each folder that is empty now; returns those removed. Never touches a non-empty folder. */
-export async function pruneFolders(folders: readonly string[]): Promise<string[]> {
+export async function pruneFolders(folders: readonly string[], failpoint?: FailpointHook): Promise<string[]> {
   const removed: string[] = [];
   for (const folder of folders) {
     try {
       await fsp.rmdir(folder);
       removed.push(folder);
+      failpoint?.('pruned-one');
     } catch (error) {
       if (!['ENOTEMPTY', 'EEXIST', 'ENOENT', 'ENOTDIR'].includes(code(error) ?? '')) throw error;
     }

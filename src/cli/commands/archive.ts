@@ -5,11 +5,21 @@
  */
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { AUDIO_MODES, CODECS, ENCODER_CHOICES, type AudioMode, type Codec, type EncoderChoice } from '../../encoders.js';
+import {
+  AUDIO_MODES,
+  CODECS,
+  ENCODER_CHOICES,
+  type AudioMode,
+  type Codec,
+  type EncoderChoice,
+} from '../../encoders.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { parseDuration, parseSize } from '../../units.js';
 import type { ArchiveOptions } from '../../archive-run.js';
+import { parseNotifyUrls } from '../../notify.js';
+import { parseUntil } from '../../until.js';
 import type { CliContext } from '../context.js';
+import { failpointFromEnv } from '../failpoint.js';
 
 export const DEFAULT_ROOT = '/camera';
 
@@ -20,45 +30,223 @@ export function archiveBuilder(y: Argv): Argv<Record<string, unknown>> {
       default: DEFAULT_ROOT,
       describe: 'camera tree with YYYY/MM/DD folders',
     })
-    .option('output', { alias: 'o', type: 'string', describe: 'archive root [default: <directory>/archived]', group: 'Archive:' })
-    .option('trash-root', { type: 'string', describe: 'trash root [default: <directory>/.deleted]', group: 'Archive:' })
-    .option('delete', { type: 'boolean', default: false, describe: 'delete sources permanently instead of trashing them', group: 'Archive:' })
-    .option('dry-run', { type: 'boolean', default: false, describe: 'show exactly what would be done, change nothing', group: 'Archive:' })
-    .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'do not ask before acting (same as --no-confirm)', group: 'Archive:' })
+    .option('output', {
+      alias: 'o',
+      type: 'string',
+      describe: 'archive root [default: <directory>/archived]',
+      group: 'Archive:',
+    })
+    .option('trash-root', {
+      type: 'string',
+      describe: 'trash root [default: <directory>/.deleted]',
+      group: 'Archive:',
+    })
+    .option('delete', {
+      type: 'boolean',
+      default: false,
+      describe: 'delete sources permanently instead of trashing them',
+      group: 'Archive:',
+    })
+    .option('dry-run', {
+      type: 'boolean',
+      default: false,
+      describe: 'show exactly what would be done, change nothing',
+      group: 'Archive:',
+    })
+    .option('yes', {
+      alias: 'y',
+      type: 'boolean',
+      default: false,
+      describe: 'do not ask before acting (same as --no-confirm)',
+      group: 'Archive:',
+    })
     .option('confirm', { type: 'boolean', default: true, hidden: true })
-    .option('skip', { type: 'boolean', default: true, describe: '--no-skip: transcode again even when an archive exists', group: 'Archive:' })
-    .option('age', { type: 'number', default: 30, describe: 'only clips recorded more than DAYS ago (from the file name); 0 = all', group: 'Archive:' })
-    .option('settle-time', { type: 'string', default: '5m', describe: 'leave clips modified more recently than this alone (may still be uploading); 0 disables', group: 'Archive:' })
-    .option('cleanup', { type: 'boolean', default: false, describe: 'retention mode: remove old footage instead of transcoding', group: 'Retention:' })
-    .option('clean-output', { type: 'boolean', default: false, describe: 'with --cleanup: also remove archives older than --age', group: 'Retention:' })
-    .option('max-size', { type: 'string', describe: 'total size cap, e.g. 500GB, 1.5T (1024-based)', group: 'Retention:' })
-    .option('jobs', { alias: 'j', type: 'number', default: 1, describe: 'parallel transcodes', group: 'Encoding:' })
-    .option('encoder', { choices: ENCODER_CHOICES, default: 'auto' as EncoderChoice, describe: 'auto probes qsv, vaapi, nvenc, then software', group: 'Encoding:' })
-    .option('codec', { choices: CODECS, default: 'hevc' as Codec, describe: 'archive video codec', group: 'Encoding:' })
-    .option('quality', { type: 'number', describe: 'CRF / global_quality / QP / CQ (lower = better, larger) [default: per encoder]', group: 'Encoding:' })
-    .option('preset', { type: 'string', describe: 'encoder speed preset [default: medium; nvenc p5]', group: 'Encoding:' })
-    .option('max-height', { type: 'number', describe: 'scale down to at most this height, keeping the aspect ratio', group: 'Encoding:' })
-    .option('audio', { choices: AUDIO_MODES, default: 'aac' as AudioMode, describe: 'keep audio as AAC, copy it, or drop it', group: 'Encoding:' })
-    .option('hw-device', { type: 'string', default: '/dev/dri/renderD128', describe: 'DRM render node for QSV/VAAPI', group: 'Encoding:' })
-    .option('ffmpeg', { type: 'string', describe: 'ffmpeg binary [env FFMPEG_PATH, then PATH]', group: 'Encoding:' })
-    .option('ffprobe', { type: 'string', describe: 'ffprobe binary [env FFPROBE_PATH, then PATH]', group: 'Encoding:' })
-    .option('stall-timeout', { type: 'string', default: '2m', describe: 'stop ffmpeg when it reports no progress for this long', group: 'Encoding:' })
-    .option('nice', { type: 'number', default: 10, describe: 'CPU niceness for ffmpeg (0 = unchanged)', group: 'Encoding:' })
-    .option('log-file', { type: 'string', describe: 'log file, rotated daily and at 4 MiB [default: <directory>/archiver.log]', group: 'Output:' })
-    .option('json', { type: 'boolean', default: false, describe: 'print the plan (dry run) or a summary (real run) as JSON on stdout', group: 'Output:' })
-    .option('progress', { choices: ['auto', 'bars', 'lines', 'none'] as const, default: 'auto' as const, describe: 'bars in a terminal, plain lines otherwise', group: 'Output:' })
-    .option('verbose', { alias: 'v', type: 'count', describe: 'more detail (-vv: debug)', group: 'Output:' })
-    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'warnings and errors only', group: 'Output:' })
-    .option('now', { type: 'string', hidden: true, describe: 'pretend the current time is this ISO date (tests, back-fills)' })
-    .example('$0 /camera --dry-run', 'preview tonight\'s work')
+    .option('skip', {
+      type: 'boolean',
+      default: true,
+      describe: '--no-skip: transcode again even when an archive exists',
+      group: 'Archive:',
+    })
+    .option('age', {
+      type: 'number',
+      default: 30,
+      describe: 'only clips recorded more than DAYS ago (from the file name); 0 = all',
+      group: 'Archive:',
+    })
+    .option('settle-time', {
+      type: 'string',
+      default: '5m',
+      describe:
+        'leave clips modified more recently than this alone (may still be uploading); 0 disables',
+      group: 'Archive:',
+    })
+    .option('cleanup', {
+      type: 'boolean',
+      default: false,
+      describe: 'retention mode: remove old footage instead of transcoding',
+      group: 'Retention:',
+    })
+    .option('clean-output', {
+      type: 'boolean',
+      default: false,
+      describe: 'with --cleanup: also remove archives older than --age',
+      group: 'Retention:',
+    })
+    .option('max-size', {
+      type: 'string',
+      describe: 'total size cap, e.g. 500GB, 1.5T (1024-based)',
+      group: 'Retention:',
+    })
+    .option('jobs', {
+      alias: 'j',
+      type: 'number',
+      default: 1,
+      describe: 'parallel transcodes',
+      group: 'Encoding:',
+    })
+    .option('encoder', {
+      choices: ENCODER_CHOICES,
+      default: 'auto' as EncoderChoice,
+      describe: 'auto probes qsv, vaapi, nvenc, then software',
+      group: 'Encoding:',
+    })
+    .option('codec', {
+      choices: CODECS,
+      default: 'hevc' as Codec,
+      describe: 'archive video codec',
+      group: 'Encoding:',
+    })
+    .option('quality', {
+      type: 'number',
+      describe: 'CRF / global_quality / QP / CQ (lower = better, larger) [default: per encoder]',
+      group: 'Encoding:',
+    })
+    .option('preset', {
+      type: 'string',
+      describe: 'encoder speed preset [default: medium; nvenc p5]',
+      group: 'Encoding:',
+    })
+    .option('max-height', {
+      type: 'number',
+      describe: 'scale down to at most this height, keeping the aspect ratio',
+      group: 'Encoding:',
+    })
+    .option('audio', {
+      choices: AUDIO_MODES,
+      default: 'aac' as AudioMode,
+      describe: 'keep audio as AAC, copy it, or drop it',
+      group: 'Encoding:',
+    })
+    .option('hw-device', {
+      type: 'string',
+      default: '/dev/dri/renderD128',
+      describe: 'DRM render node for QSV/VAAPI',
+      group: 'Encoding:',
+    })
+    .option('ffmpeg', {
+      type: 'string',
+      describe: 'ffmpeg binary [env FFMPEG_PATH, then PATH]',
+      group: 'Encoding:',
+    })
+    .option('ffprobe', {
+      type: 'string',
+      describe: 'ffprobe binary [env FFPROBE_PATH, then PATH]',
+      group: 'Encoding:',
+    })
+    .option('stall-timeout', {
+      type: 'string',
+      default: '2m',
+      describe: 'stop ffmpeg when it reports no progress for this long',
+      group: 'Encoding:',
+    })
+    .option('nice', {
+      type: 'number',
+      default: 10,
+      describe: 'CPU niceness for ffmpeg (0 = unchanged)',
+      group: 'Encoding:',
+    })
+    .option('log-file', {
+      type: 'string',
+      describe: 'log file, rotated daily and at 4 MiB [default: <directory>/archiver.log]',
+      group: 'Output:',
+    })
+    .option('json', {
+      type: 'boolean',
+      default: false,
+      describe: 'print the plan (dry run) or a summary (real run) as JSON on stdout',
+      group: 'Output:',
+    })
+    .option('progress', {
+      choices: ['auto', 'bars', 'lines', 'none'] as const,
+      default: 'auto' as const,
+      describe: 'bars in a terminal, plain lines otherwise',
+      group: 'Output:',
+    })
+    .option('verbose', {
+      alias: 'v',
+      type: 'count',
+      describe: 'more detail (-vv: debug)',
+      group: 'Output:',
+    })
+    .option('quiet', {
+      alias: 'q',
+      type: 'boolean',
+      default: false,
+      describe: 'warnings and errors only',
+      group: 'Output:',
+    })
+    .option('ionice', {
+      type: 'boolean',
+      default: true,
+      describe: 'run ffmpeg at idle I/O priority (ionice -c3) when ionice exists; --no-ionice: as is',
+      group: 'Encoding:',
+    })
+    .option('until', {
+      type: 'string',
+      describe:
+        'stop-by time: start no new clip after it (06:00 = next 06:00 local, +3h, or ISO); the rest is reported as not done, exit 0',
+      group: 'Archive:',
+    })
+    .option('metrics-file', {
+      type: 'string',
+      describe: 'write Prometheus textfile-collector metrics here after each real run (atomic)',
+      group: 'Reporting:',
+    })
+    .option('notify-url', {
+      type: 'string',
+      array: true,
+      describe: 'POST a JSON event here when a run finishes or fails (repeatable)',
+      group: 'Reporting:',
+    })
+    .option('notify-secret', {
+      type: 'string',
+      describe: 'sign notifications: X-Camera-Archiver-Signature: sha256=HMAC(secret, "<timestamp>.<body>")',
+      group: 'Reporting:',
+    })
+    .option('now', {
+      type: 'string',
+      hidden: true,
+      describe: 'pretend the current time is this ISO date (tests, back-fills)',
+    })
+    .example('$0 /camera --dry-run', "preview tonight's work")
+    .example(
+      '$0 -y --until 06:00 --metrics-file m.prom --notify-url URL',
+      'start nothing after 06:00; write metrics; POST the result',
+    )
     .example('$0 /camera -y --age 14 --jobs 2', 'archive clips older than two weeks, two at a time')
-    .example('$0 /camera -y --cleanup --clean-output --age 14 --max-size 500GB', 'weekly retention, as with the Python archiver') as Argv<
-    Record<string, unknown>
-  >;
+    .example(
+      '$0 /camera -y --cleanup --clean-output --age 14 --max-size 500GB',
+      'weekly retention, as with the Python archiver',
+    ) as Argv<Record<string, unknown>>;
 }
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** A repeatable string option: yargs gives an array (or, from the environment, one string). */
+function strings(v: unknown): string[] {
+  return (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String).filter((s) => s !== '');
 }
 
 function num(v: unknown): number | undefined {
@@ -75,15 +263,20 @@ function wholeNumber(name: string, v: unknown, min: number): number | undefined 
 }
 
 /** Turns parsed flags into validated options; every bad value is a UsageError (exit 2). */
-export function toArchiveOptions(argv: Record<string, unknown>, commandLine: string): ArchiveOptions & { now?: Date } {
+export function toArchiveOptions(
+  argv: Record<string, unknown>,
+  commandLine: string,
+): ArchiveOptions & { now?: Date } {
   const root = path.resolve(str(argv.directory) ?? DEFAULT_ROOT);
   const age = num(argv.age);
-  if (age === undefined || age < 0) throw new UsageError(`--age must be a number of days ≥ 0, got '${String(argv.age)}'`);
+  if (age === undefined || age < 0)
+    throw new UsageError(`--age must be a number of days ≥ 0, got '${String(argv.age)}'`);
   const verbose = num(argv.verbose) ?? 0;
   let now: Date | undefined;
   if (str(argv.now)) {
     now = new Date(String(argv.now));
-    if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an ISO date, got '${String(argv.now)}'`);
+    if (Number.isNaN(now.getTime()))
+      throw new UsageError(`--now must be an ISO date, got '${String(argv.now)}'`);
   }
   const maxSize = str(argv['max-size']);
   return {
@@ -114,16 +307,26 @@ export function toArchiveOptions(argv: Record<string, unknown>, commandLine: str
     ffprobe: str(argv.ffprobe),
     stallTimeoutSeconds: parseDuration(String(argv['stall-timeout'] ?? '2m'), '--stall-timeout'),
     niceness: wholeNumber('nice', argv.nice, 0) ?? 0,
+    ionice: argv.ionice !== false,
+    until: str(argv.until) === undefined ? undefined : parseUntil(String(argv.until), new Date()),
+    metricsFile: str(argv['metrics-file']) === undefined ? undefined : path.resolve(String(argv['metrics-file'])),
+    notifyUrls: parseNotifyUrls(strings(argv['notify-url'])),
+    notifySecret: str(argv['notify-secret']),
     progress: (argv.progress as ArchiveOptions['progress']) ?? 'auto',
     commandLine,
     ...(now ? { now } : {}),
   };
 }
 
-export async function archiveHandler(argv: Record<string, unknown>, ctx: CliContext): Promise<void> {
+export async function archiveHandler(
+  argv: Record<string, unknown>,
+  ctx: CliContext,
+): Promise<void> {
   const options = toArchiveOptions(argv, ctx.commandLine);
   if (options.cleanup) {
-    throw new UsageError('--cleanup is not available in this version yet: run without it to archive');
+    throw new UsageError(
+      '--cleanup is not available in this version yet: run without it to archive',
+    );
   }
   const { runArchive } = await import('../../archive-run.js');
   const now = options.now;
@@ -134,6 +337,7 @@ export async function archiveHandler(argv: Record<string, unknown>, ctx: CliCont
     env: ctx.env,
     signal: ctx.signal,
     clock: now ? () => now : () => new Date(),
+    failpoint: failpointFromEnv(ctx.env),
   });
   switch (outcome.status) {
     case 'ok':
