@@ -7,7 +7,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { askToProceed } from './confirm.js';
-import { discoverDays, findDayFolders, type DiscoveryOptions } from './discovery.js';
+import { discoverDays, findDayFolders, type DiscoveryOptions, type IgnoredFile } from './discovery.js';
 import {
   encoderName,
   profileFor,
@@ -286,8 +286,16 @@ async function archive(
   };
   const streamText = opts.dryRun && !opts.json && opts.verbosity >= 0;
 
+  // An unreadable folder may hide footage: an error (and exit 1), not a verbose note.
+  let unreadable = 0;
+  const noteIgnored = (ignored: IgnoredFile): void => {
+    if (ignored.problem) {
+      unreadable++;
+      log.error(`${ignored.reason.replace(/^cannot read folder/, `cannot read folder ${ignored.path}`)}: footage in it is not archived`);
+    } else log.verbose(`ignored ${ignored.path}: ${ignored.reason}`);
+  };
   const skeleton = await findDayFolders(discovery);
-  for (const ignored of skeleton.ignored) log.verbose(`ignored ${ignored.path}: ${ignored.reason}`);
+  skeleton.ignored.forEach(noteIgnored);
   const counts: PlanCounts = emptyCounts();
   const actions: PlanAction[] = [];
   const jsonActions: Record<string, unknown>[] = [];
@@ -313,7 +321,7 @@ async function archive(
     if (io.signal.aborted) return { status: 'interrupted', signal: interruptOf(io.signal) };
     counts.days++;
     counts.ignored += day.ignored.length;
-    for (const ignored of day.ignored) log.verbose(`ignored ${ignored.path}: ${ignored.reason}`);
+    day.ignored.forEach(noteIgnored);
     const plan = planDay(day, settings, now);
     if (plan.emptiesFolder) emptied.add(plan.folder.relDir);
     for (const action of plan.actions) await take(action);
@@ -344,7 +352,7 @@ async function archive(
     } else {
       print(`Dry run, nothing was changed. Plan: ${renderCounts(counts)}.`);
     }
-    return { status: 'ok' };
+    return unreadable > 0 ? { status: 'failed', failures: unreadable } : { status: 'ok' };
   }
 
   if (work === 0) {
@@ -352,7 +360,7 @@ async function archive(
     const summary = summaryJson(opts, roots, counts, undefined, profile, now, started);
     runReport.noteSummary(summary, counts, undefined);
     if (opts.json) print(JSON.stringify(summary, null, 2));
-    return { status: 'ok' };
+    return unreadable > 0 ? { status: 'failed', failures: unreadable } : { status: 'ok' };
   }
 
   if (!opts.json && opts.verbosity >= 0) {
@@ -412,7 +420,7 @@ async function archive(
   runReport.noteSummary(summary, counts, report);
   if (opts.json) print(JSON.stringify(summary, null, 2));
   if (report.interrupted) return { status: 'interrupted', signal: interruptOf(io.signal) };
-  const failures = totalsOf(report).failed;
+  const failures = totalsOf(report).failed + unreadable;
   return failures > 0 ? { status: 'failed', failures } : { status: 'ok' };
 }
 

@@ -36,6 +36,8 @@ export interface ClipFile extends MediaFile {
 export interface IgnoredFile {
   path: string;
   reason: string;
+  /** Footage may be hidden here (an unreadable folder): the run reports it as a failure. */
+  problem?: boolean;
 }
 
 export interface DayFolder {
@@ -102,7 +104,11 @@ export async function findDayFolders(options: DiscoveryOptions): Promise<Skeleto
       entries = await fsp.readdir(dir, { withFileTypes: true });
     } catch (error) {
       if (parts.length === 0) throw error;
-      ignored.push({ path: dir, reason: `cannot read folder: ${(error as NodeJS.ErrnoException).code ?? error}` });
+      ignored.push({
+        path: dir,
+        reason: `cannot read folder: ${(error as NodeJS.ErrnoException).code ?? error}`,
+        problem: true,
+      });
       return false;
     }
     let others = 0;
@@ -112,7 +118,8 @@ export async function findDayFolders(options: DiscoveryOptions): Promise<Skeleto
       const full = path.join(dir, entry.name);
       if (!entry.isDirectory()) {
         others++;
-        if (entry.isSymbolicLink()) ignored.push({ path: full, reason: 'symbolic link (never followed)' });
+        if (entry.isSymbolicLink())
+          ignored.push({ path: full, reason: 'symbolic link (never followed)' });
         continue;
       }
       if (entry.name.startsWith('.') || excluded.has(full)) {
@@ -169,7 +176,8 @@ export async function readDay(
     const full = path.join(folder.dir, entry.name);
     if (!entry.isFile()) {
       otherEntries++;
-      if (entry.isSymbolicLink()) ignored.push({ path: full, reason: 'symbolic link (never followed)' });
+      if (entry.isSymbolicLink())
+        ignored.push({ path: full, reason: 'symbolic link (never followed)' });
       continue;
     }
     const parsed = parseClipName(entry.name);
@@ -178,7 +186,11 @@ export async function readDay(
       ignored.push({ path: full, reason: 'name is not <camera>_<YYYYMMDDHHMMSS>.mp4|.jpg' });
       continue;
     }
-    const file: MediaFile = { name: entry.name, path: full, relPath: `${folder.relDir}/${entry.name}` };
+    const file: MediaFile = {
+      name: entry.name,
+      path: full,
+      relPath: `${folder.relDir}/${entry.name}`,
+    };
     if (parsed.kind === 'thumbnail') {
       if (thumbnails.has(parsed.stem)) {
         otherEntries++;
@@ -280,7 +292,13 @@ export async function* discoverDays(
         clips: [],
         orphanThumbnails: [],
         otherEntries: 1,
-        ignored: [{ path: folder.dir, reason: `cannot read folder: ${(error as NodeJS.ErrnoException).code ?? error}` }],
+        ignored: [
+          {
+            path: folder.dir,
+            reason: `cannot read folder: ${(error as NodeJS.ErrnoException).code ?? error}`,
+            problem: true,
+          },
+        ],
         outputs: new Map(),
       };
     }

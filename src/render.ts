@@ -1,6 +1,11 @@
 /** Renders plans and reports for people (text) and machines (JSON). Pure: strings in, strings out. */
 import path from 'node:path';
-import { buildTranscodeArgs, encoderName, formatCommand, type EncodingProfile } from './encoders.js';
+import {
+  buildTranscodeArgs,
+  encoderName,
+  formatCommand,
+  type EncodingProfile,
+} from './encoders.js';
 import { displayPath, type ExecutionReport } from './executor.js';
 import type { Disposal, PlanAction, PlanCounts } from './planner.js';
 import type { FfmpegCaps } from './toolchain.js';
@@ -18,9 +23,15 @@ function renderDisposal(d: Disposal, rel: (p: string) => string): string {
   return `then trash ${d.moves.map((m) => `${rel(m.from)} → ${rel(m.to)}`).join(', ')} (a taken name gets .1, .2, …)`;
 }
 
-export function transcodeCommand(action: { clip: { path: string }; partialPath: string }, ctx: RenderContext): string[] | undefined {
+export function transcodeCommand(
+  action: { clip: { path: string }; partialPath: string },
+  ctx: RenderContext,
+): string[] | undefined {
   if (!ctx.profile || !ctx.caps || !ctx.ffmpeg) return undefined;
-  return [ctx.ffmpeg, ...buildTranscodeArgs(ctx.profile, action.clip.path, action.partialPath, ctx.caps)];
+  return [
+    ctx.ffmpeg,
+    ...buildTranscodeArgs(ctx.profile, action.clip.path, action.partialPath, ctx.caps),
+  ];
 }
 
 export function renderAction(action: PlanAction, ctx: RenderContext): string[] {
@@ -72,10 +83,17 @@ export function encoderLine(profile: EncodingProfile | undefined): string {
 /** JSON form of an action: paths absolute, dates ISO, transcodes carry their exact command. */
 export function actionToJson(action: PlanAction, ctx: RenderContext): Record<string, unknown> {
   if (action.kind === 'transcode') {
-    return { ...action, clip: { ...action.clip, recordedAt: action.clip.recordedAt.toISOString() }, command: transcodeCommand(action, ctx) };
+    return {
+      ...action,
+      clip: { ...action.clip, recordedAt: action.clip.recordedAt.toISOString() },
+      command: transcodeCommand(action, ctx),
+    };
   }
   if (action.kind === 'dispose-archived') {
-    return { ...action, clip: { ...action.clip, recordedAt: action.clip.recordedAt.toISOString() } };
+    return {
+      ...action,
+      clip: { ...action.clip, recordedAt: action.clip.recordedAt.toISOString() },
+    };
   }
   return { ...action };
 }
@@ -90,7 +108,14 @@ export interface ReportTotals {
 }
 
 export function totalsOf(report: ExecutionReport): ReportTotals {
-  const t: ReportTotals = { archived: 0, alreadyArchived: 0, skipped: 0, failed: 0, bytesIn: 0, bytesOut: 0 };
+  const t: ReportTotals = {
+    archived: 0,
+    alreadyArchived: 0,
+    skipped: 0,
+    failed: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+  };
   for (const o of report.outcomes) {
     if (o.status === 'archived') {
       t.archived++;
@@ -105,12 +130,24 @@ export function totalsOf(report: ExecutionReport): ReportTotals {
 
 export function renderReport(report: ExecutionReport, seconds: number, root: string): string[] {
   const t = totalsOf(report);
-  const saved = t.bytesIn > 0 ? ` (${formatBytes(t.bytesIn)} → ${formatBytes(t.bytesOut)}, ${Math.round((1 - t.bytesOut / t.bytesIn) * 100)}% saved)` : '';
+  const saved =
+    t.bytesIn > 0
+      ? ` (${formatBytes(t.bytesIn)} → ${formatBytes(t.bytesOut)}, ${savedPhrase(t.bytesIn, t.bytesOut)})`
+      : '';
   const lines = [
     `${report.interrupted ? 'Interrupted' : 'Done'} in ${seconds.toFixed(1)}s: ${t.archived} archived${saved}, ${t.alreadyArchived} already archived, ${t.skipped} skipped, ${t.failed} failed` +
-      (report.prunedFolders.length ? `, ${report.prunedFolders.length} empty folder(s) removed` : ''),
+      (report.prunedFolders.length
+        ? `, ${report.prunedFolders.length} empty folder(s) removed`
+        : ''),
   ];
-  for (const o of report.outcomes) if (o.status === 'failed') lines.push(`  FAILED ${displayPath(root, o.clip)}: ${o.reason}`);
-  if (report.notStarted.length) lines.push(`  not done (kept in place): ${report.notStarted.length} clip(s)`);
+  for (const o of report.outcomes)
+    if (o.status === 'failed') lines.push(`  FAILED ${displayPath(root, o.clip)}: ${o.reason}`);
+  if (report.notStarted.length)
+    lines.push(`  not done (kept in place): ${report.notStarted.length} clip(s)`);
   return lines;
+}
+
+function savedPhrase(bytesIn: number, bytesOut: number): string {
+  const saved = Math.round((1 - bytesOut / bytesIn) * 100);
+  return saved >= 0 ? `${saved}% saved` : `${-saved}% larger`;
 }

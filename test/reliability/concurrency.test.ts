@@ -1,0 +1,112 @@
+/** Two runs never work on one tree: overlapping runs, stale locks after SIGKILL, PID reuse, other hosts. */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LOCK_FILE_NAME, linuxProcessProbe } from '../../src/lock.js';
+import { BIN, FAST, runCli } from '../helpers/cli.js';
+import { makeTree } from '../helpers/media.js';
+import { removeDir, tempDir } from '../helpers/tree.js';
+import { checkInvariants } from './invariants.js';
+
+const ARGS = ['-y', '--now', '2025-03-01T00:00:00Z', '--settle-time', '0', ...FAST];
+
+async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return false;
+}
+
+function writeLock(root: string, owner: Record<string, unknown>, ageMs = 0): void {
+  const file = path.join(root, LOCK_FILE_NAME);
+  writeFileSync(
+    file,
+    JSON.stringify({ pid: 1, host: os.hostname(), bootId: linuxProcessProbe.bootId(), processStart: '1', startedAt: 'then', nonce: 'old', command: 'x', ...owner }),
+  );
+  const t = new Date(Date.now() - ageMs);
+  utimesSync(file, t, t);
+}
+
+describe('concurrency', () => {
+  let root: string;
+  beforeEach(() => {
+    root = tempDir();
+  });
+  afterEach(() => removeDir(root));
+
+  it('a second run while the first holds the tree says who holds it and exits 1 at once; the first finishes', async () => {
+    makeTree(root, [{ stamp: '20250115100000', spec: { seconds: 10, size: '640x360', rate: 25 } }]);
+    const first = spawn(process.execPath, [BIN, root, ...ARGS.filter((a) => a !== 'ultrafast'), '--preset', 'medium'], {
+      stdio: 'ignore',
+      env: { ...process.env, TZ: 'UTC' },
+    });
+    const firstDone = new Promise<number | null>((resolve) => first.on('exit', resolve));
+    expect(await waitFor(() => existsSync(path.join(root, LOCK_FILE_NAME)), 20_000)).toBe(true);
+    const started = Date.now();
+    const second = await runCli([root, ...ARGS]);
+    expect(second.exitCode).toBe(1);
+    expect(second.stderr).toMatch(new RegExp(`another camera-archiver run holds .* \\(pid ${first.pid} on `));
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(await firstDone).toBe(0);
+    expect(existsSync(path.join(root, LOCK_FILE_NAME))).toBe(false);
+  });
+
+  it('five runs started together: exactly one works, the others refuse; the tree ends correct', async () => {
+    makeTree(root, [{ stamp: '20250115100000', thumbnail: true }, { stamp: '20250115100001', camera: 'REO_back' }]);
+    const results = await Promise.all(Array.from({ length: 5 }, () => runCli([root, ...ARGS])));
+    const codes = results.map((r) => r.exitCode).sort();
+    expect(codes.filter((c) => c === 0).length).toBeGreaterThanOrEqual(1);
+    for (const r of results.filter((x) => x.exitCode !== 0)) expect(r.stderr).toMatch(/another camera-archiver run holds/);
+    expect(
+      checkInvariants(root, [
+        { rel: '2025/01/15/REO_front_20250115100000.mp4', thumbnail: true, duration: 1 },
+        { rel: '2025/01/15/REO_back_20250115100001.mp4', thumbnail: false, duration: 1 },
+      ]),
+    ).toEqual([]);
+    const final = await runCli([root, ...ARGS]);
+    expect(final.exitCode).toBe(0);
+    expect(existsSync(path.join(root, 'archived/2025/01/15/REO_back_20250115100001.mp4'))).toBe(true);
+  });
+
+  it('a lock left by a SIGKILLed run is detected as stale and taken over', async () => {
+    makeTree(root, [{ stamp: '20250115100000', spec: { seconds: 10, size: '640x360', rate: 25 } }]);
+    const victim = spawn(process.execPath, [BIN, root, ...ARGS], { detached: true, stdio: 'ignore', env: { ...process.env, TZ: 'UTC' } });
+    const gone = new Promise((resolve) => victim.on('exit', resolve));
+    expect(await waitFor(() => existsSync(path.join(root, LOCK_FILE_NAME)), 20_000)).toBe(true);
+    process.kill(-(victim.pid ?? 0), 'SIGKILL');
+    await gone;
+    expect(JSON.parse(readFileSync(path.join(root, LOCK_FILE_NAME), 'utf8')).pid).toBe(victim.pid);
+    const next = await runCli([root, ...ARGS]);
+    expect(next.exitCode, next.stderr).toBe(0);
+    expect(next.stderr).toMatch(new RegExp(`took over a stale lock \\(pid ${victim.pid} .*that process no longer exists\\)`));
+  });
+
+  it('PID reuse: a live PID that started at another time does not hold the lock', async () => {
+    writeLock(root, { pid: process.pid, processStart: 'not-our-start-time' });
+    const r = await runCli([root, ...ARGS]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/that PID now belongs to another process/);
+  });
+
+  it('a lock from before a reboot is stale', async () => {
+    writeLock(root, { pid: process.pid, bootId: 'another-boot' });
+    const r = await runCli([root, ...ARGS]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/the machine rebooted since/);
+  });
+
+  it('another host’s lock (a shared NAS) holds while its heartbeat is fresh, and is taken over once it is not', async () => {
+    writeLock(root, { host: 'other-nvr', pid: 77 });
+    const held = await runCli([root, ...ARGS]);
+    expect(held.exitCode).toBe(1);
+    expect(held.stderr).toMatch(/pid 77 on other-nvr/);
+    writeLock(root, { host: 'other-nvr', pid: 77 }, 11 * 60_000);
+    const taken = await runCli([root, ...ARGS]);
+    expect(taken.exitCode, taken.stderr).toBe(0);
+    expect(taken.stderr).toMatch(/no heartbeat for 11 min/);
+  });
+});
