@@ -29,7 +29,11 @@ export default tseslint.config(
       // Exit codes are decided in one place, the CLI edge (src/cli/main.ts).
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'exit', message: 'Return an outcome; only src/cli/main.ts exits.' },
+        {
+          object: 'process',
+          property: 'exit',
+          message: 'Return an outcome; only src/cli/main.ts exits.',
+        },
       ],
     },
   },

@@ -14,7 +14,11 @@ export function askToProceed(
   signal?: AbortSignal,
 ): Promise<Answer> {
   return new Promise((resolve) => {
-    const rl = readline.createInterface({ input, output, terminal: Boolean((input as { isTTY?: boolean }).isTTY) });
+    const rl = readline.createInterface({
+      input,
+      output,
+      terminal: Boolean((input as { isTTY?: boolean }).isTTY),
+    });
     let settled = false;
     const finish = (answer: Answer): void => {
       if (settled) return;

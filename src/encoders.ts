@@ -94,10 +94,29 @@ function videoCodecArgs(profile: EncodingProfile): string[] {
     case 'software':
       return profile.codec === 'hevc'
         ? // x265 writes its banner to stderr even at -v error unless told otherwise; hvc1 lets Apple players open it.
-          ['-c:v', name, ...presetArgs, '-crf', q, '-x265-params', 'log-level=error', '-tag:v', 'hvc1', '-pix_fmt', 'yuv420p']
+          [
+            '-c:v',
+            name,
+            ...presetArgs,
+            '-crf',
+            q,
+            '-x265-params',
+            'log-level=error',
+            '-tag:v',
+            'hvc1',
+            '-pix_fmt',
+            'yuv420p',
+          ]
         : ['-c:v', name, ...presetArgs, '-crf', q, '-pix_fmt', 'yuv420p'];
     case 'qsv':
-      return ['-c:v', name, ...presetArgs, '-global_quality', q, ...(profile.codec === 'hevc' ? ['-tag:v', 'hvc1'] : [])];
+      return [
+        '-c:v',
+        name,
+        ...presetArgs,
+        '-global_quality',
+        q,
+        ...(profile.codec === 'hevc' ? ['-tag:v', 'hvc1'] : []),
+      ];
     case 'vaapi':
       return ['-c:v', name, '-qp', q, ...(profile.codec === 'hevc' ? ['-tag:v', 'hvc1'] : [])];
     case 'nvenc':
@@ -254,7 +273,12 @@ export async function selectEncoder(
       attempts.push({ encoder, name, ok: true });
       return { profile, attempts };
     }
-    attempts.push({ encoder, name, ok: false, error: firstLine(result.stderr) || `exit code ${result.exitCode}` });
+    attempts.push({
+      encoder,
+      name,
+      ok: false,
+      error: firstLine(result.stderr) || `exit code ${result.exitCode}`,
+    });
   }
   return { profile: undefined, attempts };
 }
@@ -276,7 +300,12 @@ export function lastLines(text: string, count: number, file?: string): string {
 }
 
 export function firstLine(text: string): string {
-  return text.split('\n').map((l) => cleanFfmpegLine(l)).find(Boolean) ?? '';
+  return (
+    text
+      .split('\n')
+      .map((l) => cleanFfmpegLine(l))
+      .find(Boolean) ?? ''
+  );
 }
 
 /** Shell-quoted command line for display (dry run, logs); never executed through a shell. */
@@ -299,5 +328,9 @@ export function videoEncodeParts(profile: EncodingProfile): {
   filter: string | undefined;
   codec: string[];
 } {
-  return { input: hardwareInputArgs(profile), filter: videoFilter(profile), codec: videoCodecArgs(profile) };
+  return {
+    input: hardwareInputArgs(profile),
+    filter: videoFilter(profile),
+    codec: videoCodecArgs(profile),
+  };
 }

@@ -58,7 +58,12 @@ export const linuxProcessProbe: ProcessProbe = {
 
 export type Staleness = { stale: false; why: string } | { stale: true; why: string };
 
-export function judgeLock(owner: LockOwner, mtimeMs: number, nowMs: number, probe: ProcessProbe): Staleness {
+export function judgeLock(
+  owner: LockOwner,
+  mtimeMs: number,
+  nowMs: number,
+  probe: ProcessProbe,
+): Staleness {
   const heldBy = `pid ${owner.pid} on ${owner.host} since ${owner.startedAt}`;
   if (owner.host !== probe.host()) {
     const age = nowMs - mtimeMs;
@@ -66,10 +71,12 @@ export function judgeLock(owner: LockOwner, mtimeMs: number, nowMs: number, prob
       ? { stale: true, why: `${heldBy}: no heartbeat for ${Math.round(age / 60000)} min` }
       : { stale: false, why: heldBy };
   }
-  if (owner.bootId !== probe.bootId()) return { stale: true, why: `${heldBy}: the machine rebooted since` };
+  if (owner.bootId !== probe.bootId())
+    return { stale: true, why: `${heldBy}: the machine rebooted since` };
   const start = probe.processStart(owner.pid);
   if (start === undefined) return { stale: true, why: `${heldBy}: that process no longer exists` };
-  if (start !== owner.processStart) return { stale: true, why: `${heldBy}: that PID now belongs to another process` };
+  if (start !== owner.processStart)
+    return { stale: true, why: `${heldBy}: that PID now belongs to another process` };
   return { stale: false, why: heldBy };
 }
 
@@ -89,7 +96,15 @@ async function readOwner(file: string): Promise<{ owner: LockOwner; mtimeMs: num
     const info = await fsp.stat(file).catch(() => undefined);
     if (!info) return undefined;
     return {
-      owner: { pid: 0, host: '?', bootId: '?', processStart: '?', startedAt: '?', nonce: '?', command: '?' },
+      owner: {
+        pid: 0,
+        host: '?',
+        bootId: '?',
+        processStart: '?',
+        startedAt: '?',
+        nonce: '?',
+        command: '?',
+      },
       mtimeMs: info.mtimeMs,
     };
   }

@@ -34,7 +34,13 @@ export interface LoggerOptions {
 }
 
 /** journald's SyslogLevelPrefix: `<3>` error … `<7>` debug, so `journalctl -p warning` works. */
-const SYSLOG_PRIORITY: Record<string, number> = { error: 3, warn: 4, info: 6, verbose: 7, debug: 7 };
+const SYSLOG_PRIORITY: Record<string, number> = {
+  error: 3,
+  warn: 4,
+  info: 6,
+  verbose: 7,
+  debug: 7,
+};
 
 interface ConsoleSink {
   writer: ((line: string) => void) | undefined;
@@ -47,12 +53,16 @@ function makeConsoleSink(
 ): ConsoleSink & TransportStream {
   class Sink extends TransportStream implements ConsoleSink {
     writer: ((line: string) => void) | undefined;
-    override log(info: { level: string; message: unknown; timestamp?: string }, next: () => void): void {
+    override log(
+      info: { level: string; message: unknown; timestamp?: string },
+      next: () => void,
+    ): void {
       const message = String(info.message);
       let line: string;
       if (style === 'journal') line = `<${SYSLOG_PRIORITY[info.level] ?? 6}>${message}`;
       else if (style === 'tty')
-        line = info.level === 'info' || info.level === 'verbose' ? message : `${info.level}: ${message}`;
+        line =
+          info.level === 'info' || info.level === 'verbose' ? message : `${info.level}: ${message}`;
       else line = `${info.timestamp ?? ''} ${info.level.toUpperCase()} ${message}`;
       if (this.writer) this.writer(line);
       else stderr.write(`${line}\n`);
@@ -86,7 +96,10 @@ export async function createLogger(options: LoggerOptions): Promise<AppLogger> {
     } catch {
       symlinkOk = true;
     }
-    if (!symlinkOk) warnings.push(`${options.file} is a regular file (an older log); writing ${base}-DATE${ext} beside it`);
+    if (!symlinkOk)
+      warnings.push(
+        `${options.file} is a regular file (an older log); writing ${base}-DATE${ext} beside it`,
+      );
     const fileTransport = new DailyRotateFile({
       dirname: dir,
       filename: `${base}-%DATE%${ext}`,
@@ -140,5 +153,12 @@ export async function createLogger(options: LoggerOptions): Promise<AppLogger> {
 export function memoryLog(): Log & { lines: { level: Level; message: string }[] } {
   const lines: { level: Level; message: string }[] = [];
   const at = (level: Level) => (message: string) => lines.push({ level, message });
-  return { lines, error: at('error'), warn: at('warn'), info: at('info'), verbose: at('verbose'), debug: at('debug') };
+  return {
+    lines,
+    error: at('error'),
+    warn: at('warn'),
+    info: at('info'),
+    verbose: at('verbose'),
+    debug: at('debug'),
+  };
 }

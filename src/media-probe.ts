@@ -101,7 +101,10 @@ export async function probeMedia(
   if (result.isCanceled) throw options.signal?.reason ?? new Error('aborted');
   if (result.timedOut) throw new FileError(file, 'ffprobe did not answer within its time limit');
   if (result.exitCode !== 0) {
-    throw new FileError(file, `not a readable video: ${lastLines(result.stderr, 2, file) || `ffprobe exit ${result.exitCode}`}`);
+    throw new FileError(
+      file,
+      `not a readable video: ${lastLines(result.stderr, 2, file) || `ffprobe exit ${result.exitCode}`}`,
+    );
   }
   try {
     return parseProbe(result.stdout);

@@ -6,7 +6,14 @@
  */
 import path from 'node:path';
 import { format, subDays } from 'date-fns';
-import type { ClipFile, DayFolder, DayInventory, IgnoredFile, MediaFile, Skeleton } from './discovery.js';
+import type {
+  ClipFile,
+  DayFolder,
+  DayInventory,
+  IgnoredFile,
+  MediaFile,
+  Skeleton,
+} from './discovery.js';
 import { archiveFileName, partialPathFor } from './naming.js';
 
 export type DisposalMode = 'trash' | 'delete';
@@ -31,8 +38,7 @@ export interface FileMove {
 
 /** What happens to a source clip and its thumbnail once its archive is verified. */
 export type Disposal =
-  | { mode: 'trash'; moves: readonly FileMove[] }
-  | { mode: 'delete'; files: readonly string[] };
+  { mode: 'trash'; moves: readonly FileMove[] } | { mode: 'delete'; files: readonly string[] };
 
 export interface PlannedClip {
   path: string;
@@ -85,11 +91,7 @@ export interface PruneFolderAction {
 }
 
 export type PlanAction =
-  | TranscodeAction
-  | DisposeArchivedAction
-  | KeepAction
-  | RemovePartialAction
-  | PruneFolderAction;
+  TranscodeAction | DisposeArchivedAction | KeepAction | RemovePartialAction | PruneFolderAction;
 
 export type PlanActionKind = PlanAction['kind'];
 
@@ -124,7 +126,9 @@ export function planDay(day: DayInventory, settings: PlanSettings, now: Date): D
     clipsPerStamp.set(key, (clipsPerStamp.get(key) ?? 0) + 1);
   }
 
-  for (const partial of [...day.outputs.values()].flatMap((o) => o.partials.map((p) => path.join(o.dir, p)))) {
+  for (const partial of [...day.outputs.values()].flatMap((o) =>
+    o.partials.map((p) => path.join(o.dir, p)),
+  )) {
     actions.push({
       kind: 'remove-partial',
       path: partial,
@@ -165,7 +169,8 @@ export function planDay(day: DayInventory, settings: PlanSettings, now: Date): D
       : `recorded ${recorded} (--age 0: no age threshold)`;
     const ownExists = output?.entries.has(archiveFileName(clip.clip)) ?? false;
     const legacyName = output?.legacyByStamp.get(clip.clip.stamp);
-    const legacyUsable = legacyName !== undefined && clipsPerStamp.get(`${outputKey}|${clip.clip.stamp}`) === 1;
+    const legacyUsable =
+      legacyName !== undefined && clipsPerStamp.get(`${outputKey}|${clip.clip.stamp}`) === 1;
     disposed++;
 
     if (ownExists && !settings.redoExisting) {
@@ -190,7 +195,9 @@ export function planDay(day: DayInventory, settings: PlanSettings, now: Date): D
       });
     } else {
       let reason = ageReason;
-      if (ownExists) reason += '; --no-skip: transcoding again, the verified result replaces the existing archive';
+      if (ownExists)
+        reason +=
+          '; --no-skip: transcoding again, the verified result replaces the existing archive';
       else if (legacyName !== undefined && !settings.redoExisting)
         reason += `; ${legacyName} is ambiguous (several cameras recorded at that second), so each clip gets its own archive`;
       actions.push({
@@ -239,7 +246,11 @@ export function trashPathFor(trashRoot: string, relPath: string): string {
  * Date folders that the planned removals would leave empty, bottom-up: days, then months, then
  * years. Never a root, never a folder that holds anything else.
  */
-export function planPrunes(skeleton: Skeleton, emptiedDays: ReadonlySet<string>, root: string): PruneFolderAction[] {
+export function planPrunes(
+  skeleton: Skeleton,
+  emptiedDays: ReadonlySet<string>,
+  root: string,
+): PruneFolderAction[] {
   const prunes: PruneFolderAction[] = [];
   const monthDays = new Map<string, string[]>();
   for (const day of skeleton.days) {
@@ -251,14 +262,24 @@ export function planPrunes(skeleton: Skeleton, emptiedDays: ReadonlySet<string>,
   }
   const yearMonths = new Map<string, { month: string; emptied: boolean }[]>();
   for (const [month, days] of monthDays) {
-    const emptied = !skeleton.otherEntriesByFolder.has(month) && days.every((d) => emptiedDays.has(d));
-    if (emptied) prunes.push({ kind: 'prune-folder', path: path.join(root, month), reason: 'month folder left empty' });
+    const emptied =
+      !skeleton.otherEntriesByFolder.has(month) && days.every((d) => emptiedDays.has(d));
+    if (emptied)
+      prunes.push({
+        kind: 'prune-folder',
+        path: path.join(root, month),
+        reason: 'month folder left empty',
+      });
     const year = path.posix.dirname(month);
     yearMonths.set(year, [...(yearMonths.get(year) ?? []), { month, emptied }]);
   }
   for (const [year, months] of yearMonths) {
     if (!skeleton.otherEntriesByFolder.has(year) && months.every((m) => m.emptied)) {
-      prunes.push({ kind: 'prune-folder', path: path.join(root, year), reason: 'year folder left empty' });
+      prunes.push({
+        kind: 'prune-folder',
+        path: path.join(root, year),
+        reason: 'year folder left empty',
+      });
     }
   }
   return prunes;
@@ -276,7 +297,16 @@ export interface PlanCounts {
 }
 
 export function emptyCounts(): PlanCounts {
-  return { days: 0, clips: 0, transcode: 0, disposeArchived: 0, keep: 0, removePartial: 0, pruneFolder: 0, ignored: 0 };
+  return {
+    days: 0,
+    clips: 0,
+    transcode: 0,
+    disposeArchived: 0,
+    keep: 0,
+    removePartial: 0,
+    pruneFolder: 0,
+    ignored: 0,
+  };
 }
 
 export function countAction(counts: PlanCounts, action: PlanAction): void {

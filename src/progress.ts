@@ -28,7 +28,11 @@ export const silentProgress: ProgressReporter = {
 };
 
 /** Plain lines through the logger, throttled per file. */
-export function lineProgress(log: Log, intervalMs = 30_000, now: () => number = Date.now): ProgressReporter {
+export function lineProgress(
+  log: Log,
+  intervalMs = 30_000,
+  now: () => number = Date.now,
+): ProgressReporter {
   const last = new Map<string, number>();
   const labels = new Map<string, string>();
   let done = 0;
@@ -60,7 +64,10 @@ export function lineProgress(log: Log, intervalMs = 30_000, now: () => number = 
 }
 
 /** cli-progress multibar on a terminal; log lines are printed above the bars. */
-export async function barProgress(logger: AppLogger, stream: NodeJS.WriteStream): Promise<ProgressReporter> {
+export async function barProgress(
+  logger: AppLogger,
+  stream: NodeJS.WriteStream,
+): Promise<ProgressReporter> {
   const { default: cliProgress } = await import('cli-progress');
   const multibar = new cliProgress.MultiBar(
     {
@@ -88,7 +95,10 @@ export async function barProgress(logger: AppLogger, stream: NodeJS.WriteStream)
       overall = multibar.create(Math.max(1, t.bytes), 0, { label: 'all', detail: overallDetail() });
     },
     fileStarted(id, label) {
-      bars.set(id, { bar: multibar.create(100, 0, { label, detail: 'starting' }), startedAt: Date.now() });
+      bars.set(id, {
+        bar: multibar.create(100, 0, { label, detail: 'starting' }),
+        startedAt: Date.now(),
+      });
     },
     fileProgress(id, fraction, speed) {
       const entry = bars.get(id);

@@ -38,7 +38,10 @@ export interface ToolRequest {
   ffprobe?: string | undefined;
 }
 
-const NPM_PACKAGES = { ffmpeg: '@ffmpeg-installer/ffmpeg', ffprobe: '@ffprobe-installer/ffprobe' } as const;
+const NPM_PACKAGES = {
+  ffmpeg: '@ffmpeg-installer/ffmpeg',
+  ffprobe: '@ffprobe-installer/ffprobe',
+} as const;
 const ENV_NAMES = { ffmpeg: 'FFMPEG_PATH', ffprobe: 'FFPROBE_PATH' } as const;
 
 function isExecutable(file: string): boolean {
@@ -75,16 +78,22 @@ export function locateTool(
   env: NodeJS.ProcessEnv,
 ): ToolLocation {
   if (requested) {
-    const resolved = requested.includes('/') ? path.resolve(requested) : searchPath(requested, env.PATH);
+    const resolved = requested.includes('/')
+      ? path.resolve(requested)
+      : searchPath(requested, env.PATH);
     if (!resolved || !isExecutable(resolved)) {
-      throw new EnvironmentError(`${tool} not found or not executable: ${requested} (from --${tool})`);
+      throw new EnvironmentError(
+        `${tool} not found or not executable: ${requested} (from --${tool})`,
+      );
     }
     return { path: resolved, origin: 'option' };
   }
   const fromEnv = env[ENV_NAMES[tool]];
   if (fromEnv) {
     if (!isExecutable(fromEnv)) {
-      throw new EnvironmentError(`${tool} not found or not executable: ${fromEnv} (from ${ENV_NAMES[tool]})`);
+      throw new EnvironmentError(
+        `${tool} not found or not executable: ${fromEnv} (from ${ENV_NAMES[tool]})`,
+      );
     }
     return { path: fromEnv, origin: 'environment' };
   }
@@ -104,7 +113,13 @@ export function parseCaps(versionOutput: string): FfmpegCaps {
   const lavfMinor = Number(lavf?.[2] ?? 0);
   const atLeast = (major: number, minor: number): boolean =>
     lavfMajor > major || (lavfMajor === major && lavfMinor >= minor);
-  return { version, lavfMajor, lavfMinor, hasFpsMode: atLeast(59, 27), hasStatsPeriod: atLeast(58, 76) };
+  return {
+    version,
+    lavfMajor,
+    lavfMinor,
+    hasFpsMode: atLeast(59, 27),
+    hasStatsPeriod: atLeast(58, 76),
+  };
 }
 
 export async function resolveToolchain(
@@ -123,7 +138,10 @@ export async function resolveToolchain(
   }
   let versionOutput: string;
   try {
-    const result = await execa(ffmpeg.path, ['-hide_banner', '-version'], { reject: false, timeout: 20_000 });
+    const result = await execa(ffmpeg.path, ['-hide_banner', '-version'], {
+      reject: false,
+      timeout: 20_000,
+    });
     if (result.exitCode !== 0) throw new Error(result.stderr || `exit code ${result.exitCode}`);
     versionOutput = result.stdout;
   } catch (error) {

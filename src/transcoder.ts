@@ -40,7 +40,10 @@ export function applyProgressLine(block: Map<string, string>, line: string): boo
   return key === 'progress';
 }
 
-export function progressFromBlock(block: ReadonlyMap<string, string>, durationSeconds: number): TranscodeProgress {
+export function progressFromBlock(
+  block: ReadonlyMap<string, string>,
+  durationSeconds: number,
+): TranscodeProgress {
   // out_time_ms is microseconds too in ffmpeg 5.1 (a known quirk); prefer out_time_us.
   const us = Number(block.get('out_time_us') ?? block.get('out_time_ms'));
   const outTimeSeconds = Number.isFinite(us) && us > 0 ? us / 1e6 : 0;
@@ -55,7 +58,9 @@ export function explainFailure(stderr: string, file?: string): string {
   const lines = stderr
     .split('\n')
     .map((l) => cleanFfmpegLine(l, file))
-    .filter((l) => l && !/^(Press \[q\]|frame=|size=|video:|\s*Metadata:|\s*Stream mapping:)/.test(l));
+    .filter(
+      (l) => l && !/^(Press \[q\]|frame=|size=|video:|\s*Metadata:|\s*Stream mapping:)/.test(l),
+    );
   const unique = [...new Set(lines)];
   return unique.slice(-4).join(' / ');
 }
@@ -113,7 +118,9 @@ export async function runTranscode(job: TranscodeJob): Promise<void> {
     );
   }
   if (result.exitCode !== 0) {
-    const why = explainFailure(String(result.stderr ?? ''), job.input) || lastLines(String(result.stderr ?? ''), 2);
+    const why =
+      explainFailure(String(result.stderr ?? ''), job.input) ||
+      lastLines(String(result.stderr ?? ''), 2);
     const how = result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode}`;
     throw new TranscodeError(job.input, `ffmpeg failed (${how})${why ? `: ${why}` : ''}`);
   }

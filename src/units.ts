@@ -53,7 +53,9 @@ export function parseDuration(text: string, optionName = 'duration'): number {
     consumed += m[0];
   }
   if (trimmed === '' || consumed !== trimmed || !Number.isFinite(total)) {
-    throw new UsageError(`invalid ${optionName} '${text}': use e.g. 30s, 5m, 1h30m or a number of seconds`);
+    throw new UsageError(
+      `invalid ${optionName} '${text}': use e.g. 30s, 5m, 1h30m or a number of seconds`,
+    );
   }
   return total;
 }

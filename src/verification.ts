@@ -41,7 +41,11 @@ export function compareProbes(archive: MediaInfo, exp: VerifyExpectations): stri
   if (!(archive.duration > 0) || diff > durationTolerance(exp.source)) {
     return `archive lasts ${archive.duration.toFixed(3)}s but the clip lasts ${exp.source.duration.toFixed(3)}s`;
   }
-  if (video.nbFrames !== undefined && video.readPackets !== undefined && video.nbFrames !== video.readPackets) {
+  if (
+    video.nbFrames !== undefined &&
+    video.readPackets !== undefined &&
+    video.nbFrames !== video.readPackets
+  ) {
     return `archive is truncated: its index lists ${video.nbFrames} frames but only ${video.readPackets} packets can be read`;
   }
   const sourcePackets = exp.source.video?.readPackets;
@@ -50,7 +54,8 @@ export function compareProbes(archive: MediaInfo, exp: VerifyExpectations): stri
       return `archive has ${video.readPackets} video frames, the clip has ${sourcePackets}`;
     }
   }
-  if (exp.requireAudio && exp.source.hasAudio && !archive.hasAudio) return 'archive lost the audio stream';
+  if (exp.requireAudio && exp.source.hasAudio && !archive.hasAudio)
+    return 'archive lost the audio stream';
   return undefined;
 }
 
@@ -76,12 +81,35 @@ export async function verifyArchive(
   // (without it ffmpeg exits 0 on a truncated file).
   const demux = await execa(
     tools.ffmpeg,
-    ['-hide_banner', '-nostdin', '-v', 'error', '-xerror', '-i', file, '-map', '0', '-c', 'copy', '-f', 'null', '-'],
-    { reject: false, stdin: 'ignore', timeout: 300_000, ...(signal ? { cancelSignal: signal } : {}) },
+    [
+      '-hide_banner',
+      '-nostdin',
+      '-v',
+      'error',
+      '-xerror',
+      '-i',
+      file,
+      '-map',
+      '0',
+      '-c',
+      'copy',
+      '-f',
+      'null',
+      '-',
+    ],
+    {
+      reject: false,
+      stdin: 'ignore',
+      timeout: 300_000,
+      ...(signal ? { cancelSignal: signal } : {}),
+    },
   );
   if (demux.isCanceled) throw signal?.reason ?? new Error('aborted');
   if (demux.exitCode !== 0 || demux.stderr.trim() !== '') {
-    throw new VerificationError(file, `archive does not demux cleanly: ${lastLines(demux.stderr, 2, file) || `exit ${demux.exitCode}`}`);
+    throw new VerificationError(
+      file,
+      `archive does not demux cleanly: ${lastLines(demux.stderr, 2, file) || `exit ${demux.exitCode}`}`,
+    );
   }
   return archive;
 }

@@ -41,8 +41,13 @@ describe('camera-archiver archive (e2e)', () => {
     const dry = await runCli([root, '--dry-run', '--json', ...NOW, ...FAST]);
     expect(dry.exitCode, dry.stderr).toBe(0);
     expect(snapshot(root)).toEqual(before);
-    const plan = JSON.parse(dry.stdout) as { actions: { kind: string; clip?: { path: string }; path?: string }[] };
-    const planned = plan.actions.filter((a) => a.kind === 'transcode').map((a) => path.basename(a.clip?.path ?? '')).sort();
+    const plan = JSON.parse(dry.stdout) as {
+      actions: { kind: string; clip?: { path: string }; path?: string }[];
+    };
+    const planned = plan.actions
+      .filter((a) => a.kind === 'transcode')
+      .map((a) => path.basename(a.clip?.path ?? ''))
+      .sort();
     expect(planned).toEqual([
       'REO_back_20250115120000.mp4',
       'REO_back_20250116080000.mp4',
@@ -50,18 +55,31 @@ describe('camera-archiver archive (e2e)', () => {
       'REO_front_20250115121500.mp4',
       'REO_front_20250116090000.mp4',
     ]);
-    expect(plan.actions.filter((a) => a.kind === 'keep').map((a) => path.basename(a.path ?? ''))).toEqual(['REO_front_20250225100000.mp4']);
+    expect(
+      plan.actions.filter((a) => a.kind === 'keep').map((a) => path.basename(a.path ?? '')),
+    ).toEqual(['REO_front_20250225100000.mp4']);
 
     const real = await runCli([root, '-y', '--json', ...NOW, ...FAST]);
     expect(real.exitCode).toBe(1);
-    expect(real.stderr).toContain('failed 2025/01/16/REO_front_20250116090000.mp4: not a readable video');
-    const summary = JSON.parse(real.stdout) as { archived: number; failed: number; files: { clip: string; status: string }[] };
+    expect(real.stderr).toContain(
+      'failed 2025/01/16/REO_front_20250116090000.mp4: not a readable video',
+    );
+    const summary = JSON.parse(real.stdout) as {
+      archived: number;
+      failed: number;
+      files: { clip: string; status: string }[];
+    };
     expect(summary).toMatchObject({ archived: 4, failed: 1 });
     expect(summary.files.map((f) => path.basename(f.clip)).sort()).toEqual(planned);
 
     const tree = listTree(root);
     for (const name of planned.filter((n) => !n.includes('20250116090000'))) {
-      const archive = path.join(root, 'archived', name.includes('20250116') ? '2025/01/16' : '2025/01/15', name);
+      const archive = path.join(
+        root,
+        'archived',
+        name.includes('20250116') ? '2025/01/16' : '2025/01/15',
+        name,
+      );
       expect(existsSync(archive), archive).toBe(true);
       expect(playsCleanly(archive)).toBe(true);
       expect(Math.abs(probe(archive).duration - 1)).toBeLessThan(0.2);
@@ -73,7 +91,9 @@ describe('camera-archiver archive (e2e)', () => {
     expect(tree).toContain('2025/02/25/REO_front_20250225100000.jpg');
     expect(tree).not.toContain('2025/01/15/');
     expect(tree.filter((p) => p.includes('.partial'))).toEqual([]);
-    expect(readFileSync(path.join(root, 'archiver.log'), 'utf8')).toMatch(/ - ERROR - failed 2025\/01\/16\/REO_front_20250116090000.mp4/);
+    expect(readFileSync(path.join(root, 'archiver.log'), 'utf8')).toMatch(
+      / - ERROR - failed 2025\/01\/16\/REO_front_20250116090000.mp4/,
+    );
 
     const after = snapshot(root);
     const again = await runCli([root, '-y', ...NOW, ...FAST]);
@@ -87,9 +107,15 @@ describe('camera-archiver archive (e2e)', () => {
     makeTree(root, [{ stamp: '20250115120000', thumbnail: true }]);
     const r = await runCli([root, '--dry-run', ...NOW, ...FAST]);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stdout).toContain('transcode 2025/01/15/REO_front_20250115120000.mp4 → archived/2025/01/15/REO_front_20250115120000.mp4');
-    expect(r.stdout).toMatch(/run: \S*ffmpeg .*-c:v libx265 -preset ultrafast .*-f mp4 \S*\/\.REO_front_20250115120000\.mp4\.partial/);
-    expect(r.stdout).toContain('then trash 2025/01/15/REO_front_20250115120000.mp4 → .deleted/input/2025/01/15/REO_front_20250115120000.mp4');
+    expect(r.stdout).toContain(
+      'transcode 2025/01/15/REO_front_20250115120000.mp4 → archived/2025/01/15/REO_front_20250115120000.mp4',
+    );
+    expect(r.stdout).toMatch(
+      /run: \S*ffmpeg .*-c:v libx265 -preset ultrafast .*-f mp4 \S*\/\.REO_front_20250115120000\.mp4\.partial/,
+    );
+    expect(r.stdout).toContain(
+      'then trash 2025/01/15/REO_front_20250115120000.mp4 → .deleted/input/2025/01/15/REO_front_20250115120000.mp4',
+    );
     expect(r.stdout).toContain('remove folder 2025/01/15: date folder left empty');
     expect(existsSync(path.join(root, 'archiver.log'))).toBe(false);
   });
@@ -100,14 +126,36 @@ describe('camera-archiver archive (e2e)', () => {
       makeTree(root, [{ stamp: '20250115120000', thumbnail: true }]);
       const log = path.join(out, 'logs', 'cam.log');
       mkdirSync(path.dirname(log));
-      const r = await runCli([root, '-o', path.join(out, 'arch'), '--delete', '--no-confirm', '--log-file', log, ...NOW, ...FAST]);
+      const r = await runCli([
+        root,
+        '-o',
+        path.join(out, 'arch'),
+        '--delete',
+        '--no-confirm',
+        '--log-file',
+        log,
+        ...NOW,
+        ...FAST,
+      ]);
       expect(r.exitCode, r.stderr).toBe(0);
       expect(listTree(out)).toContain('arch/2025/01/15/REO_front_20250115120000.mp4');
       expect(listTree(root)).toEqual([]);
-      expect(readFileSync(log, 'utf8')).toMatch(/deleted REO_front_20250115120000.mp4 \+ REO_front_20250115120000.jpg/);
+      expect(readFileSync(log, 'utf8')).toMatch(
+        /deleted REO_front_20250115120000.mp4 \+ REO_front_20250115120000.jpg/,
+      );
 
       makeTree(root, [{ stamp: '20250115120000' }]);
-      const redo = await runCli([root, '-o', path.join(out, 'arch'), '--trash-root', path.join(out, 'bin'), '--no-skip', '-y', ...NOW, ...FAST]);
+      const redo = await runCli([
+        root,
+        '-o',
+        path.join(out, 'arch'),
+        '--trash-root',
+        path.join(out, 'bin'),
+        '--no-skip',
+        '-y',
+        ...NOW,
+        ...FAST,
+      ]);
       expect(redo.exitCode, redo.stderr).toBe(0);
       expect(redo.stderr).toMatch(/archived 2025\/01\/15\/REO_front_20250115120000.mp4/);
       expect(listTree(out)).toContain('bin/input/2025/01/15/REO_front_20250115120000.mp4');
@@ -130,7 +178,8 @@ describe('camera-archiver archive (e2e)', () => {
     const r = await runCli([root, '-y', ...NOW, '--ffmpeg', '/nonexistent/ffmpeg']);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain('ffmpeg not found or not executable: /nonexistent/ffmpeg');
-    const same = (s: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(s).filter(([k]) => !/archiver/.test(k)));
+    const same = (s: Record<string, string>): Record<string, string> =>
+      Object.fromEntries(Object.entries(s).filter(([k]) => !/archiver/.test(k)));
     expect(same(snapshot(root))).toEqual(same(before));
   });
 
@@ -157,7 +206,10 @@ describe('camera-archiver archive (e2e)', () => {
   });
 
   it('--clean-output without --cleanup never touches an archive', async () => {
-    makeTree(root, [{ stamp: '20250115120000' }, { stamp: '20250115120000', dir: 'archived/2025/01/14', camera: 'REO_old' }]);
+    makeTree(root, [
+      { stamp: '20250115120000' },
+      { stamp: '20250115120000', dir: 'archived/2025/01/14', camera: 'REO_old' },
+    ]);
     const r = await runCli([root, '--clean-output', '-y', ...NOW, ...FAST]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/--clean-output only has an effect with --cleanup/);
@@ -165,10 +217,16 @@ describe('camera-archiver archive (e2e)', () => {
   });
 
   describe.skipIf(!hasScript)('the prompt, in a real terminal (util-linux script)', () => {
-    const inPty = (args: string[], keys: string, delayMs = 1500): Promise<{ code: number | null; out: string }> =>
+    const inPty = (
+      args: string[],
+      keys: string,
+      delayMs = 1500,
+    ): Promise<{ code: number | null; out: string }> =>
       new Promise((resolve) => {
         const cmd = [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' ');
-        const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...process.env, TZ: 'UTC' } });
+        const child = spawn('script', ['-qec', cmd, '/dev/null'], {
+          env: { ...process.env, TZ: 'UTC' },
+        });
         let out = '';
         child.stdout.on('data', (d: Buffer) => {
           out += d.toString();

@@ -39,26 +39,45 @@ describe('signals mid-transcode (e2e)', () => {
     ['SIGINT', 'group', 130],
     ['SIGTERM', 'main', 143],
     ['SIGHUP', 'main', 129],
-  ] as const)('%s to the %s process: exit %i, no ffmpeg left, no partial, source intact', async (signal, target, code) => {
-    const child = spawn(process.execPath, [BIN, root, '-y', '--now', '2025-03-01T00:00:00Z', '--encoder', 'software', '--progress', 'lines'], {
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, TZ: 'UTC' },
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-    const partial = path.join(root, 'archived/2025/01/15/.REO_front_20250115120000.mp4.partial');
-    expect(await waitFor(() => existsSync(partial), 30_000)).toBe(true);
-    const pid = child.pid ?? 0;
-    process.kill(target === 'group' ? -pid : pid, signal);
-    const started = Date.now();
-    expect(await exited).toBe(code);
-    expect(Date.now() - started).toBeLessThan(10_000);
-    expect(stderr).toContain(`${signal} received`);
-    expect(stderr).toMatch(/interrupted while archiving 2025\/01\/15\/REO_front_20250115120000.mp4: the clip is kept/);
-    expect(await waitFor(() => ffmpegsMentioning(root).length === 0, 5000)).toBe(true);
-    const files = listTree(root).filter((p) => !p.endsWith('/') && !/archiver/.test(p));
-    expect(files).toEqual(['2025/01/15/REO_front_20250115120000.mp4']);
-  });
+  ] as const)(
+    '%s to the %s process: exit %i, no ffmpeg left, no partial, source intact',
+    async (signal, target, code) => {
+      const child = spawn(
+        process.execPath,
+        [
+          BIN,
+          root,
+          '-y',
+          '--now',
+          '2025-03-01T00:00:00Z',
+          '--encoder',
+          'software',
+          '--progress',
+          'lines',
+        ],
+        {
+          detached: true,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, TZ: 'UTC' },
+        },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+      const partial = path.join(root, 'archived/2025/01/15/.REO_front_20250115120000.mp4.partial');
+      expect(await waitFor(() => existsSync(partial), 30_000)).toBe(true);
+      const pid = child.pid ?? 0;
+      process.kill(target === 'group' ? -pid : pid, signal);
+      const started = Date.now();
+      expect(await exited).toBe(code);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(stderr).toContain(`${signal} received`);
+      expect(stderr).toMatch(
+        /interrupted while archiving 2025\/01\/15\/REO_front_20250115120000.mp4: the clip is kept/,
+      );
+      expect(await waitFor(() => ffmpegsMentioning(root).length === 0, 5000)).toBe(true);
+      const files = listTree(root).filter((p) => !p.endsWith('/') && !/archiver/.test(p));
+      expect(files).toEqual(['2025/01/15/REO_front_20250115120000.mp4']);
+    },
+  );
 });

@@ -3,7 +3,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 
-export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/camera-archiver');
+export const BIN = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../bin/camera-archiver',
+);
 
 export interface CliResult {
   exitCode: number;
@@ -21,7 +24,10 @@ export interface CliOptions {
 /** Quick, deterministic encoding for tests: the real pipeline with the fastest software preset. */
 export const FAST = ['--encoder', 'software', '--preset', 'ultrafast', '--progress', 'lines'];
 
-export function startCli(args: readonly string[], options: CliOptions = {}): ResultPromise<{ reject: false }> {
+export function startCli(
+  args: readonly string[],
+  options: CliOptions = {},
+): ResultPromise<{ reject: false }> {
   return execa(process.execPath, [BIN, ...args], {
     reject: false,
     env: { TZ: 'UTC', ...options.env },
@@ -31,7 +37,10 @@ export function startCli(args: readonly string[], options: CliOptions = {}): Res
   }) as unknown as ResultPromise<{ reject: false }>;
 }
 
-export async function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+export async function runCli(
+  args: readonly string[],
+  options: CliOptions = {},
+): Promise<CliResult> {
   const r = await startCli(args, options);
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }

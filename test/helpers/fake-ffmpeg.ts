@@ -16,7 +16,8 @@ export function fakeFfmpeg(dir: string, body: string): string {
 }
 
 /** Hangs without output when asked to transcode (argument list contains -progress). */
-export const HANG_ON_TRANSCODE = 'for a in "$@"; do if [ "$a" = "-progress" ]; then exec sleep 600; fi; done';
+export const HANG_ON_TRANSCODE =
+  'for a in "$@"; do if [ "$a" = "-progress" ]; then exec sleep 600; fi; done';
 
 /** Fails like a GPU that is gone whenever a QSV encoder is requested. */
 export const QSV_BROKEN =

@@ -4,7 +4,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  renameSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { locateTool } from '../../src/toolchain.js';
@@ -26,7 +33,15 @@ export interface ClipSpec {
 const CACHE = path.join(os.tmpdir(), `camera-archiver-test-media-${process.getuid?.() ?? 0}`);
 
 export function clipTemplate(spec: ClipSpec = {}): string {
-  const s = { seconds: 1, size: '160x120', rate: 10, audio: true, faststart: false, audioOnly: false, ...spec };
+  const s = {
+    seconds: 1,
+    size: '160x120',
+    rate: 10,
+    audio: true,
+    faststart: false,
+    audioOnly: false,
+    ...spec,
+  };
   const key = createHash('sha1').update(JSON.stringify(s)).digest('hex').slice(0, 12);
   const file = path.join(CACHE, `${key}.mp4`);
   if (existsSync(file)) return file;
@@ -35,13 +50,28 @@ export function clipTemplate(spec: ClipSpec = {}): string {
   const audio = ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=16000'];
   const inputs = s.audioOnly ? audio : s.audio ? [...video, ...audio] : video;
   const codecs = [
-    ...(s.audioOnly ? [] : ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', String(s.rate)]),
+    ...(s.audioOnly
+      ? []
+      : ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', String(s.rate)]),
     ...(s.audio || s.audioOnly ? ['-c:a', 'aac', '-b:a', '32k'] : []),
   ];
   const temp = `${file}.${process.pid}.tmp.mp4`;
   execFileSync(
     ffmpeg(),
-    ['-hide_banner', '-nostdin', '-v', 'error', '-y', ...inputs, '-t', String(s.seconds), ...codecs, ...(s.faststart ? ['-movflags', '+faststart'] : []), '-shortest', temp],
+    [
+      '-hide_banner',
+      '-nostdin',
+      '-v',
+      'error',
+      '-y',
+      ...inputs,
+      '-t',
+      String(s.seconds),
+      ...codecs,
+      ...(s.faststart ? ['-movflags', '+faststart'] : []),
+      '-shortest',
+      temp,
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   renameSync(temp, file);
@@ -53,7 +83,20 @@ export function thumbnailTemplate(): string {
   if (existsSync(file)) return file;
   mkdirSync(CACHE, { recursive: true });
   const temp = `${file}.${process.pid}.tmp.jpg`;
-  execFileSync(ffmpeg(), ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x120', '-frames:v', '1', temp]);
+  execFileSync(ffmpeg(), [
+    '-hide_banner',
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=160x120',
+    '-frames:v',
+    '1',
+    temp,
+  ]);
   renameSync(temp, file);
   return file;
 }
@@ -86,7 +129,10 @@ export function clipName(c: TreeClip, ext = 'mp4'): string {
 export function makeTree(root: string, clips: readonly TreeClip[]): string[] {
   const written: string[] = [];
   for (const c of clips) {
-    const dir = path.join(root, c.dir ?? `${c.stamp.slice(0, 4)}/${c.stamp.slice(4, 6)}/${c.stamp.slice(6, 8)}`);
+    const dir = path.join(
+      root,
+      c.dir ?? `${c.stamp.slice(0, 4)}/${c.stamp.slice(4, 6)}/${c.stamp.slice(6, 8)}`,
+    );
     mkdirSync(dir, { recursive: true });
     const file = path.join(dir, clipName(c));
     if (c.content !== undefined) writeFileSync(file, c.content);
@@ -111,10 +157,25 @@ export interface ProbeSummary {
 }
 
 export function probe(file: string): ProbeSummary {
-  const out = execFileSync(ffprobe(), ['-v', 'error', '-show_entries', 'format=duration:stream=codec_type,codec_name', '-of', 'json', file], {
-    encoding: 'utf8',
-  });
-  const json = JSON.parse(out) as { format?: { duration?: string }; streams?: { codec_type?: string; codec_name?: string }[] };
+  const out = execFileSync(
+    ffprobe(),
+    [
+      '-v',
+      'error',
+      '-show_entries',
+      'format=duration:stream=codec_type,codec_name',
+      '-of',
+      'json',
+      file,
+    ],
+    {
+      encoding: 'utf8',
+    },
+  );
+  const json = JSON.parse(out) as {
+    format?: { duration?: string };
+    streams?: { codec_type?: string; codec_name?: string }[];
+  };
   const video = json.streams?.find((s) => s.codec_type === 'video');
   return {
     duration: Number(json.format?.duration ?? 0),
@@ -126,10 +187,14 @@ export function probe(file: string): ProbeSummary {
 /** Decodes the whole file; true when ffmpeg reports no error at all. */
 export function playsCleanly(file: string): boolean {
   try {
-    const err = execFileSync(ffmpeg(), ['-hide_banner', '-nostdin', '-v', 'error', '-xerror', '-i', file, '-f', 'null', '-'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const err = execFileSync(
+      ffmpeg(),
+      ['-hide_banner', '-nostdin', '-v', 'error', '-xerror', '-i', file, '-f', 'null', '-'],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     return err.trim() === '';
   } catch {
     return false;

@@ -1,7 +1,12 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { discoverDays, findDayFolders, type DayInventory, type DiscoveryOptions } from '../../src/discovery.js';
+import {
+  discoverDays,
+  findDayFolders,
+  type DayInventory,
+  type DiscoveryOptions,
+} from '../../src/discovery.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
 
 function touch(root: string, rel: string, content = 'x'): string {
@@ -44,7 +49,11 @@ describe('discovery on a real tree', () => {
     touch(root, '2025/01/15/REO_back_20250115120001.jpg');
     touch(root, 'garage/2025/01/15/Cam_20250115090000.MP4');
     const days = await collect(options);
-    expect(days.map((d) => d.folder.relDir)).toEqual(['2025/01/15', 'garage/2025/01/15', '2025/01/16']);
+    expect(days.map((d) => d.folder.relDir)).toEqual([
+      '2025/01/15',
+      'garage/2025/01/15',
+      '2025/01/16',
+    ]);
     const first = days[0];
     expect(first?.clips.map((c) => [c.name, c.thumbnail?.name])).toEqual([
       ['REO_back_20250115120000.mp4', undefined],
@@ -62,7 +71,10 @@ describe('discovery on a real tree', () => {
     const days = await collect(options);
     expect(days).toHaveLength(1);
     expect(days[0]?.clips).toHaveLength(0);
-    expect(days[0]?.ignored.map((i) => path.basename(i.path)).sort()).toEqual(['REO_front_20251315120000.mp4', 'notes.txt']);
+    expect(days[0]?.ignored.map((i) => path.basename(i.path)).sort()).toEqual([
+      'REO_front_20251315120000.mp4',
+      'notes.txt',
+    ]);
   });
 
   it('never follows symbolic links, to folders or files, inside or out of the root', async () => {
@@ -70,7 +82,10 @@ describe('discovery on a real tree', () => {
     mkdirSync(path.join(root, '2025/01'), { recursive: true });
     symlinkSync(path.join(outside, '2025/01/15'), path.join(root, '2025/01/15'));
     touch(root, '2025/01/16/REO_front_20250116120000.mp4');
-    symlinkSync(path.join(outside, '2025/01/15/REO_x_20250115120000.mp4'), path.join(root, '2025/01/16/REO_y_20250116120000.mp4'));
+    symlinkSync(
+      path.join(outside, '2025/01/15/REO_x_20250115120000.mp4'),
+      path.join(root, '2025/01/16/REO_y_20250116120000.mp4'),
+    );
     symlinkSync(root, path.join(root, 'loop'));
     const sk = await findDayFolders(options);
     expect(sk.days.map((d) => d.relDir)).toEqual(['2025/01/16']);
@@ -100,6 +115,8 @@ describe('discovery on a real tree', () => {
   });
 
   it('a missing root is an error, an unreadable subfolder is reported and skipped', async () => {
-    await expect(findDayFolders({ ...options, root: path.join(root, 'missing') })).rejects.toThrow(/ENOENT/);
+    await expect(findDayFolders({ ...options, root: path.join(root, 'missing') })).rejects.toThrow(
+      /ENOENT/,
+    );
   });
 });

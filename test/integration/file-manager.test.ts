@@ -1,7 +1,21 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { dispose, ensureDirInside, moveNoClobber, placeArchive, pruneFolders } from '../../src/file-manager.js';
+import {
+  dispose,
+  ensureDirInside,
+  moveNoClobber,
+  placeArchive,
+  pruneFolders,
+} from '../../src/file-manager.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
 
 describe('file manager on real filesystems', () => {
@@ -22,10 +36,16 @@ describe('file manager on real filesystems', () => {
     const trash = path.join(root, '.deleted');
     write('.deleted/input/2025/01/15/REO_front_20250115120000.mp4', 'older');
     const src = write('2025/01/15/REO_front_20250115120000.mp4', 'newer');
-    const landed = await moveNoClobber(src, path.join(trash, 'input/2025/01/15/REO_front_20250115120000.mp4'), trash);
+    const landed = await moveNoClobber(
+      src,
+      path.join(trash, 'input/2025/01/15/REO_front_20250115120000.mp4'),
+      trash,
+    );
     expect(path.basename(landed)).toBe('REO_front_20250115120000.1.mp4');
     expect(readFileSync(landed, 'utf8')).toBe('newer');
-    expect(readFileSync(path.join(trash, 'input/2025/01/15/REO_front_20250115120000.mp4'), 'utf8')).toBe('older');
+    expect(
+      readFileSync(path.join(trash, 'input/2025/01/15/REO_front_20250115120000.mp4'), 'utf8'),
+    ).toBe('older');
     expect(existsSync(src)).toBe(false);
   });
 
@@ -39,7 +59,11 @@ describe('file manager on real filesystems', () => {
     }
     try {
       const src = write('2025/01/15/REO_front_20250115120000.mp4', 'payload');
-      const landed = await moveNoClobber(src, path.join(shm, 'input/REO_front_20250115120000.mp4'), shm);
+      const landed = await moveNoClobber(
+        src,
+        path.join(shm, 'input/REO_front_20250115120000.mp4'),
+        shm,
+      );
       expect(readFileSync(landed, 'utf8')).toBe('payload');
       expect(existsSync(src)).toBe(false);
       expect(readdirSync(path.join(shm, 'input'))).toEqual(['REO_front_20250115120000.mp4']);
@@ -53,8 +77,12 @@ describe('file manager on real filesystems', () => {
     try {
       mkdirSync(path.join(root, 'archived'));
       symlinkSync(outside, path.join(root, 'archived/2025'));
-      await expect(ensureDirInside(path.join(root, 'archived'), path.join(root, 'archived/2025/01/15'))).rejects.toThrow(/outside/);
-      await expect(ensureDirInside(path.join(root, 'archived'), '/etc/x')).rejects.toThrow(/outside/);
+      await expect(
+        ensureDirInside(path.join(root, 'archived'), path.join(root, 'archived/2025/01/15')),
+      ).rejects.toThrow(/outside/);
+      await expect(ensureDirInside(path.join(root, 'archived'), '/etc/x')).rejects.toThrow(
+        /outside/,
+      );
     } finally {
       removeDir(outside);
     }
@@ -72,15 +100,24 @@ describe('file manager on real filesystems', () => {
 
   it('dispose deletes clip and thumbnail; a missing thumbnail is fine, a missing clip is not', async () => {
     const clip = write('2025/01/15/a_20250115120000.mp4', 'c');
-    await dispose({ mode: 'delete', files: [clip, path.join(root, 'gone.jpg')] }, { trashRoot: root });
+    await dispose(
+      { mode: 'delete', files: [clip, path.join(root, 'gone.jpg')] },
+      { trashRoot: root },
+    );
     expect(existsSync(clip)).toBe(false);
-    await expect(dispose({ mode: 'delete', files: [clip] }, { trashRoot: root })).rejects.toThrow(/ENOENT/);
+    await expect(dispose({ mode: 'delete', files: [clip] }, { trashRoot: root })).rejects.toThrow(
+      /ENOENT/,
+    );
   });
 
   it('prunes only empty folders', async () => {
     write('2025/01/16/keep.txt', 'x');
     mkdirSync(path.join(root, '2025/01/15'), { recursive: true });
-    const removed = await pruneFolders([path.join(root, '2025/01/15'), path.join(root, '2025/01/16'), path.join(root, '2025/01')]);
+    const removed = await pruneFolders([
+      path.join(root, '2025/01/15'),
+      path.join(root, '2025/01/16'),
+      path.join(root, '2025/01'),
+    ]);
     expect(removed).toEqual([path.join(root, '2025/01/15')]);
     expect(existsSync(path.join(root, '2025/01/16/keep.txt'))).toBe(true);
   });

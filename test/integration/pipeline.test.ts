@@ -16,7 +16,12 @@ import { clipTemplate, ffmpeg, ffprobe, makeTree, playsCleanly, probe } from '..
 import { listTree, removeDir, tempDir } from '../helpers/tree.js';
 
 const NOW = new Date(2025, 2, 1);
-const software = profileFor('software', { codec: 'hevc', audio: 'aac', hwDevice: '/dev/null', preset: 'ultrafast' });
+const software = profileFor('software', {
+  codec: 'hevc',
+  audio: 'aac',
+  hwDevice: '/dev/null',
+  preset: 'ultrafast',
+});
 
 async function plan(root: string, extra: Partial<PlanSettings> = {}): Promise<PlanAction[]> {
   const settings: PlanSettings = {
@@ -36,7 +41,8 @@ async function plan(root: string, extra: Partial<PlanSettings> = {}): Promise<Pl
     statClipsNewerThan: new Date(8.64e15),
   };
   const actions: PlanAction[] = [];
-  for await (const day of discoverDays(options, await findDayFolders(options))) actions.push(...planDay(day, settings, NOW).actions);
+  for await (const day of discoverDays(options, await findDayFolders(options)))
+    actions.push(...planDay(day, settings, NOW).actions);
   return actions;
 }
 
@@ -71,21 +77,40 @@ describe('transcode + verification with real ffmpeg', () => {
     const good = path.join(root, 'good.mp4');
     copyFileSync(clipTemplate({ seconds: 2, faststart: true }), good);
     const source = await probeMedia(ffprobe(), good);
-    await expect(verifyArchive({ ffmpeg: ffmpeg(), ffprobe: ffprobe() }, good, { source, requireAudio: true, samePacketCount: true })).resolves.toBeDefined();
+    await expect(
+      verifyArchive({ ffmpeg: ffmpeg(), ffprobe: ffprobe() }, good, {
+        source,
+        requireAudio: true,
+        samePacketCount: true,
+      }),
+    ).resolves.toBeDefined();
     const cut = path.join(root, 'cut.mp4');
     copyFileSync(good, cut);
     truncateSync(cut, Math.floor(statSync(cut).size * 0.7));
-    expect((await probeMedia(ffprobe(), cut).catch(() => undefined))?.duration).toBeCloseTo(source.duration, 1);
-    await expect(verifyArchive({ ffmpeg: ffmpeg(), ffprobe: ffprobe() }, cut, { source, requireAudio: true, samePacketCount: true })).rejects.toThrow(
-      /truncated|demux/,
+    expect((await probeMedia(ffprobe(), cut).catch(() => undefined))?.duration).toBeCloseTo(
+      source.duration,
+      1,
     );
+    await expect(
+      verifyArchive({ ffmpeg: ffmpeg(), ffprobe: ffprobe() }, cut, {
+        source,
+        requireAudio: true,
+        samePacketCount: true,
+      }),
+    ).rejects.toThrow(/truncated|demux/);
   });
 
   it('the watchdog stops an ffmpeg that hangs without output', async () => {
     const fake = fakeFfmpeg(path.join(root, 'bin'), HANG_ON_TRANSCODE);
     const started = Date.now();
     await expect(
-      runTranscode({ ffmpeg: fake, args: ['-progress', 'pipe:1'], input: '/in.mp4', durationSeconds: 1, stallTimeoutMs: 1000 }),
+      runTranscode({
+        ffmpeg: fake,
+        args: ['-progress', 'pipe:1'],
+        input: '/in.mp4',
+        durationSeconds: 1,
+        stallTimeoutMs: 1000,
+      }),
     ).rejects.toThrow(/no progress for 1s/);
     expect(Date.now() - started).toBeLessThan(30_000);
   });
@@ -97,7 +122,9 @@ describe('transcode + verification with real ffmpeg', () => {
       { camera: 'REO_back', stamp: '20250115120000', spec: { audio: false } },
     ]);
     const report = await executePlan(await plan(root), ctx);
-    const byClip = Object.fromEntries(report.outcomes.map((o) => [path.basename(o.clip), o.status]));
+    const byClip = Object.fromEntries(
+      report.outcomes.map((o) => [path.basename(o.clip), o.status]),
+    );
     expect(byClip).toEqual({
       'REO_front_20250115120000.mp4': 'archived',
       'REO_front_20250115121000.mp4': 'failed',
@@ -107,7 +134,9 @@ describe('transcode + verification with real ffmpeg', () => {
     expect(failed?.status === 'failed' && failed.reason).toMatch(/not a readable video/);
     expect(existsSync(path.join(root, '2025/01/15/REO_front_20250115121000.mp4'))).toBe(true);
     expect(listTree(root).filter((p) => p.endsWith('.partial'))).toEqual([]);
-    expect(probe(path.join(root, 'archived/2025/01/15/REO_back_20250115120000.mp4')).hasAudio).toBe(false);
+    expect(probe(path.join(root, 'archived/2025/01/15/REO_back_20250115120000.mp4')).hasAudio).toBe(
+      false,
+    );
   });
 
   it('an existing archive that fails verification is replaced by a verified one before the source goes', async () => {
@@ -130,7 +159,9 @@ describe('transcode + verification with real ffmpeg', () => {
     const report = await executePlan(await plan(root), ctx);
     expect(report.outcomes.map((o) => o.status)).toEqual(['already-archived']);
     expect(readdirSync(path.dirname(legacy))).toEqual(['archived-20250115120000.mp4']);
-    expect(existsSync(path.join(root, '.deleted/input/2025/01/15/REO_front_20250115120000.mp4'))).toBe(true);
+    expect(
+      existsSync(path.join(root, '.deleted/input/2025/01/15/REO_front_20250115120000.mp4')),
+    ).toBe(true);
   });
 
   it('an auto-selected hardware encoder that fails mid-run falls back to software for that clip', async () => {
@@ -144,7 +175,11 @@ describe('transcode + verification with real ffmpeg', () => {
     });
     expect(report.outcomes[0]).toMatchObject({ status: 'archived', encoder: 'libx265' });
     expect(report.hardwareFallbacks).toBe(1);
-    expect(log.lines.some((l) => l.level === 'warn' && /hevc_qsv failed .* retrying with libx265/.test(l.message))).toBe(true);
+    expect(
+      log.lines.some(
+        (l) => l.level === 'warn' && /hevc_qsv failed .* retrying with libx265/.test(l.message),
+      ),
+    ).toBe(true);
   });
 
   it('an explicitly chosen hardware encoder that fails is a failure, the clip is kept', async () => {
@@ -155,7 +190,10 @@ describe('transcode + verification with real ffmpeg', () => {
       toolchain: { ...tools, ffmpeg: { path: fake, origin: 'option' } },
       profile: profileFor('qsv', { codec: 'hevc', audio: 'aac', hwDevice: '/dev/null' }),
     });
-    expect(report.outcomes[0]).toMatchObject({ status: 'failed', reason: expect.stringMatching(/MFX session/) });
+    expect(report.outcomes[0]).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/MFX session/),
+    });
     expect(existsSync(path.join(root, '2025/01/15/REO_front_20250115120000.mp4'))).toBe(true);
   });
 
@@ -163,9 +201,16 @@ describe('transcode + verification with real ffmpeg', () => {
     makeTree(root, [{ stamp: '20250115120000', spec: { seconds: 20, size: '640x360', rate: 25 } }]);
     const controller = new AbortController();
     const progress = { ...silentProgress, fileProgress: () => controller.abort('SIGINT') };
-    const report = await executePlan(await plan(root), { ...ctx, profile: { ...software, preset: 'medium' }, progress, signal: controller.signal });
+    const report = await executePlan(await plan(root), {
+      ...ctx,
+      profile: { ...software, preset: 'medium' },
+      progress,
+      signal: controller.signal,
+    });
     expect(report.interrupted).toBe(true);
     expect(report.outcomes).toEqual([]);
-    expect(listTree(root).filter((p) => !p.endsWith('/'))).toEqual(['2025/01/15/REO_front_20250115120000.mp4']);
+    expect(listTree(root).filter((p) => !p.endsWith('/'))).toEqual([
+      '2025/01/15/REO_front_20250115120000.mp4',
+    ]);
   });
 });

@@ -10,14 +10,21 @@ import {
 import { parseCaps } from '../../src/toolchain.js';
 
 const caps51 = parseCaps('ffmpeg version 5.1.9-0+deb12u1\nlibavformat    59. 27.100 / 59. 27.100');
-const caps41 = parseCaps('ffmpeg version N-47683-g0e8eb07980-static\nlibavformat    58. 24.100 / 58. 24.100');
+const caps41 = parseCaps(
+  'ffmpeg version N-47683-g0e8eb07980-static\nlibavformat    58. 24.100 / 58. 24.100',
+);
 const base = { codec: 'hevc' as const, audio: 'aac' as const, hwDevice: '/dev/dri/renderD128' };
 
 const argAfter = (args: string[], flag: string): string | undefined => args[args.indexOf(flag) + 1];
 
 describe('buildTranscodeArgs', () => {
   it('software HEVC: x265 quiet, hvc1 tag, audio kept, every frame kept, faststart, explicit mp4 muxer', () => {
-    const args = buildTranscodeArgs(profileFor('software', base), '/in/a.mp4', '/out/.a.mp4.partial', caps51);
+    const args = buildTranscodeArgs(
+      profileFor('software', base),
+      '/in/a.mp4',
+      '/out/.a.mp4.partial',
+      caps51,
+    );
     expect(argAfter(args, '-c:v')).toBe('libx265');
     expect(argAfter(args, '-crf')).toBe('28');
     expect(argAfter(args, '-x265-params')).toBe('log-level=error');
@@ -40,7 +47,12 @@ describe('buildTranscodeArgs', () => {
   it('QSV follows the Python archiver’s model: decode and scale on the GPU', () => {
     const p: EncodingProfile = { ...profileFor('qsv', { ...base, codec: 'h264' }), maxHeight: 768 };
     const args = buildTranscodeArgs(p, '/in/a.mp4', '/o', caps51);
-    expect(args.slice(args.indexOf('-hwaccel'), args.indexOf('-i'))).toEqual(['-hwaccel', 'qsv', '-hwaccel_output_format', 'qsv']);
+    expect(args.slice(args.indexOf('-hwaccel'), args.indexOf('-i'))).toEqual([
+      '-hwaccel',
+      'qsv',
+      '-hwaccel_output_format',
+      'qsv',
+    ]);
     expect(argAfter(args, '-c:v')).toBe('h264_qsv');
     expect(argAfter(args, '-global_quality')).toBe('23');
     expect(argAfter(args, '-vf')).toBe("scale_qsv=w=-1:h='min(ih,768)'");
@@ -58,7 +70,12 @@ describe('buildTranscodeArgs', () => {
   });
 
   it('scaling keeps the aspect ratio and never scales up; audio can be dropped', () => {
-    const args = buildTranscodeArgs({ ...profileFor('software', base), maxHeight: 720, audio: 'none' }, '/in', '/o', caps51);
+    const args = buildTranscodeArgs(
+      { ...profileFor('software', base), maxHeight: 720, audio: 'none' },
+      '/in',
+      '/o',
+      caps51,
+    );
     expect(argAfter(args, '-vf')).toBe("scale=-2:'min(ih,720)'");
     expect(args).toContain('-an');
     expect(args).not.toContain('0:a?');
@@ -68,7 +85,9 @@ describe('buildTranscodeArgs', () => {
     const weird = "/cam/2025/01/15/-rf $(rm -rf ~) 'q'_20250115120000.mp4";
     const args = buildTranscodeArgs(profileFor('software', base), weird, '/o', caps51);
     expect(argAfter(args, '-i')).toBe(weird);
-    expect(formatCommand('ffmpeg', ['-i', weird])).toBe(`ffmpeg -i '/cam/2025/01/15/-rf $(rm -rf ~) '\\''q'\\''_20250115120000.mp4'`);
+    expect(formatCommand('ffmpeg', ['-i', weird])).toBe(
+      `ffmpeg -i '/cam/2025/01/15/-rf $(rm -rf ~) '\\''q'\\''_20250115120000.mp4'`,
+    );
   });
 });
 
@@ -78,7 +97,9 @@ describe('selectEncoder', () => {
     const run = async (args: string[]) => {
       const codec = argAfter(args, '-c:v') ?? '';
       tried.push(codec);
-      return codec === 'hevc_vaapi' ? { exitCode: 0, stderr: '' } : { exitCode: 1, stderr: `[${codec} @ 0x1] Cannot init\nError` };
+      return codec === 'hevc_vaapi'
+        ? { exitCode: 0, stderr: '' }
+        : { exitCode: 1, stderr: `[${codec} @ 0x1] Cannot init\nError` };
     };
     const sel = await selectEncoder('auto', base, run, () => true);
     expect(sel.profile?.encoder).toBe('vaapi');
@@ -87,14 +108,27 @@ describe('selectEncoder', () => {
   });
 
   it('skips QSV and VAAPI without a render node and falls back to software', async () => {
-    const run = async (args: string[]) => ({ exitCode: argAfter(args, '-c:v') === 'libx265' ? 0 : 1, stderr: 'no' });
+    const run = async (args: string[]) => ({
+      exitCode: argAfter(args, '-c:v') === 'libx265' ? 0 : 1,
+      stderr: 'no',
+    });
     const sel = await selectEncoder('auto', base, run, () => false);
     expect(sel.profile?.encoder).toBe('software');
-    expect(sel.attempts.map((a) => a.error ?? 'ok')).toEqual(['no /dev/dri/renderD128', 'no /dev/dri/renderD128', 'no', 'ok']);
+    expect(sel.attempts.map((a) => a.error ?? 'ok')).toEqual([
+      'no /dev/dri/renderD128',
+      'no /dev/dri/renderD128',
+      'no',
+      'ok',
+    ]);
   });
 
   it('an explicit encoder that does not work is reported, not silently replaced', async () => {
-    const sel = await selectEncoder('qsv', base, async () => ({ exitCode: 1, stderr: 'unsupported' }), () => true);
+    const sel = await selectEncoder(
+      'qsv',
+      base,
+      async () => ({ exitCode: 1, stderr: 'unsupported' }),
+      () => true,
+    );
     expect(sel.profile).toBeUndefined();
     expect(sel.attempts).toHaveLength(1);
   });

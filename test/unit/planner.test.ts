@@ -18,7 +18,14 @@ function clip(name: string, extra: Partial<ClipFile> = {}, dir = '2025/01/15'): 
   const parsed = parseClipName(name);
   const stamp = parsed && parseStamp(parsed.stamp);
   if (!parsed || !stamp) throw new Error(name);
-  return { name, path: `/cam/${dir}/${name}`, relPath: `${dir}/${name}`, clip: parsed, time: stampToDate(stamp), ...extra };
+  return {
+    name,
+    path: `/cam/${dir}/${name}`,
+    relPath: `${dir}/${name}`,
+    clip: parsed,
+    time: stampToDate(stamp),
+    ...extra,
+  };
 }
 
 function output(entries: string[] = [], dir = '/cam/archived/2025/01/15'): OutputFolder {
@@ -27,10 +34,19 @@ function output(entries: string[] = [], dir = '/cam/archived/2025/01/15'): Outpu
     const m = /^archived-(\d{14})\.mp4$/.exec(e);
     if (m?.[1]) legacy.set(m[1], e);
   }
-  return { dir, entries: new Set(entries), legacyByStamp: legacy, partials: entries.filter((e) => e.endsWith('.partial')) };
+  return {
+    dir,
+    entries: new Set(entries),
+    legacyByStamp: legacy,
+    partials: entries.filter((e) => e.endsWith('.partial')),
+  };
 }
 
-function day(clips: ClipFile[], out: OutputFolder = output(), extra: Partial<DayInventory> = {}): DayInventory {
+function day(
+  clips: ClipFile[],
+  out: OutputFolder = output(),
+  extra: Partial<DayInventory> = {},
+): DayInventory {
   return {
     folder: { dir: '/cam/2025/01/15', relDir: '2025/01/15', prefix: '', date: '2025-01-15' },
     clips,
@@ -47,7 +63,11 @@ const kinds = (actions: PlanAction[]): string[] => actions.map((a) => a.kind);
 describe('planDay', () => {
   it('transcodes clips older than --age, with thumbnail, into <output>/YYYY/MM/DD/<camera>_<stamp>.mp4', () => {
     const c = clip('REO_front_20250115120000.mp4', {
-      thumbnail: { name: 'REO_front_20250115120000.jpg', path: '/cam/2025/01/15/REO_front_20250115120000.jpg', relPath: '2025/01/15/REO_front_20250115120000.jpg' },
+      thumbnail: {
+        name: 'REO_front_20250115120000.jpg',
+        path: '/cam/2025/01/15/REO_front_20250115120000.jpg',
+        relPath: '2025/01/15/REO_front_20250115120000.jpg',
+      },
     });
     const plan = planDay(day([c]), settings, NOW);
     expect(plan.actions).toHaveLength(1);
@@ -59,8 +79,14 @@ describe('planDay', () => {
     expect(a.disposal).toEqual({
       mode: 'trash',
       moves: [
-        { from: '/cam/2025/01/15/REO_front_20250115120000.mp4', to: '/cam/.deleted/input/2025/01/15/REO_front_20250115120000.mp4' },
-        { from: '/cam/2025/01/15/REO_front_20250115120000.jpg', to: '/cam/.deleted/input/2025/01/15/REO_front_20250115120000.jpg' },
+        {
+          from: '/cam/2025/01/15/REO_front_20250115120000.mp4',
+          to: '/cam/.deleted/input/2025/01/15/REO_front_20250115120000.mp4',
+        },
+        {
+          from: '/cam/2025/01/15/REO_front_20250115120000.jpg',
+          to: '/cam/.deleted/input/2025/01/15/REO_front_20250115120000.jpg',
+        },
       ],
     });
     expect(plan.emptiesFolder).toBe(true);
@@ -75,15 +101,27 @@ describe('planDay', () => {
   });
 
   it('--age 0 archives everything old enough to have settled', () => {
-    const recent = clip('REO_front_20250301025000.mp4', { mtimeMs: NOW.getTime() - 60_000 }, '2025/03/01');
-    const settled = clip('REO_front_20250301020000.mp4', { mtimeMs: NOW.getTime() - 3_600_000 }, '2025/03/01');
+    const recent = clip(
+      'REO_front_20250301025000.mp4',
+      { mtimeMs: NOW.getTime() - 60_000 },
+      '2025/03/01',
+    );
+    const settled = clip(
+      'REO_front_20250301020000.mp4',
+      { mtimeMs: NOW.getTime() - 3_600_000 },
+      '2025/03/01',
+    );
     const plan = planDay(day([recent, settled]), { ...settings, ageDays: 0 }, NOW);
     expect(kinds(plan.actions)).toEqual(['keep', 'transcode']);
     expect(plan.actions[0]?.reason).toMatch(/may still be uploading/);
   });
 
   it('settle time 0 disables the upload check', () => {
-    const recent = clip('REO_front_20250301025000.mp4', { mtimeMs: NOW.getTime() - 1000 }, '2025/03/01');
+    const recent = clip(
+      'REO_front_20250301025000.mp4',
+      { mtimeMs: NOW.getTime() - 1000 },
+      '2025/03/01',
+    );
     const plan = planDay(day([recent]), { ...settings, ageDays: 0, settleSeconds: 0 }, NOW);
     expect(kinds(plan.actions)).toEqual(['transcode']);
   });
@@ -109,7 +147,11 @@ describe('planDay', () => {
   it('never trusts an ambiguous legacy archive: each camera gets its own archive', () => {
     const front = clip('REO_front_20250115120000.mp4');
     const back = clip('REO_back_20250115120000.mp4');
-    const plan = planDay(day([back, front], output(['archived-20250115120000.mp4'])), settings, NOW);
+    const plan = planDay(
+      day([back, front], output(['archived-20250115120000.mp4'])),
+      settings,
+      NOW,
+    );
     expect(kinds(plan.actions)).toEqual(['transcode', 'transcode']);
     const paths = plan.actions.map((a) => (a.kind === 'transcode' ? a.archivePath : ''));
     expect(new Set(paths).size).toBe(2);
@@ -118,37 +160,63 @@ describe('planDay', () => {
 
   it('plans removal of stale partial output first', () => {
     const c = clip('REO_front_20250115120000.mp4');
-    const plan = planDay(day([c], output(['.REO_front_20250115120000.mp4.partial'])), settings, NOW);
+    const plan = planDay(
+      day([c], output(['.REO_front_20250115120000.mp4.partial'])),
+      settings,
+      NOW,
+    );
     expect(kinds(plan.actions)).toEqual(['remove-partial', 'transcode']);
   });
 
   it('--delete plans permanent removal of clip and thumbnail', () => {
     const c = clip('REO_front_20250115120000.mp4', {
-      thumbnail: { name: 'REO_front_20250115120000.jpg', path: '/cam/2025/01/15/REO_front_20250115120000.jpg', relPath: 'x' },
+      thumbnail: {
+        name: 'REO_front_20250115120000.jpg',
+        path: '/cam/2025/01/15/REO_front_20250115120000.jpg',
+        relPath: 'x',
+      },
     });
     const a = planDay(day([c]), { ...settings, disposal: 'delete' }, NOW).actions[0];
     expect(a?.kind === 'transcode' && a.disposal).toEqual({
       mode: 'delete',
-      files: ['/cam/2025/01/15/REO_front_20250115120000.mp4', '/cam/2025/01/15/REO_front_20250115120000.jpg'],
+      files: [
+        '/cam/2025/01/15/REO_front_20250115120000.mp4',
+        '/cam/2025/01/15/REO_front_20250115120000.jpg',
+      ],
     });
   });
 
   it('a folder with other files or orphan thumbnails is not emptied', () => {
     const c = clip('REO_front_20250115120000.mp4');
-    expect(planDay(day([c], output(), { otherEntries: 1 }), settings, NOW).emptiesFolder).toBe(false);
+    expect(planDay(day([c], output(), { otherEntries: 1 }), settings, NOW).emptiesFolder).toBe(
+      false,
+    );
     expect(
-      planDay(day([c], output(), { orphanThumbnails: [{ name: 'x.jpg', path: '/x.jpg', relPath: 'x.jpg' }] }), settings, NOW).emptiesFolder,
+      planDay(
+        day([c], output(), {
+          orphanThumbnails: [{ name: 'x.jpg', path: '/x.jpg', relPath: 'x.jpg' }],
+        }),
+        settings,
+        NOW,
+      ).emptiesFolder,
     ).toBe(false);
   });
 
   it('mirrors a camera prefix folder under the output root', () => {
     const c = clip('REO_cam_20250115120000.mp4', {}, 'front/2025/01/15');
     const inv = day([c], output([], '/cam/archived/front/2025/01/15'), {
-      folder: { dir: '/cam/front/2025/01/15', relDir: 'front/2025/01/15', prefix: 'front', date: '2025-01-15' },
+      folder: {
+        dir: '/cam/front/2025/01/15',
+        relDir: 'front/2025/01/15',
+        prefix: 'front',
+        date: '2025-01-15',
+      },
     });
     inv.outputs = new Map([['front/2025/01/15', output([], '/cam/archived/front/2025/01/15')]]);
     const a = planDay(inv, settings, NOW).actions[0];
-    expect(a?.kind === 'transcode' && a.archivePath).toBe('/cam/archived/front/2025/01/15/REO_cam_20250115120000.mp4');
+    expect(a?.kind === 'transcode' && a.archivePath).toBe(
+      '/cam/archived/front/2025/01/15/REO_cam_20250115120000.mp4',
+    );
   });
 
   it('is a pure function: same input, same plan', () => {
@@ -159,7 +227,12 @@ describe('planDay', () => {
 
 describe('planPrunes', () => {
   const skeleton = (days: string[], others: Record<string, number> = {}): Skeleton => ({
-    days: days.map((relDir) => ({ dir: `/cam/${relDir}`, relDir, prefix: '', date: relDir.replace(/\//g, '-') })),
+    days: days.map((relDir) => ({
+      dir: `/cam/${relDir}`,
+      relDir,
+      prefix: '',
+      date: relDir.replace(/\//g, '-'),
+    })),
     otherEntriesByFolder: new Map(Object.entries(others)),
     ignored: [],
   });
@@ -167,7 +240,11 @@ describe('planPrunes', () => {
   it('prunes emptied days, then months and years that hold nothing else', () => {
     const sk = skeleton(['2025/01/15', '2025/01/16', '2025/02/01']);
     const prunes = planPrunes(sk, new Set(['2025/01/15', '2025/01/16']), '/cam');
-    expect(prunes.map((p) => p.path)).toEqual(['/cam/2025/01/15', '/cam/2025/01/16', '/cam/2025/01']);
+    expect(prunes.map((p) => p.path)).toEqual([
+      '/cam/2025/01/15',
+      '/cam/2025/01/16',
+      '/cam/2025/01',
+    ]);
   });
 
   it('never prunes a folder that holds other files, nor the root', () => {
