@@ -168,7 +168,8 @@ export function parseMetricsText(text: string): ParsedMetrics {
           throw new Error(`${where}: unknown metric type '${rest}'`);
         }
         if (result.types.has(name)) throw new Error(`${where}: second TYPE line for ${name}`);
-        if (result.samples.some((s) => s.name === name)) throw new Error(`${where}: TYPE for ${name} after its samples`);
+        if (result.samples.some((s) => s.name === name))
+          throw new Error(`${where}: TYPE for ${name} after its samples`);
         result.types.set(name, rest);
       } else result.help.set(name, rest);
       return;
@@ -181,12 +182,15 @@ export function parseMetricsText(text: string): ParsedMetrics {
     while (LABEL.lastIndex < labelText.length) {
       const start = LABEL.lastIndex;
       const l = LABEL.exec(labelText);
-      if (!l || LABEL.lastIndex === start) throw new Error(`${where}: malformed labels {${labelText}}`);
+      if (!l || LABEL.lastIndex === start)
+        throw new Error(`${where}: malformed labels {${labelText}}`);
       const [, key = '', raw = ''] = l;
       labels[key] = raw.replace(/\\(.)/g, (_all, c: string) => (c === 'n' ? '\n' : c));
     }
-    const value = valueText === '+Inf' ? Infinity : valueText === '-Inf' ? -Infinity : Number(valueText);
-    if (valueText !== 'NaN' && Number.isNaN(value)) throw new Error(`${where}: bad value '${valueText}'`);
+    const value =
+      valueText === '+Inf' ? Infinity : valueText === '-Inf' ? -Infinity : Number(valueText);
+    if (valueText !== 'NaN' && Number.isNaN(value))
+      throw new Error(`${where}: bad value '${valueText}'`);
     const id = `${name}{${Object.entries(labels)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
@@ -216,10 +220,15 @@ export function previousLastSuccess(text: string | undefined, root: string): num
  * Writes the metrics for a finished run. On success the last-success time is this run's end; on
  * failure it is carried over from the previous file.
  */
-export async function writeMetricsFile(file: string, metrics: Omit<RunMetrics, 'lastSuccess'>): Promise<void> {
+export async function writeMetricsFile(
+  file: string,
+  metrics: Omit<RunMetrics, 'lastSuccess'>,
+): Promise<void> {
   const previous = await fsp.readFile(file, 'utf8').catch(() => undefined);
   const lastSuccess =
-    metrics.exitCode === 0 ? Math.round(metrics.finishedAt.getTime() / 1000) : previousLastSuccess(previous, metrics.root);
+    metrics.exitCode === 0
+      ? Math.round(metrics.finishedAt.getTime() / 1000)
+      : previousLastSuccess(previous, metrics.root);
   // Same directory, so rename is atomic; a name not ending in .prom, so node_exporter skips it.
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   try {

@@ -84,7 +84,9 @@ export function parseNotifyUrls(values: readonly string[], optionName = '--notif
       throw new UsageError(`invalid ${optionName} '${redactUrl(value)}': not an absolute URL`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new UsageError(`invalid ${optionName} '${redactUrl(value)}': only http:// and https:// URLs are supported`);
+      throw new UsageError(
+        `invalid ${optionName} '${redactUrl(value)}': only http:// and https:// URLs are supported`,
+      );
     }
     return value;
   });
@@ -141,7 +143,12 @@ export function isRetryableStatus(status: number): boolean {
 }
 
 /** The delay before retry number `retry` (1-based). */
-export function backoffDelay(retry: number, base: number, max: number, random: () => number): number {
+export function backoffDelay(
+  retry: number,
+  base: number,
+  max: number,
+  random: () => number,
+): number {
   const exponential = base * 2 ** (retry - 1);
   return Math.round(Math.min(max, exponential * (0.75 + random() * 0.5)));
 }
@@ -150,7 +157,9 @@ let cachedVersion: string | undefined;
 function packageVersion(): string {
   if (cachedVersion) return cachedVersion;
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version?: unknown;
+    };
     cachedVersion = typeof pkg.version === 'string' ? pkg.version : 'unknown';
   } catch {
     cachedVersion = 'unknown';
@@ -173,7 +182,13 @@ export function createNotifier(
   const monotonic = options.monotonic ?? (() => performance.now());
   const random = options.random ?? Math.random;
 
-  const deliver = async (url: string, event: NotifyEvent, body: string, id: string, deadline: number): Promise<DeliveryResult> => {
+  const deliver = async (
+    url: string,
+    event: NotifyEvent,
+    body: string,
+    id: string,
+    deadline: number,
+  ): Promise<DeliveryResult> => {
     const shown = redactUrl(url);
     // fetch refuses URLs with credentials: turn them into the Basic auth header they stand for.
     const target = new URL(url);
@@ -188,8 +203,16 @@ export function createNotifier(
     for (let attempt = 1; ; attempt++) {
       const left = deadline - monotonic();
       if (left <= 0) {
-        log.warn(`notification ${event.event} to ${shown} given up after ${attempt - 1} attempt(s): ${problem}`);
-        return { url, ok: false, attempts: attempt - 1, ...(status ? { status } : {}), error: problem };
+        log.warn(
+          `notification ${event.event} to ${shown} given up after ${attempt - 1} attempt(s): ${problem}`,
+        );
+        return {
+          url,
+          ok: false,
+          attempts: attempt - 1,
+          ...(status ? { status } : {}),
+          error: problem,
+        };
       }
       const timestamp = String(Math.floor(clock().getTime() / 1000));
       const headers: Record<string, string> = {
@@ -198,7 +221,12 @@ export function createNotifier(
         [EVENT_HEADER]: event.event,
         [DELIVERY_HEADER]: id,
         ...(auth ? { authorization: auth } : {}),
-        ...(secret ? { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: signPayload(secret, timestamp, body) } : {}),
+        ...(secret
+          ? {
+              [TIMESTAMP_HEADER]: timestamp,
+              [SIGNATURE_HEADER]: signPayload(secret, timestamp, body),
+            }
+          : {}),
       };
       const controller = new AbortController();
       const timeout = Math.min(o.timeoutMs, left);
@@ -206,7 +234,13 @@ export function createNotifier(
       let retryAfter: number | undefined;
       let retryable = true;
       try {
-        const res = await doFetch(target, { method: 'POST', headers, body, signal: controller.signal, redirect: 'manual' });
+        const res = await doFetch(target, {
+          method: 'POST',
+          headers,
+          body,
+          signal: controller.signal,
+          redirect: 'manual',
+        });
         status = res.status;
         // The answer's body is not needed; reading it frees the connection.
         await res.arrayBuffer().catch(() => undefined);
@@ -228,15 +262,24 @@ export function createNotifier(
         clearTimeout(timer);
       }
       if (!retryable || attempt >= o.attempts) {
-        log.warn(`notification ${event.event} to ${shown} failed after ${attempt} attempt(s): ${problem}`);
+        log.warn(
+          `notification ${event.event} to ${shown} failed after ${attempt} attempt(s): ${problem}`,
+        );
         return { url, ok: false, attempts: attempt, ...(status ? { status } : {}), error: problem };
       }
-      const delay = Math.min(o.maxBackoffMs, retryAfter ?? backoffDelay(attempt, o.backoffMs, o.maxBackoffMs, random));
+      const delay = Math.min(
+        o.maxBackoffMs,
+        retryAfter ?? backoffDelay(attempt, o.backoffMs, o.maxBackoffMs, random),
+      );
       if (monotonic() + delay >= deadline) {
-        log.warn(`notification ${event.event} to ${shown} given up after ${attempt} attempt(s): ${problem}`);
+        log.warn(
+          `notification ${event.event} to ${shown} given up after ${attempt} attempt(s): ${problem}`,
+        );
         return { url, ok: false, attempts: attempt, ...(status ? { status } : {}), error: problem };
       }
-      log.debug(`notification ${event.event} to ${shown}: ${problem}; retrying in ${(delay / 1000).toFixed(1)}s`);
+      log.debug(
+        `notification ${event.event} to ${shown}: ${problem}; retrying in ${(delay / 1000).toFixed(1)}s`,
+      );
       await sleep(delay);
     }
   };

@@ -1,21 +1,34 @@
 /**
  * Retention engine (issue 4) — shared by `--cleanup` and by `record`'s storage protection.
- * OWNED BY THE RETENTION WORK: this file currently only fixes the interface that `record` calls.
+ *
+ * `reclaimSpace` is the emergency form: free an exact number of bytes on the footage disk, trash
+ * first, then footage oldest-first by timestamp (sources and archives together), each clip with
+ * its thumbnail, permanently (trashing on the same disk frees nothing), never touching footage
+ * newer than `protectNewerThan`. It uses the same planner and executor as `--cleanup`. It takes no
+ * tree lock: the recorder must be able to make room while an archive run holds the tree, and the
+ * archive executor re-checks every file before it touches it.
  */
+import path from 'node:path';
 import type { Log } from './logger.js';
+import { executeRetention } from './retention-execute.js';
+import { scanSkeletons, treeInventory } from './retention-inventory.js';
+import { planRetention, type FsFacts, type RemovalAction } from './retention-plan.js';
+import { fsFacts, readRootFacts } from './storage.js';
 
 export interface ReclaimRequest {
   /** Input root (camera tree), output (archive) root, trash root: the only places anything is removed. */
   root: string;
   outputRoot: string;
   trashRoot: string;
-  /** Remove oldest-first (trash, then archives, then sources) until this many bytes are freed. */
+  /** Remove oldest-first (the trash, then footage by timestamp) until this many bytes are freed. */
   bytesToFree: number;
   /** Never remove footage recorded at or after this instant. */
   protectNewerThan: Date;
   now: Date;
   log: Log;
   dryRun?: boolean;
+  /** Whether archives may be removed too (default true: record's storage protection may). */
+  includeArchives?: boolean;
 }
 
 export interface RemovedFile {
@@ -29,9 +42,72 @@ export interface ReclaimReport {
   removed: RemovedFile[];
   /** True when bytesToFree could not be reached without touching protected footage. */
   shortfall: boolean;
+  /** Set when the tree looked wrong (missing or empty root) and nothing was removed. */
+  refusal?: string;
 }
 
 export async function reclaimSpace(request: ReclaimRequest): Promise<ReclaimReport> {
-  request.log.warn(`reclaimSpace is not implemented yet (asked to free ${request.bytesToFree} bytes)`);
-  return { freedBytes: 0, removed: [], shortfall: true };
+  const roots = {
+    root: path.resolve(request.root),
+    outputRoot: path.resolve(request.outputRoot),
+    trashRoot: path.resolve(request.trashRoot),
+  };
+  const rootFacts = await readRootFacts(roots.root, undefined);
+  let fs: FsFacts | undefined;
+  try {
+    fs = await fsFacts(roots.root);
+  } catch {
+    fs = undefined;
+  }
+  const skeletons = await scanSkeletons(roots);
+  const plan = await planRetention(
+    treeInventory(roots, skeletons),
+    {
+      ...roots,
+      disposal: 'delete',
+      ageDays: 0,
+      cleanOutput: request.includeArchives ?? true,
+      trashDays: 0,
+      protectSeconds: Math.max(
+        0,
+        (request.now.getTime() - request.protectNewerThan.getTime()) / 1000,
+      ),
+      settleSeconds: 0,
+      bytesToFree: request.bytesToFree,
+    },
+    rootFacts,
+    fs,
+    request.now,
+  );
+  if (plan.refusal) {
+    request.log.error(`storage: not removing anything: ${plan.refusal}`);
+    return { freedBytes: 0, removed: [], shortfall: true, refusal: plan.refusal };
+  }
+  const removals = plan.actions.filter((a): a is RemovalAction => a.kind !== 'prune-folder');
+  if (request.dryRun) {
+    return {
+      freedBytes: removals.reduce((s, a) => s + a.freedBytes, 0),
+      removed: removals.flatMap((a) =>
+        a.files.map((f) => ({ path: f.path, bytes: f.bytes, reason: a.reason })),
+      ),
+      shortfall: plan.shortfall,
+    };
+  }
+  const report = await executeRetention(plan.actions, {
+    trashRoot: roots.trashRoot,
+    log: request.log,
+  });
+  for (const o of report.outcomes)
+    if (o.status === 'failed')
+      request.log.error(`storage: could not remove ${o.action.files[0]?.path}: ${o.reason}`);
+  const removed = report.outcomes
+    .filter((o) => o.status === 'done')
+    .flatMap((o) =>
+      o.files.map((f) => ({ path: f.path, bytes: f.bytes, reason: o.action.reason })),
+    );
+  return {
+    freedBytes: report.freedBytes,
+    removed,
+    shortfall: plan.shortfall || report.freedBytes < request.bytesToFree,
+  };
 }

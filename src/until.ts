@@ -63,3 +63,15 @@ export function describeStopBy(stopBy: StopBy): string {
   const local = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
   return stopBy.text === local ? local : `${stopBy.text} (${local})`;
 }
+
+/** The executor's "may a new clip start?" check, on the real clock (never the --now test clock). */
+export function stopChecker(
+  stopBy: StopBy | undefined,
+  clock: () => Date = () => new Date(),
+): (() => boolean) | undefined {
+  return stopBy ? () => isPastStopBy(stopBy, clock()) : undefined;
+}
+
+export function stopByMessage(stopBy: StopBy, notStarted: number): string {
+  return `stop-by time ${describeStopBy(stopBy)} reached: no new transcodes were started; ${notStarted} clip(s) not done, left in place for the next run`;
+}

@@ -5,23 +5,66 @@
  *   0 ok or nothing to do · 1 some work failed · 2 usage/config error · 129/130/143 SIGHUP/SIGINT/SIGTERM
  */
 import yargs from 'yargs';
-import { errorMessage, EXIT, exitCodeForError, UsageError, type InterruptSignal } from '../errors.js';
+import {
+  errorMessage,
+  EXIT,
+  exitCodeForError,
+  UsageError,
+  type InterruptSignal,
+} from '../errors.js';
+import { loadConfigState, withConfigFile } from '../config-file.js';
 import { archiveBuilder, archiveHandler } from './commands/archive.js';
+import { detectBuilder, detectHandler } from './commands/detect.js';
+import { recordBuilder, recordHandler } from './commands/record.js';
+import { snapshotBuilder, snapshotHandler } from './commands/snapshot.js';
+import { configCommand } from './commands/config.js';
+import { statsBuilder, statsHandler } from './commands/stats.js';
 import type { CliContext } from './context.js';
 
 const SIGNALS: readonly InterruptSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
-export async function runCli(argv: readonly string[], base: Omit<CliContext, 'setExitCode'>): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  base: Omit<CliContext, 'setExitCode'>,
+): Promise<number> {
   let code: number = EXIT.ok;
   const ctx: CliContext = { ...base, setExitCode: (c) => (code = c) };
+  // Precedence (yargs' own): command line > CAMERA_ARCHIVER_* > config file > defaults.
+  const configState = loadConfigState(argv, base.env);
   const parser = yargs([...argv])
     .scriptName('camera-archiver')
-    .usage('$0 [archive] [directory] [options]\n\nArchive old security-camera clips: transcode, verify, then trash the sources.')
+    .usage(
+      '$0 [archive] [directory] [options]\n\nArchive old security-camera clips: transcode, verify, then trash the sources.',
+    )
     .command(
       ['archive [directory]', '$0 [directory]'],
       'transcode old clips into the archive tree, verify, then trash or delete the sources (default command)',
-      archiveBuilder,
+      (y) => withConfigFile(archiveBuilder(y), configState, 'archive'),
       (args) => archiveHandler(args, ctx),
+    )
+    .command('record [root]', 'record cameras into the tree in clock-aligned segments (long-running)', recordBuilder, (args) =>
+      recordHandler(args, ctx),
+    )
+    .command('snapshot [output]', 'grab one frame from a camera as JPEG', snapshotBuilder, (args) => snapshotHandler(args, ctx))
+    .command('detect', 'list V4L2 (USB) cameras with formats and a suggested config', detectBuilder, (args) =>
+      detectHandler(args, ctx),
+    )
+    .command(configCommand(ctx, configState))
+    .command(
+      'stats [directory]',
+      'footage per camera and per day, archive savings, free space and a forecast (reads sizes only)',
+      statsBuilder,
+      (args) => statsHandler(args, ctx),
+    )
+    .option('config', {
+      type: 'string',
+      global: true,
+      describe:
+        'config file, YAML or JSON [default: /etc/camera-archiver/config.{yaml,yml,json} if present; --no-config: none]',
+    })
+    .completion(
+      'completion',
+      'print a bash/zsh completion script (add it to ~/.bashrc or ~/.zshrc)',
     )
     .strict()
     .recommendCommands()
@@ -34,6 +77,11 @@ export async function runCli(argv: readonly string[], base: Omit<CliContext, 'se
     .fail((message, error) => {
       throw error ?? new UsageError(message);
     });
+  // yargs prints the script but, without exitProcess, then runs the default command too.
+  if (argv.length === 1 && argv[0] === 'completion') {
+    parser.showCompletionScript();
+    return code;
+  }
   await parser.parseAsync();
   return code;
 }
@@ -49,7 +97,9 @@ export async function main(argv: readonly string[]): Promise<void> {
         process.exit(EXIT[interrupted]);
       }
       interrupted = signal;
-      process.stderr.write(`\n${signal} received: stopping (current transcodes are stopped, sources are kept)…\n`);
+      process.stderr.write(
+        `\n${signal} received: stopping (current transcodes are stopped, sources are kept)…\n`,
+      );
       controller.abort(signal);
     });
   }
@@ -65,8 +115,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     });
   } catch (error) {
     code = exitCodeForError(error);
-    if (!(error as { logged?: boolean }).logged) process.stderr.write(`camera-archiver: ${errorMessage(error)}\n`);
-    if (error instanceof UsageError) process.stderr.write(`Run 'camera-archiver --help' for usage.\n`);
+    if (!(error as { logged?: boolean }).logged)
+      process.stderr.write(`camera-archiver: ${errorMessage(error)}\n`);
+    if (error instanceof UsageError)
+      process.stderr.write(`Run 'camera-archiver --help' for usage.\n`);
   }
   if (interrupted && code === EXIT.ok) code = EXIT[interrupted];
   process.exit(code);

@@ -94,7 +94,42 @@ export function archiveBuilder(y: Argv): Argv<Record<string, unknown>> {
     })
     .option('max-size', {
       type: 'string',
-      describe: 'total size cap, e.g. 500GB, 1.5T (1024-based)',
+      describe:
+        'with --cleanup: cap on sources + archives + trash (each byte once), e.g. 500GB, 1.5T (1024-based); trash then oldest footage is deleted PERMANENTLY until under it',
+      group: 'Retention:',
+    })
+    .option('min-free', {
+      type: 'string',
+      describe:
+        'with --cleanup: keep this much free on the footage disk, e.g. 50GB or 10%; frees 5% beyond it (permanent, like --max-size)',
+      group: 'Retention:',
+    })
+    .option('trash-days', {
+      type: 'number',
+      describe: 'with --cleanup: purge files in the trash for more than DAYS; 0 keeps them [default: 30]',
+      group: 'Retention:',
+    })
+    .option('protect', {
+      type: 'string',
+      describe: 'with --cleanup: never remove anything recorded within this window, e.g. 24h, 3d [default: 24h]',
+      group: 'Retention:',
+    })
+    .option('max-delete', {
+      type: 'string',
+      describe:
+        'with --cleanup: refuse to run when it would remove more footage than N files, a SIZE, or a % of all footage; none disables [default: 75%]',
+      group: 'Retention:',
+    })
+    .option('new-root', {
+      type: 'boolean',
+      default: false,
+      describe:
+        'with --cleanup: accept a root whose marker file differs or is missing (after moving footage on purpose)',
+      group: 'Retention:',
+    })
+    .option('state-dir', {
+      type: 'string',
+      describe: 'where root markers are remembered [default: $XDG_STATE_HOME/camera-archiver]',
       group: 'Retention:',
     })
     .option('jobs', {
@@ -198,7 +233,8 @@ export function archiveBuilder(y: Argv): Argv<Record<string, unknown>> {
     .option('ionice', {
       type: 'boolean',
       default: true,
-      describe: 'run ffmpeg at idle I/O priority (ionice -c3) when ionice exists; --no-ionice: as is',
+      describe:
+        'run ffmpeg at idle I/O priority (ionice -c3) when ionice exists; --no-ionice: as is',
       group: 'Encoding:',
     })
     .option('until', {
@@ -220,7 +256,8 @@ export function archiveBuilder(y: Argv): Argv<Record<string, unknown>> {
     })
     .option('notify-secret', {
       type: 'string',
-      describe: 'sign notifications: X-Camera-Archiver-Signature: sha256=HMAC(secret, "<timestamp>.<body>")',
+      describe:
+        'sign notifications: X-Camera-Archiver-Signature: sha256=HMAC(secret, "<timestamp>.<body>")',
       group: 'Reporting:',
     })
     .option('now', {
@@ -309,7 +346,10 @@ export function toArchiveOptions(
     niceness: wholeNumber('nice', argv.nice, 0) ?? 0,
     ionice: argv.ionice !== false,
     until: str(argv.until) === undefined ? undefined : parseUntil(String(argv.until), new Date()),
-    metricsFile: str(argv['metrics-file']) === undefined ? undefined : path.resolve(String(argv['metrics-file'])),
+    metricsFile:
+      str(argv['metrics-file']) === undefined
+        ? undefined
+        : path.resolve(String(argv['metrics-file'])),
     notifyUrls: parseNotifyUrls(strings(argv['notify-url'])),
     notifySecret: str(argv['notify-secret']),
     progress: (argv.progress as ArchiveOptions['progress']) ?? 'auto',
@@ -323,10 +363,28 @@ export async function archiveHandler(
   ctx: CliContext,
 ): Promise<void> {
   const options = toArchiveOptions(argv, ctx.commandLine);
+  // Retention flags are validated on every run (a bad value is exit 2), used only with --cleanup.
+  const { toCleanupOptions } = await import('../../retention-options.js');
+  const cleanupOptions = toCleanupOptions(argv, options);
   if (options.cleanup) {
-    throw new UsageError(
-      '--cleanup is not available in this version yet: run without it to archive',
+    const { runCleanup } = await import('../../retention-run.js');
+    const at = options.now;
+    const result = await runCleanup(cleanupOptions, {
+      stdin: ctx.stdin,
+      stdout: ctx.stdout,
+      stderr: ctx.stderr,
+      env: ctx.env,
+      signal: ctx.signal,
+      clock: at ? () => at : () => new Date(),
+    });
+    ctx.setExitCode(
+      result.status === 'interrupted'
+        ? EXIT[result.signal]
+        : result.status === 'failed'
+          ? EXIT.failed
+          : EXIT.ok,
     );
+    return;
   }
   const { runArchive } = await import('../../archive-run.js');
   const now = options.now;

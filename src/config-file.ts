@@ -1,0 +1,466 @@
+/**
+ * Configuration file (`--config FILE`, else /etc/camera-archiver/config.{yaml,yml,json} if present)
+ * and where every effective value came from.
+ *
+ * Precedence is yargs' own: command line > environment (CAMERA_ARCHIVER_*) > config file >
+ * defaults. This module only finds, parses and validates the file; the validated object goes to
+ * yargs' `.config(object)` inside each command's builder, so yargs applies the precedence and the
+ * option types exactly as it does for flags.
+ *
+ * File layout: top-level keys are options of `archive` (the default command, the nightly job).
+ * A section named after another command (`record:`) holds that command's options; it also inherits
+ * the top-level keys it knows (notify-url, log-file…), so shared settings are written once.
+ * An `archive:` section is accepted too. Keys are the long option names, kebab- or camelCase.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Parser } from 'yargs/helpers';
+import type { Argv } from 'yargs';
+import YAML from 'yaml';
+import { ConfigError, errorMessage } from './errors.js';
+import { parseNotifyUrls } from './notify.js';
+import { parseUntil } from './until.js';
+import { parseDuration, parseSize } from './units.js';
+
+export const DEFAULT_CONFIG_DIR = '/etc/camera-archiver';
+export const DEFAULT_CONFIG_FILES = ['config.yaml', 'config.yml', 'config.json'].map((f) =>
+  path.join(DEFAULT_CONFIG_DIR, f),
+);
+export const ENV_PREFIX = 'CAMERA_ARCHIVER';
+/** Sections other commands may have; top-level keys belong to archive. */
+export const COMMAND_SECTIONS = ['archive', 'record', 'detect', 'snapshot'] as const;
+/** Options that make no sense in a file. */
+const NOT_IN_FILE = new Set(['help', 'version', 'config']);
+
+export interface LoadedConfig {
+  path: string;
+  /** True when named by --config or CAMERA_ARCHIVER_CONFIG, false for the default location. */
+  explicit: boolean;
+  data: Record<string, unknown>;
+}
+
+/** What main.ts found before parsing: a loaded file, none, or the error to report when a command runs. */
+export interface ConfigState {
+  file?: LoadedConfig | undefined;
+  error?: ConfigError | undefined;
+  argv: readonly string[];
+  env: NodeJS.ProcessEnv;
+}
+
+export type ConfigLocation = { path: string; explicit: boolean } | undefined;
+
+/**
+ * Finds the config file before yargs runs (yargs needs its contents to parse): `--config FILE`,
+ * `--config=FILE`, then CAMERA_ARCHIVER_CONFIG, then the first default file that exists.
+ * `--no-config` (or an empty value) means no file at all, not even the default one.
+ */
+export function locateConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  exists: (file: string) => boolean = existsSync,
+): ConfigLocation {
+  let given: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i] ?? '';
+    if (token === '--') break;
+    if (token === '--no-config') return undefined;
+    if (token === '--config') given = argv[i + 1] ?? '';
+    else if (token.startsWith('--config=')) given = token.slice('--config='.length);
+  }
+  given ??= env[`${ENV_PREFIX}_CONFIG`];
+  if (given !== undefined)
+    return given === '' || given === 'false'
+      ? undefined
+      : { path: path.resolve(given), explicit: true };
+  const found = DEFAULT_CONFIG_FILES.find((file) => exists(file));
+  return found ? { path: found, explicit: false } : undefined;
+}
+
+/** Parses YAML or JSON (by extension; anything else as YAML, a superset of JSON). */
+export function parseConfigText(text: string, file: string): Record<string, unknown> {
+  let data: unknown;
+  if (path.extname(file).toLowerCase() === '.json') {
+    try {
+      data = JSON.parse(text);
+    } catch (error) {
+      throw new ConfigError(`config file ${file}: not valid JSON: ${errorMessage(error)}`);
+    }
+  } else {
+    const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    const first = doc.errors[0];
+    if (first) {
+      const where = first.linePos?.[0]
+        ? ` (line ${first.linePos[0].line}, column ${first.linePos[0].col})`
+        : '';
+      const message = (first.message.split('\n')[0] ?? '').replace(
+        / at line \d+, column \d+:?$/,
+        '',
+      );
+      throw new ConfigError(`config file ${file}: not valid YAML${where}: ${message}`);
+    }
+    data = doc.toJS();
+  }
+  if (data === null || data === undefined) return {};
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    throw new ConfigError(
+      `config file ${file}: the top level must be a mapping of option names to values`,
+    );
+  }
+  return data as Record<string, unknown>;
+}
+
+export function loadConfigFile(location: NonNullable<ConfigLocation>): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(location.path, 'utf8');
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const why =
+      code === 'ENOENT'
+        ? 'not found'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : errorMessage(error);
+    throw new ConfigError(`config file ${location.path}: ${why}`);
+  }
+  return { ...location, data: parseConfigText(text, location.path) };
+}
+
+/** Finds and loads the config file; never throws, so `--help` works even with a broken file. */
+export function loadConfigState(argv: readonly string[], env: NodeJS.ProcessEnv): ConfigState {
+  try {
+    const location = locateConfig(argv, env);
+    return { argv, env, file: location ? loadConfigFile(location) : undefined };
+  } catch (error) {
+    return {
+      argv,
+      env,
+      error: error instanceof ConfigError ? error : new ConfigError(errorMessage(error)),
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The options of a command, as yargs knows them (so options added by anyone are covered).
+
+export type OptionType = 'string' | 'number' | 'boolean' | 'array' | 'count';
+
+export interface OptionSpec {
+  key: string;
+  type: OptionType;
+  choices?: readonly unknown[] | undefined;
+  aliases: string[];
+  default?: unknown;
+  hidden: boolean;
+}
+
+export type OptionSchema = Map<string, OptionSpec>;
+
+/** The subset of yargs' runtime getOptions() we read (not in @types/yargs). */
+interface YargsOptionTable {
+  key: Record<string, unknown>;
+  alias: Record<string, string[]>;
+  array: string[];
+  boolean: string[];
+  string: string[];
+  number: string[];
+  count: string[];
+  choices: Record<string, unknown[]>;
+  default: Record<string, unknown>;
+  hiddenOptions: string[];
+}
+
+export function optionTable(y: Argv<unknown>): YargsOptionTable {
+  return (y as unknown as { getOptions(): YargsOptionTable }).getOptions();
+}
+
+export function schemaFromTable(t: YargsOptionTable): OptionSchema {
+  const schema: OptionSchema = new Map();
+  // yargs lists some aliases (-o, -y) as keys of their own; they are spellings, not settings.
+  const aliases = new Set(Object.values(t.alias).flat());
+  for (const key of Object.keys(t.key)) {
+    if (aliases.has(key)) continue;
+    const type: OptionType = t.count.includes(key)
+      ? 'count'
+      : t.array.includes(key)
+        ? 'array'
+        : t.boolean.includes(key)
+          ? 'boolean'
+          : t.number.includes(key)
+            ? 'number'
+            : 'string';
+    schema.set(key, {
+      key,
+      type,
+      choices: t.choices[key],
+      aliases: t.alias[key] ?? [],
+      default: t.default[key],
+      hidden: t.hiddenOptions.includes(key),
+    });
+  }
+  return schema;
+}
+
+/** One spelling for max-size, maxSize and MAX_SIZE (the environment's form). */
+export function canonicalName(name: string): string {
+  return name.replace(/[-_]/g, '').toLowerCase();
+}
+
+function lookup(schema: OptionSchema, name: string): OptionSpec | undefined {
+  const wanted = canonicalName(name);
+  for (const spec of schema.values()) {
+    if (canonicalName(spec.key) === wanted) return spec;
+  }
+  return undefined;
+}
+
+function levenshtein(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_v, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(
+        (prev[j] ?? 0) + 1,
+        (row[j - 1] ?? 0) + 1,
+        (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    prev = row;
+  }
+  return prev[b.length] ?? 0;
+}
+
+function suggest(schema: OptionSchema, name: string): string {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const spec of schema.values()) {
+    if (spec.hidden || NOT_IN_FILE.has(spec.key)) continue;
+    const d = levenshtein(canonicalName(name), canonicalName(spec.key));
+    if (d < bestDistance) [best, bestDistance] = [spec.key, d];
+  }
+  return best ? ` (did you mean '${best}'?)` : '';
+}
+
+/** Checks beyond the type, for options whose strings have a syntax of their own. */
+const VALUE_CHECKS: Record<string, (value: string) => void> = {
+  'settle-time': (v) => parseDuration(v, 'duration'),
+  'stall-timeout': (v) => parseDuration(v, 'duration'),
+  'max-size': (v) => parseSize(v, 'size'),
+  until: (v) => parseUntil(v, new Date(), 'time'),
+  'notify-url': (v) => parseNotifyUrls([v], 'URL'),
+};
+
+function describe(value: unknown): string {
+  return value === null
+    ? 'null'
+    : Array.isArray(value)
+      ? 'a list'
+      : typeof value === 'object'
+        ? 'a mapping'
+        : `${typeof value} ${JSON.stringify(value)}`;
+}
+
+/** Type-checks one value; returns the value yargs should see, or the reason it is wrong. */
+export function checkValue(
+  spec: OptionSpec,
+  value: unknown,
+): { value: unknown } | { error: string } {
+  const choice = (v: unknown): { error: string } | undefined =>
+    spec.choices && !spec.choices.includes(v)
+      ? { error: `must be one of ${spec.choices.map(String).join(', ')}, got ${describe(v)}` }
+      : undefined;
+  const syntax = (v: string): { error: string } | undefined => {
+    const check = VALUE_CHECKS[spec.key];
+    if (!check) return undefined;
+    try {
+      check(v);
+      return undefined;
+    } catch (error) {
+      return { error: errorMessage(error).replace(/^invalid \w+ /, 'invalid value ') };
+    }
+  };
+  switch (spec.type) {
+    case 'boolean':
+      return typeof value === 'boolean'
+        ? { value }
+        : { error: `must be true or false, got ${describe(value)}` };
+    case 'count':
+      return typeof value === 'number' && Number.isInteger(value) && value >= 0
+        ? { value }
+        : { error: `must be a whole number ≥ 0, got ${describe(value)}` };
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value))
+        return { error: `must be a number, got ${describe(value)}` };
+      return choice(value) ?? { value };
+    case 'array': {
+      const list = Array.isArray(value) ? value : [value];
+      for (const item of list) {
+        if (typeof item !== 'string' || item === '')
+          return { error: `must be a string or a list of strings, got ${describe(value)}` };
+        const bad = choice(item) ?? syntax(item);
+        if (bad) return bad;
+      }
+      return { value: list };
+    }
+    case 'string': {
+      // YAML reads `max-size: 500` or `settle-time: 300` as numbers; they mean the same as strings.
+      if (typeof value !== 'string' && typeof value !== 'number')
+        return { error: `must be a string, got ${describe(value)}` };
+      const text = String(value);
+      return choice(text) ?? syntax(text) ?? { value: text };
+    }
+  }
+}
+
+function checkSection(
+  data: Record<string, unknown>,
+  schema: OptionSchema,
+  strict: boolean,
+  where: string,
+  skip: ReadonlySet<string>,
+  values: Record<string, unknown>,
+  errors: string[],
+): void {
+  for (const [name, raw] of Object.entries(data)) {
+    if (skip.has(name)) continue;
+    const spec = lookup(schema, name);
+    if (!spec || NOT_IN_FILE.has(spec.key)) {
+      if (strict) {
+        errors.push(
+          spec
+            ? `${where}'${name}' cannot be set in a config file`
+            : `${where}'${name}' is not an option${suggest(schema, name)}`,
+        );
+      }
+      continue;
+    }
+    const checked = checkValue(spec, raw);
+    if ('error' in checked) errors.push(`${where}'${name}' ${checked.error}`);
+    else values[spec.key] = checked.value;
+  }
+}
+
+/**
+ * The validated values of one command, keyed by its declared option names, and every problem
+ * found (each naming the key and the reason). `command` picks the section.
+ */
+export function configValuesFor(
+  data: Record<string, unknown>,
+  command: string,
+  schema: OptionSchema,
+): { values: Record<string, unknown>; errors: string[] } {
+  const values: Record<string, unknown> = {};
+  const errors: string[] = [];
+  const sections = new Set<string>(COMMAND_SECTIONS);
+  for (const name of sections) {
+    const section = data[name];
+    if (
+      section !== undefined &&
+      (section === null || typeof section !== 'object' || Array.isArray(section))
+    ) {
+      errors.push(`'${name}' must be a mapping of ${name} options, got ${describe(section)}`);
+    }
+  }
+  const own = data[command];
+  // archive owns the top level (strict); other commands inherit the top-level keys they know.
+  checkSection(data, schema, command === 'archive', '', sections, values, errors);
+  if (own && typeof own === 'object' && !Array.isArray(own)) {
+    checkSection(
+      own as Record<string, unknown>,
+      schema,
+      true,
+      `${command}.`,
+      new Set(),
+      values,
+      errors,
+    );
+  }
+  return { values, errors };
+}
+
+/**
+ * Applies the config file to a command's yargs builder. Problems are raised when the command runs
+ * (not for --help), as a ConfigError naming the file, the keys and the reasons: exit 2.
+ */
+export function withConfigFile<T>(y: Argv<T>, state: ConfigState, command: string): Argv<T> {
+  const fail = (error: ConfigError): Argv<T> =>
+    y.middleware(() => {
+      throw error;
+    }, true);
+  if (state.error) return fail(state.error);
+  if (!state.file) return y;
+  const { values, errors } = configValuesFor(
+    state.file.data,
+    command,
+    schemaFromTable(optionTable(y)),
+  );
+  if (errors.length) {
+    const list = errors.map((e) => `\n  ${e}`).join('');
+    return fail(new ConfigError(`config file ${state.file.path} is invalid:${list}`));
+  }
+  return y.config(values);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Provenance: where each effective value came from.
+
+export type Source = 'default' | 'config file' | 'environment' | 'command line';
+
+export interface Provenance {
+  source: Source;
+  /** The file path or the environment variable. */
+  from?: string;
+}
+
+/** Option keys given on the command line, read with yargs' own parser (aliases resolved). */
+export function commandLineKeys(
+  argv: readonly string[],
+  schema: OptionSchema,
+  commandWords: readonly string[],
+): Set<string> {
+  const pick = (type: OptionType): string[] =>
+    [...schema.values()].filter((s) => s.type === type).map((s) => s.key);
+  const parsed = Parser(argv.slice(), {
+    alias: Object.fromEntries([...schema.values()].map((s) => [s.key, s.aliases])),
+    array: pick('array'),
+    boolean: pick('boolean'),
+    number: pick('number'),
+    count: pick('count'),
+    string: pick('string'),
+    configuration: { 'camel-case-expansion': false },
+  });
+  const keys = new Set<string>();
+  for (const [key, value] of Object.entries(parsed)) {
+    // yargs-parser starts counters (-v) at 0 even when absent.
+    if (schema.has(key) && !(schema.get(key)?.type === 'count' && value === 0)) keys.add(key);
+  }
+  // Positionals: after the command word (if typed), the first one is `directory`.
+  const words = parsed._.map(String);
+  if (words.length && commandWords.includes(words[0] ?? '')) words.shift();
+  if (words.length && schema.has('directory')) keys.add('directory');
+  return keys;
+}
+
+/** Environment variables yargs maps to options: CAMERA_ARCHIVER_MAX_SIZE → max-size. */
+export function environmentKeys(env: NodeJS.ProcessEnv, schema: OptionSchema): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith(`${ENV_PREFIX}_`) || env[name] === undefined) continue;
+    const spec = lookup(schema, name.slice(ENV_PREFIX.length + 1));
+    if (spec) found.set(spec.key, name);
+  }
+  return found;
+}
+
+export function provenanceOf(
+  key: string,
+  cli: ReadonlySet<string>,
+  env: ReadonlyMap<string, string>,
+  file: { path: string; keys: ReadonlySet<string> } | undefined,
+): Provenance {
+  if (cli.has(key)) return { source: 'command line' };
+  const variable = env.get(key);
+  if (variable) return { source: 'environment', from: variable };
+  if (file?.keys.has(key)) return { source: 'config file', from: file.path };
+  return { source: 'default' };
+}

@@ -1,0 +1,227 @@
+/**
+ * The shells of `record`, `snapshot` and `detect`: they meet the world here (toolchain, logger,
+ * real adapters) and hand everything else to the pure and injected parts. Loaded on demand by the
+ * CLI command modules, so `--help` does not pay for it.
+ */
+import { existsSync, promises as fsp, readdirSync, realpathSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { EnvironmentError, errorMessage, UsageError } from '../errors.js';
+import { createLogger, type Level } from '../logger.js';
+import { reclaimSpace } from '../retention.js';
+import { resolveToolchain } from '../toolchain.js';
+import { deviceExists, lockCamera, mediaTools, nodeSpawner, nodeStatfs, processAlive, reapOrphans, recorderEnv } from './adapters.js';
+import { buildRecordConfig, parseCameraFlag, parseConfigText, toCameraConfig, type FlagInput, type RecordConfig } from './config.js';
+import { buildSnapshotArgs } from './ffmpeg-args.js';
+import { Recorder } from './recorder.js';
+import { formatStatus, readStatus } from './status.js';
+import { detectCameras, renderDetect, type DetectIo } from './v4l2.js';
+
+export interface CommandIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  commandLine: string;
+}
+
+export interface RecordCommandOptions extends FlagInput {
+  configFile?: string | undefined;
+  logFile?: string | undefined;
+  verbosity: number;
+  ffmpeg?: string | undefined;
+  ffprobe?: string | undefined;
+}
+
+function consoleLevel(verbosity: number): Level {
+  return verbosity < 0 ? 'warn' : verbosity === 0 ? 'info' : verbosity === 1 ? 'verbose' : 'debug';
+}
+
+/** Shared config locations (the nightly archive's file may hold a `record:` section too). */
+const DEFAULT_CONFIG_FILES = ['config.yaml', 'config.yml', 'config.json'].map((f) => path.join('/etc/camera-archiver', f));
+
+/** --config, else CAMERA_ARCHIVER_CONFIG, else the first default file that exists. */
+export function recordConfigFile(options: RecordCommandOptions, env: NodeJS.ProcessEnv): string | undefined {
+  const given = options.configFile ?? env.CAMERA_ARCHIVER_CONFIG;
+  if (given !== undefined) return given === '' || given === 'false' ? undefined : given;
+  return DEFAULT_CONFIG_FILES.find((f) => existsSync(f));
+}
+
+export async function loadRecordConfig(
+  options: RecordCommandOptions,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ config: RecordConfig; warnings: string[] }> {
+  let file: { path: string; data: unknown } | undefined;
+  const configFile = recordConfigFile(options, env);
+  if (configFile) {
+    let text: string;
+    try {
+      text = await fsp.readFile(configFile, 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read config file ${configFile}: ${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}`);
+    }
+    file = { path: configFile, data: await parseConfigText(text, configFile) };
+  }
+  return buildRecordConfig(file, options, { deviceExists });
+}
+
+/** `record --status`: prints the status file; true when a recorder is running. */
+export async function printStatus(root: string, json: boolean, io: CommandIo): Promise<boolean> {
+  const status = await readStatus(root);
+  if (!status) {
+    io.stdout.write(`no recorder status under ${root} (${path.join(root, '.record-status.json')} does not exist): record has not run here\n`);
+    return false;
+  }
+  const alive = status.host === os.hostname() ? processAlive(status.pid) : true;
+  if (json) io.stdout.write(`${JSON.stringify({ ...status, alive }, null, 2)}\n`);
+  else io.stdout.write(formatStatus(status, new Date(), alive));
+  return alive && status.state !== 'stopped';
+}
+
+export interface RecordSignals {
+  stop: AbortSignal;
+  onReload(listener: () => void): () => void;
+}
+
+export async function runRecord(options: RecordCommandOptions, io: CommandIo, signals: RecordSignals): Promise<void> {
+  const configFile = recordConfigFile(options, io.env);
+  options = { ...options, configFile };
+  const { config, warnings } = await loadRecordConfig(options, io.env);
+  await fsp.mkdir(config.root, { recursive: true }).catch((error: unknown) => {
+    throw new EnvironmentError(`cannot create the recording root ${config.root}: ${errorMessage(error)}`);
+  });
+  const log = await createLogger({
+    consoleLevel: consoleLevel(options.verbosity),
+    file: options.logFile ?? path.join(config.root, 'recorder.log'),
+    stderr: io.stderr,
+    env: io.env,
+  });
+  try {
+    for (const w of warnings) log.warn(w);
+    const tools = await resolveToolchain({ ffmpeg: options.ffmpeg, ffprobe: options.ffprobe }, io.env, (m) => log.warn(m));
+    const recorder = new Recorder(config, {
+      ffmpegPath: tools.ffmpeg.path,
+      caps: tools.caps,
+      spawn: nodeSpawner(tools.ffmpeg.path, io.env),
+      tools: mediaTools(tools.ffmpeg.path, tools.ffprobe.path, io.env),
+      probeEncoder: async (args) => {
+        const r = await execa(tools.ffmpeg.path, args, { reject: false, stdin: 'ignore', timeout: 30_000 });
+        return { exitCode: r.exitCode ?? -1, stderr: String(r.stderr) };
+      },
+      hasDevice: existsSync,
+      statfs: nodeStatfs,
+      reclaim: reclaimSpace,
+      lockCamera: (dir, camera) => lockCamera(dir, camera, io.commandLine, log),
+      reapOrphans: (dir) => reapOrphans(dir, log),
+      clock: () => new Date(),
+      log,
+    });
+    await recorder.run({
+      stop: signals.stop,
+      onReload: signals.onReload,
+      ...(options.configFile
+        ? {
+            reloadConfig: async () => {
+              const next = await loadRecordConfig(options, io.env);
+              for (const w of next.warnings) log.warn(w);
+              return next.config;
+            },
+          }
+        : {}),
+    });
+  } catch (error) {
+    log.error(errorMessage(error));
+    (error as { logged?: boolean }).logged = true;
+    throw error;
+  } finally {
+    await log.close();
+  }
+}
+
+export interface SnapshotOptions {
+  camera: string;
+  output: string;
+  ffmpeg?: string | undefined;
+  timeoutSeconds: number;
+}
+
+/** One JPEG from a camera; written under a temporary name first, so OUT is whole or absent. */
+export async function runSnapshot(options: SnapshotOptions, io: CommandIo): Promise<string> {
+  const { name, source } = parseCameraFlag(options.camera);
+  const camera = { ...toCameraConfig({ name, source: options.camera.slice(name.length + 1), mode: source.kind === 'rtsp' ? 'copy' : 'encode' }, { segmentSeconds: 60 }, `--camera ${name}`), source };
+  if (source.kind === 'v4l2' && !deviceExists(source.input)) {
+    throw new EnvironmentError(`device ${source.input} does not exist (run 'camera-archiver detect' to list cameras)`);
+  }
+  const output = path.resolve(options.output);
+  if (!/\.jpe?g$/i.test(output)) throw new UsageError(`snapshot output must end in .jpg, got ${options.output}`);
+  const { locateTool, parseCaps } = await import('../toolchain.js');
+  const ffmpeg = locateTool('ffmpeg', options.ffmpeg, io.env).path;
+  const version = await execa(ffmpeg, ['-hide_banner', '-version'], { reject: false, timeout: 20_000 });
+  const caps = parseCaps(String(version.stdout));
+  const temp = path.join(path.dirname(output), `.${path.basename(output)}.${process.pid}.partial`);
+  try {
+    const r = await execa(ffmpeg, buildSnapshotArgs(camera, temp, caps), {
+      reject: false,
+      stdin: 'ignore',
+      env: recorderEnv(io.env),
+      timeout: options.timeoutSeconds * 1000,
+    });
+    const size = await fsp.stat(temp).then((s) => s.size).catch(() => 0);
+    if (r.timedOut) throw new EnvironmentError(`camera ${name}: no frame within ${options.timeoutSeconds} s`);
+    if (r.exitCode !== 0 || size === 0) {
+      const why = String(r.stderr).trim().split('\n').slice(-2).join(' / ') || `ffmpeg exit ${r.exitCode ?? '?'}`;
+      throw new EnvironmentError(`camera ${name}: no frame: ${why}`);
+    }
+    await fsp.rename(temp, output);
+  } finally {
+    await fsp.rm(temp, { force: true });
+  }
+  return output;
+}
+
+function realDetectIo(env: NodeJS.ProcessEnv): DetectIo {
+  return {
+    findV4l2Ctl: () => {
+      for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+        if (dir && existsSync(path.join(dir, 'v4l2-ctl'))) return path.join(dir, 'v4l2-ctl');
+      }
+      return undefined;
+    },
+    run: async (binary, args) => {
+      const r = await execa(binary, args, { reject: false, stdin: 'ignore', timeout: 20_000 });
+      return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+    },
+    byIdLinks: async () => {
+      const links = new Map<string, string>();
+      const dir = '/dev/v4l/by-id';
+      try {
+        for (const name of readdirSync(dir)) links.set(path.join(dir, name), realpathSync(path.join(dir, name)));
+      } catch {
+        // No by-id folder: no cameras with udev links.
+      }
+      return links;
+    },
+    videoNodes: async () => {
+      try {
+        return readdirSync('/dev')
+          .filter((n) => /^video\d+$/.test(n))
+          .map((n) => `/dev/${n}`)
+          .sort();
+      } catch {
+        return [];
+      }
+    },
+  };
+}
+
+/** Prints what `detect` found; returns false when nothing usable was found (exit 1). */
+export async function runDetect(io: CommandIo, detectIo: DetectIo = realDetectIo(io.env)): Promise<boolean> {
+  const result = await detectCameras(detectIo);
+  if (result.status === 'ok') {
+    io.stdout.write(renderDetect(result.cameras));
+    return true;
+  }
+  io.stderr.write(`camera-archiver detect: ${result.message}\n`);
+  io.stderr.write(`RTSP cameras are not detected: add them with --camera NAME=rtsp://user:pass@host/path; try one with 'camera-archiver snapshot --camera NAME=SOURCE out.jpg'.\n`);
+  return false;
+}

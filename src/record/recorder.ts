@@ -1,0 +1,309 @@
+/**
+ * `record`: one supervisor per camera, a storage guard, a status file, and config reload.
+ *
+ *   ROOT/.incoming/<camera>/      staging: ffmpeg's segments, its CSV list, the camera lock
+ *   ROOT/YYYY/MM/DD/<camera>_<stamp>.mp4 + .jpg   finished segments (UTC names and folders)
+ *   ROOT/.record-status.json      status; ROOT/recorder.log  log
+ *
+ * Stop (SIGINT/SIGTERM) asks every ffmpeg to close its segment, waits until each segment is in the
+ * tree, then returns; reload (SIGHUP) re-reads the config and restarts only cameras that changed.
+ */
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { formatCommand, profileFor, selectEncoder, type EncodingProfile, type ProbeRunner } from '../encoders.js';
+import { EnvironmentError, errorMessage } from '../errors.js';
+import type { Log } from '../logger.js';
+import type { ReclaimReport, ReclaimRequest } from '../retention.js';
+import type { FfmpegCaps } from '../toolchain.js';
+import type { CameraLock } from './adapters.js';
+import { describeSource, type CameraConfig, type RecordConfig } from './config.js';
+import { buildRecordArgs } from './ffmpeg-args.js';
+import { SegmentMover, type MediaTools } from './segment-mover.js';
+import { writeStatus, type RecorderStatus } from './status.js';
+import { StorageGuard, type DiskStats } from './storage-guard.js';
+import { abortableSleep, CameraSupervisor, type Spawner } from './supervisor.js';
+
+export const STAGING_DIR_NAME = '.incoming';
+
+export interface RecorderIo {
+  ffmpegPath: string;
+  caps: FfmpegCaps;
+  spawn: Spawner;
+  tools: MediaTools;
+  /** Runs a one-frame encoder probe (encode-mode cameras). */
+  probeEncoder: ProbeRunner;
+  hasDevice(device: string): boolean;
+  statfs(dir: string): Promise<DiskStats>;
+  reclaim(request: ReclaimRequest): Promise<ReclaimReport>;
+  lockCamera(dir: string, camera: string): Promise<CameraLock>;
+  reapOrphans?(stagingDir: string): Promise<number>;
+  clock(): Date;
+  log: Log;
+  statusIntervalMs?: number;
+  storageIntervalMs?: number;
+  stallPollMs?: number;
+}
+
+export interface RecorderControl {
+  /** Aborts when the recorder should finish its segments and return. */
+  stop: AbortSignal;
+  /** Subscribes to reload requests (SIGHUP); returns the unsubscribe function. */
+  onReload?(listener: () => void): () => void;
+  /** Reads and validates the configuration again; undefined when there is no file to re-read. */
+  reloadConfig?(): Promise<RecordConfig>;
+}
+
+interface Running {
+  camera: CameraConfig;
+  key: string;
+  supervisor: CameraSupervisor;
+  controller: AbortController;
+  done: Promise<void>;
+  lock: CameraLock;
+}
+
+export function stagingDirOf(root: string, camera: string): string {
+  return path.join(root, STAGING_DIR_NAME, camera);
+}
+
+export class Recorder {
+  private readonly running = new Map<string, Running>();
+  private readonly profiles = new Map<string, EncodingProfile>();
+  private readonly guard: StorageGuard;
+  private readonly startedAt: string;
+  private state: RecorderStatus['state'] = 'running';
+  private statusDirty = false;
+  private statusWrite: Promise<void> = Promise.resolve();
+  private readonly mover: SegmentMover;
+
+  constructor(
+    private config: RecordConfig,
+    private readonly io: RecorderIo,
+  ) {
+    this.startedAt = io.clock().toISOString();
+    this.mover = new SegmentMover({
+      root: config.root,
+      stagingRoot: path.join(config.root, STAGING_DIR_NAME),
+      tools: io.tools,
+      log: io.log,
+    });
+    const longestSegment = Math.max(...config.cameras.map((c) => c.segmentSeconds));
+    this.guard = new StorageGuard({
+      root: config.root,
+      outputRoot: config.outputRoot,
+      trashRoot: config.trashRoot,
+      thresholds: config.storage,
+      statfs: io.statfs,
+      reclaim: io.reclaim,
+      log: io.log,
+      clock: io.clock,
+      // The segments being written now and the previous ones are never sacrificed for space.
+      protectSeconds: Math.max(3600, 2 * longestSegment),
+    });
+  }
+
+  /** Encoder profile of an encode-mode camera, probed once per (encoder, codec, quality, preset). */
+  private async profileFor(camera: CameraConfig): Promise<EncodingProfile | undefined> {
+    if (camera.mode === 'copy') return undefined;
+    const key = JSON.stringify([camera.encoder, camera.codec, camera.quality, camera.preset]);
+    const known = this.profiles.get(key);
+    if (known) return known;
+    const base = {
+      codec: camera.codec,
+      quality: camera.quality,
+      // Live input must be encoded in real time: software gets a fast preset unless told otherwise.
+      preset: camera.preset ?? (camera.encoder === 'software' ? 'veryfast' : undefined),
+      maxHeight: undefined,
+      audio: 'none' as const,
+      hwDevice: '/dev/dri/renderD128',
+    };
+    const selected = await selectEncoder(camera.encoder, base, this.io.probeEncoder, this.io.hasDevice);
+    if (!selected.profile) {
+      const tried = selected.attempts.map((a) => `${a.name}: ${a.error ?? 'failed'}`).join('; ');
+      throw new EnvironmentError(`camera '${camera.name}': no working ${camera.codec} encoder (${tried})`);
+    }
+    const profile = profileFor(selected.profile.encoder, base);
+    this.profiles.set(key, profile);
+    return profile;
+  }
+
+  private async start(camera: CameraConfig, lock: CameraLock, parent: AbortSignal): Promise<void> {
+    const { io, config } = this;
+    const profile = await this.profileFor(camera);
+    const stagingDir = stagingDirOf(config.root, camera.name);
+    const controller = new AbortController();
+    const onParent = (): void => controller.abort(parent.reason);
+    parent.addEventListener('abort', onParent, { once: true });
+    const buildArgs = (listFile: string): string[] => {
+      const args = buildRecordArgs(camera, profile, { stagingDir, listFile }, io.caps);
+      // The command as run, except an RTSP password (logs end up in bug reports).
+      const shown = camera.source.kind === 'rtsp' ? args.map((a) => (a === camera.source.input ? describeSource(camera.source) : a)) : args;
+      io.log.verbose(`camera ${camera.name}: ${formatCommand(io.ffmpegPath, shown)}`);
+      return args;
+    };
+    const supervisor = new CameraSupervisor({
+      name: camera.name,
+      source: describeSource(camera.source),
+      stagingDir,
+      buildArgs,
+      spawn: io.spawn,
+      sink: this.mover,
+      log: io.log,
+      clock: () => io.clock().getTime(),
+      sleep: abortableSleep,
+      stallMs: config.stallSeconds * 1000,
+      ...(io.stallPollMs !== undefined ? { pollMs: io.stallPollMs } : {}),
+      onChange: () => this.markDirty(),
+      ...(io.reapOrphans ? { reapOrphans: io.reapOrphans } : {}),
+    });
+    const done = supervisor
+      .run(controller.signal)
+      .catch((error: unknown) => io.log.error(`camera ${camera.name}: supervisor failed: ${errorMessage(error)}`))
+      .finally(() => parent.removeEventListener('abort', onParent));
+    this.running.set(camera.name, { camera, key: JSON.stringify(camera), supervisor, controller, done, lock });
+    io.log.info(
+      `camera ${camera.name}: ${describeSource(camera.source)}, ${camera.mode}${profile ? ` (${profile.encoder} ${profile.codec})` : ''}, ${camera.segmentSeconds} s segments`,
+    );
+  }
+
+  private async stopCamera(name: string): Promise<void> {
+    const r = this.running.get(name);
+    if (!r) return;
+    r.controller.abort('reload');
+    await r.done;
+    await r.lock.release();
+    this.running.delete(name);
+  }
+
+  private markDirty(): void {
+    this.statusDirty = true;
+  }
+
+  private snapshot(): RecorderStatus {
+    return {
+      pid: process.pid,
+      host: os.hostname(),
+      startedAt: this.startedAt,
+      updatedAt: this.io.clock().toISOString(),
+      root: this.config.root,
+      state: this.state,
+      nameTimeZone: 'UTC',
+      storage: this.guard.status,
+      cameras: [...this.running.values()].map((r) => ({ ...r.supervisor.status })),
+    };
+  }
+
+  private flushStatus(): Promise<void> {
+    this.statusDirty = false;
+    const doc = this.snapshot();
+    this.statusWrite = this.statusWrite
+      .then(() => writeStatus(this.config.root, doc))
+      .catch((error: unknown) => this.io.log.warn(`cannot write the status file: ${errorMessage(error)}`));
+    return this.statusWrite;
+  }
+
+  /** Locks every camera first (all or nothing), then starts them; resolves after a clean stop. */
+  async run(control: RecorderControl): Promise<void> {
+    const { io, config } = this;
+    await fsp.mkdir(path.join(config.root, STAGING_DIR_NAME), { recursive: true });
+    const locks: CameraLock[] = [];
+    try {
+      for (const camera of config.cameras) {
+        locks.push(await io.lockCamera(stagingDirOf(config.root, camera.name), camera.name));
+      }
+      for (const [i, camera] of config.cameras.entries()) {
+        const lock = locks[i];
+        if (lock) await this.start(camera, lock, control.stop);
+      }
+    } catch (error) {
+      for (const r of this.running.values()) r.controller.abort('startup failed');
+      await Promise.all([...this.running.values()].map((r) => r.done));
+      for (const lock of locks) await lock.release();
+      throw error;
+    }
+    io.log.info(
+      `recording ${config.cameras.length} camera${config.cameras.length === 1 ? '' : 's'} into ${config.root} (segment names and folders in UTC); Ctrl+C or SIGTERM stops after closing the current segments`,
+    );
+
+    await this.guard.check();
+    await this.flushStatus();
+    // Rewritten every few seconds even when idle: updatedAt tells readers the recorder is alive.
+    const statusTimer = setInterval(() => void this.flushStatus(), io.statusIntervalMs ?? 5000);
+    const dirtyTimer = setInterval(() => {
+      if (this.statusDirty) void this.flushStatus();
+    }, 250);
+    const storageTimer = setInterval(() => {
+      void this.guard.check().then(() => this.markDirty());
+    }, io.storageIntervalMs ?? 30_000);
+
+    let reloading: Promise<void> = Promise.resolve();
+    const unsubscribe = control.onReload?.(() => {
+      reloading = reloading.then(() => this.reload(control));
+    });
+
+    await new Promise<void>((resolve) => {
+      if (control.stop.aborted) return resolve();
+      control.stop.addEventListener('abort', () => resolve(), { once: true });
+    });
+    this.state = 'stopping';
+    await this.flushStatus();
+    io.log.info('stopping: closing the current segments and moving them into the tree…');
+    unsubscribe?.();
+    await reloading;
+    await Promise.all([...this.running.values()].map((r) => r.done));
+    clearInterval(statusTimer);
+    clearInterval(dirtyTimer);
+    clearInterval(storageTimer);
+    this.state = 'stopped';
+    await this.flushStatus();
+    for (const r of this.running.values()) await r.lock.release();
+    const total = [...this.running.values()].reduce((n, r) => n + r.supervisor.status.segmentsWritten, 0);
+    io.log.info(`stopped: ${total} segment${total === 1 ? '' : 's'} written this run; staging is empty`);
+  }
+
+  /** SIGHUP: start new cameras, stop removed ones, restart changed ones; keep the rest recording. */
+  private async reload(control: RecorderControl): Promise<void> {
+    const { io } = this;
+    if (!control.reloadConfig) {
+      io.log.warn('reload requested, but cameras came from the command line only: nothing to re-read (use --config for reloadable settings)');
+      return;
+    }
+    let next: RecordConfig;
+    try {
+      next = await control.reloadConfig();
+    } catch (error) {
+      io.log.error(`reload: the configuration is invalid, keeping the running one: ${errorMessage(error)}`);
+      return;
+    }
+    if (control.stop.aborted) return;
+    if (next.root !== this.config.root) {
+      io.log.warn(`reload: a new root (${next.root}) needs a restart of the recorder; keeping ${this.config.root}`);
+      next = { ...next, root: this.config.root };
+    }
+    const wanted = new Map(next.cameras.map((c) => [c.name, c]));
+    let stopped = 0;
+    let started = 0;
+    for (const [name, r] of [...this.running]) {
+      const c = wanted.get(name);
+      if (!c || JSON.stringify(c) !== r.key) {
+        await this.stopCamera(name);
+        stopped++;
+      }
+    }
+    for (const c of next.cameras) {
+      if (this.running.has(c.name)) continue;
+      try {
+        const lock = await io.lockCamera(stagingDirOf(this.config.root, c.name), c.name);
+        await this.start(c, lock, control.stop);
+        started++;
+      } catch (error) {
+        io.log.error(`reload: camera ${c.name} not started: ${errorMessage(error)}`);
+      }
+    }
+    this.config = { ...next, root: this.config.root };
+    this.guard.setThresholds(next.storage);
+    this.markDirty();
+    io.log.info(`reload: ${stopped} camera(s) stopped, ${started} started, ${this.running.size} recording`);
+  }
+}

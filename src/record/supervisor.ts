@@ -1,0 +1,357 @@
+/**
+ * One camera's ffmpeg, kept alive. Each run writes segments into the camera's staging folder and
+ * a fresh CSV list; closed segments are handed to the mover as their lines appear. A run ends when
+ * ffmpeg exits (for any reason: an RTSP camera that drops makes ffmpeg exit 0), when the watchdog
+ * sees neither progress nor file growth for `stallMs`, or when we are stopped. After every run the
+ * list is drained and leftovers recovered, so nothing stays in staging between runs; then, unless
+ * stopping, the next run starts after a backoff. Cameras never share a supervisor, so one camera's
+ * trouble cannot stall another.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { errorMessage } from '../errors.js';
+import type { Log } from '../logger.js';
+import { parseClipName, parseStamp } from '../naming.js';
+import { progressParser } from './ffmpeg-args.js';
+import type { MovedSegment } from './segment-mover.js';
+import { isStagedSegment } from './segment-mover.js';
+import { ListTail, parseSegmentLine, type SegmentEntry } from './segment-list.js';
+
+/** Seconds to wait before restart number n (0-based): about 1, 5, 10 s, up to a minute. */
+export const BACKOFF_SECONDS: readonly number[] = [1, 5, 10, 20, 30, 60];
+
+export function backoffSeconds(attempt: number): number {
+  return BACKOFF_SECONDS[Math.min(Math.max(0, attempt), BACKOFF_SECONDS.length - 1)] ?? 60;
+}
+
+export interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+}
+
+export interface SpawnedProcess {
+  pid?: number | undefined;
+  exited: Promise<ExitInfo>;
+  /** Asks ffmpeg to finish (writes 'q' on its stdin): trailers written, list line appended. */
+  requestStop(): void;
+  kill(signal: NodeJS.Signals): void;
+}
+
+/** Starts ffmpeg with these arguments; lines of stdout and stderr go to the handlers. */
+export type Spawner = (
+  args: string[],
+  handlers: { stdout(line: string): void; stderr(line: string): void },
+) => SpawnedProcess;
+
+export interface SegmentSink {
+  finish(staged: string): Promise<MovedSegment | undefined>;
+  recoverAll(stagingDir: string, camera: string): Promise<MovedSegment[]>;
+}
+
+export type CameraState = 'starting' | 'recording' | 'waiting' | 'stopped';
+
+export interface CameraStatus {
+  name: string;
+  source: string;
+  state: CameraState;
+  pid?: number | undefined;
+  /** Segment being written now (staging name), and when it began (from its name, UTC). */
+  currentFile?: string | undefined;
+  currentSince?: string | undefined;
+  /** Start of the current ffmpeg run. */
+  recordingSince?: string | undefined;
+  segmentsWritten: number;
+  restarts: number;
+  lastSegment?: string | undefined;
+  lastError?: string | undefined;
+  lastRestartCause?: string | undefined;
+  /** Seconds missing between the last two segments across a restart (outage length). */
+  lastGapSeconds?: number | undefined;
+}
+
+export interface SupervisorOptions {
+  name: string;
+  /** Shown in status and logs (RTSP password removed). */
+  source: string;
+  stagingDir: string;
+  /** Builds the ffmpeg arguments of a run writing its list to `listFile`. */
+  buildArgs(listFile: string): string[];
+  spawn: Spawner;
+  sink: SegmentSink;
+  log: Log;
+  clock: () => number;
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  stallMs: number;
+  pollMs?: number;
+  /** A run this long counts as healthy: the next failure starts the backoff from 1 s again. */
+  healthyMs?: number;
+  /** After SIGINT, how long ffmpeg may take to write its trailers before SIGKILL. */
+  stopGraceMs?: number;
+  onChange?: (status: CameraStatus) => void;
+  /** Stops processes a dead recorder left writing into the staging folder (before recovery). */
+  reapOrphans?: (stagingDir: string) => Promise<number>;
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts; never rejects. */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function stampMs(fileName: string): number | undefined {
+  const clip = parseClipName(fileName);
+  const stamp = clip ? parseStamp(clip.stamp) : undefined;
+  // Names are UTC (ffmpeg runs with TZ=UTC); read them as UTC whatever this process's zone.
+  return stamp
+    ? Date.UTC(stamp.year, stamp.month - 1, stamp.day, stamp.hour, stamp.minute, stamp.second)
+    : undefined;
+}
+
+/** Human cause of a run's end, for the restart log line and status. */
+export function describeExit(exit: ExitInfo, lastStderr: string | undefined): string {
+  const tail = lastStderr ? `: ${lastStderr}` : '';
+  if (exit.signal) return `ffmpeg was killed by ${exit.signal}${tail}`;
+  if (exit.code === 0) return `ffmpeg exited with code 0 (camera disconnected or stream ended)${tail}`;
+  return `ffmpeg exited with code ${exit.code ?? '?'}${tail}`;
+}
+
+export class CameraSupervisor {
+  readonly status: CameraStatus;
+  private runCounter = 0;
+  private queue: Promise<void> = Promise.resolve();
+  private lastSegmentEndMs: number | undefined;
+  private readonly pollMs: number;
+  private readonly healthyMs: number;
+  private readonly stopGraceMs: number;
+
+  constructor(private readonly o: SupervisorOptions) {
+    this.status = { name: o.name, source: o.source, state: 'starting', segmentsWritten: 0, restarts: 0 };
+    this.pollMs = o.pollMs ?? 500;
+    this.healthyMs = o.healthyMs ?? 60_000;
+    this.stopGraceMs = o.stopGraceMs ?? 15_000;
+  }
+
+  private changed(): void {
+    this.o.onChange?.(this.status);
+  }
+
+  /** Records until `stop` aborts; resolves once the last segment is in the tree. */
+  async run(stop: AbortSignal): Promise<void> {
+    const { log, name } = this.o;
+    await fsp.mkdir(this.o.stagingDir, { recursive: true });
+    await this.o.reapOrphans?.(this.o.stagingDir).catch((error: unknown) => {
+      log.warn(`camera ${name}: could not check for a left-over ffmpeg: ${errorMessage(error)}`);
+    });
+    await this.recoverLeftovers('start-up');
+    let attempt = 0;
+    while (!stop.aborted) {
+      const started = this.o.clock();
+      let cause: string;
+      try {
+        cause = await this.runOnce(stop);
+      } catch (error) {
+        cause = `could not run ffmpeg: ${errorMessage(error)}`;
+      }
+      if (stop.aborted) break;
+      if (this.o.clock() - started >= this.healthyMs) attempt = 0;
+      const delay = backoffSeconds(attempt++);
+      this.status.restarts++;
+      this.status.lastRestartCause = cause;
+      this.status.lastError = cause;
+      this.status.state = 'waiting';
+      this.status.pid = undefined;
+      this.status.currentFile = undefined;
+      this.status.currentSince = undefined;
+      this.changed();
+      log.warn(`camera ${name}: ${cause}; restart #${this.status.restarts} in ${delay} s`);
+      await this.o.sleep(delay * 1000, stop);
+    }
+    this.status.state = 'stopped';
+    this.status.pid = undefined;
+    this.status.currentFile = undefined;
+    this.status.currentSince = undefined;
+    this.changed();
+  }
+
+  private async recoverLeftovers(when: string): Promise<void> {
+    try {
+      const moved = await this.o.sink.recoverAll(this.o.stagingDir, this.o.name);
+      for (const m of moved) this.noteSegment(m, undefined);
+    } catch (error) {
+      this.o.log.error(`camera ${this.o.name}: recovering staged files at ${when} failed: ${errorMessage(error)}`);
+    }
+  }
+
+  private noteSegment(moved: MovedSegment, entry: SegmentEntry | undefined): void {
+    const base = path.basename(moved.file);
+    const startMs = stampMs(base);
+    if (entry && startMs !== undefined) {
+      if (this.lastSegmentEndMs !== undefined) {
+        const gap = (startMs - this.lastSegmentEndMs) / 1000;
+        // Names have 1-s resolution and are taken at the keyframe that opens the file.
+        if (gap > 1.5) {
+          this.status.lastGapSeconds = Math.round(gap);
+          this.o.log.warn(`camera ${this.o.name}: about ${Math.round(gap)} s not recorded before ${base}`);
+        }
+      }
+      this.lastSegmentEndMs = startMs + (entry.end - entry.start) * 1000;
+    }
+    this.status.segmentsWritten++;
+    this.status.lastSegment = base;
+    this.o.log.info(`camera ${this.o.name}: ${base}${entry ? ` (${(entry.end - entry.start).toFixed(1)} s)` : ''} → ${path.dirname(moved.file)}`);
+    this.changed();
+  }
+
+  private enqueue(entry: SegmentEntry): void {
+    this.queue = this.queue.then(async () => {
+      try {
+        const moved = await this.o.sink.finish(path.join(this.o.stagingDir, entry.name));
+        if (moved) this.noteSegment(moved, entry);
+      } catch (error) {
+        this.status.lastError = `moving ${entry.name}: ${errorMessage(error)}`;
+        this.o.log.error(`camera ${this.o.name}: could not move ${entry.name} into the tree: ${errorMessage(error)} (kept in staging)`);
+        this.changed();
+      }
+    });
+  }
+
+  private async drain(tail: ListTail): Promise<void> {
+    for (const line of await tail.read()) {
+      const entry = parseSegmentLine(line);
+      if (entry) this.enqueue(entry);
+      else this.o.log.warn(`camera ${this.o.name}: unreadable segment list line '${line}'`);
+    }
+  }
+
+  /** The newest staged segment of this camera not yet reported finished, with its size. */
+  private async current(): Promise<{ name: string; size: number } | undefined> {
+    let names: string[];
+    try {
+      names = (await fsp.readdir(this.o.stagingDir)).filter((n) => isStagedSegment(n, this.o.name)).sort();
+    } catch {
+      return undefined;
+    }
+    const newest = names.at(-1);
+    if (!newest) return undefined;
+    try {
+      return { name: newest, size: (await fsp.stat(path.join(this.o.stagingDir, newest))).size };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** One ffmpeg run; returns why it ended. */
+  private async runOnce(stop: AbortSignal): Promise<string> {
+    const { log, name, clock } = this.o;
+    const listFile = path.join(this.o.stagingDir, `.segments-${process.pid}-${++this.runCounter}.csv`);
+    await fsp.rm(listFile, { force: true });
+    const tail = new ListTail(listFile);
+    const parse = progressParser();
+    let lastActivity = clock();
+    let lastOutTime = -1;
+    let lastSize = -1;
+    let lastFile: string | undefined;
+    const stderrTail: string[] = [];
+
+    const args = this.o.buildArgs(listFile);
+    this.status.state = 'starting';
+    this.changed();
+    const child = this.o.spawn(args, {
+      stdout: (line) => {
+        const block = parse(line);
+        if (block?.outTimeUs !== undefined && block.outTimeUs > lastOutTime) {
+          lastOutTime = block.outTimeUs;
+          lastActivity = clock();
+        }
+      },
+      stderr: (line) => {
+        const text = line.replace(/^\[[^\]]* @ 0x[0-9a-f]+\]\s*/i, '').trim();
+        if (!text) return;
+        stderrTail.push(text);
+        if (stderrTail.length > 5) stderrTail.shift();
+        log.verbose(`camera ${name} ffmpeg: ${text}`);
+      },
+    });
+    this.status.pid = child.pid;
+    this.status.recordingSince = new Date(clock()).toISOString();
+    this.changed();
+
+    let exit: ExitInfo | undefined;
+    void child.exited.then((e) => (exit = e));
+    let cause: string | undefined;
+    let killTimer = false;
+    const stopChild = (why: string): void => {
+      if (killTimer) return;
+      killTimer = true;
+      cause = cause ?? why;
+      child.requestStop();
+      // 'q' is read between packets: an ffmpeg blocked on a dead socket needs a signal, and one
+      // that ignores that too gets SIGKILL (its segment is then recovered from the fMP4 fragments).
+      const started = clock();
+      const escalate = async (): Promise<void> => {
+        let signalled = false;
+        while (!exit && clock() - started < this.stopGraceMs) {
+          await new Promise((r) => setTimeout(r, 100));
+          if (!exit && !signalled && clock() - started >= this.stopGraceMs / 3) {
+            signalled = true;
+            child.kill('SIGINT');
+          }
+        }
+        if (!exit) {
+          log.warn(`camera ${name}: ffmpeg did not stop within ${this.stopGraceMs / 1000} s; killing it`);
+          child.kill('SIGKILL');
+        }
+      };
+      void escalate();
+    };
+    const onStop = (): void => stopChild('stopped');
+    stop.addEventListener('abort', onStop, { once: true });
+    if (stop.aborted) onStop();
+
+    try {
+      while (!exit) {
+        await Promise.race([child.exited, new Promise((r) => setTimeout(r, this.pollMs))]);
+        await this.drain(tail);
+        const now = clock();
+        const current = await this.current();
+        if (current) {
+          if (current.name !== lastFile || current.size !== lastSize) {
+            if (current.size !== lastSize) lastActivity = now;
+            if (current.name !== lastFile) {
+              this.status.currentFile = current.name;
+              const since = stampMs(current.name);
+              this.status.currentSince = since === undefined ? undefined : new Date(since).toISOString();
+              if (this.status.state !== 'recording') log.info(`camera ${name}: recording (${this.o.source})`);
+              this.status.state = 'recording';
+              this.changed();
+            }
+            lastFile = current.name;
+            lastSize = current.size;
+          }
+        }
+        if (!exit && !killTimer && now - lastActivity > this.o.stallMs) {
+          stopChild(`watchdog: no progress and no output growth for ${Math.round((now - lastActivity) / 1000)} s`);
+        }
+      }
+    } finally {
+      stop.removeEventListener('abort', onStop);
+    }
+    const exitInfo = await child.exited;
+    await this.drain(tail);
+    await this.queue;
+    // Whatever the list never reported (ffmpeg killed, crashed) is a leftover: recover it now, so
+    // the next run starts with an empty staging folder and never reuses a name.
+    await this.recoverLeftovers('ffmpeg exit');
+    await fsp.rm(listFile, { force: true });
+    this.status.pid = undefined;
+    return cause ?? describeExit(exitInfo, stderrTail.at(-1));
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Carries out a retention plan, action by action, in plan order (trash purges, footage, folders).
+ * Each file is checked just before it is touched: a file that changed since it was planned (other
+ * size, inode or mtime — being rewritten, or replaced) is left alone. That is the only way a real
+ * run can do less than its dry run listed; it never does more.
+ */
+import { promises as fsp } from 'node:fs';
+import { errorMessage } from './errors.js';
+import { moveNoClobber, pruneFolders } from './file-manager.js';
+import type { Log } from './logger.js';
+import type { FileFacts, RemovalAction, RetentionAction } from './retention-plan.js';
+
+export interface RemovalOutcome {
+  action: RemovalAction;
+  status: 'done' | 'skipped' | 'failed';
+  /** Files actually removed (or moved), with where each went. */
+  files: { path: string; bytes: number; to?: string | undefined }[];
+  freedBytes: number;
+  reason?: string | undefined;
+}
+
+export interface RetentionReport {
+  outcomes: RemovalOutcome[];
+  prunedFolders: string[];
+  interrupted: boolean;
+  failed: number;
+  freedBytes: number;
+}
+
+async function unchanged(f: FileFacts): Promise<'same' | 'gone' | string> {
+  try {
+    const s = await fsp.lstat(f.path);
+    if (!s.isFile()) return 'is no longer a regular file';
+    if (s.ino !== f.ino || s.size !== f.bytes || s.mtimeMs !== f.mtimeMs)
+      return 'changed since it was planned (size, inode or modification time); left alone';
+    return 'same';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+    throw error;
+  }
+}
+
+export interface ExecuteOptions {
+  trashRoot: string;
+  log: Log;
+  signal?: AbortSignal | undefined;
+  /** Called after each removal, for per-file log lines. */
+  onOutcome?: (outcome: RemovalOutcome) => void;
+}
+
+export async function executeRetention(
+  actions: readonly RetentionAction[],
+  options: ExecuteOptions,
+): Promise<RetentionReport> {
+  const report: RetentionReport = {
+    outcomes: [],
+    prunedFolders: [],
+    interrupted: false,
+    failed: 0,
+    freedBytes: 0,
+  };
+  const folders: string[] = [];
+  for (const action of actions) {
+    if (options.signal?.aborted) {
+      report.interrupted = true;
+      break;
+    }
+    if (action.kind === 'prune-folder') {
+      folders.push(action.path);
+      continue;
+    }
+    const outcome = await executeOne(action, options.trashRoot);
+    report.outcomes.push(outcome);
+    if (outcome.status === 'failed') report.failed++;
+    report.freedBytes += outcome.freedBytes;
+    options.onOutcome?.(outcome);
+  }
+  // Folders only after every removal, bottom-up as planned; rmdir never removes a non-empty one.
+  if (!report.interrupted) {
+    try {
+      report.prunedFolders = await pruneFolders(folders);
+    } catch (error) {
+      options.log.error(`removing empty folders failed: ${errorMessage(error)}`);
+      report.failed++;
+    }
+  }
+  return report;
+}
+
+async function executeOne(action: RemovalAction, trashRoot: string): Promise<RemovalOutcome> {
+  const outcome: RemovalOutcome = { action, status: 'done', files: [], freedBytes: 0 };
+  try {
+    for (const [i, f] of action.files.entries()) {
+      const state = await unchanged(f);
+      if (state !== 'same') {
+        // The main file decides; a thumbnail already gone is no reason to keep the clip.
+        if (i === 0) {
+          outcome.status = 'skipped';
+          outcome.reason = state === 'gone' ? 'already gone' : state;
+          return outcome;
+        }
+        continue;
+      }
+      if (action.kind === 'trash') {
+        const move = action.moves[i];
+        if (!move) continue;
+        const to = await moveNoClobber(move.from, move.to, trashRoot);
+        outcome.files.push({ path: f.path, bytes: f.bytes, to });
+      } else {
+        await fsp.unlink(f.path);
+        outcome.files.push({ path: f.path, bytes: f.bytes });
+      }
+    }
+    // Hard links shared with other roots free bytes only with their last link: the plan knows.
+    outcome.freedBytes =
+      outcome.files.length === action.files.length
+        ? action.freedBytes
+        : Math.min(
+            action.freedBytes,
+            outcome.files.reduce((s, f) => s + f.bytes, 0),
+          );
+  } catch (error) {
+    outcome.status = 'failed';
+    outcome.reason = errorMessage(error);
+  }
+  return outcome;
+}

@@ -1,0 +1,90 @@
+/** Parses and validates the retention flags (every bad value is a UsageError: exit 2). */
+import { UsageError } from './errors.js';
+import {
+  DEFAULT_MAX_DELETE,
+  DEFAULT_PROTECT_SECONDS,
+  DEFAULT_TRASH_DAYS,
+  type MaxDelete,
+  type MinFree,
+} from './retention-plan.js';
+import type { CleanupOptions } from './retention-run.js';
+import { parseDuration, parseSize } from './units.js';
+import path from 'node:path';
+
+function text(v: unknown): string | undefined {
+  return typeof v === 'string' && v.trim() !== ''
+    ? v.trim()
+    : typeof v === 'number'
+      ? String(v)
+      : undefined;
+}
+
+function percent(value: string, option: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*%$/.exec(value);
+  if (!m) return undefined;
+  const p = Number(m[1]);
+  if (!(p > 0 && p <= 100))
+    throw new UsageError(`${option} percentage must be above 0 and at most 100, got '${value}'`);
+  return p;
+}
+
+/** `50GB` or `10%` of the filesystem. */
+export function parseMinFree(value: string): MinFree {
+  const p = percent(value, '--min-free');
+  if (p !== undefined) {
+    if (p >= 100) throw new UsageError(`--min-free must be below 100%, got '${value}'`);
+    return { percent: p };
+  }
+  return { bytes: parseSize(value, '--min-free') };
+}
+
+/** `200` files, `20GB` of footage, `50%` of all footage, or `none`. */
+export function parseMaxDelete(value: string): MaxDelete | undefined {
+  if (/^(none|off|unlimited)$/i.test(value)) return undefined;
+  const p = percent(value, '--max-delete');
+  if (p !== undefined) return { percent: p };
+  if (/^\d+$/.test(value)) return { files: Number(value) };
+  return { bytes: parseSize(value, '--max-delete') };
+}
+
+export interface CleanupBase {
+  root: string;
+  output: string;
+  trash: string;
+  deleteSources: boolean;
+  dryRun: boolean;
+  assumeYes: boolean;
+  cleanOutput: boolean;
+  ageDays: number;
+  maxSize?: number | undefined;
+  settleSeconds: number;
+  logFile: string;
+  json: boolean;
+  verbosity: number;
+  commandLine: string;
+}
+
+export function toCleanupOptions(argv: Record<string, unknown>, base: CleanupBase): CleanupOptions {
+  const minFreeText = text(argv['min-free']);
+  const trashDaysRaw = argv['trash-days'] ?? DEFAULT_TRASH_DAYS;
+  const trashDays = typeof trashDaysRaw === 'number' ? trashDaysRaw : Number(trashDaysRaw);
+  if (!Number.isFinite(trashDays) || trashDays < 0)
+    throw new UsageError(
+      `--trash-days must be a number of days ≥ 0, got '${String(trashDaysRaw)}'`,
+    );
+  const protectText = text(argv.protect);
+  const protectSeconds =
+    protectText === undefined ? DEFAULT_PROTECT_SECONDS : parseDuration(protectText, '--protect');
+  const maxDeleteText = text(argv['max-delete']);
+  const stateDir = text(argv['state-dir']);
+  return {
+    ...base,
+    minFree: minFreeText === undefined ? undefined : parseMinFree(minFreeText),
+    minFreeText,
+    trashDays,
+    protectSeconds,
+    maxDelete: maxDeleteText === undefined ? DEFAULT_MAX_DELETE : parseMaxDelete(maxDeleteText),
+    newRoot: argv['new-root'] === true,
+    stateDir: stateDir === undefined ? undefined : path.resolve(stateDir),
+  };
+}

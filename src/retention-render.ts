@@ -1,0 +1,113 @@
+/** Renders retention plans and reports for people (text) and machines (JSON). Pure. */
+import path from 'node:path';
+import { displayPath } from './executor.js';
+import type { RemovalOutcome, RetentionReport } from './retention-execute.js';
+import type { Breakdown, RemovalAction, RetentionAction, RetentionPlan } from './retention-plan.js';
+import { formatBytes } from './units.js';
+
+function filesText(a: RemovalAction, rel: (p: string) => string): string {
+  const [first, ...rest] = a.files;
+  if (!first) return '';
+  return [
+    rel(first.path),
+    ...rest.map((f) => `+ ${path.extname(f.path) || path.basename(f.path)}`),
+  ].join(' ');
+}
+
+const VERB: Record<RemovalAction['kind'], string> = {
+  'purge-trash': 'purge ',
+  trash: 'trash ',
+  delete: 'delete',
+};
+
+export function renderRetentionAction(a: RetentionAction, root: string): string[] {
+  const rel = (p: string): string => displayPath(root, p);
+  if (a.kind === 'prune-folder') return [`remove folder ${rel(a.path)}: ${a.reason}`];
+  const where =
+    a.kind === 'trash' && a.moves[0]
+      ? ` → ${rel(path.dirname(a.moves[0].to))}/ (recoverable; frees nothing until the trash is purged)`
+      : ' (PERMANENT)';
+  return [
+    `${VERB[a.kind]} ${filesText(a, rel)}  ${formatBytes(a.bytes)}${where}`,
+    `    why [${a.rule}]: ${a.reason}`,
+  ];
+}
+
+export function renderBreakdown(b: Breakdown): string {
+  return `${formatBytes(b.total)} (sources ${formatBytes(b.source)}, archives ${formatBytes(b.archive)}, trash ${formatBytes(b.trash)})`;
+}
+
+export interface Limits {
+  maxSizeBytes?: number | undefined;
+  minFreeText?: string | undefined;
+}
+
+export function renderTotals(plan: RetentionPlan, limits: Limits): string[] {
+  const removals = plan.actions.filter((a): a is RemovalAction => a.kind !== 'prune-folder');
+  const permanent = removals.filter((a) => a.permanent);
+  const moved = removals.filter((a) => !a.permanent);
+  const lines = [
+    `Managed footage before: ${renderBreakdown(plan.before)}`,
+    `Managed footage after:  ${renderBreakdown(plan.after)}${limits.maxSizeBytes !== undefined ? ` — limit --max-size ${formatBytes(limits.maxSizeBytes)}` : ''}`,
+  ];
+  if (plan.freeBefore !== undefined && plan.freeAfter !== undefined)
+    lines.push(
+      `Free space on the footage disk: ${formatBytes(plan.freeBefore)} → ${formatBytes(plan.freeAfter)}${limits.minFreeText ? ` — target --min-free ${limits.minFreeText}` : ''}`,
+    );
+  lines.push(
+    `Removals: ${permanent.length} permanent (${formatBytes(permanent.reduce((s, a) => s + a.bytes, 0))}), ${moved.length} to the trash (${formatBytes(moved.reduce((s, a) => s + a.bytes, 0))}), ${plan.actions.length - removals.length} empty folder(s); ${plan.counts.protected} item(s) protected (newest footage, or still uploading)`,
+  );
+  if (permanent.some((a) => a.rule === 'max-size' || a.rule === 'min-free'))
+    lines.push(
+      'Removals made to meet --max-size/--min-free are PERMANENT: moving files into a trash on the same disk frees nothing.',
+    );
+  return lines;
+}
+
+export function retentionActionToJson(a: RetentionAction): Record<string, unknown> {
+  if (a.kind === 'prune-folder') return { ...a };
+  return {
+    kind: a.kind,
+    rule: a.rule,
+    permanent: a.permanent,
+    root: a.root,
+    unit: a.unit,
+    camera: a.camera,
+    recordedAt: a.recordedAt.toISOString(),
+    paths: a.files.map((f) => f.path),
+    bytes: a.bytes,
+    freedBytes: a.freedBytes,
+    reason: a.reason,
+    ...(a.kind === 'trash' ? { moves: a.moves } : {}),
+  };
+}
+
+export function planToJson(plan: RetentionPlan): Record<string, unknown> {
+  return {
+    before: plan.before,
+    after: plan.after,
+    freeBefore: plan.freeBefore ?? null,
+    freeAfter: plan.freeAfter ?? null,
+    needs: plan.needs,
+    shortfall: plan.shortfall,
+    refusal: plan.refusal ?? null,
+    counts: plan.counts,
+    actions: plan.actions.map(retentionActionToJson),
+  };
+}
+
+export function renderOutcome(o: RemovalOutcome, root: string): string {
+  const rel = (p: string): string => displayPath(root, p);
+  const name = filesText(o.action, rel);
+  if (o.status === 'done') {
+    const to = o.files[0]?.to;
+    return `${o.action.kind === 'trash' ? 'trashed' : 'deleted'} ${name} (${formatBytes(o.action.bytes)}${to ? ` → ${rel(to)}` : ', permanent'}) [${o.action.rule}]`;
+  }
+  return `${o.status === 'failed' ? 'FAILED to remove' : 'left'} ${name}: ${o.reason ?? ''}`;
+}
+
+export function renderRetentionReport(report: RetentionReport, seconds: number): string {
+  const done = report.outcomes.filter((o) => o.status === 'done').length;
+  const skipped = report.outcomes.filter((o) => o.status === 'skipped').length;
+  return `${report.interrupted ? 'Interrupted' : 'Cleanup done'} in ${seconds.toFixed(1)}s: ${done} removed, ${skipped} left (changed since planned), ${report.failed} failed, ${formatBytes(report.freedBytes)} freed, ${report.prunedFolders.length} empty folder(s) removed`;
+}

@@ -1,0 +1,207 @@
+/**
+ * Issue 7's "done when", as a user would try it: a real run reporting through --json, a metrics
+ * file and a webhook on 127.0.0.1; a config file and an environment variable changing a setting;
+ * `config --print` saying where each value came from; --until leaving work for the next night.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseMetricsText } from '../../src/metrics.js';
+import { FAST, runCli } from '../helpers/cli.js';
+import { makeTree } from '../helpers/media.js';
+import { listTree, removeDir, snapshot, tempDir } from '../helpers/tree.js';
+
+const NOW = ['--now', '2025-03-01T00:00:00Z'];
+
+interface Hook {
+  url: string;
+  bodies: string[];
+  close(): Promise<void>;
+}
+
+async function startHook(): Promise<Hook> {
+  const bodies: string[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      bodies.push(body);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    bodies,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const value = (
+  text: string,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined =>
+  parseMetricsText(text).samples.find(
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  )?.value;
+
+describe('operations (e2e)', () => {
+  let root: string;
+  let hook: Hook | undefined;
+  beforeEach(() => {
+    root = tempDir('ops-');
+  });
+  afterEach(async () => {
+    await hook?.close();
+    hook = undefined;
+    removeDir(root);
+  });
+
+  it('--json --metrics-file --notify-url: a summary, valid Prometheus text and one event', async () => {
+    const tree = path.join(root, 'cam');
+    makeTree(tree, [{ camera: 'REO_front', stamp: '20250115120000', thumbnail: true }]);
+    hook = await startHook();
+    const metrics = path.join(root, 'm.prom');
+    const r = await runCli([
+      tree,
+      '-y',
+      '--no-config',
+      '--json',
+      '--metrics-file',
+      metrics,
+      '--notify-url',
+      hook.url,
+      ...NOW,
+      ...FAST,
+    ]);
+    expect(r.exitCode, r.stderr).toBe(0);
+
+    const summary = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(summary).toMatchObject({
+      command: 'archive',
+      archived: 1,
+      failed: 0,
+      encoder: 'libx265',
+      stoppedByUntil: false,
+    });
+
+    const text = readFileSync(metrics, 'utf8');
+    expect(() => parseMetricsText(text)).not.toThrow();
+    expect(value(text, 'camera_archiver_last_run_success', { root: tree })).toBe(1);
+    expect(value(text, 'camera_archiver_last_run_clips', { result: 'archived' })).toBe(1);
+    expect(value(text, 'camera_archiver_last_success_timestamp_seconds')).toBeGreaterThan(0);
+    expect(listTree(root).filter((f) => f.includes('.tmp'))).toEqual([]);
+
+    expect(hook.bodies).toHaveLength(1);
+    const event = JSON.parse(hook.bodies[0] ?? '') as Record<string, unknown>;
+    expect(event).toMatchObject({
+      event: 'archive.finished',
+      status: 'ok',
+      exitCode: 0,
+      root: tree,
+    });
+    expect(event.summary).toMatchObject({ archived: 1, bytesIn: summary.bytesIn });
+  });
+
+  it('a config file and an environment variable each change a setting; config --print says where from', async () => {
+    // 9 days old: archived with age 7, kept with the default 30 or with 14.
+    makeTree(root, [{ stamp: '20250220120000' }]);
+    const config = path.join(root, 'config.yaml');
+    writeFileSync(config, 'age: 7\ncodec: h264\n');
+    const plan = async (args: string[], env: Record<string, string> = {}): Promise<number> => {
+      const r = await runCli([root, '--dry-run', '--json', ...args, ...NOW, ...FAST], { env });
+      expect(r.exitCode, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { counts: { transcode: number } }).counts.transcode;
+    };
+    expect(await plan(['--no-config'])).toBe(0); // default age 30
+    expect(await plan(['--config', config])).toBe(1); // file: age 7
+    expect(await plan([], { CAMERA_ARCHIVER_CONFIG: config })).toBe(1); // file named by the environment
+    expect(await plan(['--config', config], { CAMERA_ARCHIVER_AGE: '14' })).toBe(0); // env beats file
+    expect(await plan(['--config', config, '--age', '3'], { CAMERA_ARCHIVER_AGE: '14' })).toBe(1); // flag beats env
+
+    const shown = await runCli(['config', '--print', '--json', '--config', config, '--jobs', '2'], {
+      env: { CAMERA_ARCHIVER_AGE: '14' },
+    });
+    expect(shown.exitCode, shown.stderr).toBe(0);
+    const options = (
+      JSON.parse(shown.stdout) as {
+        options: Record<string, { value: unknown; source: string; from?: string }>;
+      }
+    ).options;
+    expect(options.age).toEqual({ value: 14, source: 'environment', from: 'CAMERA_ARCHIVER_AGE' });
+    expect(options.codec).toEqual({ value: 'h264', source: 'config file', from: config });
+    expect(options.jobs).toEqual({ value: 2, source: 'command line' });
+    expect(options.encoder).toEqual({ value: 'auto', source: 'default' });
+
+    const text = await runCli(['config', '--config', config], {
+      env: { CAMERA_ARCHIVER_AGE: '14' },
+    });
+    expect(text.stdout).toMatch(/^ {2}age +14 +environment CAMERA_ARCHIVER_AGE$/m);
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `^ {2}codec +h264 +config file ${config.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`,
+        'm',
+      ),
+    );
+  });
+
+  it('an invalid config file stops the run with exit 2, naming the keys and the reasons', async () => {
+    makeTree(root, [{ stamp: '20250115120000' }]);
+    const config = path.join(root, 'bad.json');
+    writeFileSync(config, JSON.stringify({ agee: 7, jobs: 'two' }));
+    const before = snapshot(root);
+    const r = await runCli([root, '-y', '--config', config, ...NOW, ...FAST]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`config file ${config} is invalid`);
+    expect(r.stderr).toContain("'agee' is not an option (did you mean 'age'?)");
+    expect(r.stderr).toContain('\'jobs\' must be a number, got string "two"');
+    expect(snapshot(root)).toEqual(before);
+  });
+
+  it('--until in the past: nothing starts, the clip is reported as not done, exit 0', async () => {
+    const [clip] = makeTree(root, [{ stamp: '20250115120000' }]);
+    const metrics = path.join(root, 'm.prom');
+    const r = await runCli([
+      root,
+      '-y',
+      '--no-config',
+      '--json',
+      '--until',
+      '2000-01-01T00:00:00Z',
+      '--metrics-file',
+      metrics,
+      ...NOW,
+      ...FAST,
+    ]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout) as {
+      stoppedByUntil: boolean;
+      notDone: string[];
+      archived: number;
+    };
+    expect(summary).toMatchObject({ stoppedByUntil: true, archived: 0, notDone: [clip] });
+    expect(existsSync(clip ?? '')).toBe(true);
+    expect(r.stderr).toMatch(/stop-by time .* reached: .*1 clip\(s\) not done/);
+    const text = readFileSync(metrics, 'utf8');
+    expect(value(text, 'camera_archiver_last_run_stopped_by_until')).toBe(1);
+    expect(value(text, 'camera_archiver_last_run_clips', { result: 'not_done' })).toBe(1);
+  });
+
+  it('shell completion and per-command help with examples', async () => {
+    const completion = await runCli(['completion']);
+    expect(completion.exitCode).toBe(0);
+    expect(completion.stdout).toContain('camera-archiver --get-yargs-completions');
+    const help = await runCli(['config', '--help']);
+    expect(help.stdout).toContain('Examples:');
+    expect(help.stdout).toContain('camera-archiver config --print --json');
+  });
+});

@@ -1,0 +1,276 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import yargs from 'yargs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { archiveBuilder } from '../../src/cli/commands/archive.js';
+import { configJson, configRows, renderConfigText } from '../../src/cli/commands/config.js';
+import {
+  commandLineKeys,
+  configValuesFor,
+  environmentKeys,
+  loadConfigFile,
+  locateConfig,
+  optionTable,
+  parseConfigText,
+  provenanceOf,
+  schemaFromTable,
+  DEFAULT_CONFIG_FILES,
+  type OptionSchema,
+} from '../../src/config-file.js';
+import { removeDir, tempDir } from '../helpers/tree.js';
+
+/** The archive command's options exactly as yargs registers them inside the command. */
+async function archiveSchema(): Promise<OptionSchema> {
+  let schema: OptionSchema = new Map();
+  await yargs(['archive'])
+    .command(
+      'archive [directory]',
+      'archive',
+      (y) => {
+        const built = archiveBuilder(y);
+        schema = schemaFromTable(optionTable(built));
+        return built;
+      },
+      () => undefined,
+    )
+    .exitProcess(false)
+    .parseAsync();
+  return schema;
+}
+
+let schema: OptionSchema;
+let dir: string;
+beforeAll(async () => {
+  schema = await archiveSchema();
+  dir = tempDir('config-');
+});
+afterAll(() => removeDir(dir));
+
+describe('locateConfig', () => {
+  const none = (): boolean => false;
+  it('takes --config FILE, --config=FILE, then CAMERA_ARCHIVER_CONFIG', () => {
+    expect(locateConfig(['--config', 'a.yaml'], {}, none)).toEqual({
+      path: path.resolve('a.yaml'),
+      explicit: true,
+    });
+    expect(locateConfig(['-y', '--config=b.json'], {}, none)).toEqual({
+      path: path.resolve('b.json'),
+      explicit: true,
+    });
+    expect(locateConfig([], { CAMERA_ARCHIVER_CONFIG: '/x/c.yaml' }, none)).toEqual({
+      path: '/x/c.yaml',
+      explicit: true,
+    });
+    expect(
+      locateConfig(['--config', 'a.yaml'], { CAMERA_ARCHIVER_CONFIG: '/x/c.yaml' }, none)?.path,
+    ).toBe(path.resolve('a.yaml'));
+  });
+
+  it('uses the first default file that exists, and nothing with --no-config', () => {
+    const json = DEFAULT_CONFIG_FILES[2] ?? '';
+    expect(locateConfig([], {}, (f) => f === json)).toEqual({ path: json, explicit: false });
+    expect(locateConfig([], {}, none)).toBeUndefined();
+    expect(locateConfig(['--no-config'], {}, () => true)).toBeUndefined();
+    expect(locateConfig(['--', '--config', 'x'], {}, none)).toBeUndefined();
+  });
+});
+
+describe('parseConfigText', () => {
+  it('reads YAML and JSON; an empty file is no settings', () => {
+    expect(parseConfigText('age: 14\nnotify-url:\n  - http://a/\n', 'c.yaml')).toEqual({
+      age: 14,
+      'notify-url': ['http://a/'],
+    });
+    expect(parseConfigText('{"age": 14}', 'c.json')).toEqual({ age: 14 });
+    expect(parseConfigText('', 'c.yaml')).toEqual({});
+  });
+
+  it('says where a syntax error is', () => {
+    expect(() => parseConfigText('age: [1\n', '/etc/c.yaml')).toThrow(
+      /\/etc\/c\.yaml: not valid YAML \(line \d+, column \d+\)/,
+    );
+    expect(() => parseConfigText('age: 1\nage: 2\n', 'c.yaml')).toThrow(/not valid YAML.*unique/i);
+    expect(() => parseConfigText('{"age": }', 'c.json')).toThrow(/c\.json: not valid JSON/);
+    expect(() => parseConfigText('- age\n', 'c.yaml')).toThrow(/top level must be a mapping/);
+  });
+
+  it('loadConfigFile names a missing file', () => {
+    expect(() => loadConfigFile({ path: path.join(dir, 'nope.yaml'), explicit: true })).toThrow(
+      /nope\.yaml: not found/,
+    );
+  });
+});
+
+describe('configValuesFor (validation against the archive options)', () => {
+  it('accepts kebab- and camelCase keys and normalizes them to the option names', () => {
+    const { values, errors } = configValuesFor(
+      {
+        age: 14,
+        maxSize: '500GB',
+        'settle-time': 300,
+        notifyUrl: 'http://127.0.0.1:1/',
+        skip: false,
+        verbose: 1,
+      },
+      'archive',
+      schema,
+    );
+    expect(errors).toEqual([]);
+    expect(values).toEqual({
+      age: 14,
+      'max-size': '500GB',
+      'settle-time': '300',
+      'notify-url': ['http://127.0.0.1:1/'],
+      skip: false,
+      verbose: 1,
+    });
+  });
+
+  it('names each bad key with the reason', () => {
+    const { errors } = configValuesFor(
+      {
+        agee: 3,
+        jobs: 'two',
+        encoder: 'qsx',
+        'settle-time': '5x',
+        'max-size': 'lots',
+        until: '25:00',
+        'notify-url': ['ftp://x/'],
+        delete: 'yes',
+        help: true,
+      },
+      'archive',
+      schema,
+    );
+    expect(errors).toEqual([
+      "'agee' is not an option (did you mean 'age'?)",
+      '\'jobs\' must be a number, got string "two"',
+      '\'encoder\' must be one of auto, qsv, vaapi, nvenc, software, got string "qsx"',
+      expect.stringMatching(/^'settle-time' invalid value '5x'/),
+      expect.stringMatching(/^'max-size' invalid value 'lots'/),
+      expect.stringMatching(/^'until' invalid value '25:00'/),
+      expect.stringMatching(/^'notify-url' invalid value 'ftp:\/\/x\/…?': only http/),
+      '\'delete\' must be true or false, got string "yes"',
+      "'help' cannot be set in a config file",
+    ]);
+  });
+
+  it("keeps other commands' sections out of archive, and lets them inherit shared top-level keys", () => {
+    const data = {
+      age: 14,
+      'notify-url': 'http://127.0.0.1:1/',
+      record: { cameras: 'front', bogus: 1 },
+      archive: { jobs: 2 },
+    };
+    expect(configValuesFor(data, 'archive', schema)).toEqual({
+      values: { age: 14, 'notify-url': ['http://127.0.0.1:1/'], jobs: 2 },
+      errors: [],
+    });
+    // A record-like command that knows notify-url but not age: inherits one, ignores the other,
+    // and is strict about its own section (here with archive's schema standing in).
+    const recordSchema: OptionSchema = new Map(
+      [...schema].filter(([k]) => k === 'notify-url' || k === 'jobs'),
+    );
+    const r = configValuesFor({ ...data, record: { jobs: 3, bogus: 1 } }, 'record', recordSchema);
+    expect(r.values).toEqual({ 'notify-url': ['http://127.0.0.1:1/'], jobs: 3 });
+    expect(r.errors).toEqual(["record.'bogus' is not an option"]);
+    expect(configValuesFor({ record: 'front' }, 'archive', schema).errors).toEqual([
+      '\'record\' must be a mapping of record options, got string "front"',
+    ]);
+  });
+
+  it('the shipped contrib/config.example.yaml is valid', () => {
+    const text = readFileSync(path.resolve('contrib/config.example.yaml'), 'utf8');
+    const result = configValuesFor(parseConfigText(text, 'config.example.yaml'), 'archive', schema);
+    expect(result.errors).toEqual([]);
+    expect(result.values).toMatchObject({ directory: '/camera', until: '06:00', ionice: true });
+  });
+});
+
+describe('provenance', () => {
+  it('finds command-line keys through aliases, negations, counts and the positional directory', () => {
+    const keys = commandLineKeys(
+      ['config', '-j', '2', '--no-skip', '-vv', '/cam', '--notify-url', 'http://a/'],
+      schema,
+      ['config'],
+    );
+    expect([...keys].sort()).toEqual(['directory', 'jobs', 'notify-url', 'skip', 'verbose']);
+    expect([...commandLineKeys(['archive'], schema, ['archive'])]).toEqual([]);
+    expect([...commandLineKeys(['/cam', '-y'], schema, ['archive'])].sort()).toEqual([
+      'directory',
+      'yes',
+    ]);
+  });
+
+  it('maps CAMERA_ARCHIVER_* variables to options the way yargs does', () => {
+    const env = {
+      CAMERA_ARCHIVER_MAX_SIZE: '1T',
+      CAMERA_ARCHIVER_JOBS: '2',
+      CAMERA_ARCHIVER_NOPE: 'x',
+      PATH: '/bin',
+    };
+    expect(environmentKeys(env, schema)).toEqual(
+      new Map([
+        ['max-size', 'CAMERA_ARCHIVER_MAX_SIZE'],
+        ['jobs', 'CAMERA_ARCHIVER_JOBS'],
+      ]),
+    );
+  });
+
+  it('command line > environment > file > default', () => {
+    const env = new Map([
+      ['jobs', 'CAMERA_ARCHIVER_JOBS'],
+      ['age', 'CAMERA_ARCHIVER_AGE'],
+    ]);
+    const file = { path: '/etc/c.yaml', keys: new Set(['jobs', 'age', 'codec']) };
+    const cli = new Set(['jobs']);
+    expect(provenanceOf('jobs', cli, env, file)).toEqual({ source: 'command line' });
+    expect(provenanceOf('age', cli, env, file)).toEqual({
+      source: 'environment',
+      from: 'CAMERA_ARCHIVER_AGE',
+    });
+    expect(provenanceOf('codec', cli, env, file)).toEqual({
+      source: 'config file',
+      from: '/etc/c.yaml',
+    });
+    expect(provenanceOf('audio', cli, env, file)).toEqual({ source: 'default' });
+  });
+
+  it('config rows hide the secret, shorten URLs and skip unset hidden options', () => {
+    const file = path.join(dir, 'c.yaml');
+    writeFileSync(
+      file,
+      'age: 14\nnotify-secret: hunter2\nnotify-url: https://hooks.example.com/T0/secret\n',
+    );
+    const state = {
+      file: { ...loadConfigFile({ path: file, explicit: true }) },
+      argv: ['config', '--jobs', '3'],
+      env: { CAMERA_ARCHIVER_CODEC: 'h264' },
+    };
+    const argv = {
+      age: 14,
+      jobs: 3,
+      codec: 'h264',
+      'notify-secret': 'hunter2',
+      'notify-url': ['https://hooks.example.com/T0/secret'],
+      directory: '/camera',
+    };
+    const rows = configRows(argv, schema, state, ['config']);
+    const row = (k: string) => rows.find((r) => r.key === k);
+    expect(row('age')).toEqual({ key: 'age', value: 14, source: 'config file', from: file });
+    expect(row('jobs')).toMatchObject({ value: 3, source: 'command line' });
+    expect(row('codec')).toMatchObject({
+      value: 'h264',
+      source: 'environment',
+      from: 'CAMERA_ARCHIVER_CODEC',
+    });
+    expect(row('notify-secret')?.value).toBe('(set, hidden)');
+    expect(row('notify-url')?.value).toEqual(['https://hooks.example.com/…']);
+    expect(row('now')).toBeUndefined();
+    expect(row('config')).toBeUndefined();
+    const text = renderConfigText(rows, state).join('\n');
+    expect(text).not.toContain('hunter2');
+    expect(text).toMatch(/age +14 +config file /);
+    expect(JSON.stringify(configJson(rows, state))).not.toContain('hunter2');
+  });
+});

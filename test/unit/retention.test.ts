@@ -1,0 +1,442 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Skeleton } from '../../src/discovery.js';
+import {
+  exceedsMaxDelete,
+  judgeRoot,
+  Ledger,
+  planRetention,
+  type DateBatch,
+  type FileFacts,
+  type RemovalAction,
+  type RetentionInventory,
+  type RetentionPlan,
+  type RetentionSettings,
+  type RootFacts,
+  type RootKind,
+  type Unit,
+} from '../../src/retention-plan.js';
+
+const NOW = new Date(2025, 2, 1, 3, 0, 0); // 2025-03-01 03:00 (TZ=UTC in tests)
+const MiB = 1024 * 1024;
+const ROOTS = { root: '/cam', outputRoot: '/cam/archived', trashRoot: '/cam/.deleted' };
+const BASE: RetentionSettings = {
+  ...ROOTS,
+  disposal: 'trash',
+  ageDays: 30,
+  cleanOutput: false,
+  trashDays: 0,
+  protectSeconds: 24 * 3600,
+  settleSeconds: 300,
+};
+const OK_ROOT: RootFacts = {
+  exists: true,
+  isDirectory: true,
+  entryCount: 3,
+  dev: 1,
+  marker: { id: 'm1', dev: 1 },
+  rememberedId: 'm1',
+};
+
+let nextIno = 100;
+function file(p: string, bytes: number, at: Date, extra: Partial<FileFacts> = {}): FileFacts {
+  return {
+    path: p,
+    bytes,
+    dev: 1,
+    ino: nextIno++,
+    nlink: 1,
+    mtimeMs: at.getTime() + 60_000,
+    ctimeMs: at.getTime() + 60_000,
+    ...extra,
+  };
+}
+
+function stampOf(d: Date): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}${p(d.getHours())}${p(d.getMinutes())}00`;
+}
+
+function dayDir(d: Date): string {
+  const s = stampOf(d);
+  return `${s.slice(0, 4)}/${s.slice(4, 6)}/${s.slice(6, 8)}`;
+}
+
+const daysAgo = (n: number, hours = 0): Date =>
+  new Date(NOW.getTime() - n * 86_400_000 - hours * 3_600_000);
+
+interface UnitSpec {
+  root?: RootKind;
+  kind?: Unit['kind'];
+  camera?: string;
+  bytes?: number;
+  thumb?: boolean;
+  extra?: Partial<FileFacts>;
+}
+
+function unit(at: Date, spec: UnitSpec = {}): Unit {
+  const root = spec.root ?? 'source';
+  const camera = spec.camera ?? 'REO_front';
+  const kind = spec.kind ?? (root === 'archive' ? 'archive' : root === 'trash' ? 'trash' : 'clip');
+  const rel = root === 'trash' ? `input/${dayDir(at)}` : dayDir(at);
+  const base =
+    root === 'source' ? ROOTS.root : root === 'archive' ? ROOTS.outputRoot : ROOTS.trashRoot;
+  const name = `${camera}_${stampOf(at)}`;
+  const ext = kind === 'orphan-thumbnail' ? 'jpg' : 'mp4';
+  const files = [
+    file(path.join(base, rel, `${name}.${ext}`), spec.bytes ?? 10 * MiB, at, spec.extra),
+  ];
+  if (spec.thumb) files.push(file(path.join(base, rel, `${name}.jpg`), 1 * MiB, at, spec.extra));
+  return { root, kind, camera, recordedAt: at, relDir: rel, files };
+}
+
+function batches(units: Unit[]): DateBatch[] {
+  const byDate = new Map<string, Unit[]>();
+  for (const u of units) {
+    const d = dayDir(u.recordedAt);
+    byDate.set(d, [...(byDate.get(d) ?? []), u]);
+  }
+  return [...byDate.keys()].sort().map((date) => {
+    const list = byDate.get(date) ?? [];
+    const dayEntries = new Map<string, number>();
+    for (const u of list) {
+      const key = `${u.root}:${u.relDir}`;
+      dayEntries.set(key, (dayEntries.get(key) ?? 0) + u.files.length);
+    }
+    return { date, units: list, dayEntries };
+  });
+}
+
+async function* stream(list: DateBatch[]): AsyncGenerator<DateBatch> {
+  for (const b of list) yield await Promise.resolve(b);
+}
+
+function skeletonOf(units: Unit[], root: RootKind): Skeleton {
+  const rels = [...new Set(units.filter((u) => u.root === root).map((u) => u.relDir))].sort();
+  const base =
+    root === 'source' ? ROOTS.root : root === 'archive' ? ROOTS.outputRoot : ROOTS.trashRoot;
+  return {
+    days: rels.map((relDir) => ({
+      dir: path.join(base, relDir),
+      relDir,
+      prefix: relDir.split('/').slice(0, -3).join('/'),
+      date: relDir.split('/').slice(-3).join('-'),
+    })),
+    otherEntriesByFolder: new Map(),
+    ignored: [],
+  };
+}
+
+function inventory(units: Unit[]): RetentionInventory & { reads: number } {
+  const trash = batches(units.filter((u) => u.root === 'trash'));
+  const footage = batches(units.filter((u) => u.root !== 'trash'));
+  const inv = {
+    reads: 0,
+    skeletons: {
+      source: skeletonOf(units, 'source'),
+      archive: skeletonOf(units, 'archive'),
+      trash: skeletonOf(units, 'trash'),
+    },
+    trash: () => {
+      inv.reads++;
+      return stream(trash);
+    },
+    footage: () => stream(footage),
+  };
+  return inv;
+}
+
+function plan(
+  units: Unit[],
+  settings: Partial<RetentionSettings> = {},
+  fs?: { dev: number; sizeBytes: number; freeBytes: number },
+  root: RootFacts = OK_ROOT,
+): Promise<RetentionPlan> {
+  return planRetention(inventory(units), { ...BASE, ...settings }, root, fs, NOW);
+}
+
+const removals = (p: RetentionPlan): RemovalAction[] =>
+  p.actions.filter((a): a is RemovalAction => a.kind !== 'prune-folder');
+const names = (p: RetentionPlan): string[] =>
+  removals(p).flatMap((a) => a.files.map((f) => path.basename(f.path)));
+
+describe('age rule (--cleanup --age)', () => {
+  it('moves clips older than --age to the trash with their thumbnails, keeps newer ones', async () => {
+    const old = unit(daysAgo(40), { thumb: true });
+    const young = unit(daysAgo(10), { thumb: true });
+    const p = await plan([old, young]);
+    const rs = removals(p);
+    expect(rs).toHaveLength(1);
+    const [a] = rs;
+    expect(a?.kind).toBe('trash');
+    expect(a?.permanent).toBe(false);
+    expect(a?.freedBytes).toBe(0);
+    expect(a?.rule).toBe('age');
+    expect(a?.reason).toMatch(/older than --age 30 days/);
+    if (a?.kind !== 'trash') throw new Error('expected a trash move');
+    expect(a.moves.map((m) => m.to)).toEqual(
+      old.files.map((f) => f.path.replace('/cam/', '/cam/.deleted/input/')),
+    );
+    // Moving into the trash changes where the bytes are, not how many.
+    expect(p.after.total).toBe(p.before.total);
+    expect(p.after.trash).toBe(11 * MiB);
+  });
+
+  it('deletes permanently with --delete', async () => {
+    const p = await plan([unit(daysAgo(40), { thumb: true })], { disposal: 'delete' });
+    expect(removals(p).map((a) => [a.kind, a.permanent, a.freedBytes])).toEqual([
+      ['delete', true, 11 * MiB],
+    ]);
+    expect(p.after.total).toBe(0);
+  });
+
+  it('removes an orphan thumbnail only once it is older than --age and not being written', async () => {
+    const oldOrphan = unit(daysAgo(40), { kind: 'orphan-thumbnail', bytes: 1000 });
+    const youngOrphan = unit(daysAgo(2), {
+      kind: 'orphan-thumbnail',
+      bytes: 1000,
+      camera: 'REO_b',
+    });
+    const touched = unit(daysAgo(40, 1), {
+      kind: 'orphan-thumbnail',
+      bytes: 1000,
+      camera: 'REO_c',
+      extra: { mtimeMs: NOW.getTime() - 30_000 },
+    });
+    const p = await plan([oldOrphan, youngOrphan, touched]);
+    expect(removals(p).map((a) => a.files[0]?.path)).toEqual([oldOrphan.files[0]?.path]);
+    expect(p.counts.protected).toBe(1);
+  });
+
+  it('--age 0 turns the age rule off', async () => {
+    const p = await plan([unit(daysAgo(400))], { ageDays: 0 });
+    expect(p.actions).toEqual([]);
+  });
+
+  it('never touches archives without --clean-output; with it, old archives go to <trash>/output', async () => {
+    const archive = unit(daysAgo(40), { root: 'archive', bytes: 2 * MiB });
+    const without = await plan([archive], { maxSizeBytes: 0 });
+    expect(removals(without)).toEqual([]);
+    expect(without.before.archive).toBe(2 * MiB);
+    const withIt = await plan([archive], { cleanOutput: true });
+    const [a] = removals(withIt);
+    if (a?.kind !== 'trash') throw new Error('expected a trash move');
+    expect(a.moves[0]?.to).toBe(
+      `/cam/.deleted/output/${dayDir(daysAgo(40))}/${path.basename(archive.files[0]?.path ?? '')}`,
+    );
+    expect(a.reason).toMatch(/--clean-output/);
+  });
+
+  it('prunes the date folders a removal leaves empty (day, month, year)', async () => {
+    const p = await plan([unit(new Date(2024, 0, 5, 12), { thumb: true })]);
+    expect(
+      p.actions
+        .filter((a) => a.kind === 'prune-folder')
+        .map((a) => a.kind === 'prune-folder' && a.path),
+    ).toEqual(['/cam/2024/01/05', '/cam/2024/01', '/cam/2024']);
+  });
+});
+
+describe('--max-size', () => {
+  it('removes the trash first, oldest first, then footage oldest first, pairs together, permanently', async () => {
+    const trashOld = unit(daysAgo(50), { root: 'trash', bytes: 5 * MiB });
+    const trashNew = unit(daysAgo(45), { root: 'trash', bytes: 5 * MiB, camera: 'REO_b' });
+    const s1 = unit(daysAgo(20), { thumb: true }); // 11 MiB
+    const s2 = unit(daysAgo(10), { thumb: true });
+    const s3 = unit(daysAgo(5), { thumb: true });
+    // 10 trash + 33 sources = 43 MiB; cap 25 → remove 18: both trash (10), then s1 (11).
+    const p = await plan([s3, trashNew, s1, trashOld, s2], { ageDays: 0, maxSizeBytes: 25 * MiB });
+    expect(removals(p).map((a) => [a.kind, a.rule, a.files.length])).toEqual([
+      ['purge-trash', 'max-size', 1],
+      ['purge-trash', 'max-size', 1],
+      ['delete', 'max-size', 2],
+    ]);
+    expect(removals(p)[0]?.files[0]?.path).toBe(trashOld.files[0]?.path);
+    expect(removals(p)[2]?.files.map((f) => f.path)).toEqual(s1.files.map((f) => f.path));
+    expect(removals(p).every((a) => a.permanent)).toBe(true);
+    expect(removals(p)[2]?.reason).toMatch(/permanently .*trashing on the same disk frees nothing/);
+    expect(p.before.total).toBe(43 * MiB);
+    expect(p.after.total).toBe(22 * MiB);
+    expect(p.after.total).toBeLessThanOrEqual(25 * MiB);
+    expect(p.shortfall).toBe(false);
+  });
+
+  it('does nothing when already under the cap, and reads the tree only once', async () => {
+    const units = [unit(daysAgo(5)), unit(daysAgo(4))];
+    const inv = inventory(units);
+    const p = await planRetention(
+      inv,
+      { ...BASE, ageDays: 0, maxSizeBytes: 100 * MiB },
+      OK_ROOT,
+      undefined,
+      NOW,
+    );
+    expect(p.actions).toEqual([]);
+    expect(inv.reads).toBe(1);
+  });
+
+  it('turns an age-rule trash move into a deletion when the cap needs it', async () => {
+    const old = unit(daysAgo(40), { thumb: true });
+    const p = await plan([old, unit(daysAgo(5))], { maxSizeBytes: 12 * MiB });
+    const [a] = removals(p);
+    expect(a?.kind).toBe('delete');
+    expect(a?.rule).toBe('max-size');
+    expect(a?.reason).toMatch(/instead of trashed/);
+    expect(p.after).toEqual({ source: 10 * MiB, archive: 0, trash: 0, total: 10 * MiB });
+  });
+
+  it('counts a hard-linked file once, and knows removing one link frees nothing', async () => {
+    // An interrupted move left the clip both in the tree and in the trash (one inode, two names).
+    const at = daysAgo(40);
+    const src = unit(at, { bytes: 10 * MiB, extra: { ino: 7, nlink: 2 } });
+    const trashed = unit(at, { root: 'trash', bytes: 10 * MiB, extra: { ino: 7, nlink: 2 } });
+    const other = unit(daysAgo(20), { bytes: 10 * MiB });
+    const p = await plan([src, trashed, other], { ageDays: 0, maxSizeBytes: 15 * MiB });
+    expect(p.before.total).toBe(20 * MiB);
+    // Trash link first (frees nothing), then the source link (frees the 10 MiB): under the cap.
+    expect(removals(p).map((a) => [a.root, a.freedBytes])).toEqual([
+      ['trash', 0],
+      ['source', 10 * MiB],
+    ]);
+    expect(p.after.total).toBe(10 * MiB);
+  });
+
+  it('never removes anything inside the protection window; says it fell short', async () => {
+    const recent = unit(daysAgo(0, 2)); // two hours ago
+    const p = await plan([recent, unit(daysAgo(3))], { ageDays: 0, maxSizeBytes: 0 });
+    expect(removals(p).map((a) => a.files[0]?.path)).not.toContain(recent.files[0]?.path);
+    expect(removals(p)).toHaveLength(1);
+    expect(p.shortfall).toBe(true);
+    expect(p.counts.protected).toBe(1);
+  });
+
+  it('protects the trash within the window too', async () => {
+    const p = await plan([unit(daysAgo(0, 1), { root: 'trash' })], { ageDays: 0, maxSizeBytes: 0 });
+    expect(p.actions).toEqual([]);
+  });
+});
+
+describe('--min-free and record’s bytesToFree', () => {
+  it('frees up to the target plus 5% hysteresis, counting only files on the footage disk', async () => {
+    const elsewhere = unit(daysAgo(30), { root: 'trash', bytes: 50 * MiB, extra: { dev: 2 } });
+    const units = [
+      elsewhere,
+      unit(daysAgo(20)),
+      unit(daysAgo(19)),
+      unit(daysAgo(18)),
+      unit(daysAgo(17)),
+    ];
+    const fs = { dev: 1, sizeBytes: 1000 * MiB, freeBytes: 90 * MiB };
+    const p = await plan(units, { ageDays: 0, minFree: { percent: 10 } }, fs);
+    // Target 100 MiB (+5% = 105): 15 MiB short → two 10 MiB clips; the other disk's trash is no help.
+    expect(p.needs.minFree).toBe(15 * MiB);
+    expect(removals(p).map((a) => [a.root, a.rule])).toEqual([
+      ['source', 'min-free'],
+      ['source', 'min-free'],
+    ]);
+    expect(p.freeAfter).toBe(110 * MiB);
+  });
+
+  it('does nothing while free space is above the target', async () => {
+    const fs = { dev: 1, sizeBytes: 1000 * MiB, freeBytes: 200 * MiB };
+    const p = await plan([unit(daysAgo(20))], { ageDays: 0, minFree: { bytes: 100 * MiB } }, fs);
+    expect(p.actions).toEqual([]);
+  });
+
+  it('frees an exact byte count for record, archives included, oldest first', async () => {
+    const archive = unit(daysAgo(60), { root: 'archive', bytes: 3 * MiB });
+    const p = await plan([unit(daysAgo(20)), archive], {
+      ageDays: 0,
+      cleanOutput: true,
+      bytesToFree: 2 * MiB,
+    });
+    expect(removals(p).map((a) => a.files[0]?.path)).toEqual([archive.files[0]?.path]);
+  });
+});
+
+describe('trash retention (--trash-days)', () => {
+  it('purges files in the trash for longer than N days (by when they were trashed), keeps the rest', async () => {
+    const long = unit(daysAgo(60), { root: 'trash', extra: { ctimeMs: daysAgo(40).getTime() } });
+    const recentlyTrashed = unit(daysAgo(60, 1), {
+      root: 'trash',
+      camera: 'REO_b',
+      extra: { ctimeMs: daysAgo(3).getTime() },
+    });
+    const p = await plan([long, recentlyTrashed], { ageDays: 0, trashDays: 30 });
+    expect(removals(p).map((a) => [a.kind, a.rule, a.files[0]?.path])).toEqual([
+      ['purge-trash', 'trash-days', long.files[0]?.path],
+    ]);
+    expect(removals(p)[0]?.reason).toMatch(/in the trash for 40 days/);
+  });
+});
+
+describe('protections', () => {
+  it('--max-delete refuses a plan that removes more footage than allowed (files, size, percent)', async () => {
+    const units = [unit(daysAgo(40)), unit(daysAgo(39)), unit(daysAgo(2))];
+    expect((await plan(units, { maxDelete: { files: 1 } })).refusal).toMatch(
+      /2 footage files, more than --max-delete 1/,
+    );
+    expect((await plan(units, { maxDelete: { bytes: 15 * MiB } })).refusal).toMatch(
+      /more than --max-delete 15.0 MiB/,
+    );
+    expect((await plan(units, { maxDelete: { percent: 50 } })).refusal).toMatch(
+      /67% of all footage/,
+    );
+    expect((await plan(units, { maxDelete: { percent: 75 } })).refusal).toBeUndefined();
+  });
+
+  it('--max-delete does not count trash purges: the trash is footage removed already', async () => {
+    const trash = [unit(daysAgo(60), { root: 'trash' }), unit(daysAgo(59), { root: 'trash' })];
+    const p = await plan([...trash, unit(daysAgo(2))], {
+      ageDays: 0,
+      maxSizeBytes: 0,
+      maxDelete: { files: 0 },
+    });
+    expect(removals(p).map((a) => a.kind)).toEqual(['purge-trash', 'purge-trash']);
+    expect(p.refusal).toBeUndefined();
+    expect(exceedsMaxDelete(removals(p), p.before, { files: 0 })).toBeUndefined();
+  });
+
+  it('refuses a missing root, an empty root, and a root that lost or changed its marker', () => {
+    expect(judgeRoot('/cam', { ...OK_ROOT, exists: false }).refusal).toMatch(/does not exist/);
+    expect(judgeRoot('/cam', { ...OK_ROOT, entryCount: 0 }).refusal).toMatch(/is empty/);
+    expect(judgeRoot('/cam', { ...OK_ROOT, marker: undefined }).refusal).toMatch(/lost its marker/);
+    expect(judgeRoot('/cam', { ...OK_ROOT, marker: { id: 'other', dev: 9 } }).refusal).toMatch(
+      /another tree's marker/,
+    );
+    expect(judgeRoot('/cam', { ...OK_ROOT, marker: undefined, acceptNew: true })).toEqual({
+      writeMarker: true,
+    });
+    // First run: nothing remembered, no marker → fine, and the marker gets written.
+    expect(judgeRoot('/cam', { ...OK_ROOT, marker: undefined, rememberedId: undefined })).toEqual({
+      writeMarker: true,
+    });
+    // A device number that changed (USB re-enumeration, NFS remount) is not a reason to refuse.
+    expect(judgeRoot('/cam', { ...OK_ROOT, dev: 42 })).toEqual({ writeMarker: false });
+  });
+
+  it('a refused tree gets an empty plan and is not even read', async () => {
+    const inv = inventory([unit(daysAgo(40))]);
+    const p = await planRetention(
+      inv,
+      { ...BASE, maxSizeBytes: 0 },
+      { ...OK_ROOT, entryCount: 0 },
+      undefined,
+      NOW,
+    );
+    expect(p.actions).toEqual([]);
+    expect(p.refusal).toMatch(/empty/);
+    expect(inv.reads).toBe(0);
+  });
+});
+
+describe('Ledger', () => {
+  it('counts each inode once and frees it with its last managed link only', () => {
+    const l = new Ledger();
+    const a = file('/a', 100, NOW, { ino: 1, nlink: 2 });
+    const b = file('/b', 100, NOW, { ino: 1, nlink: 2 });
+    const outside = file('/c', 50, NOW, { ino: 2, nlink: 2 }); // second link outside our roots
+    expect([l.count(a), l.count(b), l.count(outside)]).toEqual([100, 0, 50]);
+    expect([l.remove(a), l.remove(b), l.remove(outside)]).toEqual([0, 100, 0]);
+  });
+});
