@@ -61,6 +61,8 @@ describe('camera-archiver archive (e2e)', () => {
 
     const real = await runCli([root, '-y', '--json', ...NOW, ...FAST]);
     expect(real.exitCode).toBe(1);
+    // Not a terminal: plain lines, never a carriage return or a progress bar.
+    expect(real.stderr).not.toMatch(/\r/);
     expect(real.stderr).toContain(
       'failed 2025/01/16/REO_front_20250116090000.mp4: not a readable video',
     );
