@@ -95,36 +95,34 @@ export function archiveBuilder(y: Argv): Argv<Record<string, unknown>> {
     .option('max-size', {
       type: 'string',
       describe:
-        'with --cleanup: cap on sources + archives + trash (each byte once), e.g. 500GB, 1.5T (1024-based); trash then oldest footage is deleted PERMANENTLY until under it',
+        'cap on sources+archives+trash, e.g. 500GB (1024-based): trash, then oldest footage, deleted PERMANENTLY until under it',
       group: 'Retention:',
     })
     .option('min-free', {
       type: 'string',
-      describe:
-        'with --cleanup: keep this much free on the footage disk, e.g. 50GB or 10%; frees 5% beyond it (permanent, like --max-size)',
+      describe: 'keep this much free on the footage disk, e.g. 50GB or 10% (+5%; permanent)',
       group: 'Retention:',
     })
     .option('trash-days', {
       type: 'number',
-      describe: 'with --cleanup: purge files in the trash for more than DAYS; 0 keeps them [default: 30]',
+      describe: 'purge files in the trash for more than DAYS; 0 keeps them [default: 30]',
       group: 'Retention:',
     })
     .option('protect', {
       type: 'string',
-      describe: 'with --cleanup: never remove anything recorded within this window, e.g. 24h, 3d [default: 24h]',
+      describe: 'never remove anything recorded within this window, e.g. 3d [default: 24h]',
       group: 'Retention:',
     })
     .option('max-delete', {
       type: 'string',
       describe:
-        'with --cleanup: refuse to run when it would remove more footage than N files, a SIZE, or a % of all footage; none disables [default: 75%]',
+        'refuse a cleanup that would remove more footage than N files, SIZE or % of it; none = off [default: 75%]',
       group: 'Retention:',
     })
     .option('new-root', {
       type: 'boolean',
       default: false,
-      describe:
-        'with --cleanup: accept a root whose marker file differs or is missing (after moving footage on purpose)',
+      describe: 'accept a root whose marker is missing or different (footage moved on purpose)',
       group: 'Retention:',
     })
     .option('state-dir', {

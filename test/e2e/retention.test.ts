@@ -1,0 +1,150 @@
+import { mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { listTree, removeDir, snapshot, tempDir } from '../helpers/tree.js';
+
+const NOW = '2025-03-01T03:00:00Z';
+const KiB = 1024;
+const dirs: string[] = [];
+let state = '';
+beforeAll(() => {
+  state = tempDir('cam-state-');
+  dirs.push(state);
+});
+afterEach(() => {
+  while (dirs.length > 1) removeDir(dirs.pop() ?? '');
+});
+
+function put(root: string, rel: string, bytes: number): void {
+  const file = path.join(root, rel);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, Buffer.alloc(bytes));
+  const m = /(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})\.\w+$/.exec(rel);
+  if (!m) return;
+  const at = new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]! + 1, +m[6]!));
+  utimesSync(file, at, at);
+}
+
+/** February sources (two cameras, thumbnails); January archives and its sources in a full trash. */
+function sampleTree(): string {
+  const root = tempDir('cam-e2e-ret-');
+  dirs.push(root);
+  for (let d = 1; d <= 28; d++) {
+    const dd = String(d).padStart(2, '0');
+    for (const cam of ['REO_front', 'REO_back']) {
+      put(root, `2025/02/${dd}/${cam}_202502${dd}120000.mp4`, 100 * KiB);
+      put(root, `2025/02/${dd}/${cam}_202502${dd}120000.jpg`, 4 * KiB);
+      put(root, `archived/2025/01/${dd}/${cam}_202501${dd}120000.mp4`, 30 * KiB);
+      put(root, `.deleted/input/2025/01/${dd}/${cam}_202501${dd}120000.mp4`, 100 * KiB);
+      put(root, `.deleted/input/2025/01/${dd}/${cam}_202501${dd}120000.jpg`, 4 * KiB);
+    }
+  }
+  return root;
+}
+
+function footageBytes(root: string): number {
+  return listTree(root)
+    .filter((r) => /\.(mp4|jpg)$/.test(r))
+    .reduce((s, r) => s + statSync(path.join(root, r)).size, 0);
+}
+
+const env = (): Record<string, string> => ({ XDG_STATE_HOME: state });
+
+describe('camera-archiver --cleanup', () => {
+  it('ends under --max-size after one run: trash first, oldest first, pairs together, as the dry run listed', async () => {
+    const root = sampleTree();
+    const args = [root, '--cleanup', '--max-size', '6000K', '--now', NOW];
+    const text = await runCli([...args, '--dry-run'], { env: env() });
+    expect(text.exitCode).toBe(0);
+    expect(text.stdout).toMatch(/PERMANENT/);
+    expect(text.stdout).toMatch(/Removals made to meet --max-size\/--min-free are PERMANENT/);
+    expect(text.stdout).toMatch(/Managed footage before: 13\.0 MiB/);
+
+    const before = snapshot(root);
+    const dry = await runCli([...args, '--dry-run', '--json'], { env: env() });
+    expect(dry.exitCode).toBe(0);
+    expect(snapshot(root)).toEqual(before);
+    const plan = JSON.parse(dry.stdout) as {
+      actions: {
+        kind: string;
+        paths?: string[];
+        bytes: number;
+        reason: string;
+        permanent: boolean;
+      }[];
+      after: { total: number };
+    };
+    const removals = plan.actions.filter((a) => a.kind !== 'prune-folder');
+    const listed = removals.flatMap((a) => a.paths ?? []).map((p) => path.relative(root, p));
+    expect(removals.every((a) => a.permanent && a.bytes > 0 && a.reason.length > 0)).toBe(true);
+    // Trash first (all of it), then the oldest sources; never an archive without --clean-output.
+    const firstSource = listed.findIndex((p) => !p.startsWith('.deleted/'));
+    expect(listed.slice(firstSource).every((p) => p.startsWith('2025/02/'))).toBe(true);
+    expect(listed.slice(0, firstSource)).toHaveLength(112);
+    expect(listed).toContain('2025/02/01/REO_front_20250201120000.jpg');
+
+    const real = await runCli([...args, '-y'], { env: env() });
+    expect(real.exitCode).toBe(0);
+    const gone = Object.keys(before).filter((p) => !p.endsWith('/') && !listTree(root).includes(p));
+    expect(gone.filter((p) => /\.(mp4|jpg)$/.test(p)).sort()).toEqual([...listed].sort());
+    expect(footageBytes(root)).toBeLessThanOrEqual(6000 * KiB);
+    expect(footageBytes(root)).toBe(plan.after.total);
+    // Nothing younger than the protection window (24h) was touched.
+    expect(listTree(root)).toContain('2025/02/28/REO_front_20250228120000.mp4');
+    expect(listTree(root)).toContain('.camera-archiver-root.json');
+
+    const again = await runCli([...args, '-y', '--json'], { env: env() });
+    expect(again.exitCode).toBe(0);
+    expect((JSON.parse(again.stdout) as { actions: unknown[] }).actions).toEqual([]);
+  });
+
+  it('--max-delete aborts a cleanup about to remove far more than expected; nothing changes', async () => {
+    const root = sampleTree();
+    const before = snapshot(root);
+    const r = await runCli(
+      [root, '--cleanup', '--age', '7', '-y', '--max-delete', '10', '--now', NOW],
+      {
+        env: env(),
+      },
+    );
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/more than --max-delete 10/);
+    // Only the log file recording the refusal is new.
+    const footage = (snap: Record<string, string>): string[] =>
+      Object.entries(snap)
+        .filter(([p]) => !p.includes('archiver'))
+        .map(([p, v]) => `${p} ${v}`);
+    expect(footage(snapshot(root))).toEqual(footage(before));
+  });
+
+  it('refuses a missing or empty root (exit 1) and creates nothing', async () => {
+    const parent = tempDir('cam-e2e-miss-');
+    dirs.push(parent);
+    const missing = await runCli([path.join(parent, 'camera'), '--cleanup', '-y'], { env: env() });
+    expect(missing.exitCode).toBe(1);
+    expect(missing.stderr).toMatch(/does not exist/);
+    mkdirSync(path.join(parent, 'empty'));
+    const empty = await runCli(
+      [path.join(parent, 'empty'), '--cleanup', '-y', '--max-size', '1K'],
+      {
+        env: env(),
+      },
+    );
+    expect(empty.exitCode).toBe(1);
+    expect(empty.stderr).toMatch(/is empty/);
+    expect(listTree(parent)).toEqual(['empty/']);
+  });
+
+  it('bad retention values are usage errors (exit 2)', async () => {
+    const root = sampleTree();
+    for (const bad of [
+      ['--min-free', '150%'],
+      ['--max-delete', 'lots'],
+      ['--protect', 'soon'],
+    ]) {
+      const r = await runCli([root, '--cleanup', '--dry-run', ...bad], { env: env() });
+      expect(r.exitCode).toBe(2);
+    }
+  });
+});
