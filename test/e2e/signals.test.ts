@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN } from '../helpers/cli.js';
 import { makeTree } from '../helpers/media.js';
 import { listTree, removeDir, tempDir } from '../helpers/tree.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** ffmpeg processes whose command line mentions `needle`. */
 function ffmpegsMentioning(needle: string): string[] {
@@ -15,15 +16,6 @@ function ffmpegsMentioning(needle: string): string[] {
   } catch {
     return [];
   }
-}
-
-async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
 }
 
 describe('signals mid-transcode (e2e)', () => {

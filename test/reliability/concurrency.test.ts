@@ -9,23 +9,24 @@ import { BIN, FAST, runCli } from '../helpers/cli.js';
 import { makeTree } from '../helpers/media.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
 import { checkInvariants } from './invariants.js';
+import { waitFor } from '../helpers/wait.js';
 
 const ARGS = ['-y', '--now', '2025-03-01T00:00:00Z', '--settle-time', '0', ...FAST];
-
-async function waitFor(check: () => boolean, timeoutMs: number): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return false;
-}
 
 function writeLock(root: string, owner: Record<string, unknown>, ageMs = 0): void {
   const file = path.join(root, LOCK_FILE_NAME);
   writeFileSync(
     file,
-    JSON.stringify({ pid: 1, host: os.hostname(), bootId: linuxProcessProbe.bootId(), processStart: '1', startedAt: 'then', nonce: 'old', command: 'x', ...owner }),
+    JSON.stringify({
+      pid: 1,
+      host: os.hostname(),
+      bootId: linuxProcessProbe.bootId(),
+      processStart: '1',
+      startedAt: 'then',
+      nonce: 'old',
+      command: 'x',
+      ...owner,
+    }),
   );
   const t = new Date(Date.now() - ageMs);
   utimesSync(file, t, t);
@@ -40,27 +41,37 @@ describe('concurrency', () => {
 
   it('a second run while the first holds the tree says who holds it and exits 1 at once; the first finishes', async () => {
     makeTree(root, [{ stamp: '20250115100000', spec: { seconds: 10, size: '640x360', rate: 25 } }]);
-    const first = spawn(process.execPath, [BIN, root, ...ARGS.filter((a) => a !== 'ultrafast'), '--preset', 'medium'], {
-      stdio: 'ignore',
-      env: { ...process.env, TZ: 'UTC' },
-    });
+    const first = spawn(
+      process.execPath,
+      [BIN, root, ...ARGS.filter((a) => a !== 'ultrafast'), '--preset', 'medium'],
+      {
+        stdio: 'ignore',
+        env: { ...process.env, TZ: 'UTC' },
+      },
+    );
     const firstDone = new Promise<number | null>((resolve) => first.on('exit', resolve));
     expect(await waitFor(() => existsSync(path.join(root, LOCK_FILE_NAME)), 20_000)).toBe(true);
     const started = Date.now();
     const second = await runCli([root, ...ARGS]);
     expect(second.exitCode).toBe(1);
-    expect(second.stderr).toMatch(new RegExp(`another camera-archiver run holds .* \\(pid ${first.pid} on `));
+    expect(second.stderr).toMatch(
+      new RegExp(`another camera-archiver run holds .* \\(pid ${first.pid} on `),
+    );
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(await firstDone).toBe(0);
     expect(existsSync(path.join(root, LOCK_FILE_NAME))).toBe(false);
   });
 
   it('five runs started together: exactly one works, the others refuse; the tree ends correct', async () => {
-    makeTree(root, [{ stamp: '20250115100000', thumbnail: true }, { stamp: '20250115100001', camera: 'REO_back' }]);
+    makeTree(root, [
+      { stamp: '20250115100000', thumbnail: true },
+      { stamp: '20250115100001', camera: 'REO_back' },
+    ]);
     const results = await Promise.all(Array.from({ length: 5 }, () => runCli([root, ...ARGS])));
     const codes = results.map((r) => r.exitCode).sort();
     expect(codes.filter((c) => c === 0).length).toBeGreaterThanOrEqual(1);
-    for (const r of results.filter((x) => x.exitCode !== 0)) expect(r.stderr).toMatch(/another camera-archiver run holds/);
+    for (const r of results.filter((x) => x.exitCode !== 0))
+      expect(r.stderr).toMatch(/another camera-archiver run holds/);
     expect(
       checkInvariants(root, [
         { rel: '2025/01/15/REO_front_20250115100000.mp4', thumbnail: true, duration: 1 },
@@ -69,12 +80,18 @@ describe('concurrency', () => {
     ).toEqual([]);
     const final = await runCli([root, ...ARGS]);
     expect(final.exitCode).toBe(0);
-    expect(existsSync(path.join(root, 'archived/2025/01/15/REO_back_20250115100001.mp4'))).toBe(true);
+    expect(existsSync(path.join(root, 'archived/2025/01/15/REO_back_20250115100001.mp4'))).toBe(
+      true,
+    );
   });
 
   it('a lock left by a SIGKILLed run is detected as stale and taken over', async () => {
     makeTree(root, [{ stamp: '20250115100000', spec: { seconds: 10, size: '640x360', rate: 25 } }]);
-    const victim = spawn(process.execPath, [BIN, root, ...ARGS], { detached: true, stdio: 'ignore', env: { ...process.env, TZ: 'UTC' } });
+    const victim = spawn(process.execPath, [BIN, root, ...ARGS], {
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, TZ: 'UTC' },
+    });
     const gone = new Promise((resolve) => victim.on('exit', resolve));
     expect(await waitFor(() => existsSync(path.join(root, LOCK_FILE_NAME)), 20_000)).toBe(true);
     process.kill(-(victim.pid ?? 0), 'SIGKILL');
@@ -82,7 +99,9 @@ describe('concurrency', () => {
     expect(JSON.parse(readFileSync(path.join(root, LOCK_FILE_NAME), 'utf8')).pid).toBe(victim.pid);
     const next = await runCli([root, ...ARGS]);
     expect(next.exitCode, next.stderr).toBe(0);
-    expect(next.stderr).toMatch(new RegExp(`took over a stale lock \\(pid ${victim.pid} .*that process no longer exists\\)`));
+    expect(next.stderr).toMatch(
+      new RegExp(`took over a stale lock \\(pid ${victim.pid} .*that process no longer exists\\)`),
+    );
   });
 
   it('PID reuse: a live PID that started at another time does not hold the lock', async () => {
