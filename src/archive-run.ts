@@ -6,8 +6,13 @@
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
-import { askToProceed } from './confirm.js';
-import { discoverDays, findDayFolders, type DiscoveryOptions, type IgnoredFile } from './discovery.js';
+import { confirmOrStop } from './confirm.js';
+import {
+  discoverDays,
+  findDayFolders,
+  type DiscoveryOptions,
+  type IgnoredFile,
+} from './discovery.js';
 import {
   encoderName,
   profileFor,
@@ -17,7 +22,7 @@ import {
   type EncoderChoice,
   type EncodingProfile,
 } from './encoders.js';
-import { EnvironmentError, UsageError, type InterruptSignal } from './errors.js';
+import { EnvironmentError, interruptSignalOf, UsageError, type InterruptSignal } from './errors.js';
 import { displayPath, executePlan, type ExecutionReport } from './executor.js';
 import { acquireTreeLock, type TreeLock } from './lock.js';
 import { createLogger, type AppLogger, type Level } from './logger.js';
@@ -119,11 +124,6 @@ export async function checkInputRoot(root: string): Promise<void> {
     );
   }
   if (!info.isDirectory()) throw new EnvironmentError(`input path ${root} is not a directory`);
-}
-
-function interruptOf(signal: AbortSignal): InterruptSignal {
-  const reason: unknown = signal.reason;
-  return reason === 'SIGTERM' || reason === 'SIGHUP' ? reason : 'SIGINT';
 }
 
 export async function runArchive(opts: ArchiveOptions, io: RunIo): Promise<RunOutcome> {
@@ -291,7 +291,9 @@ async function archive(
   const noteIgnored = (ignored: IgnoredFile): void => {
     if (ignored.problem) {
       unreadable++;
-      log.error(`${ignored.reason.replace(/^cannot read folder/, `cannot read folder ${ignored.path}`)}: footage in it is not archived`);
+      log.error(
+        `${ignored.reason.replace(/^cannot read folder/, `cannot read folder ${ignored.path}`)}: footage in it is not archived`,
+      );
     } else log.verbose(`ignored ${ignored.path}: ${ignored.reason}`);
   };
   const skeleton = await findDayFolders(discovery);
@@ -318,7 +320,7 @@ async function archive(
   };
 
   for await (const day of discoverDays(discovery, skeleton)) {
-    if (io.signal.aborted) return { status: 'interrupted', signal: interruptOf(io.signal) };
+    if (io.signal.aborted) return { status: 'interrupted', signal: interruptSignalOf(io.signal) };
     counts.days++;
     counts.ignored += day.ignored.length;
     day.ignored.forEach(noteIgnored);
@@ -373,16 +375,8 @@ async function archive(
     );
   }
   if (!opts.assumeYes) {
-    const answer = await askToProceed('Proceed? [y/N] ', io.stdin, io.stderr, io.signal);
-    if (answer === 'interrupted')
-      return {
-        status: 'interrupted',
-        signal: io.signal.aborted ? interruptOf(io.signal) : 'SIGINT',
-      };
-    if (answer === 'no') {
-      log.info('cancelled at the prompt: nothing was changed');
-      return { status: 'cancelled' };
-    }
+    const stop = await confirmOrStop(io, log);
+    if (stop) return stop;
   }
 
   const tools = await ensureTools();
@@ -419,7 +413,7 @@ async function archive(
   const summary = summaryJson(opts, roots, counts, report, profile, now, started);
   runReport.noteSummary(summary, counts, report);
   if (opts.json) print(JSON.stringify(summary, null, 2));
-  if (report.interrupted) return { status: 'interrupted', signal: interruptOf(io.signal) };
+  if (report.interrupted) return { status: 'interrupted', signal: interruptSignalOf(io.signal) };
   const failures = totalsOf(report).failed + unreadable;
   return failures > 0 ? { status: 'failed', failures } : { status: 'ok' };
 }

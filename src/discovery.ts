@@ -88,6 +88,17 @@ export interface DiscoveryOptions {
 }
 
 const MAX_DEPTH = 12;
+/**
+ * Folders listed at once by the skeleton walk. Unbounded, a wide tree (many cameras × years ×
+ * months) would open every folder together and queue thousands of readdirs on libuv's 4 threads.
+ */
+const WALK_CONCURRENCY = 8;
+/**
+ * Day folders listed ahead of the one being planned: the listing (a thread-pool readdir) overlaps
+ * planning on the main thread, which is what brings a walk near `find`'s speed on two cores.
+ * Memory stays bounded by the largest day folders (1 + READ_AHEAD of them), never the tree.
+ */
+export const READ_AHEAD = 2;
 
 /** Walks the folder skeleton down to day folders, in date order. */
 export async function findDayFolders(options: DiscoveryOptions): Promise<Skeleton> {
@@ -96,12 +107,26 @@ export async function findDayFolders(options: DiscoveryOptions): Promise<Skeleto
   const otherEntriesByFolder = new Map<string, number>();
   const excluded = new Set(options.excluded.map((p) => path.resolve(p)));
   const maxDepth = options.maxDepth ?? MAX_DEPTH;
+  let open = 0;
+  const waiting: (() => void)[] = [];
+  const listFolder = async (dir: string): Promise<Dirent[]> => {
+    if (open >= WALK_CONCURRENCY) await new Promise<void>((resolve) => waiting.push(resolve));
+    else open++;
+    try {
+      return await fsp.readdir(dir, { withFileTypes: true });
+    } finally {
+      // Hand the slot straight to the next waiter (open stays counted), or free it.
+      const next = waiting.shift();
+      if (next) next();
+      else open--;
+    }
+  };
 
   /** Returns whether the folder leads to at least one day folder. */
   const walk = async (dir: string, parts: string[]): Promise<boolean> => {
     let entries: Dirent[];
     try {
-      entries = await fsp.readdir(dir, { withFileTypes: true });
+      entries = await listFolder(dir);
     } catch (error) {
       if (parts.length === 0) throw error;
       ignored.push({
@@ -164,51 +189,64 @@ export async function readDay(
   folder: DayFolder,
   options: DiscoveryOptions,
   outputCache: Map<string, OutputFolder> = new Map(),
+  /** The folder's listing when the caller started it ahead of time (discoverDays' read-ahead). */
+  listing?: Promise<Dirent[]>,
 ): Promise<DayInventory> {
-  const entries = await fsp.readdir(folder.dir, { withFileTypes: true });
+  const entries = await (listing ?? listDay(folder));
   const clips = new Map<string, ClipFile>();
   const thumbnails = new Map<string, MediaFile>();
   const ignored: IgnoredFile[] = [];
   let otherEntries = 0;
   const toStat: ClipFile[] = [];
+  // This loop runs once per file of the tree, so it allocates only what the inventory keeps.
+  // Paths are concatenated from per-day prefixes: a readdir name never contains '/', and a day
+  // folder is never the file-system root, so this equals path.join without its normalisation.
+  const dirPrefix = `${folder.dir}/`;
+  const relPrefix = `${folder.relDir}/`;
 
   for (const entry of entries) {
-    const full = path.join(folder.dir, entry.name);
+    const name = entry.name;
     if (!entry.isFile()) {
       otherEntries++;
       if (entry.isSymbolicLink())
-        ignored.push({ path: full, reason: 'symbolic link (never followed)' });
+        ignored.push({ path: dirPrefix + name, reason: 'symbolic link (never followed)' });
       continue;
     }
-    const parsed = parseClipName(entry.name);
+    const parsed = parseClipName(name);
     if (!parsed) {
       otherEntries++;
-      ignored.push({ path: full, reason: 'name is not <camera>_<YYYYMMDDHHMMSS>.mp4|.jpg' });
+      ignored.push({
+        path: dirPrefix + name,
+        reason: 'name is not <camera>_<YYYYMMDDHHMMSS>.mp4|.jpg',
+      });
       continue;
     }
-    const file: MediaFile = {
-      name: entry.name,
-      path: full,
-      relPath: `${folder.relDir}/${entry.name}`,
-    };
     if (parsed.kind === 'thumbnail') {
       if (thumbnails.has(parsed.stem)) {
         otherEntries++;
-        ignored.push({ path: full, reason: `second thumbnail for ${parsed.stem}` });
-      } else thumbnails.set(parsed.stem, file);
+        ignored.push({ path: dirPrefix + name, reason: `second thumbnail for ${parsed.stem}` });
+      } else
+        thumbnails.set(parsed.stem, { name, path: dirPrefix + name, relPath: relPrefix + name });
       continue;
     }
-    if (clips.has(parsed.stem)) {
+    const twin = clips.get(parsed.stem);
+    if (twin) {
       otherEntries++;
       ignored.push({
-        path: full,
-        reason: `another clip with the same camera and time exists (${clips.get(parsed.stem)?.name}); left alone`,
+        path: dirPrefix + name,
+        reason: `another clip with the same camera and time exists (${twin.name}); left alone`,
       });
       continue;
     }
     const stamp = parseStamp(parsed.stamp);
     if (!stamp) continue;
-    const clip: ClipFile = { ...file, clip: parsed, time: stampToDate(stamp) };
+    const clip: ClipFile = {
+      name,
+      path: dirPrefix + name,
+      relPath: relPrefix + name,
+      clip: parsed,
+      time: stampToDate(stamp),
+    };
     clips.set(parsed.stem, clip);
     if (clip.time >= options.statClipsNewerThan) toStat.push(clip);
   }
@@ -232,8 +270,14 @@ export async function readDay(
   );
 
   const outputs = new Map<string, OutputFolder>();
+  // Clips of one folder almost always share their stamp's date: look the output folder up only
+  // when the date changes (startsWith allocates nothing; a key string per clip would).
+  let lastDate = '';
   for (const clip of clips.values()) {
-    const dayPath = `${clip.clip.stamp.slice(0, 4)}/${clip.clip.stamp.slice(4, 6)}/${clip.clip.stamp.slice(6, 8)}`;
+    const s = clip.clip.stamp;
+    if (lastDate !== '' && s.startsWith(lastDate)) continue;
+    lastDate = s.slice(0, 8);
+    const dayPath = `${s.slice(0, 4)}/${s.slice(4, 6)}/${s.slice(6, 8)}`;
     const key = folder.prefix ? `${folder.prefix}/${dayPath}` : dayPath;
     if (outputs.has(key)) continue;
     let out = outputCache.get(key);
@@ -249,14 +293,28 @@ export async function readDay(
     outputs.set(key, out);
   }
 
+  // libuv lists a folder sorted by bytes, which for these ASCII names is already our order:
+  // check in one pass and sort only when a name says otherwise.
+  const sorted = [...clips.values()];
+  for (let i = 1; i < sorted.length; i++) {
+    if (compare((sorted[i - 1] as ClipFile).name, (sorted[i] as ClipFile).name) > 0) {
+      sorted.sort((a, b) => compare(a.name, b.name));
+      break;
+    }
+  }
+
   return {
     folder,
-    clips: [...clips.values()].sort((a, b) => compare(a.name, b.name)),
+    clips: sorted,
     orphanThumbnails: [...thumbnails.values()],
     otherEntries,
     ignored,
     outputs,
   };
+}
+
+function listDay(folder: DayFolder): Promise<Dirent[]> {
+  return fsp.readdir(folder.dir, { withFileTypes: true });
 }
 
 export async function readOutputFolder(dir: string): Promise<OutputFolder> {
@@ -276,16 +334,33 @@ export async function readOutputFolder(dir: string): Promise<OutputFolder> {
   return { dir, entries: new Set(names), legacyByStamp, partials };
 }
 
-/** Streams day inventories in date order; one day in memory at a time. */
+/**
+ * Streams day inventories in date order. Pull-based: the consumer holds one day, and at most
+ * READ_AHEAD later day folders are being listed meanwhile, so memory follows the largest day
+ * folder, never the tree (test/integration/memory.test.ts).
+ */
 export async function* discoverDays(
   options: DiscoveryOptions,
   skeleton?: Skeleton,
 ): AsyncGenerator<DayInventory> {
   const sk = skeleton ?? (await findDayFolders(options));
   const cache = new Map<string, OutputFolder>();
-  for (const folder of sk.days) {
+  const days = sk.days;
+  const listings: Promise<Dirent[]>[] = [];
+  const startListing = (index: number): void => {
+    const folder = days[index];
+    if (!folder) return;
+    const listing = listDay(folder);
+    // Its error is handled when the day is consumed; until then it must not count as unhandled.
+    listing.catch(() => undefined);
+    listings.push(listing);
+  };
+  for (let i = 0; i < READ_AHEAD; i++) startListing(i);
+  for (const [index, folder] of days.entries()) {
+    startListing(index + READ_AHEAD);
+    const listing = listings.shift();
     try {
-      yield await readDay(folder, options, cache);
+      yield await readDay(folder, options, cache, listing);
     } catch (error) {
       yield {
         folder,

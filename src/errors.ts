@@ -48,6 +48,12 @@ export const EXIT = {
 
 export type InterruptSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
 
+/** The signal that aborted a run (the CLI aborts with the signal name as the reason). */
+export function interruptSignalOf(signal: AbortSignal): InterruptSignal {
+  const reason: unknown = signal.reason;
+  return reason === 'SIGTERM' || reason === 'SIGHUP' ? reason : 'SIGINT';
+}
+
 export function exitCodeForError(error: unknown): number {
   if (error instanceof UsageError || error instanceof ConfigError) return EXIT.usage;
   return EXIT.failed;

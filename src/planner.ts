@@ -5,7 +5,9 @@
  * exactly the same actions, re-checking each file just before it acts (see executor.ts).
  */
 import path from 'node:path';
-import { format, subDays } from 'date-fns';
+// The one function, not the package index: importing 'date-fns' loads all of it (≈ 100 ms of
+// start-up, BENCHMARKS.md).
+import { subDays } from 'date-fns/subDays';
 import type {
   ClipFile,
   DayFolder,
@@ -14,7 +16,7 @@ import type {
   MediaFile,
   Skeleton,
 } from './discovery.js';
-import { archiveFileName, partialPathFor } from './naming.js';
+import { archiveFileName, PARTIAL_SUFFIX } from './naming.js';
 
 export type DisposalMode = 'trash' | 'delete';
 
@@ -103,7 +105,23 @@ export interface DayPlan {
   emptiesFolder: boolean;
 }
 
-const TIME_FORMAT = 'yyyy-MM-dd HH:mm:ss';
+/**
+ * `yyyy-MM-dd HH:mm:ss` in local time. date-fns' format() gives the same text but costs ~2 µs a
+ * call, which is most of the planning time of a million-file tree (BENCHMARKS.md).
+ */
+function formatLocalTime(d: Date): string {
+  const p = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
+  const y = d.getFullYear();
+  return `${y < 1000 ? String(y).padStart(4, '0') : y}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/**
+ * `path.join(dir, name)` for a name from a folder listing (no '/', never '.' or '..') with `dir`
+ * already normalised: plain concatenation, without path.join's per-call normalisation.
+ */
+function joinName(dir: string, name: string): string {
+  return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
+}
 
 export function ageCutoff(now: Date, ageDays: number): Date | undefined {
   return ageDays > 0 ? subDays(now, ageDays) : undefined;
@@ -112,18 +130,42 @@ export function ageCutoff(now: Date, ageDays: number): Date | undefined {
 export function planDay(day: DayInventory, settings: PlanSettings, now: Date): DayPlan {
   const actions: PlanAction[] = [];
   const cutoff = ageCutoff(now, settings.ageDays);
+  // Runs once per clip of the tree: per-day values are computed once, and the output key once
+  // per stamp date (clips of a folder nearly always share it), not once per clip.
+  let keyDate = '';
+  let key = '';
   const outputKeyOf = (clip: ClipFile): string => {
     const s = clip.clip.stamp;
+    if (keyDate !== '' && s.startsWith(keyDate)) return key;
+    keyDate = s.slice(0, 8);
     const dayPath = `${s.slice(0, 4)}/${s.slice(4, 6)}/${s.slice(6, 8)}`;
-    return day.folder.prefix ? `${day.folder.prefix}/${dayPath}` : dayPath;
+    key = day.folder.prefix ? `${day.folder.prefix}/${dayPath}` : dayPath;
+    return key;
+  };
+  const archiveDirs = new Map<string, string>();
+  const archiveDirOf = (outputKey: string): string => {
+    let dir = archiveDirs.get(outputKey);
+    if (dir === undefined) {
+      dir = path.join(settings.outputRoot, outputKey);
+      archiveDirs.set(outputKey, dir);
+    }
+    return dir;
+  };
+  const trash: TrashPaths = {
+    root: settings.trashRoot,
+    relPrefix: `${day.folder.relDir}/`,
+    dayDir: path.join(settings.trashRoot, 'input', day.folder.relDir),
   };
 
   // A legacy `archived-<stamp>.mp4` cannot say which camera it came from: trust it only when a
-  // single clip in its output folder has that stamp (the Python tool's bug 1 made the others ambiguous).
+  // single clip in its output folder has that stamp (the Python tool's bug 1 made the others
+  // ambiguous). Counted only when some output folder has one: usually none does.
   const clipsPerStamp = new Map<string, number>();
-  for (const clip of day.clips) {
-    const key = `${outputKeyOf(clip)}|${clip.clip.stamp}`;
-    clipsPerStamp.set(key, (clipsPerStamp.get(key) ?? 0) + 1);
+  if ([...day.outputs.values()].some((o) => o.legacyByStamp.size > 0)) {
+    for (const clip of day.clips) {
+      const k = `${outputKeyOf(clip)}|${clip.clip.stamp}`;
+      clipsPerStamp.set(k, (clipsPerStamp.get(k) ?? 0) + 1);
+    }
   }
 
   for (const partial of [...day.outputs.values()].flatMap((o) =>
@@ -138,12 +180,11 @@ export function planDay(day: DayInventory, settings: PlanSettings, now: Date): D
 
   let disposed = 0;
   for (const clip of day.clips) {
-    const recorded = format(clip.time, TIME_FORMAT);
     if (cutoff && clip.time >= cutoff) {
       actions.push({
         kind: 'keep',
         path: clip.path,
-        reason: `recorded ${recorded}, newer than --age ${settings.ageDays} days`,
+        reason: `recorded ${formatLocalTime(clip.time)}, newer than --age ${settings.ageDays} days`,
       });
       continue;
     }
@@ -159,15 +200,20 @@ export function planDay(day: DayInventory, settings: PlanSettings, now: Date): D
       }
     }
 
+    const recorded = formatLocalTime(clip.time);
     const planned = plannedClip(clip);
-    const disposal = disposalFor(clip, settings);
+    const disposal = disposalFor(clip, settings.disposal, trash);
     const outputKey = outputKeyOf(clip);
     const output = day.outputs.get(outputKey);
-    const archivePath = path.join(settings.outputRoot, outputKey, archiveFileName(clip.clip));
+    const archiveName = archiveFileName(clip.clip);
+    const archiveDir = archiveDirOf(outputKey);
+    const archivePath = joinName(archiveDir, archiveName);
     const ageReason = cutoff
       ? `recorded ${recorded}, older than --age ${settings.ageDays} days`
       : `recorded ${recorded} (--age 0: no age threshold)`;
-    const ownExists = output?.entries.has(archiveFileName(clip.clip)) ?? false;
+    // size first: an output folder not written yet is empty, and has() would flatten the name.
+    const ownExists =
+      output !== undefined && output.entries.size > 0 && output.entries.has(archiveName);
     const legacyName = output?.legacyByStamp.get(clip.clip.stamp);
     const legacyUsable =
       legacyName !== undefined && clipsPerStamp.get(`${outputKey}|${clip.clip.stamp}`) === 1;
@@ -204,7 +250,8 @@ export function planDay(day: DayInventory, settings: PlanSettings, now: Date): D
         kind: 'transcode',
         clip: planned,
         archivePath,
-        partialPath: partialPathFor(archivePath),
+        // partialPathFor(archivePath), without splitting the path it has just built.
+        partialPath: joinName(archiveDir, `.${archiveName}${PARTIAL_SUFFIX}`),
         replacesExisting: ownExists,
         disposal,
         reason,
@@ -218,23 +265,40 @@ export function planDay(day: DayInventory, settings: PlanSettings, now: Date): D
 }
 
 function plannedClip(clip: ClipFile): PlannedClip {
-  return {
+  const planned: PlannedClip = {
     path: clip.path,
     relPath: clip.relPath,
     stem: clip.clip.stem,
     camera: clip.clip.camera,
     recordedAt: clip.time,
-    ...(clip.thumbnail ? { thumbnail: clip.thumbnail.path } : {}),
   };
+  if (clip.thumbnail) planned.thumbnail = clip.thumbnail.path;
+  return planned;
 }
 
-function disposalFor(clip: ClipFile, settings: PlanSettings): Disposal {
-  const files: MediaFile[] = clip.thumbnail ? [clip, clip.thumbnail] : [clip];
-  if (settings.disposal === 'delete') return { mode: 'delete', files: files.map((f) => f.path) };
-  return {
-    mode: 'trash',
-    moves: files.map((f) => ({ from: f.path, to: trashPathFor(settings.trashRoot, f.relPath) })),
-  };
+interface TrashPaths {
+  root: string;
+  /** `<relDir>/` of the day being planned. */
+  relPrefix: string;
+  /** `<trash>/input/<relDir>`, joined once per day. */
+  dayDir: string;
+}
+
+function trashPathOf(trash: TrashPaths, file: MediaFile): string {
+  // A file listed straight in the day folder (always, from discovery) needs no path.join.
+  return file.relPath.length === trash.relPrefix.length + file.name.length &&
+    file.relPath.startsWith(trash.relPrefix)
+    ? joinName(trash.dayDir, file.name)
+    : trashPathFor(trash.root, file.relPath);
+}
+
+function disposalFor(clip: ClipFile, mode: DisposalMode, trash: TrashPaths): Disposal {
+  const thumb = clip.thumbnail;
+  if (mode === 'delete')
+    return { mode: 'delete', files: thumb ? [clip.path, thumb.path] : [clip.path] };
+  const moves: FileMove[] = [{ from: clip.path, to: trashPathOf(trash, clip) }];
+  if (thumb) moves.push({ from: thumb.path, to: trashPathOf(trash, thumb) });
+  return { mode: 'trash', moves };
 }
 
 /** `<trash>/input/<path relative to the input root>`, as the Python archiver lays out its trash. */

@@ -4,8 +4,8 @@
  * Dry run and real run share everything up to the plan; the real run executes exactly the plan.
  */
 import path from 'node:path';
-import { askToProceed } from './confirm.js';
-import { UsageError, type InterruptSignal } from './errors.js';
+import { confirmOrStop } from './confirm.js';
+import { interruptSignalOf, UsageError } from './errors.js';
 import { acquireTreeLock, type TreeLock } from './lock.js';
 import { createLogger, type AppLogger } from './logger.js';
 import { consoleLevel, type RunIo, type RunOutcome } from './archive-run.js';
@@ -55,11 +55,6 @@ export interface CleanupOptions {
   json: boolean;
   verbosity: number;
   commandLine: string;
-}
-
-function interruptOf(signal: AbortSignal): InterruptSignal {
-  const reason: unknown = signal.reason;
-  return reason === 'SIGTERM' || reason === 'SIGHUP' ? reason : 'SIGINT';
 }
 
 /** The three roots must be distinct: an archive tree that is also the input would be read as sources. */
@@ -197,16 +192,8 @@ async function cleanup(
 
   const removals = plan.actions.length;
   if (removals > 0 && !opts.assumeYes) {
-    const answer = await askToProceed('Proceed? [y/N] ', io.stdin, io.stderr, io.signal);
-    if (answer === 'interrupted')
-      return {
-        status: 'interrupted',
-        signal: io.signal.aborted ? interruptOf(io.signal) : 'SIGINT',
-      };
-    if (answer === 'no') {
-      log.info('cancelled at the prompt: nothing was changed');
-      return { status: 'cancelled' };
-    }
+    const stop = await confirmOrStop(io, log);
+    if (stop) return stop;
   }
 
   let report: RetentionReport | undefined;
@@ -226,7 +213,7 @@ async function cleanup(
   } else {
     log.info('cleanup: nothing to remove');
   }
-  if (report?.interrupted) return { status: 'interrupted', signal: interruptOf(io.signal) };
+  if (report?.interrupted) return { status: 'interrupted', signal: interruptSignalOf(io.signal) };
   const failures = report?.failed ?? 0;
   if (failures === 0 && plan.writeMarker) {
     try {

@@ -12,6 +12,12 @@ export interface CliContext {
   commandLine: string;
   /** Handlers set the exit code here; main.ts exits with it. */
   setExitCode(code: number): void;
+  /**
+   * For long-running commands whose signals mean something else (record: SIGHUP reloads,
+   * SIGINT closes segments then exits 0): while set, main.ts passes each signal to `handler`
+   * instead of aborting. Returns the function that gives signals back. Absent in-process.
+   */
+  takeSignals?: (handler: (signal: InterruptSignal) => void) => () => void;
 }
 
 export type { InterruptSignal };

@@ -42,12 +42,20 @@ export async function runCli(
       (y) => withConfigFile(archiveBuilder(y), configState, 'archive'),
       (args) => archiveHandler(args, ctx),
     )
-    .command('record [root]', 'record cameras into the tree in clock-aligned segments (long-running)', recordBuilder, (args) =>
-      recordHandler(args, ctx),
+    .command(
+      'record [root]',
+      'record cameras into the tree in clock-aligned segments (long-running)',
+      recordBuilder,
+      (args) => recordHandler(args, ctx),
     )
-    .command('snapshot [output]', 'grab one frame from a camera as JPEG', snapshotBuilder, (args) => snapshotHandler(args, ctx))
-    .command('detect', 'list V4L2 (USB) cameras with formats and a suggested config', detectBuilder, (args) =>
-      detectHandler(args, ctx),
+    .command('snapshot [output]', 'grab one frame from a camera as JPEG', snapshotBuilder, (args) =>
+      snapshotHandler(args, ctx),
+    )
+    .command(
+      'detect',
+      'list V4L2 (USB) cameras with formats and a suggested config',
+      detectBuilder,
+      (args) => detectHandler(args, ctx),
     )
     .command(configCommand(ctx, configState))
     .command(
@@ -89,8 +97,13 @@ export async function runCli(
 export async function main(argv: readonly string[]): Promise<void> {
   const controller = new AbortController();
   let interrupted: InterruptSignal | undefined;
+  let takenBy: ((signal: InterruptSignal) => void) | undefined;
   for (const signal of SIGNALS) {
     process.on(signal, () => {
+      if (takenBy) {
+        takenBy(signal);
+        return;
+      }
       if (interrupted) {
         // Second signal: the user means it. ffmpeg children got the group signal or our SIGTERM.
         process.stderr.write(`\n${signal} again: exiting now\n`);
@@ -112,6 +125,12 @@ export async function main(argv: readonly string[]): Promise<void> {
       env: process.env,
       signal: controller.signal,
       commandLine: ['camera-archiver', ...argv].join(' '),
+      takeSignals: (handler) => {
+        takenBy = handler;
+        return () => {
+          takenBy = undefined;
+        };
+      },
     });
   } catch (error) {
     code = exitCodeForError(error);

@@ -54,7 +54,12 @@ export function nodeSpawner(ffmpeg: string, env: NodeJS.ProcessEnv): Spawner {
 export function mediaTools(ffmpeg: string, ffprobe: string, env: NodeJS.ProcessEnv): MediaTools {
   return {
     async ffmpeg(args) {
-      const r = await execa(ffmpeg, args, { reject: false, stdin: 'ignore', env: recorderEnv(env), timeout: 120_000 });
+      const r = await execa(ffmpeg, args, {
+        reject: false,
+        stdin: 'ignore',
+        env: recorderEnv(env),
+        timeout: 120_000,
+      });
       return { exitCode: r.exitCode ?? -1, stderr: String(r.stderr) };
     },
     async duration(file) {
@@ -86,13 +91,19 @@ export interface CameraLock {
  * heartbeat) placed in the camera's staging folder, so two recorders can share a ROOT with
  * different cameras, and the archiver's own tree lock is not involved.
  */
-export async function lockCamera(dir: string, camera: string, command: string, log: Log): Promise<CameraLock> {
+export async function lockCamera(
+  dir: string,
+  camera: string,
+  command: string,
+  log: Log,
+): Promise<CameraLock> {
   await fsp.mkdir(dir, { recursive: true });
   try {
     return await acquireTreeLock({
       dir,
       command,
-      onTakeover: (why) => log.warn(`camera ${camera}: took over the lock of a recorder that is gone (${why})`),
+      onTakeover: (why) =>
+        log.warn(`camera ${camera}: took over the lock of a recorder that is gone (${why})`),
     });
   } catch (error) {
     if (error instanceof LockHeldError) {
@@ -140,7 +151,9 @@ export async function reapOrphans(stagingDir: string, log: Log, graceMs = 10_000
     }
   }
   for (const pid of found) {
-    log.warn(`staging ${stagingDir}: stopping ffmpeg pid ${pid} left running by a recorder that is gone`);
+    log.warn(
+      `staging ${stagingDir}: stopping ffmpeg pid ${pid} left running by a recorder that is gone`,
+    );
     try {
       process.kill(pid, 'SIGINT');
     } catch {

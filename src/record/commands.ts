@@ -11,8 +11,24 @@ import { EnvironmentError, errorMessage, UsageError } from '../errors.js';
 import { createLogger, type Level } from '../logger.js';
 import { reclaimSpace } from '../retention.js';
 import { resolveToolchain } from '../toolchain.js';
-import { deviceExists, lockCamera, mediaTools, nodeSpawner, nodeStatfs, processAlive, reapOrphans, recorderEnv } from './adapters.js';
-import { buildRecordConfig, parseCameraFlag, parseConfigText, toCameraConfig, type FlagInput, type RecordConfig } from './config.js';
+import {
+  deviceExists,
+  lockCamera,
+  mediaTools,
+  nodeSpawner,
+  nodeStatfs,
+  processAlive,
+  reapOrphans,
+  recorderEnv,
+} from './adapters.js';
+import {
+  buildRecordConfig,
+  parseCameraFlag,
+  parseConfigText,
+  toCameraConfig,
+  type FlagInput,
+  type RecordConfig,
+} from './config.js';
 import { buildSnapshotArgs } from './ffmpeg-args.js';
 import { Recorder } from './recorder.js';
 import { formatStatus, readStatus } from './status.js';
@@ -38,10 +54,15 @@ function consoleLevel(verbosity: number): Level {
 }
 
 /** Shared config locations (the nightly archive's file may hold a `record:` section too). */
-const DEFAULT_CONFIG_FILES = ['config.yaml', 'config.yml', 'config.json'].map((f) => path.join('/etc/camera-archiver', f));
+const DEFAULT_CONFIG_FILES = ['config.yaml', 'config.yml', 'config.json'].map((f) =>
+  path.join('/etc/camera-archiver', f),
+);
 
 /** --config, else CAMERA_ARCHIVER_CONFIG, else the first default file that exists. */
-export function recordConfigFile(options: RecordCommandOptions, env: NodeJS.ProcessEnv): string | undefined {
+export function recordConfigFile(
+  options: RecordCommandOptions,
+  env: NodeJS.ProcessEnv,
+): string | undefined {
   const given = options.configFile ?? env.CAMERA_ARCHIVER_CONFIG;
   if (given !== undefined) return given === '' || given === 'false' ? undefined : given;
   return DEFAULT_CONFIG_FILES.find((f) => existsSync(f));
@@ -58,7 +79,9 @@ export async function loadRecordConfig(
     try {
       text = await fsp.readFile(configFile, 'utf8');
     } catch (error) {
-      throw new UsageError(`cannot read config file ${configFile}: ${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}`);
+      throw new UsageError(
+        `cannot read config file ${configFile}: ${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}`,
+      );
     }
     file = { path: configFile, data: await parseConfigText(text, configFile) };
   }
@@ -69,7 +92,9 @@ export async function loadRecordConfig(
 export async function printStatus(root: string, json: boolean, io: CommandIo): Promise<boolean> {
   const status = await readStatus(root);
   if (!status) {
-    io.stdout.write(`no recorder status under ${root} (${path.join(root, '.record-status.json')} does not exist): record has not run here\n`);
+    io.stdout.write(
+      `no recorder status under ${root} (${path.join(root, '.record-status.json')} does not exist): record has not run here\n`,
+    );
     return false;
   }
   const alive = status.host === os.hostname() ? processAlive(status.pid) : true;
@@ -80,15 +105,23 @@ export async function printStatus(root: string, json: boolean, io: CommandIo): P
 
 export interface RecordSignals {
   stop: AbortSignal;
+  /** A second stop request: kill ffmpeg instead of waiting for it to close its segments. */
+  hurry?: AbortSignal;
   onReload(listener: () => void): () => void;
 }
 
-export async function runRecord(options: RecordCommandOptions, io: CommandIo, signals: RecordSignals): Promise<void> {
+export async function runRecord(
+  options: RecordCommandOptions,
+  io: CommandIo,
+  signals: RecordSignals,
+): Promise<void> {
   const configFile = recordConfigFile(options, io.env);
   options = { ...options, configFile };
   const { config, warnings } = await loadRecordConfig(options, io.env);
   await fsp.mkdir(config.root, { recursive: true }).catch((error: unknown) => {
-    throw new EnvironmentError(`cannot create the recording root ${config.root}: ${errorMessage(error)}`);
+    throw new EnvironmentError(
+      `cannot create the recording root ${config.root}: ${errorMessage(error)}`,
+    );
   });
   const log = await createLogger({
     consoleLevel: consoleLevel(options.verbosity),
@@ -98,14 +131,22 @@ export async function runRecord(options: RecordCommandOptions, io: CommandIo, si
   });
   try {
     for (const w of warnings) log.warn(w);
-    const tools = await resolveToolchain({ ffmpeg: options.ffmpeg, ffprobe: options.ffprobe }, io.env, (m) => log.warn(m));
+    const tools = await resolveToolchain(
+      { ffmpeg: options.ffmpeg, ffprobe: options.ffprobe },
+      io.env,
+      (m) => log.warn(m),
+    );
     const recorder = new Recorder(config, {
       ffmpegPath: tools.ffmpeg.path,
       caps: tools.caps,
       spawn: nodeSpawner(tools.ffmpeg.path, io.env),
       tools: mediaTools(tools.ffmpeg.path, tools.ffprobe.path, io.env),
       probeEncoder: async (args) => {
-        const r = await execa(tools.ffmpeg.path, args, { reject: false, stdin: 'ignore', timeout: 30_000 });
+        const r = await execa(tools.ffmpeg.path, args, {
+          reject: false,
+          stdin: 'ignore',
+          timeout: 30_000,
+        });
         return { exitCode: r.exitCode ?? -1, stderr: String(r.stderr) };
       },
       hasDevice: existsSync,
@@ -118,6 +159,7 @@ export async function runRecord(options: RecordCommandOptions, io: CommandIo, si
     });
     await recorder.run({
       stop: signals.stop,
+      ...(signals.hurry ? { hurry: signals.hurry } : {}),
       onReload: signals.onReload,
       ...(options.configFile
         ? {
@@ -148,15 +190,32 @@ export interface SnapshotOptions {
 /** One JPEG from a camera; written under a temporary name first, so OUT is whole or absent. */
 export async function runSnapshot(options: SnapshotOptions, io: CommandIo): Promise<string> {
   const { name, source } = parseCameraFlag(options.camera);
-  const camera = { ...toCameraConfig({ name, source: options.camera.slice(name.length + 1), mode: source.kind === 'rtsp' ? 'copy' : 'encode' }, { segmentSeconds: 60 }, `--camera ${name}`), source };
+  const camera = {
+    ...toCameraConfig(
+      {
+        name,
+        source: options.camera.slice(name.length + 1),
+        mode: source.kind === 'rtsp' ? 'copy' : 'encode',
+      },
+      { segmentSeconds: 60 },
+      `--camera ${name}`,
+    ),
+    source,
+  };
   if (source.kind === 'v4l2' && !deviceExists(source.input)) {
-    throw new EnvironmentError(`device ${source.input} does not exist (run 'camera-archiver detect' to list cameras)`);
+    throw new EnvironmentError(
+      `device ${source.input} does not exist (run 'camera-archiver detect' to list cameras)`,
+    );
   }
   const output = path.resolve(options.output);
-  if (!/\.jpe?g$/i.test(output)) throw new UsageError(`snapshot output must end in .jpg, got ${options.output}`);
+  if (!/\.jpe?g$/i.test(output))
+    throw new UsageError(`snapshot output must end in .jpg, got ${options.output}`);
   const { locateTool, parseCaps } = await import('../toolchain.js');
   const ffmpeg = locateTool('ffmpeg', options.ffmpeg, io.env).path;
-  const version = await execa(ffmpeg, ['-hide_banner', '-version'], { reject: false, timeout: 20_000 });
+  const version = await execa(ffmpeg, ['-hide_banner', '-version'], {
+    reject: false,
+    timeout: 20_000,
+  });
   const caps = parseCaps(String(version.stdout));
   const temp = path.join(path.dirname(output), `.${path.basename(output)}.${process.pid}.partial`);
   try {
@@ -166,10 +225,16 @@ export async function runSnapshot(options: SnapshotOptions, io: CommandIo): Prom
       env: recorderEnv(io.env),
       timeout: options.timeoutSeconds * 1000,
     });
-    const size = await fsp.stat(temp).then((s) => s.size).catch(() => 0);
-    if (r.timedOut) throw new EnvironmentError(`camera ${name}: no frame within ${options.timeoutSeconds} s`);
+    const size = await fsp
+      .stat(temp)
+      .then((s) => s.size)
+      .catch(() => 0);
+    if (r.timedOut)
+      throw new EnvironmentError(`camera ${name}: no frame within ${options.timeoutSeconds} s`);
     if (r.exitCode !== 0 || size === 0) {
-      const why = String(r.stderr).trim().split('\n').slice(-2).join(' / ') || `ffmpeg exit ${r.exitCode ?? '?'}`;
+      const why =
+        String(r.stderr).trim().split('\n').slice(-2).join(' / ') ||
+        `ffmpeg exit ${r.exitCode ?? '?'}`;
       throw new EnvironmentError(`camera ${name}: no frame: ${why}`);
     }
     await fsp.rename(temp, output);
@@ -195,7 +260,8 @@ function realDetectIo(env: NodeJS.ProcessEnv): DetectIo {
       const links = new Map<string, string>();
       const dir = '/dev/v4l/by-id';
       try {
-        for (const name of readdirSync(dir)) links.set(path.join(dir, name), realpathSync(path.join(dir, name)));
+        for (const name of readdirSync(dir))
+          links.set(path.join(dir, name), realpathSync(path.join(dir, name)));
       } catch {
         // No by-id folder: no cameras with udev links.
       }
@@ -215,13 +281,18 @@ function realDetectIo(env: NodeJS.ProcessEnv): DetectIo {
 }
 
 /** Prints what `detect` found; returns false when nothing usable was found (exit 1). */
-export async function runDetect(io: CommandIo, detectIo: DetectIo = realDetectIo(io.env)): Promise<boolean> {
+export async function runDetect(
+  io: CommandIo,
+  detectIo: DetectIo = realDetectIo(io.env),
+): Promise<boolean> {
   const result = await detectCameras(detectIo);
   if (result.status === 'ok') {
     io.stdout.write(renderDetect(result.cameras));
     return true;
   }
   io.stderr.write(`camera-archiver detect: ${result.message}\n`);
-  io.stderr.write(`RTSP cameras are not detected: add them with --camera NAME=rtsp://user:pass@host/path; try one with 'camera-archiver snapshot --camera NAME=SOURCE out.jpg'.\n`);
+  io.stderr.write(
+    `RTSP cameras are not detected: add them with --camera NAME=rtsp://user:pass@host/path; try one with 'camera-archiver snapshot --camera NAME=SOURCE out.jpg'.\n`,
+  );
   return false;
 }

@@ -97,7 +97,8 @@ export function parseSource(text: string, where: string): CameraSource {
     } catch {
       throw new UsageError(`${where}: '${redactUrl(trimmed)}' is not a valid RTSP URL`);
     }
-    if (!url.hostname) throw new UsageError(`${where}: RTSP URL '${redactUrl(trimmed)}' has no host`);
+    if (!url.hostname)
+      throw new UsageError(`${where}: RTSP URL '${redactUrl(trimmed)}' has no host`);
     return { kind: 'rtsp', input: trimmed };
   }
   if (trimmed.startsWith('/dev/')) return { kind: 'v4l2', input: trimmed };
@@ -131,7 +132,10 @@ export function describeSource(source: CameraSource): string {
 /** `NAME=SOURCE` from the command line. */
 export function parseCameraFlag(text: string): { name: string; source: CameraSource } {
   const eq = text.indexOf('=');
-  if (eq <= 0) throw new UsageError(`--camera '${redactUrl(text)}': use NAME=SOURCE, e.g. --camera front=rtsp://cam/stream`);
+  if (eq <= 0)
+    throw new UsageError(
+      `--camera '${redactUrl(text)}': use NAME=SOURCE, e.g. --camera front=rtsp://cam/stream`,
+    );
   const name = text.slice(0, eq);
   checkName(name, `--camera ${name}`);
   return { name, source: parseSource(text.slice(eq + 1), `--camera ${name}`) };
@@ -187,7 +191,15 @@ const CAMERA_KEYS = new Set([
   'preset',
   'keyframeInterval',
 ]);
-const TOP_KEYS = new Set(['root', 'output', 'trashRoot', 'segmentTime', 'cameras', 'storage', 'stallTimeout']);
+const TOP_KEYS = new Set([
+  'root',
+  'output',
+  'trashRoot',
+  'segmentTime',
+  'cameras',
+  'storage',
+  'stallTimeout',
+]);
 
 function camelCase(name: string): string {
   return name.replace(/[-_]+([a-z0-9])/gi, (_m, c: string) => c.toUpperCase());
@@ -234,21 +246,36 @@ function seconds(v: unknown, where: string, fallback: number): number {
 
 function optString(v: unknown, where: string): string | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'string' || v === '') throw new ConfigError(`${where}: expected a text value, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || v === '')
+    throw new ConfigError(`${where}: expected a text value, got ${JSON.stringify(v)}`);
   return v;
 }
 
-function choice<T extends string>(v: unknown, options: readonly T[], where: string, fallback: T): T {
+function choice<T extends string>(
+  v: unknown,
+  options: readonly T[],
+  where: string,
+  fallback: T,
+): T {
   if (v === undefined) return fallback;
   if (typeof v === 'string' && (options as readonly string[]).includes(v)) return v as T;
   throw new ConfigError(`${where}: must be one of ${options.join(', ')}, got ${JSON.stringify(v)}`);
 }
 
 /** Turns one raw camera entry into a CameraConfig; every bad field is a ConfigError naming it. */
-export function toCameraConfig(entry: RawEntry, defaults: CameraDefaults, where: string): CameraConfig {
-  const raw: RawEntry = Object.fromEntries(Object.entries(entry).map(([k, v]) => [camelCase(k), v]));
+export function toCameraConfig(
+  entry: RawEntry,
+  defaults: CameraDefaults,
+  where: string,
+): CameraConfig {
+  const raw: RawEntry = Object.fromEntries(
+    Object.entries(entry).map(([k, v]) => [camelCase(k), v]),
+  );
   for (const key of Object.keys(raw)) {
-    if (!CAMERA_KEYS.has(key)) throw new ConfigError(`${where}: unknown option '${key}' (known: ${[...CAMERA_KEYS].join(', ')})`);
+    if (!CAMERA_KEYS.has(key))
+      throw new ConfigError(
+        `${where}: unknown option '${key}' (known: ${[...CAMERA_KEYS].join(', ')})`,
+      );
   }
   const name = raw.name;
   if (typeof name !== 'string') throw new ConfigError(`${where}: every camera needs a name`);
@@ -258,7 +285,8 @@ export function toCameraConfig(entry: RawEntry, defaults: CameraDefaults, where:
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
-  if (typeof raw.source !== 'string') throw new ConfigError(`${at}: 'source' is required (rtsp://…, /dev/video*, lavfi:…)`);
+  if (typeof raw.source !== 'string')
+    throw new ConfigError(`${at}: 'source' is required (rtsp://…, /dev/video*, lavfi:…)`);
   let source: CameraSource;
   try {
     source = parseSource(raw.source, at);
@@ -267,19 +295,35 @@ export function toCameraConfig(entry: RawEntry, defaults: CameraDefaults, where:
   }
   const inputFormat = optString(raw.inputFormat, `${at} inputFormat`);
   const size = optString(raw.size, `${at} size`);
-  if (size !== undefined && !/^\d+x\d+$/.test(size)) throw new ConfigError(`${at} size: use WIDTHxHEIGHT, e.g. 1280x720, got '${size}'`);
+  if (size !== undefined && !/^\d+x\d+$/.test(size))
+    throw new ConfigError(`${at} size: use WIDTHxHEIGHT, e.g. 1280x720, got '${size}'`);
   const frameRate = raw.frameRate;
-  if (frameRate !== undefined && (typeof frameRate !== 'number' || !(frameRate > 0) || frameRate > 240)) {
-    throw new ConfigError(`${at} frameRate: expected a number of frames per second (0-240], got ${JSON.stringify(frameRate)}`);
+  if (
+    frameRate !== undefined &&
+    (typeof frameRate !== 'number' || !(frameRate > 0) || frameRate > 240)
+  ) {
+    throw new ConfigError(
+      `${at} frameRate: expected a number of frames per second (0-240], got ${JSON.stringify(frameRate)}`,
+    );
   }
   const quality = raw.quality;
-  if (quality !== undefined && (typeof quality !== 'number' || !Number.isInteger(quality) || quality < 0 || quality > 63)) {
-    throw new ConfigError(`${at} quality: expected a whole number 0-63, got ${JSON.stringify(quality)}`);
+  if (
+    quality !== undefined &&
+    (typeof quality !== 'number' || !Number.isInteger(quality) || quality < 0 || quality > 63)
+  ) {
+    throw new ConfigError(
+      `${at} quality: expected a whole number 0-63, got ${JSON.stringify(quality)}`,
+    );
   }
   const camera: CameraConfig = {
     name,
     source,
-    mode: choice(raw.mode, ['copy', 'encode'] as const, `${at} mode`, defaultMode(source, inputFormat)),
+    mode: choice(
+      raw.mode,
+      ['copy', 'encode'] as const,
+      `${at} mode`,
+      defaultMode(source, inputFormat),
+    ),
     segmentSeconds: seconds(raw.segmentTime, `${at} segmentTime`, defaults.segmentSeconds),
     // A filtergraph has no audio unless it says so; asking for AAC would only print a warning.
     audio: choice(raw.audio, AUDIO_MODES, `${at} audio`, source.kind === 'lavfi' ? 'none' : 'aac'),
@@ -292,7 +336,11 @@ export function toCameraConfig(entry: RawEntry, defaults: CameraDefaults, where:
     codec: choice(raw.codec, CODECS, `${at} codec`, 'h264'),
     quality: quality as number | undefined,
     preset: optString(raw.preset, `${at} preset`),
-    keyframeSeconds: seconds(raw.keyframeInterval, `${at} keyframeInterval`, DEFAULT_KEYFRAME_SECONDS),
+    keyframeSeconds: seconds(
+      raw.keyframeInterval,
+      `${at} keyframeInterval`,
+      DEFAULT_KEYFRAME_SECONDS,
+    ),
   };
   checkCamera(camera, at);
   return camera;
@@ -300,22 +348,34 @@ export function toCameraConfig(entry: RawEntry, defaults: CameraDefaults, where:
 
 function checkCamera(c: CameraConfig, at: string): void {
   if (!(c.segmentSeconds >= 2) || c.segmentSeconds > 24 * 3600) {
-    throw new ConfigError(`${at} segmentTime: must be between 2s and 24h, got ${c.segmentSeconds}s`);
+    throw new ConfigError(
+      `${at} segmentTime: must be between 2s and 24h, got ${c.segmentSeconds}s`,
+    );
   }
   if (!(c.rtspTimeoutSeconds >= 1) || c.rtspTimeoutSeconds > 600) {
-    throw new ConfigError(`${at} rtspTimeout: must be between 1s and 10m, got ${c.rtspTimeoutSeconds}s`);
+    throw new ConfigError(
+      `${at} rtspTimeout: must be between 1s and 10m, got ${c.rtspTimeoutSeconds}s`,
+    );
   }
   if (!(c.keyframeSeconds > 0) || c.keyframeSeconds > c.segmentSeconds) {
-    throw new ConfigError(`${at} keyframeInterval: must be > 0 and at most the segment time, got ${c.keyframeSeconds}s`);
+    throw new ConfigError(
+      `${at} keyframeInterval: must be > 0 and at most the segment time, got ${c.keyframeSeconds}s`,
+    );
   }
   if (c.mode === 'copy' && c.source.kind === 'lavfi') {
-    throw new ConfigError(`${at}: a lavfi source produces raw frames and cannot be recorded with mode copy; use mode encode`);
+    throw new ConfigError(
+      `${at}: a lavfi source produces raw frames and cannot be recorded with mode copy; use mode encode`,
+    );
   }
   if (c.mode === 'copy' && c.source.kind === 'v4l2' && c.inputFormat !== 'h264') {
-    throw new ConfigError(`${at}: mode copy needs inputFormat h264 for a V4L2 camera (MJPEG/YUYV must be encoded)`);
+    throw new ConfigError(
+      `${at}: mode copy needs inputFormat h264 for a V4L2 camera (MJPEG/YUYV must be encoded)`,
+    );
   }
   if (c.source.kind !== 'v4l2' && (c.inputFormat || c.size || c.frameRate)) {
-    throw new ConfigError(`${at}: inputFormat, size and frameRate only apply to V4L2 (/dev/video*) cameras`);
+    throw new ConfigError(
+      `${at}: inputFormat, size and frameRate only apply to V4L2 (/dev/video*) cameras`,
+    );
   }
 }
 
@@ -326,7 +386,9 @@ export function checkThresholds(storage: StorageThresholds, where: string): Stor
     ['blockPercent', block],
   ] as const) {
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 100) {
-      throw new ConfigError(`${where} ${key}: must be a percentage in (0, 100], got ${JSON.stringify(v)}`);
+      throw new ConfigError(
+        `${where} ${key}: must be a percentage in (0, 100], got ${JSON.stringify(v)}`,
+      );
     }
   }
   if (warn >= block) {
@@ -356,39 +418,55 @@ export function buildRecordConfig(
   env: ConfigEnvironment,
 ): { config: RecordConfig; warnings: string[] } {
   const warnings: string[] = [];
-  if (file && !isRecord(file.data)) throw new ConfigError(`${file.path}: expected a mapping with a 'cameras' list at the top`);
+  if (file && !isRecord(file.data))
+    throw new ConfigError(`${file.path}: expected a mapping with a 'cameras' list at the top`);
   const data = file ? recordSettings(file.data as Record<string, unknown>) : {};
   const where = file ? file.path : 'command line';
   const fileRoot = optString(data.root, `${where} root`);
   // Same default tree as the archiver, so `record` and `archive` without arguments meet.
   const rootText = flags.root ?? fileRoot ?? DEFAULT_RECORD_ROOT;
   // Relative paths in a config file are relative to the file, as users expect of service configs.
-  const base = flags.root ? process.cwd() : file ? path.dirname(path.resolve(file.path)) : process.cwd();
+  const base = flags.root
+    ? process.cwd()
+    : file
+      ? path.dirname(path.resolve(file.path))
+      : process.cwd();
   const root = path.resolve(base, rootText);
 
   let segmentSeconds = seconds(data.segmentTime, `${where} segmentTime`, DEFAULT_SEGMENT_SECONDS);
-  if (flags.segmentTime !== undefined) segmentSeconds = parseDuration(flags.segmentTime, '--segment-time');
+  if (flags.segmentTime !== undefined)
+    segmentSeconds = parseDuration(flags.segmentTime, '--segment-time');
 
   const cameras: CameraConfig[] = [];
   if (data.cameras !== undefined) {
     if (!Array.isArray(data.cameras)) throw new ConfigError(`${where}: 'cameras' must be a list`);
     data.cameras.forEach((entry: unknown, i: number) => {
-      if (!isRecord(entry)) throw new ConfigError(`${where}: cameras[${i}] must be a mapping with name and source`);
+      if (!isRecord(entry))
+        throw new ConfigError(`${where}: cameras[${i}] must be a mapping with name and source`);
       // A camera's own segmentTime wins over the general one (flag or file).
       cameras.push(toCameraConfig({ ...entry }, { segmentSeconds }, `${where}: cameras[${i}]`));
     });
   }
   for (const flag of flags.cameras) {
     const { name, source } = parseCameraFlag(flag);
-    const camera = toCameraConfig({ name, source: flag.slice(name.length + 1) }, { segmentSeconds }, `--camera ${name}`);
+    const camera = toCameraConfig(
+      { name, source: flag.slice(name.length + 1) },
+      { segmentSeconds },
+      `--camera ${name}`,
+    );
     cameras.push({ ...camera, source });
   }
   if (cameras.length === 0) {
-    throw new UsageError('no cameras: add --camera NAME=SOURCE (e.g. --camera demo=lavfi:testsrc2) or a config file with cameras');
+    throw new UsageError(
+      'no cameras: add --camera NAME=SOURCE (e.g. --camera demo=lavfi:testsrc2) or a config file with cameras',
+    );
   }
   const seen = new Set<string>();
   for (const c of cameras) {
-    if (seen.has(c.name)) throw new ConfigError(`camera name '${c.name}' is used twice: each camera needs its own name`);
+    if (seen.has(c.name))
+      throw new ConfigError(
+        `camera name '${c.name}' is used twice: each camera needs its own name`,
+      );
     seen.add(c.name);
     if (c.source.kind === 'v4l2' && !env.deviceExists(c.source.input)) {
       throw new ConfigError(
@@ -401,27 +479,40 @@ export function buildRecordConfig(
     if (c.source.kind !== 'lavfi') {
       const other = sameDevice.get(c.source.input);
       // A V4L2 device can be opened once (EBUSY); an RTSP URL twice is legal but almost always a typo.
-      if (other && c.source.kind === 'v4l2') throw new ConfigError(`cameras '${other}' and '${c.name}' both use ${c.source.input}`);
+      if (other && c.source.kind === 'v4l2')
+        throw new ConfigError(`cameras '${other}' and '${c.name}' both use ${c.source.input}`);
       if (other) warnings.push(`cameras '${other}' and '${c.name}' record the same URL`);
       sameDevice.set(c.source.input, c.name);
     }
   }
 
   const rawStorage = isRecord(data.storage) ? data.storage : {};
-  if (data.storage !== undefined && !isRecord(data.storage)) throw new ConfigError(`${where} storage: expected a mapping`);
+  if (data.storage !== undefined && !isRecord(data.storage))
+    throw new ConfigError(`${where} storage: expected a mapping`);
   for (const key of Object.keys(rawStorage)) {
-    if (key !== 'warnPercent' && key !== 'blockPercent') throw new ConfigError(`${where} storage: unknown option '${key}'`);
+    if (key !== 'warnPercent' && key !== 'blockPercent')
+      throw new ConfigError(`${where} storage: unknown option '${key}'`);
   }
   const storage = checkThresholds(
     {
-      warnPercent: flags.warnPercent ?? (rawStorage.warnPercent as number | undefined) ?? DEFAULT_STORAGE.warnPercent,
-      blockPercent: flags.blockPercent ?? (rawStorage.blockPercent as number | undefined) ?? DEFAULT_STORAGE.blockPercent,
+      warnPercent:
+        flags.warnPercent ??
+        (rawStorage.warnPercent as number | undefined) ??
+        DEFAULT_STORAGE.warnPercent,
+      blockPercent:
+        flags.blockPercent ??
+        (rawStorage.blockPercent as number | undefined) ??
+        DEFAULT_STORAGE.blockPercent,
     },
-    flags.warnPercent !== undefined || flags.blockPercent !== undefined ? 'storage (flags)' : `${where} storage`,
+    flags.warnPercent !== undefined || flags.blockPercent !== undefined
+      ? 'storage (flags)'
+      : `${where} storage`,
   );
   let stallSeconds = seconds(data.stallTimeout, `${where} stallTimeout`, DEFAULT_STALL_SECONDS);
-  if (flags.stallTimeout !== undefined) stallSeconds = parseDuration(flags.stallTimeout, '--stall-timeout');
-  if (!(stallSeconds >= 5)) throw new ConfigError(`stall timeout must be at least 5s, got ${stallSeconds}s`);
+  if (flags.stallTimeout !== undefined)
+    stallSeconds = parseDuration(flags.stallTimeout, '--stall-timeout');
+  if (!(stallSeconds >= 5))
+    throw new ConfigError(`stall timeout must be at least 5s, got ${stallSeconds}s`);
   for (const c of cameras) {
     if (c.source.kind === 'rtsp' && stallSeconds <= c.rtspTimeoutSeconds * 2) {
       warnings.push(
@@ -457,6 +548,8 @@ export async function parseConfigText(text: string, file: string): Promise<unkno
   try {
     return parse(text) as unknown;
   } catch (error) {
-    throw new ConfigError(`${file}: not valid YAML: ${(error as Error).message.split('\n')[0] ?? ''}`);
+    throw new ConfigError(
+      `${file}: not valid YAML: ${(error as Error).message.split('\n')[0] ?? ''}`,
+    );
   }
 }

@@ -24,7 +24,8 @@ export const PROGRESS_PERIOD_SECONDS = 5;
  * 3.07 s of 4 s recoverable; plain MP4 and +faststart lose everything). frag_duration bounds a
  * fragment to 1 s even when the camera's GOP is 10 s or more.
  */
-export const FRAGMENTED_MOVFLAGS = 'movflags=+frag_keyframe+empty_moov+default_base_moof:frag_duration=1000000';
+export const FRAGMENTED_MOVFLAGS =
+  'movflags=+frag_keyframe+empty_moov+default_base_moof:frag_duration=1000000';
 
 /** Staged segment names: ffmpeg expands these with strftime in TZ=UTC (see recorder env). */
 export function segmentPattern(stagingDir: string, camera: string): string {
@@ -33,7 +34,11 @@ export function segmentPattern(stagingDir: string, camera: string): string {
 }
 
 /** Input options for a camera. `live` adds `-re` for synthetic sources (real cameras pace themselves). */
-export function inputArgs(camera: CameraConfig, caps: Pick<FfmpegCaps, 'lavfMajor'>, live: boolean): string[] {
+export function inputArgs(
+  camera: CameraConfig,
+  caps: Pick<FfmpegCaps, 'lavfMajor'>,
+  live: boolean,
+): string[] {
   const s = camera.source;
   switch (s.kind) {
     case 'lavfi':
@@ -84,8 +89,13 @@ function audioArgs(camera: CameraConfig): string[] {
  * profile's encoder with a keyframe forced every `keyframeSeconds`, so each clock-aligned cut lands
  * at most that long after its boundary and every segment starts on a keyframe.
  */
-function videoArgs(camera: CameraConfig, profile: EncodingProfile | undefined, caps: Pick<FfmpegCaps, 'hasFpsMode'>): { pre: string[]; out: string[] } {
-  if (camera.mode === 'copy' || !profile) return { pre: [], out: ['-map', '0:v:0', '-c:v', 'copy'] };
+function videoArgs(
+  camera: CameraConfig,
+  profile: EncodingProfile | undefined,
+  caps: Pick<FfmpegCaps, 'hasFpsMode'>,
+): { pre: string[]; out: string[] } {
+  if (camera.mode === 'copy' || !profile)
+    return { pre: [], out: ['-map', '0:v:0', '-c:v', 'copy'] };
   const parts = videoEncodeParts(profile);
   return {
     pre: parts.input,
@@ -206,7 +216,11 @@ export function buildRemuxArgs(input: string, output: string): string[] {
 }
 
 /** `snapshot`: a single full-size frame from the camera, written as JPEG. */
-export function buildSnapshotArgs(camera: CameraConfig, output: string, caps: Pick<FfmpegCaps, 'lavfMajor'>): string[] {
+export function buildSnapshotArgs(
+  camera: CameraConfig,
+  output: string,
+  caps: Pick<FfmpegCaps, 'lavfMajor'>,
+): string[] {
   return [
     '-hide_banner',
     '-nostdin',

@@ -11,7 +11,13 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { formatCommand, profileFor, selectEncoder, type EncodingProfile, type ProbeRunner } from '../encoders.js';
+import {
+  formatCommand,
+  profileFor,
+  selectEncoder,
+  type EncodingProfile,
+  type ProbeRunner,
+} from '../encoders.js';
 import { EnvironmentError, errorMessage } from '../errors.js';
 import type { Log } from '../logger.js';
 import type { ReclaimReport, ReclaimRequest } from '../retention.js';
@@ -48,6 +54,8 @@ export interface RecorderIo {
 export interface RecorderControl {
   /** Aborts when the recorder should finish its segments and return. */
   stop: AbortSignal;
+  /** Aborts when stopping must not wait for ffmpeg to close its segments. */
+  hurry?: AbortSignal;
   /** Subscribes to reload requests (SIGHUP); returns the unsubscribe function. */
   onReload?(listener: () => void): () => void;
   /** Reads and validates the configuration again; undefined when there is no file to re-read. */
@@ -118,17 +126,29 @@ export class Recorder {
       audio: 'none' as const,
       hwDevice: '/dev/dri/renderD128',
     };
-    const selected = await selectEncoder(camera.encoder, base, this.io.probeEncoder, this.io.hasDevice);
+    const selected = await selectEncoder(
+      camera.encoder,
+      base,
+      this.io.probeEncoder,
+      this.io.hasDevice,
+    );
     if (!selected.profile) {
       const tried = selected.attempts.map((a) => `${a.name}: ${a.error ?? 'failed'}`).join('; ');
-      throw new EnvironmentError(`camera '${camera.name}': no working ${camera.codec} encoder (${tried})`);
+      throw new EnvironmentError(
+        `camera '${camera.name}': no working ${camera.codec} encoder (${tried})`,
+      );
     }
     const profile = profileFor(selected.profile.encoder, base);
     this.profiles.set(key, profile);
     return profile;
   }
 
-  private async start(camera: CameraConfig, lock: CameraLock, parent: AbortSignal): Promise<void> {
+  private async start(
+    camera: CameraConfig,
+    lock: CameraLock,
+    parent: AbortSignal,
+    hurry?: AbortSignal,
+  ): Promise<void> {
     const { io, config } = this;
     const profile = await this.profileFor(camera);
     const stagingDir = stagingDirOf(config.root, camera.name);
@@ -138,7 +158,10 @@ export class Recorder {
     const buildArgs = (listFile: string): string[] => {
       const args = buildRecordArgs(camera, profile, { stagingDir, listFile }, io.caps);
       // The command as run, except an RTSP password (logs end up in bug reports).
-      const shown = camera.source.kind === 'rtsp' ? args.map((a) => (a === camera.source.input ? describeSource(camera.source) : a)) : args;
+      const shown =
+        camera.source.kind === 'rtsp'
+          ? args.map((a) => (a === camera.source.input ? describeSource(camera.source) : a))
+          : args;
       io.log.verbose(`camera ${camera.name}: ${formatCommand(io.ffmpegPath, shown)}`);
       return args;
     };
@@ -156,12 +179,22 @@ export class Recorder {
       ...(io.stallPollMs !== undefined ? { pollMs: io.stallPollMs } : {}),
       onChange: () => this.markDirty(),
       ...(io.reapOrphans ? { reapOrphans: io.reapOrphans } : {}),
+      ...(hurry ? { hurry } : {}),
     });
     const done = supervisor
       .run(controller.signal)
-      .catch((error: unknown) => io.log.error(`camera ${camera.name}: supervisor failed: ${errorMessage(error)}`))
+      .catch((error: unknown) =>
+        io.log.error(`camera ${camera.name}: supervisor failed: ${errorMessage(error)}`),
+      )
       .finally(() => parent.removeEventListener('abort', onParent));
-    this.running.set(camera.name, { camera, key: JSON.stringify(camera), supervisor, controller, done, lock });
+    this.running.set(camera.name, {
+      camera,
+      key: JSON.stringify(camera),
+      supervisor,
+      controller,
+      done,
+      lock,
+    });
     io.log.info(
       `camera ${camera.name}: ${describeSource(camera.source)}, ${camera.mode}${profile ? ` (${profile.encoder} ${profile.codec})` : ''}, ${camera.segmentSeconds} s segments`,
     );
@@ -199,7 +232,9 @@ export class Recorder {
     const doc = this.snapshot();
     this.statusWrite = this.statusWrite
       .then(() => writeStatus(this.config.root, doc))
-      .catch((error: unknown) => this.io.log.warn(`cannot write the status file: ${errorMessage(error)}`));
+      .catch((error: unknown) =>
+        this.io.log.warn(`cannot write the status file: ${errorMessage(error)}`),
+      );
     return this.statusWrite;
   }
 
@@ -214,7 +249,7 @@ export class Recorder {
       }
       for (const [i, camera] of config.cameras.entries()) {
         const lock = locks[i];
-        if (lock) await this.start(camera, lock, control.stop);
+        if (lock) await this.start(camera, lock, control.stop, control.hurry);
       }
     } catch (error) {
       for (const r of this.running.values()) r.controller.abort('startup failed');
@@ -258,27 +293,38 @@ export class Recorder {
     this.state = 'stopped';
     await this.flushStatus();
     for (const r of this.running.values()) await r.lock.release();
-    const total = [...this.running.values()].reduce((n, r) => n + r.supervisor.status.segmentsWritten, 0);
-    io.log.info(`stopped: ${total} segment${total === 1 ? '' : 's'} written this run; staging is empty`);
+    const total = [...this.running.values()].reduce(
+      (n, r) => n + r.supervisor.status.segmentsWritten,
+      0,
+    );
+    io.log.info(
+      `stopped: ${total} segment${total === 1 ? '' : 's'} written this run; staging is empty`,
+    );
   }
 
   /** SIGHUP: start new cameras, stop removed ones, restart changed ones; keep the rest recording. */
   private async reload(control: RecorderControl): Promise<void> {
     const { io } = this;
     if (!control.reloadConfig) {
-      io.log.warn('reload requested, but cameras came from the command line only: nothing to re-read (use --config for reloadable settings)');
+      io.log.warn(
+        'reload requested, but cameras came from the command line only: nothing to re-read (use --config for reloadable settings)',
+      );
       return;
     }
     let next: RecordConfig;
     try {
       next = await control.reloadConfig();
     } catch (error) {
-      io.log.error(`reload: the configuration is invalid, keeping the running one: ${errorMessage(error)}`);
+      io.log.error(
+        `reload: the configuration is invalid, keeping the running one: ${errorMessage(error)}`,
+      );
       return;
     }
     if (control.stop.aborted) return;
     if (next.root !== this.config.root) {
-      io.log.warn(`reload: a new root (${next.root}) needs a restart of the recorder; keeping ${this.config.root}`);
+      io.log.warn(
+        `reload: a new root (${next.root}) needs a restart of the recorder; keeping ${this.config.root}`,
+      );
       next = { ...next, root: this.config.root };
     }
     const wanted = new Map(next.cameras.map((c) => [c.name, c]));
@@ -295,7 +341,7 @@ export class Recorder {
       if (this.running.has(c.name)) continue;
       try {
         const lock = await io.lockCamera(stagingDirOf(this.config.root, c.name), c.name);
-        await this.start(c, lock, control.stop);
+        await this.start(c, lock, control.stop, control.hurry);
         started++;
       } catch (error) {
         io.log.error(`reload: camera ${c.name} not started: ${errorMessage(error)}`);
@@ -304,6 +350,8 @@ export class Recorder {
     this.config = { ...next, root: this.config.root };
     this.guard.setThresholds(next.storage);
     this.markDirty();
-    io.log.info(`reload: ${stopped} camera(s) stopped, ${started} started, ${this.running.size} recording`);
+    io.log.info(
+      `reload: ${stopped} camera(s) stopped, ${started} started, ${this.running.size} recording`,
+    );
   }
 }

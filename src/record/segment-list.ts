@@ -33,7 +33,8 @@ export function parseSegmentLine(line: string): SegmentEntry | undefined {
   const [a, b, ...extra] = rest.split(',');
   const start = Number(a);
   const end = Number(b);
-  if (extra.length > 0 || a === undefined || b === undefined || a === '' || b === '') return undefined;
+  if (extra.length > 0 || a === undefined || b === undefined || a === '' || b === '')
+    return undefined;
   if (!Number.isFinite(start) || !Number.isFinite(end) || end < start) return undefined;
   return { name, start, end };
 }
@@ -42,7 +43,10 @@ export function parseSegmentLine(line: string): SegmentEntry | undefined {
  * Gaps between consecutive entries of one run, larger than `tolerance` seconds. Within one
  * ffmpeg run stream copy never loses a packet, so anything here is worth a warning.
  */
-export function continuityGaps(entries: readonly SegmentEntry[], tolerance = 0.05): { after: string; gap: number }[] {
+export function continuityGaps(
+  entries: readonly SegmentEntry[],
+  tolerance = 0.05,
+): { after: string; gap: number }[] {
   const gaps: { after: string; gap: number }[] = [];
   for (let i = 1; i < entries.length; i++) {
     const prev = entries[i - 1];

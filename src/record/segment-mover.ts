@@ -54,7 +54,12 @@ async function sizeOf(file: string): Promise<number | undefined> {
 /** Staged segment names this camera writes; everything else in its folder is not ours to move. */
 export function isStagedSegment(fileName: string, camera: string): boolean {
   const parsed = parseClipName(fileName);
-  return parsed !== undefined && parsed.kind === 'clip' && parsed.camera === camera && fileName.endsWith('.mp4');
+  return (
+    parsed !== undefined &&
+    parsed.kind === 'clip' &&
+    parsed.camera === camera &&
+    fileName.endsWith('.mp4')
+  );
 }
 
 export class SegmentMover {
@@ -66,7 +71,9 @@ export class SegmentMover {
     const name = path.basename(staged);
     const clip = parseClipName(name);
     if (!clip) {
-      log.warn(`staging: ${name} is not a <camera>_<YYYYMMDDHHMMSS>.mp4 name; left in ${path.dirname(staged)}`);
+      log.warn(
+        `staging: ${name} is not a <camera>_<YYYYMMDDHHMMSS>.mp4 name; left in ${path.dirname(staged)}`,
+      );
       return undefined;
     }
     const bytes = await sizeOf(staged);
@@ -76,14 +83,18 @@ export class SegmentMover {
     }
     if (bytes === 0) {
       await fsp.rm(staged, { force: true });
-      log.warn(`staging: segment ${name} is empty (0 bytes; disk full or camera sent nothing): deleted, not archived`);
+      log.warn(
+        `staging: segment ${name} is empty (0 bytes; disk full or camera sent nothing): deleted, not archived`,
+      );
       return undefined;
     }
     // A segment opened just before ffmpeg stopped can hold headers and no frame: not footage.
     const duration = await this.options.tools.duration(staged).catch(() => undefined);
     if (duration === undefined || !(duration > 0)) {
       await fsp.rm(staged, { force: true });
-      log.warn(`staging: segment ${name} holds no video (${bytes} bytes of headers): deleted, not archived`);
+      log.warn(
+        `staging: segment ${name} holds no video (${bytes} bytes of headers): deleted, not archived`,
+      );
       return undefined;
     }
     const thumbTemp = path.join(path.dirname(staged), `.${clip.stem}.jpg${PARTIAL_SUFFIX}`);
@@ -91,7 +102,9 @@ export class SegmentMover {
     const target = path.join(root, dayPathOfStamp(clip.stamp), name);
     const landed = await moveNoClobber(staged, target, root);
     if (landed !== target) {
-      log.warn(`${path.relative(root, target)} already exists (clock step or DST repeat): kept both, new one is ${path.basename(landed)}`);
+      log.warn(
+        `${path.relative(root, target)} already exists (clock step or DST repeat): kept both, new one is ${path.basename(landed)}`,
+      );
     }
     let thumbnail: string | undefined;
     if (thumbOk) {
@@ -112,7 +125,9 @@ export class SegmentMover {
       const result = await tools.ffmpeg(buildThumbnailArgs(segment, output));
       const size = await sizeOf(output);
       if (result.exitCode === 0 && size !== undefined && size > 0) return true;
-      log.warn(`no thumbnail for ${path.basename(segment)}: ${result.stderr.trim().split('\n').pop() || `ffmpeg exit ${result.exitCode}`}`);
+      log.warn(
+        `no thumbnail for ${path.basename(segment)}: ${result.stderr.trim().split('\n').pop() || `ffmpeg exit ${result.exitCode}`}`,
+      );
     } catch (error) {
       log.warn(`no thumbnail for ${path.basename(segment)}: ${errorMessage(error)}`);
     }
@@ -139,7 +154,9 @@ export class SegmentMover {
     if (duration === undefined || !(duration > 0)) {
       const quarantine = path.join(stagingRoot, QUARANTINE_DIR, name);
       const landed = await moveNoClobber(staged, quarantine, stagingRoot);
-      log.error(`staging: leftover ${name} is not readable video; moved to ${landed} for inspection`);
+      log.error(
+        `staging: leftover ${name} is not readable video; moved to ${landed} for inspection`,
+      );
       return undefined;
     }
     const temp = path.join(path.dirname(staged), `.${name}.remux${PARTIAL_SUFFIX}`);
@@ -149,12 +166,16 @@ export class SegmentMover {
       if (result.exitCode === 0 && size !== undefined && size > 0) {
         await fsp.rename(temp, staged);
       } else {
-        log.warn(`staging: could not remux leftover ${name} (${result.stderr.trim().split('\n').pop() ?? ''}); moving it as it is`);
+        log.warn(
+          `staging: could not remux leftover ${name} (${result.stderr.trim().split('\n').pop() ?? ''}); moving it as it is`,
+        );
       }
     } finally {
       await fsp.rm(temp, { force: true });
     }
-    log.info(`staging: recovered ${name} (${duration.toFixed(1)} s) left by an interrupted recording`);
+    log.info(
+      `staging: recovered ${name} (${duration.toFixed(1)} s) left by an interrupted recording`,
+    );
     return this.finish(staged);
   }
 
@@ -182,7 +203,8 @@ export class SegmentMover {
     // Recovery only runs while no ffmpeg of this camera runs, so every list here belongs to a
     // run that is over (a dead recorder's included): its segments were moved or recovered above.
     for (const name of names) {
-      if (/^\.segments-.*\.csv$/.test(name)) await fsp.rm(path.join(stagingDir, name), { force: true });
+      if (/^\.segments-.*\.csv$/.test(name))
+        await fsp.rm(path.join(stagingDir, name), { force: true });
     }
     return moved;
   }

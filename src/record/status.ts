@@ -62,14 +62,20 @@ export function formatStatus(status: RecorderStatus, now: Date, alive: boolean):
   lines.push(`root ${status.root} (segment names and day folders are ${status.nameTimeZone})`);
   if (status.storage) {
     const s = status.storage;
-    lines.push(`storage: ${s.state}${s.usedPercent !== undefined ? `, ${s.usedPercent}% used` : ''}${s.message ? ` — ${s.message}` : ''}`);
+    lines.push(
+      `storage: ${s.state}${s.usedPercent !== undefined ? `, ${s.usedPercent}% used` : ''}${s.message ? ` — ${s.message}` : ''}`,
+    );
   }
   for (const c of status.cameras) {
     const state = running ? c.state : 'stopped';
     const parts = [`camera ${c.name}: ${state}`];
     if (running && c.currentFile) parts.push(`writing ${c.currentFile} (${ago(c.currentSince)})`);
-    if (running && c.recordingSince && state === 'recording') parts.push(`ffmpeg up ${ago(c.recordingSince)}`);
-    parts.push(`${c.segmentsWritten} segment${c.segmentsWritten === 1 ? '' : 's'}`, `${c.restarts} restart${c.restarts === 1 ? '' : 's'}`);
+    if (running && c.recordingSince && state === 'recording')
+      parts.push(`ffmpeg up ${ago(c.recordingSince)}`);
+    parts.push(
+      `${c.segmentsWritten} segment${c.segmentsWritten === 1 ? '' : 's'}`,
+      `${c.restarts} restart${c.restarts === 1 ? '' : 's'}`,
+    );
     lines.push(parts.join(', '));
     lines.push(`  source ${c.source}${c.lastSegment ? `; last segment ${c.lastSegment}` : ''}`);
     if (c.lastError) lines.push(`  last error: ${c.lastError}`);

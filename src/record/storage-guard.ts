@@ -29,7 +29,11 @@ export function diskUsage(s: DiskStats): DiskUsage {
   const usedBytes = (s.blocks - s.bfree) * s.bsize;
   const availBytes = s.bavail * s.bsize;
   const total = usedBytes + availBytes;
-  return { usedPercent: total > 0 ? Math.ceil((100 * usedBytes) / total) : 0, usedBytes, availBytes };
+  return {
+    usedPercent: total > 0 ? Math.ceil((100 * usedBytes) / total) : 0,
+    usedBytes,
+    availBytes,
+  };
 }
 
 /** Bytes to remove so that usage drops to `targetPercent` (0 when already there). */
@@ -107,7 +111,11 @@ export class StorageGuard {
       log.error(`storage: cannot read free space of ${this.o.root}: ${errorMessage(error)}`);
       return { state: 'unknown', message: errorMessage(error), checkedAt: now.toISOString() };
     }
-    const base = { usedPercent: usage.usedPercent, availBytes: usage.availBytes, checkedAt: now.toISOString() };
+    const base = {
+      usedPercent: usage.usedPercent,
+      availBytes: usage.availBytes,
+      checkedAt: now.toISOString(),
+    };
     if (usage.usedPercent < t.warnPercent) return { state: 'ok', ...base };
     if (usage.usedPercent < t.blockPercent) {
       const message = `disk ${usage.usedPercent}% full (${formatBytes(usage.availBytes)} free), warning at ${t.warnPercent}%; old footage is removed at ${t.blockPercent}%`;
@@ -133,7 +141,8 @@ export class StorageGuard {
         now,
         log,
       });
-      for (const r of report.removed) log.warn(`storage: removed ${r.path} (${formatBytes(r.bytes)}): ${r.reason}`);
+      for (const r of report.removed)
+        log.warn(`storage: removed ${r.path} (${formatBytes(r.bytes)}): ${r.reason}`);
     } catch (error) {
       log.error(`storage: removing old footage failed: ${errorMessage(error)}`);
     }
@@ -143,17 +152,29 @@ export class StorageGuard {
     } catch {
       // Keep the pre-reclaim figure; the next check reads it again.
     }
-    const afterBase = { usedPercent: after.usedPercent, availBytes: after.availBytes, checkedAt: now.toISOString() };
+    const afterBase = {
+      usedPercent: after.usedPercent,
+      availBytes: after.availBytes,
+      checkedAt: now.toISOString(),
+    };
     if (after.usedPercent >= t.blockPercent || report === undefined || report.shortfall) {
       const message = `disk still ${after.usedPercent}% full (${formatBytes(after.availBytes)} free) after removing ${formatBytes(report?.freedBytes ?? 0)}: no more old footage may be removed; recording continues and the newest footage is kept — free space or lower retention NOW`;
       if (after.usedPercent >= t.blockPercent) {
         log.error(`storage: ${message}`);
         return { state: 'full', message, ...afterBase };
       }
-      log.warn(`storage: freed ${formatBytes(report?.freedBytes ?? 0)}, now ${after.usedPercent}% (short of the ${target}% target)`);
-      return { state: 'reclaimed', message: `freed ${formatBytes(report?.freedBytes ?? 0)}`, ...afterBase };
+      log.warn(
+        `storage: freed ${formatBytes(report?.freedBytes ?? 0)}, now ${after.usedPercent}% (short of the ${target}% target)`,
+      );
+      return {
+        state: 'reclaimed',
+        message: `freed ${formatBytes(report?.freedBytes ?? 0)}`,
+        ...afterBase,
+      };
     }
-    log.warn(`storage: freed ${formatBytes(report.freedBytes)}; disk now ${after.usedPercent}% full`);
+    log.warn(
+      `storage: freed ${formatBytes(report.freedBytes)}; disk now ${after.usedPercent}% full`,
+    );
     return { state: 'reclaimed', message: `freed ${formatBytes(report.freedBytes)}`, ...afterBase };
   }
 }

@@ -15,7 +15,7 @@ import { parseClipName, parseStamp } from '../naming.js';
 import { progressParser } from './ffmpeg-args.js';
 import type { MovedSegment } from './segment-mover.js';
 import { isStagedSegment } from './segment-mover.js';
-import { ListTail, parseSegmentLine, type SegmentEntry } from './segment-list.js';
+import { continuityGaps, ListTail, parseSegmentLine, type SegmentEntry } from './segment-list.js';
 
 /** Seconds to wait before restart number n (0-based): about 1, 5, 10 s, up to a minute. */
 export const BACKOFF_SECONDS: readonly number[] = [1, 5, 10, 20, 30, 60];
@@ -90,6 +90,8 @@ export interface SupervisorOptions {
   onChange?: (status: CameraStatus) => void;
   /** Stops processes a dead recorder left writing into the staging folder (before recovery). */
   reapOrphans?: (stagingDir: string) => Promise<number>;
+  /** When aborted during a stop, ffmpeg is killed at once (the user asked twice). */
+  hurry?: AbortSignal;
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts; never rejects. */
@@ -119,7 +121,8 @@ function stampMs(fileName: string): number | undefined {
 export function describeExit(exit: ExitInfo, lastStderr: string | undefined): string {
   const tail = lastStderr ? `: ${lastStderr}` : '';
   if (exit.signal) return `ffmpeg was killed by ${exit.signal}${tail}`;
-  if (exit.code === 0) return `ffmpeg exited with code 0 (camera disconnected or stream ended)${tail}`;
+  if (exit.code === 0)
+    return `ffmpeg exited with code 0 (camera disconnected or stream ended)${tail}`;
   return `ffmpeg exited with code ${exit.code ?? '?'}${tail}`;
 }
 
@@ -133,7 +136,13 @@ export class CameraSupervisor {
   private readonly stopGraceMs: number;
 
   constructor(private readonly o: SupervisorOptions) {
-    this.status = { name: o.name, source: o.source, state: 'starting', segmentsWritten: 0, restarts: 0 };
+    this.status = {
+      name: o.name,
+      source: o.source,
+      state: 'starting',
+      segmentsWritten: 0,
+      restarts: 0,
+    };
     this.pollMs = o.pollMs ?? 500;
     this.healthyMs = o.healthyMs ?? 60_000;
     this.stopGraceMs = o.stopGraceMs ?? 15_000;
@@ -186,7 +195,9 @@ export class CameraSupervisor {
       const moved = await this.o.sink.recoverAll(this.o.stagingDir, this.o.name);
       for (const m of moved) this.noteSegment(m, undefined);
     } catch (error) {
-      this.o.log.error(`camera ${this.o.name}: recovering staged files at ${when} failed: ${errorMessage(error)}`);
+      this.o.log.error(
+        `camera ${this.o.name}: recovering staged files at ${when} failed: ${errorMessage(error)}`,
+      );
     }
   }
 
@@ -199,14 +210,18 @@ export class CameraSupervisor {
         // Names have 1-s resolution and are taken at the keyframe that opens the file.
         if (gap > 1.5) {
           this.status.lastGapSeconds = Math.round(gap);
-          this.o.log.warn(`camera ${this.o.name}: about ${Math.round(gap)} s not recorded before ${base}`);
+          this.o.log.warn(
+            `camera ${this.o.name}: about ${Math.round(gap)} s not recorded before ${base}`,
+          );
         }
       }
       this.lastSegmentEndMs = startMs + (entry.end - entry.start) * 1000;
     }
     this.status.segmentsWritten++;
     this.status.lastSegment = base;
-    this.o.log.info(`camera ${this.o.name}: ${base}${entry ? ` (${(entry.end - entry.start).toFixed(1)} s)` : ''} → ${path.dirname(moved.file)}`);
+    this.o.log.info(
+      `camera ${this.o.name}: ${base}${entry ? ` (${(entry.end - entry.start).toFixed(1)} s)` : ''} → ${path.dirname(moved.file)}`,
+    );
     this.changed();
   }
 
@@ -217,17 +232,31 @@ export class CameraSupervisor {
         if (moved) this.noteSegment(moved, entry);
       } catch (error) {
         this.status.lastError = `moving ${entry.name}: ${errorMessage(error)}`;
-        this.o.log.error(`camera ${this.o.name}: could not move ${entry.name} into the tree: ${errorMessage(error)} (kept in staging)`);
+        this.o.log.error(
+          `camera ${this.o.name}: could not move ${entry.name} into the tree: ${errorMessage(error)} (kept in staging)`,
+        );
         this.changed();
       }
     });
   }
 
-  private async drain(tail: ListTail): Promise<void> {
+  private async drain(tail: ListTail, run: SegmentEntry[]): Promise<void> {
     for (const line of await tail.read()) {
       const entry = parseSegmentLine(line);
-      if (entry) this.enqueue(entry);
-      else this.o.log.warn(`camera ${this.o.name}: unreadable segment list line '${line}'`);
+      if (!entry) {
+        this.o.log.warn(`camera ${this.o.name}: unreadable segment list line '${line}'`);
+        continue;
+      }
+      // Within one run the list's times are one timeline: end[i] == start[i+1] unless packets
+      // were lost between files, which stream copy never does. Worth a loud line if it happens.
+      const prev = run.at(-1);
+      run.push(entry);
+      for (const gap of continuityGaps(prev ? [prev, entry] : [entry])) {
+        this.o.log.warn(
+          `camera ${this.o.name}: ${gap.gap.toFixed(3)} s discontinuity between ${gap.after} and ${entry.name}`,
+        );
+      }
+      this.enqueue(entry);
     }
   }
 
@@ -235,7 +264,9 @@ export class CameraSupervisor {
   private async current(): Promise<{ name: string; size: number } | undefined> {
     let names: string[];
     try {
-      names = (await fsp.readdir(this.o.stagingDir)).filter((n) => isStagedSegment(n, this.o.name)).sort();
+      names = (await fsp.readdir(this.o.stagingDir))
+        .filter((n) => isStagedSegment(n, this.o.name))
+        .sort();
     } catch {
       return undefined;
     }
@@ -251,9 +282,13 @@ export class CameraSupervisor {
   /** One ffmpeg run; returns why it ended. */
   private async runOnce(stop: AbortSignal): Promise<string> {
     const { log, name, clock } = this.o;
-    const listFile = path.join(this.o.stagingDir, `.segments-${process.pid}-${++this.runCounter}.csv`);
+    const listFile = path.join(
+      this.o.stagingDir,
+      `.segments-${process.pid}-${++this.runCounter}.csv`,
+    );
     await fsp.rm(listFile, { force: true });
     const tail = new ListTail(listFile);
+    const entries: SegmentEntry[] = [];
     const parse = progressParser();
     let lastActivity = clock();
     let lastOutTime = -1;
@@ -298,7 +333,7 @@ export class CameraSupervisor {
       const started = clock();
       const escalate = async (): Promise<void> => {
         let signalled = false;
-        while (!exit && clock() - started < this.stopGraceMs) {
+        while (!exit && clock() - started < this.stopGraceMs && !this.o.hurry?.aborted) {
           await new Promise((r) => setTimeout(r, 100));
           if (!exit && !signalled && clock() - started >= this.stopGraceMs / 3) {
             signalled = true;
@@ -306,7 +341,9 @@ export class CameraSupervisor {
           }
         }
         if (!exit) {
-          log.warn(`camera ${name}: ffmpeg did not stop within ${this.stopGraceMs / 1000} s; killing it`);
+          log.warn(
+            `camera ${name}: ffmpeg did not stop within ${this.stopGraceMs / 1000} s; killing it`,
+          );
           child.kill('SIGKILL');
         }
       };
@@ -319,7 +356,7 @@ export class CameraSupervisor {
     try {
       while (!exit) {
         await Promise.race([child.exited, new Promise((r) => setTimeout(r, this.pollMs))]);
-        await this.drain(tail);
+        await this.drain(tail, entries);
         const now = clock();
         const current = await this.current();
         if (current) {
@@ -328,8 +365,10 @@ export class CameraSupervisor {
             if (current.name !== lastFile) {
               this.status.currentFile = current.name;
               const since = stampMs(current.name);
-              this.status.currentSince = since === undefined ? undefined : new Date(since).toISOString();
-              if (this.status.state !== 'recording') log.info(`camera ${name}: recording (${this.o.source})`);
+              this.status.currentSince =
+                since === undefined ? undefined : new Date(since).toISOString();
+              if (this.status.state !== 'recording')
+                log.info(`camera ${name}: recording (${this.o.source})`);
               this.status.state = 'recording';
               this.changed();
             }
@@ -338,14 +377,16 @@ export class CameraSupervisor {
           }
         }
         if (!exit && !killTimer && now - lastActivity > this.o.stallMs) {
-          stopChild(`watchdog: no progress and no output growth for ${Math.round((now - lastActivity) / 1000)} s`);
+          stopChild(
+            `watchdog: no progress and no output growth for ${Math.round((now - lastActivity) / 1000)} s`,
+          );
         }
       }
     } finally {
       stop.removeEventListener('abort', onStop);
     }
     const exitInfo = await child.exited;
-    await this.drain(tail);
+    await this.drain(tail, entries);
     await this.queue;
     // Whatever the list never reported (ffmpeg killed, crashed) is a leftover: recover it now, so
     // the next run starts with an empty staging folder and never reuses a name.

@@ -64,7 +64,8 @@ const FORMAT_LINE = /^\s*\[(\d+)\]: '(\S+)' \((.*?)(, compressed|, emulated)?(, 
 const DISCRETE_SIZE = /^\s*Size: Discrete (\d+)x(\d+)/;
 const RANGE_SIZE = /^\s*Size: (?:Stepwise|Continuous) (\d+)x(\d+) - (\d+)x(\d+)/;
 const DISCRETE_INTERVAL = /^\s*Interval: Discrete ([\d.]+)s \(([\d.]+) fps\)/;
-const RANGE_INTERVAL = /^\s*Interval: (?:Stepwise|Continuous) [\d.]+s - [\d.]+s .*\(([\d.]+)-([\d.]+) fps\)/;
+const RANGE_INTERVAL =
+  /^\s*Interval: (?:Stepwise|Continuous) [\d.]+s - [\d.]+s .*\(([\d.]+)-([\d.]+) fps\)/;
 
 /** `v4l2-ctl -d DEV --list-formats-ext`: capture formats only (metadata nodes yield none). */
 export function parseFormats(text: string): PixelFormat[] {
@@ -152,7 +153,8 @@ export interface Suggestion {
  * size at full rate), then raw. Within a format, the largest size offering at least 15 fps.
  */
 export function suggestFormat(formats: readonly PixelFormat[]): Suggestion | undefined {
-  const rank = (fourcc: string): number => ({ H264: 0, MJPG: 1, JPEG: 1, YUYV: 2, NV12: 3 })[fourcc] ?? 9;
+  const rank = (fourcc: string): number =>
+    ({ H264: 0, MJPG: 1, JPEG: 1, YUYV: 2, NV12: 3 })[fourcc] ?? 9;
   const usable = formats
     .filter((f) => !f.emulated && ffmpegInputFormat(f.fourcc) !== undefined)
     .sort((a, b) => rank(a.fourcc) - rank(b.fourcc));
@@ -199,7 +201,10 @@ export interface DetectedCamera {
 export interface DetectIo {
   /** Path of v4l2-ctl, or undefined when it is not installed. */
   findV4l2Ctl(): string | undefined;
-  run(binary: string, args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  run(
+    binary: string,
+    args: string[],
+  ): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** /dev/v4l/by-id links → their targets (resolved /dev/videoN). */
   byIdLinks(): Promise<Map<string, string>>;
   /** /dev/video* nodes present. */
@@ -218,7 +223,9 @@ export async function detectCameras(io: DetectIo): Promise<DetectResult> {
     return {
       status: 'no-tool',
       message: `v4l2-ctl is not installed, so cameras cannot be listed with their formats: install v4l-utils (Debian/Ubuntu: apt-get install v4l-utils).${
-        nodes.length ? ` Video devices present: ${nodes.join(', ')}` : ' No /dev/video* devices exist either.'
+        nodes.length
+          ? ` Video devices present: ${nodes.join(', ')}`
+          : ' No /dev/video* devices exist either.'
       }`,
       nodes,
     };
@@ -239,16 +246,27 @@ export async function detectCameras(io: DetectIo): Promise<DetectResult> {
       const formats = out.exitCode === 0 ? parseFormats(out.stdout) : [];
       if (formats.length === 0) continue;
       const stableName = [...links.entries()].find(([, target]) => target === node)?.[0];
-      cameras.push({ card: device.card, bus: device.bus, node, stableName, formats, suggestion: suggestFormat(formats) });
+      cameras.push({
+        card: device.card,
+        bus: device.bus,
+        node,
+        stableName,
+        formats,
+        suggestion: suggestFormat(formats),
+      });
     }
   }
-  if (cameras.length === 0) return { status: 'none', message: 'V4L2 devices exist but none offers a video capture format' };
+  if (cameras.length === 0)
+    return { status: 'none', message: 'V4L2 devices exist but none offers a video capture format' };
   return { status: 'ok', cameras };
 }
 
 function sizeSummary(f: PixelFormat): string {
   return f.sizes
-    .map((s) => `${s.width}x${s.height}${s.fps.length ? `@${s.fps.map((x) => Number(x.toFixed(2))).join('/')}` : ''}${s.stepwise ? ' (range)' : ''}`)
+    .map(
+      (s) =>
+        `${s.width}x${s.height}${s.fps.length ? `@${s.fps.map((x) => Number(x.toFixed(2))).join('/')}` : ''}${s.stepwise ? ' (range)' : ''}`,
+    )
     .join(', ');
 }
 
@@ -259,10 +277,14 @@ export function renderDetect(cameras: readonly DetectedCamera[]): string {
   const config: Record<string, unknown>[] = [];
   for (const c of cameras) {
     lines.push(`${c.card}${c.bus ? ` (${c.bus})` : ''}`);
-    lines.push(`  device: ${c.node}${c.stableName ? `\n  stable: ${c.stableName}` : '\n  stable: (no /dev/v4l/by-id link; use /dev/v4l/by-path for cameras without a serial number)'}`);
+    lines.push(
+      `  device: ${c.node}${c.stableName ? `\n  stable: ${c.stableName}` : '\n  stable: (no /dev/v4l/by-id link; use /dev/v4l/by-path for cameras without a serial number)'}`,
+    );
     for (const f of c.formats) {
       const ff = ffmpegInputFormat(f.fourcc);
-      lines.push(`  ${f.fourcc}${ff ? ` (${ff})` : ''} ${f.description}${f.emulated ? ' [emulated]' : ''}: ${sizeSummary(f)}`);
+      lines.push(
+        `  ${f.fourcc}${ff ? ` (${ff})` : ''} ${f.description}${f.emulated ? ' [emulated]' : ''}: ${sizeSummary(f)}`,
+      );
     }
     if (c.suggestion) {
       config.push({

@@ -33,14 +33,19 @@ function stampMs(file: string): number {
   return Date.UTC(n(0, 4), n(4, 6) - 1, n(6, 8), n(8, 10), n(10, 12), n(12, 14));
 }
 
-/** Consecutive segments neither overlap nor leave a gap beyond the names' 1-s resolution. */
-function expectContinuous(root: string, files: string[]): void {
+/**
+ * Consecutive segments neither overlap nor leave a gap: names (1-s resolution, taken when the
+ * opening keyframe arrives) against durations, within 1 s + one 2-s GOP (the note's tolerance),
+ * and no discontinuity in ffmpeg's own segment list (exact times).
+ */
+function expectContinuous(root: string, files: string[], log: string): void {
   for (let i = 1; i < files.length; i++) {
     const prev = files[i - 1] ?? '';
     const next = files[i] ?? '';
     const gap = (stampMs(next) - stampMs(prev)) / 1000 - probe(path.join(root, prev)).duration;
-    expect(Math.abs(gap), `${prev} → ${next}`).toBeLessThan(1.5);
+    expect(Math.abs(gap), `${prev} → ${next}\n${log}`).toBeLessThan(3.1);
   }
+  expect(log).not.toContain('discontinuity');
 }
 
 describe('camera-archiver record (e2e, lavfi camera)', () => {
@@ -51,10 +56,20 @@ describe('camera-archiver record (e2e, lavfi camera)', () => {
   afterEach(() => removeDir(root));
 
   it('records clock-aligned segments with thumbnails, refuses a second recorder, stops cleanly on SIGINT', async () => {
-    const rec = startCli(['record', root, '--camera', 'demo=lavfi:testsrc2=size=160x120:rate=10', '--segment-time', '2s']);
+    const rec = startCli([
+      'record',
+      root,
+      '--camera',
+      'demo=lavfi:testsrc2=size=160x120:rate=10',
+      '--segment-time',
+      '2s',
+    ]);
     await until('two segments', () => segments(root).length >= 2, 40_000);
 
-    const second = await runCli(['record', root, '--camera', 'demo=lavfi:testsrc2', '--segment-time', '2s'], { timeoutMs: 30_000 });
+    const second = await runCli(
+      ['record', root, '--camera', 'demo=lavfi:testsrc2', '--segment-time', '2s'],
+      { timeoutMs: 30_000 },
+    );
     expect(second.exitCode).toBe(1);
     expect(second.stderr).toMatch(/camera 'demo' is currently recording \(pid \d+/);
 
@@ -73,10 +88,13 @@ describe('camera-archiver record (e2e, lavfi camera)', () => {
       expect(playsCleanly(path.join(root, f)), f).toBe(true);
       expect(listTree(root)).toContain(f.replace(/\.mp4$/, '.jpg'));
     }
-    expectContinuous(root, files);
+    expectContinuous(root, files, String(result.stderr));
     // Nothing is left in staging; only the (released) camera folder remains.
     expect(readdirSync(path.join(root, '.incoming/demo'))).toEqual([]);
-    const doc = JSON.parse(readFileSync(path.join(root, '.record-status.json'), 'utf8')) as { state: string; cameras: { segmentsWritten: number }[] };
+    const doc = JSON.parse(readFileSync(path.join(root, '.record-status.json'), 'utf8')) as {
+      state: string;
+      cameras: { segmentsWritten: number }[];
+    };
     expect(doc.state).toBe('stopped');
     expect(doc.cameras[0]?.segmentsWritten).toBe(files.length);
     const after = await runCli(['record', root, '--status']);
@@ -85,22 +103,43 @@ describe('camera-archiver record (e2e, lavfi camera)', () => {
   });
 
   it('after the recorder is SIGKILLed, the next start stops the orphaned ffmpeg and recovers its segment', async () => {
-    const rec = startCli(['record', root, '--camera', 'demo=lavfi:testsrc2=size=160x120:rate=10', '--segment-time', '30s']);
+    const rec = startCli([
+      'record',
+      root,
+      '--camera',
+      'demo=lavfi:testsrc2=size=160x120:rate=10',
+      '--segment-time',
+      '30s',
+    ]);
     const staging = path.join(root, '.incoming/demo');
-    await until('a staged segment with data', () => existsSync(staging) && readdirSync(staging).some((n) => n.endsWith('.mp4')), 30_000);
+    await until(
+      'a staged segment with data',
+      () => existsSync(staging) && readdirSync(staging).some((n) => n.endsWith('.mp4')),
+      30_000,
+    );
     await new Promise((r) => setTimeout(r, 2500));
     rec.kill('SIGKILL');
     await rec;
     expect(segments(root)).toEqual([]);
 
-    const again = startCli(['record', root, '--camera', 'demo=lavfi:testsrc2=size=160x120:rate=10', '--segment-time', '30s']);
+    const again = startCli([
+      'record',
+      root,
+      '--camera',
+      'demo=lavfi:testsrc2=size=160x120:rate=10',
+      '--segment-time',
+      '30s',
+    ]);
     await until('the recovered segment', () => segments(root).length >= 1, 40_000);
     again.kill('SIGINT');
     const result = await again;
     expect(result.exitCode, String(result.stderr)).toBe(0);
-    expect(String(result.stderr)).toMatch(/left running by a recorder that is gone|took over the lock/);
+    expect(String(result.stderr)).toMatch(
+      /left running by a recorder that is gone|took over the lock/,
+    );
     expect(String(result.stderr)).toMatch(/recovered demo_\d{14}\.mp4/);
-    for (const f of segments(root)) expect(playsCleanly(path.join(root, f)), `${f}\n${String(result.stderr)}`).toBe(true);
+    for (const f of segments(root))
+      expect(playsCleanly(path.join(root, f)), `${f}\n${String(result.stderr)}`).toBe(true);
     expect(readdirSync(staging)).toEqual([]);
   });
 
@@ -112,8 +151,21 @@ describe('camera-archiver record (e2e, lavfi camera)', () => {
     const wrapper = path.join(root, 'ffmpeg-at-midnight.sh');
     writeFileSync(wrapper, `#!/bin/sh\nexec faketime -f '@2025-01-01 23:59:57' ${ffmpeg()} "$@"\n`);
     chmodSync(wrapper, 0o755);
-    const rec = startCli(['record', path.join(root, 'cams'), '--camera', 'night=lavfi:testsrc2=size=160x120:rate=10', '--segment-time', '2s', '--ffmpeg', wrapper]);
-    await until('a segment after midnight', () => segments(path.join(root, 'cams')).some((f) => f.startsWith('2025/01/02/')), 40_000);
+    const rec = startCli([
+      'record',
+      path.join(root, 'cams'),
+      '--camera',
+      'night=lavfi:testsrc2=size=160x120:rate=10',
+      '--segment-time',
+      '2s',
+      '--ffmpeg',
+      wrapper,
+    ]);
+    await until(
+      'a segment after midnight',
+      () => segments(path.join(root, 'cams')).some((f) => f.startsWith('2025/01/02/')),
+      40_000,
+    );
     rec.kill('SIGINT');
     const result = await rec;
     expect(result.exitCode, String(result.stderr)).toBe(0);
@@ -124,7 +176,12 @@ describe('camera-archiver record (e2e, lavfi camera)', () => {
 });
 
 function gstAvailable(): boolean {
-  return spawnSync('/usr/bin/python3', ['-c', "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer"]).status === 0;
+  return (
+    spawnSync('/usr/bin/python3', [
+      '-c',
+      "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer",
+    ]).status === 0
+  );
 }
 
 describe('camera-archiver record (e2e, RTSP camera on loopback)', () => {
@@ -133,7 +190,9 @@ describe('camera-archiver record (e2e, RTSP camera on loopback)', () => {
   const port = 20000 + (process.pid % 20000);
 
   function startServer(): Promise<void> {
-    const child = spawn('/usr/bin/python3', [path.join(HELPERS, 'rtsp-camera.py'), String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('/usr/bin/python3', [path.join(HELPERS, 'rtsp-camera.py'), String(port)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     server = child;
     return new Promise((resolve, reject) => {
       child.stdout?.once('data', () => resolve());

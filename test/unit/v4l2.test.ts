@@ -19,8 +19,16 @@ const fixture = (name: string): string => readFileSync(path.join(dir, name), 'ut
 describe('v4l2-ctl --list-devices parser', () => {
   it('reads cards, bus info (also with parentheses or colons in the card name) and nodes', () => {
     const devices = parseListDevices(fixture('list-devices.txt'));
-    expect(devices.map((d) => d.card)).toEqual(['HD Pro Webcam C920', 'Integrated Camera: Integrated C', 'bcm2835-codec-decode']);
-    expect(devices[0]).toEqual({ card: 'HD Pro Webcam C920', bus: 'usb-0000:00:14.0-1', nodes: ['/dev/video0', '/dev/video1', '/dev/media0'] });
+    expect(devices.map((d) => d.card)).toEqual([
+      'HD Pro Webcam C920',
+      'Integrated Camera: Integrated C',
+      'bcm2835-codec-decode',
+    ]);
+    expect(devices[0]).toEqual({
+      card: 'HD Pro Webcam C920',
+      bus: 'usb-0000:00:14.0-1',
+      nodes: ['/dev/video0', '/dev/video1', '/dev/media0'],
+    });
     expect(devices[2]?.bus).toBe('platform:bcm2835-codec');
   });
 
@@ -80,7 +88,8 @@ function fakeIo(overrides: Partial<DetectIo> = {}): DetectIo {
   return {
     findV4l2Ctl: () => '/usr/bin/v4l2-ctl',
     run: async (_bin, args) => {
-      if (args[0] === '--list-devices') return { exitCode: 0, stdout: fixture('list-devices.txt'), stderr: '' };
+      if (args[0] === '--list-devices')
+        return { exitCode: 0, stdout: fixture('list-devices.txt'), stderr: '' };
       const dev = args[1];
       const text =
         dev === '/dev/video0'
@@ -90,7 +99,8 @@ function fakeIo(overrides: Partial<DetectIo> = {}): DetectIo {
             : fixture('metadata-node-formats.txt');
       return { exitCode: 0, stdout: text, stderr: '' };
     },
-    byIdLinks: async () => new Map([['/dev/v4l/by-id/usb-046d_HD_Pro_Webcam_C920_ABC123-video-index0', '/dev/video0']]),
+    byIdLinks: async () =>
+      new Map([['/dev/v4l/by-id/usb-046d_HD_Pro_Webcam_C920_ABC123-video-index0', '/dev/video0']]),
     videoNodes: async () => ['/dev/video0', '/dev/video1', '/dev/video2', '/dev/video3'],
     ...overrides,
   };
@@ -102,15 +112,21 @@ describe('detect', () => {
     expect(result.status).toBe('ok');
     if (result.status !== 'ok') return;
     expect(result.cameras.map((c) => c.node)).toEqual(['/dev/video0', '/dev/video2']);
-    expect(result.cameras[0]?.stableName).toBe('/dev/v4l/by-id/usb-046d_HD_Pro_Webcam_C920_ABC123-video-index0');
+    expect(result.cameras[0]?.stableName).toBe(
+      '/dev/v4l/by-id/usb-046d_HD_Pro_Webcam_C920_ABC123-video-index0',
+    );
     const text = renderDetect(result.cameras);
     expect(text).toContain('MJPG (mjpeg) Motion-JPEG: 640x480@30, 1920x1080@30/15');
-    expect(text).toContain('source: /dev/v4l/by-id/usb-046d_HD_Pro_Webcam_C920_ABC123-video-index0');
+    expect(text).toContain(
+      'source: /dev/v4l/by-id/usb-046d_HD_Pro_Webcam_C920_ABC123-video-index0',
+    );
     expect(text).toContain('name: integrated-camera-integrated-c');
   });
 
   it('says clearly when v4l2-ctl is missing, and whether devices exist', async () => {
-    const r = await detectCameras(fakeIo({ findV4l2Ctl: () => undefined, videoNodes: async () => [] }));
+    const r = await detectCameras(
+      fakeIo({ findV4l2Ctl: () => undefined, videoNodes: async () => [] }),
+    );
     expect(r.status).toBe('no-tool');
     if (r.status === 'no-tool') {
       expect(r.message).toContain('apt-get install v4l-utils');
@@ -119,7 +135,12 @@ describe('detect', () => {
   });
 
   it('says clearly when no camera is plugged in', async () => {
-    const r = await detectCameras(fakeIo({ run: async () => ({ exitCode: 1, stdout: '', stderr: '' }), videoNodes: async () => [] }));
+    const r = await detectCameras(
+      fakeIo({
+        run: async () => ({ exitCode: 1, stdout: '', stderr: '' }),
+        videoNodes: async () => [],
+      }),
+    );
     expect(r).toMatchObject({ status: 'none' });
     if (r.status === 'none') expect(r.message).toContain('no V4L2 cameras found');
   });

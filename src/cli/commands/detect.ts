@@ -4,11 +4,22 @@ import { EXIT } from '../../errors.js';
 import type { CliContext } from '../context.js';
 
 export function detectBuilder(y: Argv): Argv<Record<string, unknown>> {
-  return y.example('$0 detect > cameras.txt', 'list USB cameras with formats, sizes, frame rates') as Argv<Record<string, unknown>>;
+  return y.example(
+    '$0 detect > cameras.txt',
+    'list USB cameras with formats, sizes, frame rates',
+  ) as Argv<Record<string, unknown>>;
 }
 
-export async function detectHandler(_argv: Record<string, unknown>, ctx: CliContext): Promise<void> {
+export async function detectHandler(
+  _argv: Record<string, unknown>,
+  ctx: CliContext,
+): Promise<void> {
   const { runDetect } = await import('../../record/commands.js');
-  const found = await runDetect({ stdout: ctx.stdout, stderr: ctx.stderr, env: ctx.env, commandLine: ctx.commandLine });
+  const found = await runDetect({
+    stdout: ctx.stdout,
+    stderr: ctx.stderr,
+    env: ctx.env,
+    commandLine: ctx.commandLine,
+  });
   ctx.setExitCode(found ? EXIT.ok : EXIT.failed);
 }

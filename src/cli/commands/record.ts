@@ -5,37 +5,111 @@
  */
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { EXIT, UsageError } from '../../errors.js';
+import { EXIT, UsageError, type InterruptSignal } from '../../errors.js';
 import type { RecordCommandOptions, RecordSignals } from '../../record/commands.js';
 import type { CliContext } from '../context.js';
 
 export function recordBuilder(y: Argv): Argv<Record<string, unknown>> {
   return y
-    .positional('root', { type: 'string', describe: 'camera tree to record into [default: root: in --config, else /camera]' })
+    .positional('root', {
+      type: 'string',
+      describe: 'camera tree to record into [default: root: in --config, else /camera]',
+    })
     .option('camera', {
       alias: 'c',
       type: 'string',
       array: true,
-      describe: 'NAME=SOURCE; SOURCE is /dev/videoN, /dev/v4l/by-id/…, rtsp://user:pass@host/path or lavfi:<filtergraph> (repeatable)',
+      describe:
+        'NAME=SOURCE; SOURCE is /dev/videoN, /dev/v4l/by-id/…, rtsp://user:pass@host/path or lavfi:<filtergraph> (repeatable)',
       group: 'Record:',
     })
-    .option('config', { type: 'string', describe: 'JSON or YAML file with cameras and their options (reloaded on SIGHUP)', group: 'Record:' })
-    .option('segment-time', { type: 'string', describe: 'segment length, cut on the clock, e.g. 30m, 10s [default: 30m]', group: 'Record:' })
-    .option('status', { type: 'boolean', default: false, describe: 'print the status of the recorder of ROOT and exit', group: 'Record:' })
-    .option('json', { type: 'boolean', default: false, describe: 'with --status: the status file as JSON', group: 'Record:' })
-    .option('warn-percent', { type: 'number', describe: 'warn when the disk is this full [default: 80]', group: 'Storage:' })
-    .option('block-percent', { type: 'number', describe: 'remove the oldest footage when the disk is this full [default: 90]', group: 'Storage:' })
-    .option('output', { alias: 'o', type: 'string', describe: 'archive root, for reclaiming space [default: ROOT/archived]', group: 'Storage:' })
-    .option('trash-root', { type: 'string', describe: 'trash root, for reclaiming space [default: ROOT/.deleted]', group: 'Storage:' })
-    .option('stall-timeout', { type: 'string', describe: 'restart a camera whose output stopped growing for this long [default: 60s]', group: 'Record:' })
-    .option('ffmpeg', { type: 'string', describe: 'ffmpeg binary [env FFMPEG_PATH, then PATH]', group: 'Record:' })
-    .option('ffprobe', { type: 'string', describe: 'ffprobe binary [env FFPROBE_PATH, then PATH]', group: 'Record:' })
-    .option('log-file', { type: 'string', describe: 'log file, rotated daily [default: ROOT/recorder.log]', group: 'Output:' })
-    .option('verbose', { alias: 'v', type: 'count', describe: 'more detail (-v: ffmpeg commands and warnings)', group: 'Output:' })
-    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'warnings and errors only', group: 'Output:' })
-    .example('$0 record /tmp/cams --camera demo=lavfi:testsrc2 --segment-time 10s', 'try it with a synthetic camera')
-    .example('$0 record /camera --camera front=rtsp://user:pw@192.168.1.20/stream1', 'record an RTSP camera in 30-min segments')
-    .example('$0 record /camera --status', 'what the running recorder is doing') as Argv<Record<string, unknown>>;
+    .option('config', {
+      type: 'string',
+      describe: 'JSON or YAML file with cameras and their options (reloaded on SIGHUP)',
+      group: 'Record:',
+    })
+    .option('segment-time', {
+      type: 'string',
+      describe: 'segment length, cut on the clock, e.g. 30m, 10s [default: 30m]',
+      group: 'Record:',
+    })
+    .option('status', {
+      type: 'boolean',
+      default: false,
+      describe: 'print the status of the recorder of ROOT and exit',
+      group: 'Record:',
+    })
+    .option('json', {
+      type: 'boolean',
+      default: false,
+      describe: 'with --status: the status file as JSON',
+      group: 'Record:',
+    })
+    .option('warn-percent', {
+      type: 'number',
+      describe: 'warn when the disk is this full [default: 80]',
+      group: 'Storage:',
+    })
+    .option('block-percent', {
+      type: 'number',
+      describe: 'remove the oldest footage when the disk is this full [default: 90]',
+      group: 'Storage:',
+    })
+    .option('output', {
+      alias: 'o',
+      type: 'string',
+      describe: 'archive root, for reclaiming space [default: ROOT/archived]',
+      group: 'Storage:',
+    })
+    .option('trash-root', {
+      type: 'string',
+      describe: 'trash root, for reclaiming space [default: ROOT/.deleted]',
+      group: 'Storage:',
+    })
+    .option('stall-timeout', {
+      type: 'string',
+      describe: 'restart a camera whose output stopped growing for this long [default: 60s]',
+      group: 'Record:',
+    })
+    .option('ffmpeg', {
+      type: 'string',
+      describe: 'ffmpeg binary [env FFMPEG_PATH, then PATH]',
+      group: 'Record:',
+    })
+    .option('ffprobe', {
+      type: 'string',
+      describe: 'ffprobe binary [env FFPROBE_PATH, then PATH]',
+      group: 'Record:',
+    })
+    .option('log-file', {
+      type: 'string',
+      describe: 'log file, rotated daily [default: ROOT/recorder.log]',
+      group: 'Output:',
+    })
+    .option('verbose', {
+      alias: 'v',
+      type: 'count',
+      describe: 'more detail (-v: ffmpeg commands and warnings)',
+      group: 'Output:',
+    })
+    .option('quiet', {
+      alias: 'q',
+      type: 'boolean',
+      default: false,
+      describe: 'warnings and errors only',
+      group: 'Output:',
+    })
+    .example(
+      '$0 record /tmp/cams --camera demo=lavfi:testsrc2 --segment-time 10s',
+      'try it with a synthetic camera',
+    )
+    .example(
+      '$0 record /camera --camera front=rtsp://user:pw@192.168.1.20/stream1',
+      'record an RTSP camera in 30-min segments',
+    )
+    .example('$0 record /camera --status', 'what the running recorder is doing') as Argv<
+    Record<string, unknown>
+  >;
 }
 
 function str(v: unknown): string | undefined {
@@ -44,7 +118,8 @@ function str(v: unknown): string | undefined {
 
 function percent(name: string, v: unknown): number | undefined {
   if (v === undefined) return undefined;
-  if (typeof v !== 'number' || Number.isNaN(v)) throw new UsageError(`--${name} must be a number, got '${String(v)}'`);
+  if (typeof v !== 'number' || Number.isNaN(v))
+    throw new UsageError(`--${name} must be a number, got '${String(v)}'`);
   return v;
 }
 
@@ -68,42 +143,37 @@ export function toRecordOptions(argv: Record<string, unknown>): RecordCommandOpt
   };
 }
 
-type SignalName = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
-const SIGNALS: readonly SignalName[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-
 /**
  * A recorder treats signals unlike a batch run: SIGINT/SIGTERM mean "close the segments, then exit
- * 0" and SIGHUP means "reload", not "stop". main.ts's handlers (abort once, then exit with
- * 128+n on a second signal) are set aside while recording and put back afterwards. A second
- * SIGINT/SIGTERM is still honoured: it only shortens the wait to ffmpeg's own shutdown.
+ * 0" and SIGHUP means "reload", not "stop". The CLI edge hands signals to us while recording
+ * (ctx.takeSignals). A second SIGINT/SIGTERM is still honoured: ffmpeg is killed at once instead
+ * of closing its segments.
  */
 function takeOverSignals(ctx: CliContext): { signals: RecordSignals; restore(): void } {
   const controller = new AbortController();
+  const hurry = new AbortController();
   const reloadListeners = new Set<() => void>();
-  const saved = new Map<SignalName, ((...args: unknown[]) => void)[]>();
-  const mine = new Map<SignalName, () => void>();
   let stops = 0;
-  for (const signal of SIGNALS) {
-    saved.set(signal, process.listeners(signal) as ((...args: unknown[]) => void)[]);
-    process.removeAllListeners(signal);
-    const handler = (): void => {
-      if (signal === 'SIGHUP') {
-        ctx.stderr.write('SIGHUP received: reloading the configuration…\n');
-        for (const l of reloadListeners) l();
-        return;
-      }
-      stops++;
-      if (stops === 1) {
-        ctx.stderr.write(`\n${signal} received: closing the current segments (send it again to hurry)…\n`);
-        controller.abort(signal);
-      } else if (stops >= 3) {
-        ctx.stderr.write(`${signal} again: exiting now; unfinished segments stay in staging and are recovered at the next start\n`);
-        process.exit(EXIT[signal]);
-      }
-    };
-    mine.set(signal, handler);
-    process.on(signal, handler);
-  }
+  const handler = (signal: InterruptSignal): void => {
+    if (signal === 'SIGHUP') {
+      ctx.stderr.write('SIGHUP received: reloading the configuration…\n');
+      for (const l of reloadListeners) l();
+      return;
+    }
+    stops++;
+    if (stops === 1) {
+      ctx.stderr.write(
+        `\n${signal} received: closing the current segments (send it again to hurry)…\n`,
+      );
+      controller.abort(signal);
+    } else {
+      ctx.stderr.write(
+        `${signal} again: killing ffmpeg now; what it had written is recovered from the fragments\n`,
+      );
+      hurry.abort(signal);
+    }
+  };
+  const giveBack = ctx.takeSignals?.(handler);
   // In-process callers (tests) stop us through the context's signal instead.
   const onCtx = (): void => {
     if (ctx.signal.reason === 'SIGHUP') for (const l of reloadListeners) l();
@@ -113,6 +183,7 @@ function takeOverSignals(ctx: CliContext): { signals: RecordSignals; restore(): 
   return {
     signals: {
       stop: controller.signal,
+      hurry: hurry.signal,
       onReload: (listener) => {
         reloadListeners.add(listener);
         return () => reloadListeners.delete(listener);
@@ -120,11 +191,7 @@ function takeOverSignals(ctx: CliContext): { signals: RecordSignals; restore(): 
     },
     restore: () => {
       ctx.signal.removeEventListener('abort', onCtx);
-      for (const signal of SIGNALS) {
-        const handler = mine.get(signal);
-        if (handler) process.removeListener(signal, handler);
-        for (const l of saved.get(signal) ?? []) process.on(signal, l);
-      }
+      giveBack?.();
     },
   };
 }
@@ -134,7 +201,12 @@ export async function recordHandler(argv: Record<string, unknown>, ctx: CliConte
   const commands = await import('../../record/commands.js');
   const io = { stdout: ctx.stdout, stderr: ctx.stderr, env: ctx.env, commandLine: ctx.commandLine };
   if (argv.status === true) {
-    const root = options.root ?? (await commands.loadRecordConfig({ ...options, cameras: [] }).then((r) => r.config.root).catch(() => '/camera'));
+    const root =
+      options.root ??
+      (await commands
+        .loadRecordConfig({ ...options, cameras: [] })
+        .then((r) => r.config.root)
+        .catch(() => '/camera'));
     const running = await commands.printStatus(root, argv.json === true, io);
     ctx.setExitCode(running ? EXIT.ok : EXIT.failed);
     return;
