@@ -229,16 +229,18 @@ async function archive(
   let toolchain: Toolchain | undefined;
   let profile: EncodingProfile | undefined;
   let fallbackProfile: EncodingProfile | undefined;
-  const ensureTools = async (): Promise<Toolchain> => {
-    toolchain ??= await resolveToolchain(
-      { ffmpeg: opts.ffmpeg, ffprobe: opts.ffprobe },
-      io.env,
-      (m) => log.warn(m),
-    );
-    return toolchain;
+  // Both are promises made once: planning starts them and goes on walking the tree while the
+  // child processes run (BENCHMARKS.md); what needs their result awaits it.
+  let toolsReady: Promise<Toolchain> | undefined;
+  let encoderReady: Promise<void> | undefined;
+  const ensureTools = (): Promise<Toolchain> => {
+    toolsReady ??= resolveToolchain({ ffmpeg: opts.ffmpeg, ffprobe: opts.ffprobe }, io.env, (m) =>
+      log.warn(m),
+    ).then((t) => (toolchain = t));
+    return toolsReady;
   };
-  const ensureEncoder = async (): Promise<void> => {
-    if (profile) return;
+  const ensureEncoder = (): Promise<void> => (encoderReady ??= probeEncoder());
+  const probeEncoder = async (): Promise<void> => {
     const tools = await ensureTools();
     const base = {
       codec: opts.codec,
@@ -303,20 +305,27 @@ async function archive(
   const jsonActions: Record<string, unknown>[] = [];
   const emptied = new Set<string>();
 
-  const take = async (action: PlanAction): Promise<void> => {
-    countAction(counts, action);
+  // Only rendering a transcode needs the probed encoder (its exact command line); a quiet dry
+  // run or a real run plans on while the probe runs, and waits for it once planning is done.
+  const render = async (action: PlanAction): Promise<void> => {
     if (action.kind === 'transcode') await ensureEncoder();
-    if (action.kind === 'dispose-archived') await ensureTools();
+    if (opts.json) jsonActions.push(actionToJson(action, renderCtx()));
+    else for (const line of renderAction(action, renderCtx())) print(line);
+  };
+  // Called once per clip of the tree: synchronous unless it renders (no promise per action).
+  const take = (action: PlanAction): Promise<void> | undefined => {
+    countAction(counts, action);
+    if (action.kind === 'transcode') background(ensureEncoder());
+    if (action.kind === 'dispose-archived') background(ensureTools());
     if (opts.dryRun) {
-      if (opts.json) jsonActions.push(actionToJson(action, renderCtx()));
-      else if (streamText && (action.kind !== 'keep' || opts.verbosity > 0)) {
-        for (const line of renderAction(action, renderCtx())) print(line);
-      }
+      if (opts.json || (streamText && (action.kind !== 'keep' || opts.verbosity > 0)))
+        return render(action);
     } else if (action.kind === 'keep') {
       log.verbose(`keep ${displayPath(roots.root, action.path)}: ${action.reason}`);
     } else {
       actions.push(action);
     }
+    return undefined;
   };
 
   for await (const day of discoverDays(discovery, skeleton)) {
@@ -326,9 +335,15 @@ async function archive(
     day.ignored.forEach(noteIgnored);
     const plan = planDay(day, settings, now);
     if (plan.emptiesFolder) emptied.add(plan.folder.relDir);
-    for (const action of plan.actions) await take(action);
+    for (const action of plan.actions) {
+      const rendering = take(action);
+      if (rendering) await rendering;
+    }
   }
   for (const prune of planPrunes(skeleton, emptied, roots.root)) await take(prune);
+  // A missing ffmpeg or a failing encoder fails the run here, as it did at the first clip.
+  await encoderReady;
+  await toolsReady;
 
   const work =
     counts.transcode + counts.disposeArchived + counts.removePartial + counts.pruneFolder;
@@ -416,6 +431,11 @@ async function archive(
   if (report.interrupted) return { status: 'interrupted', signal: interruptSignalOf(io.signal) };
   const failures = totalsOf(report).failed + unreadable;
   return failures > 0 ? { status: 'failed', failures } : { status: 'ok' };
+}
+
+/** Started now, awaited later: until then its failure must not count as an unhandled rejection. */
+function background(promise: Promise<unknown>): void {
+  promise.catch(() => undefined);
 }
 
 function statThreshold(now: Date, opts: ArchiveOptions): Date {

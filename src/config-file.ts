@@ -21,6 +21,7 @@ import { ConfigError, errorMessage } from './errors.js';
 import { parseNotifyUrls } from './notify.js';
 import { parseUntil } from './until.js';
 import { parseDuration, parseSize } from './units.js';
+import { RECORD_FILE_KEYS } from './record/config.js';
 
 export const DEFAULT_CONFIG_DIR = '/etc/camera-archiver';
 export const DEFAULT_CONFIG_FILES = ['config.yaml', 'config.yml', 'config.json'].map((f) =>
@@ -312,6 +313,9 @@ export function checkValue(
   }
 }
 
+/** Structured keys a command reads from its own section itself (record's cameras, storage…). */
+const READ_BY_COMMAND: Record<string, ReadonlySet<string>> = { record: RECORD_FILE_KEYS };
+
 function checkSection(
   data: Record<string, unknown>,
   schema: OptionSchema,
@@ -322,7 +326,11 @@ function checkSection(
   errors: string[],
 ): void {
   for (const [name, raw] of Object.entries(data)) {
-    if (skip.has(name)) continue;
+    if (
+      skip.has(name) ||
+      skip.has(name.replace(/[-_]+([a-z0-9])/gi, (_m, c: string) => c.toUpperCase()))
+    )
+      continue;
     const spec = lookup(schema, name);
     if (!spec || NOT_IN_FILE.has(spec.key)) {
       if (strict) {
@@ -370,7 +378,7 @@ export function configValuesFor(
       schema,
       true,
       `${command}.`,
-      new Set(),
+      READ_BY_COMMAND[command] ?? new Set(),
       values,
       errors,
     );

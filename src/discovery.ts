@@ -203,6 +203,7 @@ export async function readDay(
   // folder is never the file-system root, so this equals path.join without its normalisation.
   const dirPrefix = `${folder.dir}/`;
   const relPrefix = `${folder.relDir}/`;
+  const timeOf = clipClock();
 
   for (const entry of entries) {
     const name = entry.name;
@@ -238,26 +239,26 @@ export async function readDay(
       });
       continue;
     }
-    const stamp = parseStamp(parsed.stamp);
-    if (!stamp) continue;
+    const time = timeOf(parsed.stamp);
+    if (!time) continue;
     const clip: ClipFile = {
       name,
       path: dirPrefix + name,
       relPath: relPrefix + name,
       clip: parsed,
-      time: stampToDate(stamp),
+      time,
     };
     clips.set(parsed.stem, clip);
     if (clip.time >= options.statClipsNewerThan) toStat.push(clip);
   }
 
-  for (const [stem, thumb] of thumbnails) {
+  thumbnails.forEach((thumb, stem) => {
     const clip = clips.get(stem);
     if (clip) {
       clip.thumbnail = thumb;
       thumbnails.delete(stem);
     }
-  }
+  });
 
   await Promise.all(
     toStat.map(async (clip) => {
@@ -310,6 +311,39 @@ export async function readDay(
     otherEntries,
     ignored,
     outputs,
+  };
+}
+
+/**
+ * `stampToDate(parseStamp(stamp))`, fast for the clips of one folder. A local-time Date
+ * constructor costs a time-zone computation per call; on a day whose UTC offset does not change,
+ * local midnight plus the time of day is the same instant, and a Date from a number is cheap.
+ * Days with a DST change (or no local midnight) take the exact constructor.
+ */
+function clipClock(): (stamp: string) => Date | undefined {
+  let date = '';
+  let midnight: number | undefined;
+  const two = (s: string, i: number): number =>
+    (s.charCodeAt(i) - 48) * 10 + s.charCodeAt(i + 1) - 48;
+  return (stamp) => {
+    if (date === '' || !stamp.startsWith(date)) {
+      const s = parseStamp(stamp);
+      if (!s) return undefined;
+      date = stamp.slice(0, 8);
+      const start = new Date(s.year, s.month - 1, s.day);
+      const end = new Date(s.year, s.month - 1, s.day, 23, 59, 59);
+      midnight =
+        start.getHours() === 0 && start.getTimezoneOffset() === end.getTimezoneOffset()
+          ? start.getTime()
+          : undefined;
+    }
+    if (midnight === undefined) {
+      const s = parseStamp(stamp);
+      return s && stampToDate(s);
+    }
+    return new Date(
+      midnight + (two(stamp, 8) * 3600 + two(stamp, 10) * 60 + two(stamp, 12)) * 1000,
+    );
   };
 }
 

@@ -7,7 +7,6 @@
  */
 import path from 'node:path';
 
-const CLIP_NAME = /^(.+)_(\d{14})\.(mp4|jpg)$/i;
 const LEGACY_ARCHIVE_NAME = /^archived-(\d{14})\.mp4$/i;
 const DAY_PARTS = { year: /^\d{4}$/, month: /^\d{2}$/, day: /^\d{2}$/ };
 
@@ -87,19 +86,56 @@ export function formatStamp(date: Date): string {
   );
 }
 
+/**
+ * The host's local wall-clock stamp of an instant written as a UTC stamp, shifted by `offsetSeconds`.
+ * The recorder's ffmpeg names segments in UTC (unique, even when local time repeats an hour); the
+ * tree uses local time like the cameras' own uploads, which is how the archiver reads stamps.
+ */
+export function utcStampToLocal(stamp: string, offsetSeconds = 0): string | undefined {
+  const s = parseStamp(stamp);
+  if (!s) return undefined;
+  const utc = Date.UTC(s.year, s.month - 1, s.day, s.hour, s.minute, s.second);
+  return formatStamp(new Date(utc + offsetSeconds * 1000));
+}
+
+/**
+ * `/^(.+)_(\d{14})\.(mp4|jpg)$/i`, checked by hand: discovery calls this for every file of the
+ * tree, and the regex's match array and capture strings were a third of the planning time of a
+ * million-file tree (BENCHMARKS.md). Anchored at both ends, the regex fixes the last 19
+ * characters; `.+` is any non-empty camera part without a line terminator.
+ */
 export function parseClipName(fileName: string): ClipName | undefined {
-  const m = CLIP_NAME.exec(fileName);
-  if (!m) return undefined;
-  const [, camera, stamp, ext] = m;
-  if (camera === undefined || stamp === undefined || ext === undefined) return undefined;
+  const n = fileName.length;
+  if (n < 20 || fileName.charCodeAt(n - 19) !== 95 /* _ */ || fileName.charCodeAt(n - 4) !== 46)
+    return undefined;
+  const e1 = fileName.charCodeAt(n - 3) | 0x20;
+  const e2 = fileName.charCodeAt(n - 2) | 0x20;
+  const e3 = fileName.charCodeAt(n - 1) | 0x20;
+  let kind: MediaKind;
+  if (e1 === 109 && e2 === 112 && e3 === 52)
+    kind = 'clip'; // mp4
+  else if (e1 === 106 && e2 === 112 && e3 === 103)
+    kind = 'thumbnail'; // jpg
+  else return undefined;
+  // `| 0x20` folds case for letters only; '4' (0x34) is unchanged, but 0x14 would fold to it.
+  if (fileName.charCodeAt(n - 1) !== 52 && kind === 'clip') return undefined;
+  for (let i = n - 18; i < n - 4; i++) {
+    const c = fileName.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+  }
+  for (let i = 0; i < n - 19; i++) {
+    const c = fileName.charCodeAt(i);
+    if (c === 10 || c === 13 || c === 0x2028 || c === 0x2029) return undefined;
+  }
+  const stamp = fileName.slice(n - 18, n - 4);
   if (!parseStamp(stamp)) return undefined;
   return {
-    // The name minus its 4-character extension: a slice, not a concatenation that every Map
-    // lookup by stem would have to flatten first (discovery keys clips by stem).
-    stem: fileName.slice(0, -4),
-    camera,
+    // The name minus its extension: a slice, not a concatenation that every Map lookup by stem
+    // would have to flatten first (discovery keys clips by stem).
+    stem: fileName.slice(0, n - 4),
+    camera: fileName.slice(0, n - 19),
     stamp,
-    kind: ext.toLowerCase() === 'mp4' ? 'clip' : 'thumbnail',
+    kind,
   };
 }
 

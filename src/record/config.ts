@@ -191,7 +191,8 @@ const CAMERA_KEYS = new Set([
   'preset',
   'keyframeInterval',
 ]);
-const TOP_KEYS = new Set([
+/** Structured settings read here, not by the CLI's flat option loader (config-file.ts skips them). */
+export const RECORD_FILE_KEYS: ReadonlySet<string> = new Set([
   'root',
   'output',
   'trashRoot',
@@ -216,7 +217,7 @@ export function recordSettings(data: Record<string, unknown>): Record<string, un
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(data)) {
     const k = camelCase(key);
-    if (TOP_KEYS.has(k)) out[k] = value;
+    if (RECORD_FILE_KEYS.has(k)) out[k] = value;
   }
   const section = data.record;
   if (section !== undefined) {
@@ -225,7 +226,7 @@ export function recordSettings(data: Record<string, unknown>): Record<string, un
       const k = camelCase(key);
       // Flat option names of the record command (camera, segment-time …) are applied by the CLI's
       // config loader as if typed on the command line; structured ones are read here.
-      if (TOP_KEYS.has(k)) out[k] = value;
+      if (RECORD_FILE_KEYS.has(k)) out[k] = value;
     }
   }
   return out;

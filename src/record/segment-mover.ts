@@ -11,7 +11,7 @@ import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import { moveNoClobber } from '../file-manager.js';
 import type { Log } from '../logger.js';
-import { dayPathOfStamp, parseClipName, PARTIAL_SUFFIX } from '../naming.js';
+import { dayPathOfStamp, parseClipName, PARTIAL_SUFFIX, utcStampToLocal } from '../naming.js';
 import { buildRemuxArgs, buildThumbnailArgs } from './ffmpeg-args.js';
 
 export interface MediaTools {
@@ -62,6 +62,10 @@ export function isStagedSegment(fileName: string, camera: string): boolean {
   );
 }
 
+function localName(camera: string, utcStamp: string, shift: number): string {
+  return `${camera}_${utcStampToLocal(utcStamp, shift) ?? utcStamp}.mp4`;
+}
+
 export class SegmentMover {
   constructor(private readonly options: MoverOptions) {}
 
@@ -99,11 +103,11 @@ export class SegmentMover {
     }
     const thumbTemp = path.join(path.dirname(staged), `.${clip.stem}.jpg${PARTIAL_SUFFIX}`);
     const thumbOk = await this.makeThumbnail(staged, thumbTemp);
-    const target = path.join(root, dayPathOfStamp(clip.stamp), name);
+    const target = await this.freeTarget(clip.camera, clip.stamp);
     const landed = await moveNoClobber(staged, target, root);
-    if (landed !== target) {
+    if (path.basename(target) !== localName(clip.camera, clip.stamp, 0)) {
       log.warn(
-        `${path.relative(root, target)} already exists (clock step or DST repeat): kept both, new one is ${path.basename(landed)}`,
+        `${localName(clip.camera, clip.stamp, 0)} already exists (a repeated hour at the DST change, or a clock step): this segment is ${path.basename(landed)}`,
       );
     }
     let thumbnail: string | undefined;
@@ -117,6 +121,21 @@ export class SegmentMover {
       }
     }
     return { file: landed, thumbnail, bytes };
+  }
+
+  /**
+   * The tree name of a staged (UTC-named) segment: local time, like camera uploads. When local time
+   * repeats (autumn DST) or the clock stepped back, the stamp moves on by a second until the name
+   * is free, so it stays a valid `<camera>_<stamp>.mp4` that the archiver picks up.
+   */
+  private async freeTarget(camera: string, utcStamp: string): Promise<string> {
+    let candidate = '';
+    for (let shift = 0; shift < 3600; shift++) {
+      const local = utcStampToLocal(utcStamp, shift) ?? utcStamp;
+      candidate = path.join(this.options.root, dayPathOfStamp(local), `${camera}_${local}.mp4`);
+      if ((await sizeOf(candidate)) === undefined) return candidate;
+    }
+    return candidate;
   }
 
   private async makeThumbnail(segment: string, output: string): Promise<boolean> {

@@ -60,7 +60,25 @@ describe('segment mover (real ffmpeg)', () => {
   });
   afterEach(() => removeDir(root));
 
-  it('moves a finished segment with its thumbnail into the UTC day folder', async () => {
+  it('names a segment in local time like camera uploads; a repeated DST hour moves on by a second', async () => {
+    const tz = process.env.TZ;
+    process.env.TZ = 'Europe/Berlin';
+    try {
+      // 00:30 and 01:30 UTC on 27 Oct 2024 are both 02:30 local (CEST, then CET).
+      fragmented(path.join(staging, 'cam_20241027003000.mp4'));
+      fragmented(path.join(staging, 'cam_20241027013000.mp4'));
+      const first = await mover.finish(path.join(staging, 'cam_20241027003000.mp4'));
+      const second = await mover.finish(path.join(staging, 'cam_20241027013000.mp4'));
+      expect(first?.file).toBe(path.join(root, '2024/10/27/cam_20241027023000.mp4'));
+      expect(second?.file).toBe(path.join(root, '2024/10/27/cam_20241027023001.mp4'));
+      expect(second?.thumbnail).toBe(path.join(root, '2024/10/27/cam_20241027023001.jpg'));
+      expect(log.lines.some((l) => /DST change/.test(l.message))).toBe(true);
+    } finally {
+      process.env.TZ = tz;
+    }
+  });
+
+  it('moves a finished segment with its thumbnail into the day folder (TZ=UTC here)', async () => {
     fragmented(path.join(staging, 'cam_20250101235958.mp4'));
     const moved = await mover.finish(path.join(staging, 'cam_20250101235958.mp4'));
     expect(moved?.file).toBe(path.join(root, '2025/01/01/cam_20250101235958.mp4'));
@@ -85,8 +103,9 @@ describe('segment mover (real ffmpeg)', () => {
     writeFileSync(path.join(root, '2025/01/01/cam_20250101120000.mp4'), 'earlier recording');
     fragmented(path.join(staging, 'cam_20250101120000.mp4'));
     const moved = await mover.finish(path.join(staging, 'cam_20250101120000.mp4'));
-    expect(moved?.file).toBe(path.join(root, '2025/01/01/cam_20250101120000.1.mp4'));
-    expect(moved?.thumbnail).toBe(path.join(root, '2025/01/01/cam_20250101120000.1.jpg'));
+    // The next free second keeps a name the archiver recognises (a numbered name would not be).
+    expect(moved?.file).toBe(path.join(root, '2025/01/01/cam_20250101120001.mp4'));
+    expect(moved?.thumbnail).toBe(path.join(root, '2025/01/01/cam_20250101120001.jpg'));
     expect(readFileSync(path.join(root, '2025/01/01/cam_20250101120000.mp4'), 'utf8')).toBe(
       'earlier recording',
     );

@@ -274,3 +274,34 @@ describe('provenance', () => {
     expect(JSON.stringify(configJson(rows, state))).not.toContain('hunter2');
   });
 });
+
+describe('one shared file for archive and record', () => {
+  it('record’s structured keys (cameras, storage) in the record section are left to the recorder', async () => {
+    let schema: OptionSchema = new Map();
+    const { recordBuilder } = await import('../../src/cli/commands/record.js');
+    await yargs(['record'])
+      .command(
+        'record [root]',
+        'record',
+        (y) => {
+          const built = recordBuilder(y);
+          schema = schemaFromTable(optionTable(built));
+          return built;
+        },
+        () => undefined,
+      )
+      .exitProcess(false)
+      .parseAsync();
+    const data = {
+      age: 14,
+      record: {
+        'segment-time': '2s',
+        storage: { warnPercent: 80, blockPercent: 90 },
+        cameras: [{ name: 'demo', source: 'lavfi:testsrc2' }],
+        bogus: 1,
+      },
+    };
+    const { errors } = configValuesFor(data, 'record', schema);
+    expect(errors).toEqual([expect.stringMatching(/^record\.'bogus' is not an option/)]);
+  });
+});

@@ -10,6 +10,7 @@ import {
   parseStamp,
   partialPathFor,
   stampToDate,
+  utcStampToLocal,
 } from '../../src/naming.js';
 
 describe('parseClipName', () => {
@@ -77,6 +78,19 @@ describe('archive names', () => {
 });
 
 describe('dates', () => {
+  it('converts the recorder’s UTC stamps to local wall-clock stamps', () => {
+    const tz = process.env.TZ;
+    process.env.TZ = 'Europe/Berlin';
+    try {
+      expect(utcStampToLocal('20250115120000')).toBe('20250115130000');
+      expect(utcStampToLocal('20240630230000')).toBe('20240701010000');
+      expect(utcStampToLocal('20241027003000')).toBe(utcStampToLocal('20241027013000'));
+      expect(utcStampToLocal('20241027013000', 1)).toBe('20241027023001');
+    } finally {
+      process.env.TZ = tz;
+    }
+  });
+
   it('day path comes from the digits, not from a time zone', () => {
     expect(dayPathOfStamp('20250115235959')).toBe('2025/01/15');
   });
