@@ -137,8 +137,9 @@ function videoCodecArgs(profile: EncodingProfile): string[] {
   }
 }
 
-function audioArgs(profile: EncodingProfile): string[] {
-  switch (profile.audio) {
+/** Audio output options; shared with the recorder. */
+export function audioArgs(mode: AudioMode): string[] {
+  switch (mode) {
     case 'aac':
       // Cameras often record G.711 (pcm_alaw/mulaw), which MP4 cannot hold: AAC always fits.
       return ['-map', '0:a?', '-c:a', 'aac', '-b:a', '64k'];
@@ -175,7 +176,7 @@ export function buildTranscodeArgs(
     '0:v:0',
     ...(filter ? ['-vf', filter] : []),
     ...videoCodecArgs(profile),
-    ...audioArgs(profile),
+    ...audioArgs(profile.audio),
     // Keep every frame with its timestamp: verification compares packet counts with the source.
     ...(caps.hasFpsMode ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough']),
     '-map_metadata',

@@ -4,7 +4,7 @@
  * these lists, so what a user reads is what ran. Pure functions.
  */
 import path from 'node:path';
-import { videoEncodeParts, type EncodingProfile } from '../encoders.js';
+import { audioArgs, videoEncodeParts, type EncodingProfile } from '../encoders.js';
 import type { FfmpegCaps } from '../toolchain.js';
 import type { CameraConfig } from './config.js';
 
@@ -72,17 +72,6 @@ export function inputArgs(
   }
 }
 
-function audioArgs(camera: CameraConfig): string[] {
-  switch (camera.audio) {
-    case 'aac':
-      // Cameras often send G.711, which MP4 cannot hold; AAC always fits and costs little CPU.
-      return ['-map', '0:a?', '-c:a', 'aac', '-b:a', '64k'];
-    case 'copy':
-      return ['-map', '0:a?', '-c:a', 'copy'];
-    case 'none':
-      return ['-an'];
-  }
-}
 
 /**
  * Video output options. Copy: every packet kept, cuts on the camera's keyframes. Encode: the
@@ -134,7 +123,7 @@ export function buildRecordArgs(
     ...video.pre,
     ...inputArgs(camera, caps, true),
     ...video.out,
-    ...audioArgs(camera),
+    ...audioArgs(camera.audio),
     '-f',
     'segment',
     '-segment_time',
