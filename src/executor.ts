@@ -290,7 +290,10 @@ export async function executePlan(
       };
     }
     if (ctx.signal.aborted) throw new Aborted();
-    const disposed = await dispose(action.disposal, { trashRoot: ctx.trashRoot, failpoint: ctx.failpoint });
+    const disposed = await dispose(action.disposal, {
+      trashRoot: ctx.trashRoot,
+      failpoint: ctx.failpoint,
+    });
     if (transcoded) {
       return {
         status: 'archived',

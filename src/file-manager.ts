@@ -15,7 +15,8 @@ import type { Disposal } from './planner.js';
 const MAX_NUMBERED = 1000;
 
 /** Step boundaries inside the file manager, for fault injection (see executor.ts FAILPOINTS). */
-export type FileFailpoint = 'linked-to-trash' | 'thumbnail-disposed' | 'clip-disposed' | 'pruned-one';
+export type FileFailpoint =
+  'linked-to-trash' | 'thumbnail-disposed' | 'clip-disposed' | 'pruned-one';
 export type FailpointHook = ((name: FileFailpoint) => void) | undefined;
 
 function code(error: unknown): string | undefined {
@@ -200,7 +201,10 @@ export async function dispose(disposal: Disposal, roots: DisposalRoots): Promise
         await fsp.unlink(step.from);
         done.push({ from: step.from });
       } else {
-        done.push({ from: step.from, to: await moveNoClobber(step.from, step.to, roots.trashRoot, roots.failpoint) });
+        done.push({
+          from: step.from,
+          to: await moveNoClobber(step.from, step.to, roots.trashRoot, roots.failpoint),
+        });
       }
       roots.failpoint?.(step === clip ? 'clip-disposed' : 'thumbnail-disposed');
     } catch (error) {
@@ -212,7 +216,10 @@ export async function dispose(disposal: Disposal, roots: DisposalRoots): Promise
 }
 
 /** rmdir each folder that is empty now; returns those removed. Never touches a non-empty folder. */
-export async function pruneFolders(folders: readonly string[], failpoint?: FailpointHook): Promise<string[]> {
+export async function pruneFolders(
+  folders: readonly string[],
+  failpoint?: FailpointHook,
+): Promise<string[]> {
   const removed: string[] = [];
   for (const folder of folders) {
     try {

@@ -12,6 +12,7 @@ export function failpointFromEnv(env: NodeJS.ProcessEnv): ((name: string) => voi
   const wanted = Number(nth || 1);
   let seen = 0;
   return (name) => {
-    if (name === target && ++seen === wanted) process.kill(process.pid, action === 'stop' ? 'SIGSTOP' : 'SIGKILL');
+    if (name === target && ++seen === wanted)
+      process.kill(process.pid, action === 'stop' ? 'SIGSTOP' : 'SIGKILL');
   };
 }

@@ -72,7 +72,6 @@ export function inputArgs(
   }
 }
 
-
 /**
  * Video output options. Copy: every packet kept, cuts on the camera's keyframes. Encode: the
  * profile's encoder with a keyframe forced every `keyframeSeconds`, so each clock-aligned cut lands

@@ -19,10 +19,14 @@ describe('clock and calendar edge cases', () => {
     makeTree(root, [{ stamp: '20300101120000', mtime: new Date('2025-01-01T00:00:00Z') }]);
     const kept = await runCli([root, ...RUN, '--now', '2025-03-01T00:00:00Z', '-v']);
     expect(kept.exitCode, kept.stderr).toBe(0);
-    expect(kept.stderr).toMatch(/keep 2030\/01\/01\/REO_front_20300101120000.mp4: recorded 2030-01-01 12:00:00, newer than --age 30 days/);
+    expect(kept.stderr).toMatch(
+      /keep 2030\/01\/01\/REO_front_20300101120000.mp4: recorded 2030-01-01 12:00:00, newer than --age 30 days/,
+    );
     const all = await runCli([root, ...RUN, '--now', '2025-03-01T00:00:00Z', '--age', '0']);
     expect(all.exitCode, all.stderr).toBe(0);
-    expect(existsSync(path.join(root, 'archived/2030/01/01/REO_front_20300101120000.mp4'))).toBe(true);
+    expect(existsSync(path.join(root, 'archived/2030/01/01/REO_front_20300101120000.mp4'))).toBe(
+      true,
+    );
   });
 
   it('DST: the repeated autumn hour and the skipped spring hour both archive under the names’ own dates (Europe/Berlin)', async () => {
@@ -31,7 +35,9 @@ describe('clock and calendar edge cases', () => {
       { stamp: '20241027023000', camera: 'REO_b', mtime: new Date('2024-10-27T03:00:00Z') },
       { stamp: '20240331023000', mtime: new Date('2024-03-31T03:00:00Z') },
     ]);
-    const r = await runCli([root, ...RUN, '--now', '2024-12-01T00:00:00Z'], { env: { TZ: 'Europe/Berlin' } });
+    const r = await runCli([root, ...RUN, '--now', '2024-12-01T00:00:00Z'], {
+      env: { TZ: 'Europe/Berlin' },
+    });
     expect(r.exitCode, r.stderr).toBe(0);
     const archives = listTree(root).filter((p) => p.startsWith('archived/') && p.endsWith('.mp4'));
     expect(archives).toEqual([
@@ -43,11 +49,17 @@ describe('clock and calendar edge cases', () => {
 
   it('29 February exists in 2024 and not in 2025', async () => {
     makeTree(root, [{ stamp: '20240229120000' }]);
-    makeTree(root, [{ stamp: '20240301120000', dir: '2025/02/28', name: 'REO_front_20250229120000.mp4' }]);
+    makeTree(root, [
+      { stamp: '20240301120000', dir: '2025/02/28', name: 'REO_front_20250229120000.mp4' },
+    ]);
     const r = await runCli([root, ...RUN, '--now', '2025-06-01T00:00:00Z', '-v']);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(existsSync(path.join(root, 'archived/2024/02/29/REO_front_20240229120000.mp4'))).toBe(true);
-    expect(r.stderr).toMatch(/ignored .*REO_front_20250229120000.mp4: name is not <camera>_<YYYYMMDDHHMMSS>/);
+    expect(existsSync(path.join(root, 'archived/2024/02/29/REO_front_20240229120000.mp4'))).toBe(
+      true,
+    );
+    expect(r.stderr).toMatch(
+      /ignored .*REO_front_20250229120000.mp4: name is not <camera>_<YYYYMMDDHHMMSS>/,
+    );
     expect(existsSync(path.join(root, '2025/02/28/REO_front_20250229120000.mp4'))).toBe(true);
   });
 
@@ -55,7 +67,11 @@ describe('clock and calendar edge cases', () => {
     makeTree(root, [{ stamp: '20250116000001', dir: '2025/01/15' }]);
     const r = await runCli([root, ...RUN, '--now', '2025-03-01T00:00:00Z']);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(existsSync(path.join(root, 'archived/2025/01/16/REO_front_20250116000001.mp4'))).toBe(true);
-    expect(existsSync(path.join(root, '.deleted/input/2025/01/15/REO_front_20250116000001.mp4'))).toBe(true);
+    expect(existsSync(path.join(root, 'archived/2025/01/16/REO_front_20250116000001.mp4'))).toBe(
+      true,
+    );
+    expect(
+      existsSync(path.join(root, '.deleted/input/2025/01/15/REO_front_20250116000001.mp4')),
+    ).toBe(true);
   });
 });

@@ -29,7 +29,9 @@ const isRoot = process.getuid?.() === 0;
 
 /** Runs the CLI as an unprivileged user when we are root, so file permissions mean something. */
 function unprivileged(args: string[]): string[] {
-  return isRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...args] : [process.execPath, ...args];
+  return isRoot
+    ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...args]
+    : [process.execPath, ...args];
 }
 
 describe('hostile input', () => {
@@ -50,12 +52,22 @@ describe('hostile input', () => {
     const outside = tempDir('cam-outside-');
     try {
       writeFileSync(path.join(outside, 'precious.txt'), 'do not touch');
-      const good = ['REO_good_20250115100000.mp4', "REO_it's a \"cam\" $(touch pwned)_20250115100001.mp4", '-rf_20250115100002.mp4', '--help_20250115100003.mp4', 'Café ü 日本_20250115100004.mp4'];
-      makeTree(root, good.map((name, i) => ({ stamp: `2025011510000${i}`, name })));
+      const good = [
+        'REO_good_20250115100000.mp4',
+        'REO_it\'s a "cam" $(touch pwned)_20250115100001.mp4',
+        '-rf_20250115100002.mp4',
+        '--help_20250115100003.mp4',
+        'Café ü 日本_20250115100004.mp4',
+      ];
+      makeTree(
+        root,
+        good.map((name, i) => ({ stamp: `2025011510000${i}`, name })),
+      );
       const dir = path.join(root, DAY);
       const put = (name: string, from: string, cut?: number): void => {
         copyFileSync(from, path.join(dir, name));
-        if (cut !== undefined) truncateSync(path.join(dir, name), Math.floor(statSync(from).size * cut));
+        if (cut !== undefined)
+          truncateSync(path.join(dir, name), Math.floor(statSync(from).size * cut));
       };
       writeFileSync(path.join(dir, 'REO_zero_20250115110000.mp4'), '');
       writeFileSync(path.join(dir, 'REO_junk_20250115110001.mp4'), 'GARBAGE'.repeat(1000));
@@ -63,13 +75,40 @@ describe('hostile input', () => {
       put('REO_cutfast_20250115110003.mp4', clipTemplate({ seconds: 2, faststart: true }), 0.7);
       put('REO_audio_20250115110004.mp4', clipTemplate({ audioOnly: true }));
       const jpg = path.join(root, 'x.jpg');
-      execFileSync(ffmpeg(), ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x120', '-frames:v', '1', jpg]);
+      execFileSync(ffmpeg(), [
+        '-v',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=160x120',
+        '-frames:v',
+        '1',
+        jpg,
+      ]);
       put('REO_image_20250115110005.mp4', jpg);
       const mkv = path.join(root, 'x.mkv');
-      execFileSync(ffmpeg(), ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=10', '-t', '1', '-c:v', 'libx264', '-preset', 'ultrafast', mkv]);
+      execFileSync(ffmpeg(), [
+        '-v',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=size=160x120:rate=10',
+        '-t',
+        '1',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        mkv,
+      ]);
       put('REO_mkv_20250115110006.mp4', mkv);
       symlinkSync(outside, path.join(root, '2025/01/outside'));
-      symlinkSync(path.join(outside, 'precious.txt'), path.join(dir, 'REO_link_20250115110007.mp4'));
+      symlinkSync(
+        path.join(outside, 'precious.txt'),
+        path.join(dir, 'REO_link_20250115110007.mp4'),
+      );
       mkdirSync(path.join(root, '2025/01/16'), { recursive: true });
       symlinkSync(path.join(root, '2025'), path.join(root, '2025/01/16/loop'));
 
@@ -103,13 +142,21 @@ describe('hostile input', () => {
   });
 
   it('an unreadable clip and an unreadable folder are errors naming them; the rest is archived', async () => {
-    makeTree(root, [{ stamp: '20250115100000' }, { stamp: '20250115100001', camera: 'REO_locked' }, { stamp: '20250116100000' }]);
+    makeTree(root, [
+      { stamp: '20250115100000' },
+      { stamp: '20250115100001', camera: 'REO_locked' },
+      { stamp: '20250116100000' },
+    ]);
     if (isRoot) execFileSync('chown', ['-R', '65534:65534', root]);
     chmodSync(path.join(root, DAY, 'REO_locked_20250115100001.mp4'), 0o000);
     chmodSync(path.join(root, '2025/01/16'), 0o000);
-    const res = execRun(unprivileged([path.resolve('bin/camera-archiver'), root, '-y', ...NOW, ...FAST]));
+    const res = execRun(
+      unprivileged([path.resolve('bin/camera-archiver'), root, '-y', ...NOW, ...FAST]),
+    );
     expect(res.code).toBe(1);
-    expect(res.stderr).toMatch(/failed 2025\/01\/15\/REO_locked_20250115100001.mp4: .*(Permission denied|not a readable)/);
+    expect(res.stderr).toMatch(
+      /failed 2025\/01\/15\/REO_locked_20250115100001.mp4: .*(Permission denied|not a readable)/,
+    );
     expect(res.stderr).toMatch(/cannot read folder .*2025\/01\/16.*EACCES/);
     expect(existsSync(path.join(root, 'archived', DAY, 'REO_front_20250115100000.mp4'))).toBe(true);
   });
@@ -120,9 +167,13 @@ describe('hostile input', () => {
     if (isRoot) execFileSync('chown', ['-R', '65534:65534', root]);
     chmodSync(path.join(root, 'archived'), 0o555);
     const before = Object.keys(snapshot(root));
-    const res = execRun(unprivileged([path.resolve('bin/camera-archiver'), root, '-y', ...NOW, ...FAST]));
+    const res = execRun(
+      unprivileged([path.resolve('bin/camera-archiver'), root, '-y', ...NOW, ...FAST]),
+    );
     expect(res.code).toBe(1);
-    expect(res.stderr).toMatch(/failed 2025\/01\/15\/REO_front_20250115100000.mp4: .*(EACCES|permission denied)/i);
+    expect(res.stderr).toMatch(
+      /failed 2025\/01\/15\/REO_front_20250115100000.mp4: .*(EACCES|permission denied)/i,
+    );
     expect(res.stderr).toContain('archived');
     expect(Object.keys(snapshot(root)).filter((k) => !/archiver/.test(k))).toEqual(before);
   });
@@ -137,14 +188,34 @@ describe('hostile input', () => {
     }
     try {
       makeTree(root, [{ stamp: '20250115100000', thumbnail: true }]);
-      const r = await runCli([root, '-y', '-o', path.join(shm, 'archive'), '--trash-root', path.join(shm, 'trash'), ...NOW, ...FAST]);
+      const r = await runCli([
+        root,
+        '-y',
+        '-o',
+        path.join(shm, 'archive'),
+        '--trash-root',
+        path.join(shm, 'trash'),
+        ...NOW,
+        ...FAST,
+      ]);
       expect(r.exitCode, r.stderr).toBe(0);
       expect(listTree(shm)).toEqual([
-        'archive/', 'archive/2025/', 'archive/2025/01/', 'archive/2025/01/15/', 'archive/2025/01/15/REO_front_20250115100000.mp4',
-        'trash/', 'trash/input/', 'trash/input/2025/', 'trash/input/2025/01/', 'trash/input/2025/01/15/',
-        'trash/input/2025/01/15/REO_front_20250115100000.jpg', 'trash/input/2025/01/15/REO_front_20250115100000.mp4',
+        'archive/',
+        'archive/2025/',
+        'archive/2025/01/',
+        'archive/2025/01/15/',
+        'archive/2025/01/15/REO_front_20250115100000.mp4',
+        'trash/',
+        'trash/input/',
+        'trash/input/2025/',
+        'trash/input/2025/01/',
+        'trash/input/2025/01/15/',
+        'trash/input/2025/01/15/REO_front_20250115100000.jpg',
+        'trash/input/2025/01/15/REO_front_20250115100000.mp4',
       ]);
-      expect(statSync(path.join(shm, 'trash/input', DAY, 'REO_front_20250115100000.mp4')).size).toBe(statSync(clipTemplate()).size);
+      expect(
+        statSync(path.join(shm, 'trash/input', DAY, 'REO_front_20250115100000.mp4')).size,
+      ).toBe(statSync(clipTemplate()).size);
     } finally {
       removeDir(shm);
     }
@@ -162,17 +233,40 @@ describe('hostile input', () => {
     }
     try {
       const input = path.join(root, 'in');
-      makeTree(input, [{ stamp: '20250115100000', spec: { seconds: 6, size: '640x360', rate: 25 } }, { stamp: '20250115100001', camera: 'REO_small' }]);
-      const args = [path.resolve('bin/camera-archiver'), input, '-y', '-o', mounted ? mnt : path.join(root, 'out'), '--log-file', path.join(root, 'log', 'a.log'), ...NOW, ...FAST];
+      makeTree(input, [
+        { stamp: '20250115100000', spec: { seconds: 6, size: '640x360', rate: 25 } },
+        { stamp: '20250115100001', camera: 'REO_small' },
+      ]);
+      const args = [
+        path.resolve('bin/camera-archiver'),
+        input,
+        '-y',
+        '-o',
+        mounted ? mnt : path.join(root, 'out'),
+        '--log-file',
+        path.join(root, 'log', 'a.log'),
+        ...NOW,
+        ...FAST,
+      ];
       mkdirSync(path.join(root, 'log'));
-      const res = execRun(mounted ? [process.execPath, ...args] : ['prlimit', '--fsize=150000', process.execPath, ...args]);
-      console.log(`disk-full test used ${mounted ? 'a 256 KiB tmpfs (ENOSPC)' : 'prlimit --fsize (EFBIG/SIGXFSZ)'}`);
+      const res = execRun(
+        mounted
+          ? [process.execPath, ...args]
+          : ['prlimit', '--fsize=150000', process.execPath, ...args],
+      );
+      console.log(
+        `disk-full test used ${mounted ? 'a 256 KiB tmpfs (ENOSPC)' : 'prlimit --fsize (EFBIG/SIGXFSZ)'}`,
+      );
       expect(res.code).toBe(1);
-      expect(res.stderr).toMatch(/failed 2025\/01\/15\/REO_front_20250115100000.mp4: .*(No space left|File too large|SIGXFSZ|ffmpeg failed)/);
+      expect(res.stderr).toMatch(
+        /failed 2025\/01\/15\/REO_front_20250115100000.mp4: .*(No space left|File too large|SIGXFSZ|ffmpeg failed)/,
+      );
       expect(existsSync(path.join(input, DAY, 'REO_front_20250115100000.mp4'))).toBe(true);
       expect(existsSync(path.join(input, DAY, 'REO_small_20250115100001.mp4'))).toBe(false);
       const out = mounted ? mnt : path.join(root, 'out');
-      expect(listTree(out).filter((p) => p.includes('.partial') || p.includes('REO_front'))).toEqual([]);
+      expect(
+        listTree(out).filter((p) => p.includes('.partial') || p.includes('REO_front')),
+      ).toEqual([]);
     } finally {
       if (mounted) execFileSync('umount', [mnt]);
     }
@@ -182,11 +276,24 @@ describe('hostile input', () => {
     makeTree(root, [{ stamp: '20250115100000' }]);
     const fake = fakeFfmpeg(path.join(root, '..', `${path.basename(root)}-bin`), HANG_ON_TRANSCODE);
     try {
-      const r = await runCli([root, '-y', ...NOW, ...FAST, '--ffmpeg', fake, '--stall-timeout', '2s']);
+      const r = await runCli([
+        root,
+        '-y',
+        ...NOW,
+        ...FAST,
+        '--ffmpeg',
+        fake,
+        '--stall-timeout',
+        '2s',
+      ]);
       expect(r.exitCode).toBe(1);
-      expect(r.stderr).toMatch(/failed 2025\/01\/15\/REO_front_20250115100000.mp4: ffmpeg made no progress for 2s and was stopped/);
+      expect(r.stderr).toMatch(
+        /failed 2025\/01\/15\/REO_front_20250115100000.mp4: ffmpeg made no progress for 2s and was stopped/,
+      );
       expect(existsSync(path.join(root, DAY, 'REO_front_20250115100000.mp4'))).toBe(true);
-      expect(listTree(root).filter((p) => p.endsWith('.mp4') || p.endsWith('.partial'))).toEqual([`${DAY}/REO_front_20250115100000.mp4`]);
+      expect(listTree(root).filter((p) => p.endsWith('.mp4') || p.endsWith('.partial'))).toEqual([
+        `${DAY}/REO_front_20250115100000.mp4`,
+      ]);
     } finally {
       removeDir(path.dirname(fake));
     }
@@ -204,8 +311,12 @@ describe('hostile input', () => {
     try {
       const r = await runCli([root, '-y', ...NOW, ...FAST, '--ffmpeg', fake]);
       expect(r.exitCode).toBe(1);
-      expect(r.stderr).toMatch(/failed 2025\/01\/15\/REO_front_20250115100000.mp4: .*(truncated|lasts|demux|cannot be read)/);
-      expect(listTree(root).filter((p) => p.endsWith('.mp4') || p.endsWith('.partial'))).toEqual([`${DAY}/REO_front_20250115100000.mp4`]);
+      expect(r.stderr).toMatch(
+        /failed 2025\/01\/15\/REO_front_20250115100000.mp4: .*(truncated|lasts|demux|cannot be read)/,
+      );
+      expect(listTree(root).filter((p) => p.endsWith('.mp4') || p.endsWith('.partial'))).toEqual([
+        `${DAY}/REO_front_20250115100000.mp4`,
+      ]);
     } finally {
       removeDir(dir);
     }
@@ -214,7 +325,11 @@ describe('hostile input', () => {
 
 function execRun(argv: string[]): { code: number; stderr: string } {
   try {
-    execFileSync(argv[0] ?? '', argv.slice(1), { env: { ...process.env, TZ: 'UTC' }, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    execFileSync(argv[0] ?? '', argv.slice(1), {
+      env: { ...process.env, TZ: 'UTC' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+    });
     return { code: 0, stderr: '' };
   } catch (error) {
     const e = error as { status?: number; stderr?: string };

@@ -26,7 +26,11 @@ export function trashCopies(root: string, rel: string): string[] {
   if (!existsSync(dir)) return [];
   const ext = path.extname(rel);
   const stem = path.basename(rel, ext);
-  return readdirSync(dir).filter((n) => n === `${stem}${ext}` || new RegExp(`^${stem.replace(/[$()]/g, '\\$&')}\\.\\d+\\${ext}$`).test(n));
+  return readdirSync(dir).filter(
+    (n) =>
+      n === `${stem}${ext}` ||
+      new RegExp(`^${stem.replace(/[$()]/g, '\\$&')}\\.\\d+\\${ext}$`).test(n),
+  );
 }
 
 const verified = new Map<string, boolean>();
@@ -54,18 +58,21 @@ export function checkInvariants(root: string, clips: readonly ClipRecord[]): str
     const archive = archiveOf(root, clip);
     const archived = existsSync(archive);
     // Invariant 2: anything at a final archive name is a complete, verified archive.
-    if (archived && !archiveIsGood(archive, clip.duration)) violations.push(`bad archive at final name: ${archive}`);
+    if (archived && !archiveIsGood(archive, clip.duration))
+      violations.push(`bad archive at final name: ${archive}`);
     // Invariant 1: a source is gone only if its archive exists (and is good, checked above).
     if (!existsSync(src)) {
       if (!archived) violations.push(`source gone without archive: ${clip.rel}`);
-      if (trashCopies(root, clip.rel).length === 0) violations.push(`source gone and not in trash: ${clip.rel}`);
+      if (trashCopies(root, clip.rel).length === 0)
+        violations.push(`source gone and not in trash: ${clip.rel}`);
     }
     if (clip.thumbnail) {
       const thumbRel = clip.rel.replace(/\.mp4$/, '.jpg');
       const present = existsSync(path.join(root, thumbRel));
       const trashed = trashCopies(root, thumbRel).length > 0;
       if (!present && !trashed) violations.push(`thumbnail lost: ${thumbRel}`);
-      if (trashed && !archived) violations.push(`thumbnail trashed before its clip was archived: ${thumbRel}`);
+      if (trashed && !archived)
+        violations.push(`thumbnail trashed before its clip was archived: ${thumbRel}`);
     }
   }
   // Invariant 5: nothing unexpected appeared anywhere in the tree.
@@ -83,5 +90,7 @@ export function checkInvariants(root: string, clips: readonly ClipRecord[]): str
 
 /** The end state of a finished run: every source archived and in the trash exactly once. */
 export function endState(root: string): string[] {
-  return listTree(root).filter((p) => !p.endsWith('/') && !/^(archiver|\.archiver|\.camera-archiver)/.test(p));
+  return listTree(root).filter(
+    (p) => !p.endsWith('/') && !/^(archiver|\.archiver|\.camera-archiver)/.test(p),
+  );
 }

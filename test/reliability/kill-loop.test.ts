@@ -14,7 +14,19 @@ import { checkInvariants, endState, type ClipRecord } from './invariants.js';
 
 const SEED = Number(process.env.RELIABILITY_SEED ?? 20250115);
 const KILLS = Number(process.env.RELIABILITY_KILLS ?? 20);
-const ARGS = ['-y', '--now', '2025-03-01T00:00:00Z', '--encoder', 'software', '--preset', 'medium', '--progress', 'lines', '--settle-time', '0'];
+const ARGS = [
+  '-y',
+  '--now',
+  '2025-03-01T00:00:00Z',
+  '--encoder',
+  'software',
+  '--preset',
+  'medium',
+  '--progress',
+  'lines',
+  '--settle-time',
+  '0',
+];
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -28,11 +40,31 @@ function mulberry32(seed: number): () => number {
 }
 
 const CLIPS: TreeClip[] = [
-  { camera: 'REO_front', stamp: '20250115120000', thumbnail: true, spec: { seconds: 2, size: '320x240' } },
-  { camera: 'REO_back', stamp: '20250115120000', thumbnail: true, spec: { seconds: 2, size: '320x240' } },
+  {
+    camera: 'REO_front',
+    stamp: '20250115120000',
+    thumbnail: true,
+    spec: { seconds: 2, size: '320x240' },
+  },
+  {
+    camera: 'REO_back',
+    stamp: '20250115120000',
+    thumbnail: true,
+    spec: { seconds: 2, size: '320x240' },
+  },
   { camera: 'REO_front', stamp: '20250115130000', spec: { seconds: 2, size: '320x240' } },
-  { camera: 'REO_back', stamp: '20250116080000', thumbnail: true, spec: { seconds: 2, size: '320x240', audio: false } },
-  { camera: 'REO_front', stamp: '20250116090000', thumbnail: true, spec: { seconds: 2, size: '320x240' } },
+  {
+    camera: 'REO_back',
+    stamp: '20250116080000',
+    thumbnail: true,
+    spec: { seconds: 2, size: '320x240', audio: false },
+  },
+  {
+    camera: 'REO_front',
+    stamp: '20250116090000',
+    thumbnail: true,
+    spec: { seconds: 2, size: '320x240' },
+  },
   { camera: 'REO_side', stamp: '20250117100000', spec: { seconds: 2, size: '320x240' } },
 ];
 
@@ -48,9 +80,14 @@ function phaseOf(root: string): string {
   const sources = files.filter((f) => /^\d{4}\/.*\.mp4$/.test(f)).length;
   const archives = files.filter((f) => /^archived\/.*\/[^.][^/]*\.mp4$/.test(f)).length;
   if (files.some((f) => f.endsWith('.partial'))) return 'transcode/verify (partial present)';
-  const orphanedThumb = files.some((f) => /^\.deleted\/.*\.jpg$/.test(f) && existsSync(path.join(root, f.replace(/^\.deleted\/input\//, '').replace(/\.jpg$/, '.mp4'))));
+  const orphanedThumb = files.some(
+    (f) =>
+      /^\.deleted\/.*\.jpg$/.test(f) &&
+      existsSync(path.join(root, f.replace(/^\.deleted\/input\//, '').replace(/\.jpg$/, '.mp4'))),
+  );
   if (orphanedThumb) return 'between thumbnail and clip move';
-  if (archives > 0 && archives + sources > CLIPS.length) return 'between archive rename and source move';
+  if (archives > 0 && archives + sources > CLIPS.length)
+    return 'between archive rename and source move';
   if (sources === 0 && files.some((f) => /^\d{4}\/$/.test(f))) return 'prune';
   if (archives === 0 && sources === CLIPS.length) return 'start-up/discovery/probe';
   if (sources === 0) return 'finished';
@@ -76,7 +113,11 @@ describe('kill loop (SIGKILL of the whole process group at random moments)', () 
     makeTree(root, CLIPS);
     let rounds = 1;
     for (let kill = 0; kill < KILLS; kill++) {
-      const child = spawn(process.execPath, [BIN, root, ...ARGS], { detached: true, stdio: 'ignore', env: { ...process.env, TZ: 'UTC' } });
+      const child = spawn(process.execPath, [BIN, root, ...ARGS], {
+        detached: true,
+        stdio: 'ignore',
+        env: { ...process.env, TZ: 'UTC' },
+      });
       const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
       await new Promise((r) => setTimeout(r, 100 + random() * 2200));
       try {
@@ -103,6 +144,8 @@ describe('kill loop (SIGKILL of the whole process group at random moments)', () 
     expect(checkInvariants(root, records)).toEqual([]);
     expect(endState(root)).toEqual(expected);
     expect(readdirSync(root).filter((n) => n.includes('.stale-'))).toEqual([]);
-    console.log(`kill loop: ${KILLS} kills over ${rounds} tree(s); where they landed: ${JSON.stringify(Object.fromEntries(phases))}`);
+    console.log(
+      `kill loop: ${KILLS} kills over ${rounds} tree(s); where they landed: ${JSON.stringify(Object.fromEntries(phases))}`,
+    );
   });
 });

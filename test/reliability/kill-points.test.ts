@@ -10,7 +10,19 @@ import { makeTree, type TreeClip } from '../helpers/media.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
 import { checkInvariants, endState, type ClipRecord } from './invariants.js';
 
-const ARGS = ['-y', '--now', '2025-03-01T00:00:00Z', '--encoder', 'software', '--preset', 'ultrafast', '--progress', 'lines', '--settle-time', '0'];
+const ARGS = [
+  '-y',
+  '--now',
+  '2025-03-01T00:00:00Z',
+  '--encoder',
+  'software',
+  '--preset',
+  'ultrafast',
+  '--progress',
+  'lines',
+  '--settle-time',
+  '0',
+];
 const CLIPS: TreeClip[] = [
   { camera: 'REO_front', stamp: '20250115120000', thumbnail: true },
   { camera: 'REO_back', stamp: '20250115120000', thumbnail: true },
@@ -57,16 +69,21 @@ describe('SIGKILL at every step boundary', () => {
     expect(new Set(CASES.map(([name]) => name))).toEqual(new Set(FAILPOINTS));
   });
 
-  it.each(CASES)('killed at %s #%i: invariants hold, the next run finishes the job identically', async (name, nth) => {
-    const root = tempDir('cam-kp-');
-    roots.push(root);
-    makeTree(root, CLIPS);
-    const killed = await runCli([root, ...ARGS], { env: { ARCHIVER_FAILPOINT: `${name}:${nth}` } });
-    expect(killed.exitCode, `the failpoint ${name}:${nth} must be reached`).toBe(-1);
-    expect(checkInvariants(root, records)).toEqual([]);
-    const next = await runCli([root, ...ARGS]);
-    expect(next.exitCode, next.stderr).toBe(0);
-    expect(checkInvariants(root, records)).toEqual([]);
-    expect(endState(root)).toEqual(expected);
-  });
+  it.each(CASES)(
+    'killed at %s #%i: invariants hold, the next run finishes the job identically',
+    async (name, nth) => {
+      const root = tempDir('cam-kp-');
+      roots.push(root);
+      makeTree(root, CLIPS);
+      const killed = await runCli([root, ...ARGS], {
+        env: { ARCHIVER_FAILPOINT: `${name}:${nth}` },
+      });
+      expect(killed.exitCode, `the failpoint ${name}:${nth} must be reached`).toBe(-1);
+      expect(checkInvariants(root, records)).toEqual([]);
+      const next = await runCli([root, ...ARGS]);
+      expect(next.exitCode, next.stderr).toBe(0);
+      expect(checkInvariants(root, records)).toEqual([]);
+      expect(endState(root)).toEqual(expected);
+    },
+  );
 });
