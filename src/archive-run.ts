@@ -234,12 +234,14 @@ async function archive(
   let toolsReady: Promise<Toolchain> | undefined;
   let encoderReady: Promise<void> | undefined;
   const ensureTools = (): Promise<Toolchain> => {
-    toolsReady ??= resolveToolchain({ ffmpeg: opts.ffmpeg, ffprobe: opts.ffprobe }, io.env, (m) =>
-      log.warn(m),
-    ).then((t) => (toolchain = t));
+    toolsReady ??= background(
+      resolveToolchain({ ffmpeg: opts.ffmpeg, ffprobe: opts.ffprobe }, io.env, (m) =>
+        log.warn(m),
+      ).then((t) => (toolchain = t)),
+    );
     return toolsReady;
   };
-  const ensureEncoder = (): Promise<void> => (encoderReady ??= probeEncoder());
+  const ensureEncoder = (): Promise<void> => (encoderReady ??= background(probeEncoder()));
   const probeEncoder = async (): Promise<void> => {
     const tools = await ensureTools();
     const base = {
@@ -315,8 +317,8 @@ async function archive(
   // Called once per clip of the tree: synchronous unless it renders (no promise per action).
   const take = (action: PlanAction): Promise<void> | undefined => {
     countAction(counts, action);
-    if (action.kind === 'transcode') background(ensureEncoder());
-    if (action.kind === 'dispose-archived') background(ensureTools());
+    if (action.kind === 'transcode') void ensureEncoder();
+    if (action.kind === 'dispose-archived') void ensureTools();
     if (opts.dryRun) {
       if (opts.json || (streamText && (action.kind !== 'keep' || opts.verbosity > 0)))
         return render(action);
@@ -434,8 +436,9 @@ async function archive(
 }
 
 /** Started now, awaited later: until then its failure must not count as an unhandled rejection. */
-function background(promise: Promise<unknown>): void {
+function background<T>(promise: Promise<T>): Promise<T> {
   promise.catch(() => undefined);
+  return promise;
 }
 
 function statThreshold(now: Date, opts: ArchiveOptions): Date {
