@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Parser } from 'yargs/helpers';
 import type { Argv } from 'yargs';
-import YAML from 'yaml';
+import { createRequire } from 'node:module';
 import { ConfigError, errorMessage } from './errors.js';
 import { parseNotifyUrls } from './notify.js';
 import { parseUntil } from './until.js';
@@ -77,6 +77,11 @@ export function locateConfig(
   return found ? { path: found, explicit: false } : undefined;
 }
 
+/** The YAML parser, loaded only when a YAML file is read: it is a third of `--help`'s start-up. */
+function loadYaml(): typeof import('yaml') {
+  return createRequire(import.meta.url)('yaml') as typeof import('yaml');
+}
+
 /** Parses YAML or JSON (by extension; anything else as YAML, a superset of JSON). */
 export function parseConfigText(text: string, file: string): Record<string, unknown> {
   let data: unknown;
@@ -87,7 +92,7 @@ export function parseConfigText(text: string, file: string): Record<string, unkn
       throw new ConfigError(`config file ${file}: not valid JSON: ${errorMessage(error)}`);
     }
   } else {
-    const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    const doc = loadYaml().parseDocument(text, { prettyErrors: true, uniqueKeys: true });
     const first = doc.errors[0];
     if (first) {
       const where = first.linePos?.[0]
