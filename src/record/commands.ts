@@ -33,6 +33,7 @@ import { buildSnapshotArgs } from './ffmpeg-args.js';
 import { Recorder } from './recorder.js';
 import { formatStatus, readStatus } from './status.js';
 import { detectCameras, renderDetect, type DetectIo } from './v4l2.js';
+import { createNotifier, type NotifyEvent } from '../notify.js';
 
 export interface CommandIo {
   stdout: NodeJS.WritableStream;
@@ -47,6 +48,8 @@ export interface RecordCommandOptions extends FlagInput {
   verbosity: number;
   ffmpeg?: string | undefined;
   ffprobe?: string | undefined;
+  notifyUrls?: readonly string[];
+  notifySecret?: string | undefined;
 }
 
 function consoleLevel(verbosity: number): Level {
@@ -136,7 +139,12 @@ export async function runRecord(
       io.env,
       (m) => log.warn(m),
     );
+    const notifier =
+      options.notifyUrls && options.notifyUrls.length > 0
+        ? createNotifier(options.notifyUrls, options.notifySecret, log)
+        : undefined;
     const recorder = new Recorder(config, {
+      ...(notifier ? { notify: (event: NotifyEvent) => void notifier.notify(event) } : {}),
       ffmpegPath: tools.ffmpeg.path,
       caps: tools.caps,
       spawn: nodeSpawner(tools.ffmpeg.path, io.env),

@@ -27,8 +27,10 @@ import { describeSource, type CameraConfig, type RecordConfig } from './config.j
 import { buildRecordArgs } from './ffmpeg-args.js';
 import { SegmentMover, type MediaTools } from './segment-mover.js';
 import { writeStatus, type RecorderStatus } from './status.js';
-import { StorageGuard, type DiskStats } from './storage-guard.js';
-import { abortableSleep, CameraSupervisor, type Spawner } from './supervisor.js';
+import type { NotifyEvent } from '../notify.js';
+import { cameraTransition, storageTransition, type CameraMemory } from './events.js';
+import { StorageGuard, type DiskStats, type StorageStatus } from './storage-guard.js';
+import { abortableSleep, CameraSupervisor, type CameraStatus, type Spawner } from './supervisor.js';
 
 export const STAGING_DIR_NAME = '.incoming';
 
@@ -46,6 +48,8 @@ export interface RecorderIo {
   reapOrphans?(stagingDir: string): Promise<number>;
   clock(): Date;
   log: Log;
+  /** Sends a notification (camera offline/online, storage thresholds); must never throw. */
+  notify?(event: NotifyEvent): void;
   statusIntervalMs?: number;
   storageIntervalMs?: number;
   stallPollMs?: number;
@@ -84,6 +88,8 @@ export class Recorder {
   private statusDirty = false;
   private statusWrite: Promise<void> = Promise.resolve();
   private readonly mover: SegmentMover;
+  private readonly cameraMemory = new Map<string, CameraMemory>();
+  private storageState: StorageStatus['state'] | undefined;
 
   constructor(
     private config: RecordConfig,
@@ -177,7 +183,10 @@ export class Recorder {
       sleep: abortableSleep,
       stallMs: config.stallSeconds * 1000,
       ...(io.stallPollMs !== undefined ? { pollMs: io.stallPollMs } : {}),
-      onChange: () => this.markDirty(),
+      onChange: (status) => {
+        this.markDirty();
+        this.noteCamera(status);
+      },
       ...(io.reapOrphans ? { reapOrphans: io.reapOrphans } : {}),
       ...(hurry ? { hurry } : {}),
     });
@@ -209,6 +218,24 @@ export class Recorder {
     this.running.delete(name);
   }
 
+  private noteCamera(status: CameraStatus): void {
+    const { memory, event } = cameraTransition(
+      this.cameraMemory.get(status.name) ?? { offline: false },
+      status,
+      this.io.clock(),
+    );
+    this.cameraMemory.set(status.name, memory);
+    if (event) this.io.notify?.(event);
+  }
+
+  private async checkStorage(): Promise<void> {
+    await this.checkStorage();
+    const event = storageTransition(this.storageState, this.guard.status);
+    this.storageState = this.guard.status.state;
+    if (event) this.io.notify?.(event);
+    this.markDirty();
+  }
+
   private markDirty(): void {
     this.statusDirty = true;
   }
@@ -221,7 +248,7 @@ export class Recorder {
       updatedAt: this.io.clock().toISOString(),
       root: this.config.root,
       state: this.state,
-      nameTimeZone: 'UTC',
+      nameTimeZone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'local',
       storage: this.guard.status,
       cameras: [...this.running.values()].map((r) => ({ ...r.supervisor.status })),
     };
@@ -269,7 +296,7 @@ export class Recorder {
       if (this.statusDirty) void this.flushStatus();
     }, 250);
     const storageTimer = setInterval(() => {
-      void this.guard.check().then(() => this.markDirty());
+      void this.checkStorage();
     }, io.storageIntervalMs ?? 30_000);
 
     let reloading: Promise<void> = Promise.resolve();

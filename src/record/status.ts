@@ -20,7 +20,8 @@ export interface RecorderStatus {
   /** 'running' while recording; 'stopped' once a clean shutdown finished. */
   state: 'running' | 'stopping' | 'stopped';
   /** Time zone of segment names and day folders. */
-  nameTimeZone: 'UTC';
+  /** Time zone of the names and day folders in the tree (the host's; staging names are UTC). */
+  nameTimeZone: string;
   storage?: StorageStatus | undefined;
   cameras: CameraStatus[];
 }
@@ -59,7 +60,9 @@ export function formatStatus(status: RecorderStatus, now: Date, alive: boolean):
       ? `recorder pid ${status.pid} on ${status.host}: ${status.state} since ${status.startedAt} (updated ${ago(status.updatedAt)} ago)`
       : `recorder is NOT running (last status from pid ${status.pid}, ${status.state === 'stopped' ? 'stopped cleanly' : 'ended without a clean stop'}, updated ${status.updatedAt})`,
   );
-  lines.push(`root ${status.root} (segment names and day folders are ${status.nameTimeZone})`);
+  lines.push(
+    `root ${status.root} (segment names and day folders in ${status.nameTimeZone} local time)`,
+  );
   if (status.storage) {
     const s = status.storage;
     lines.push(

@@ -111,7 +111,7 @@ export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
 function stampMs(fileName: string): number | undefined {
   const clip = parseClipName(fileName);
   const stamp = clip ? parseStamp(clip.stamp) : undefined;
-  // Names are UTC (ffmpeg runs with TZ=UTC); read them as UTC whatever this process's zone.
+  // Staging names are UTC (ffmpeg runs with TZ=UTC); read them as UTC whatever this process's zone.
   return stamp
     ? Date.UTC(stamp.year, stamp.month - 1, stamp.day, stamp.hour, stamp.minute, stamp.second)
     : undefined;

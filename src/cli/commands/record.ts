@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Argv } from 'yargs';
 import { EXIT, UsageError, type InterruptSignal } from '../../errors.js';
 import type { RecordCommandOptions, RecordSignals } from '../../record/commands.js';
+import { parseNotifyUrls } from '../../notify.js';
 import type { CliContext } from '../context.js';
 
 export function recordBuilder(y: Argv): Argv<Record<string, unknown>> {
@@ -86,6 +87,18 @@ export function recordBuilder(y: Argv): Argv<Record<string, unknown>> {
       describe: 'log file, rotated daily [default: ROOT/recorder.log]',
       group: 'Output:',
     })
+    .option('notify-url', {
+      type: 'string',
+      array: true,
+      describe:
+        'POST a JSON event here when a camera goes offline or comes back, and when storage crosses a threshold (repeatable)',
+      group: 'Output:',
+    })
+    .option('notify-secret', {
+      type: 'string',
+      describe: 'sign notifications (HMAC-SHA256, as for archive runs)',
+      group: 'Output:',
+    })
     .option('verbose', {
       alias: 'v',
       type: 'count',
@@ -140,6 +153,10 @@ export function toRecordOptions(argv: Record<string, unknown>): RecordCommandOpt
     verbosity: argv.quiet === true ? -1 : verbose,
     ffmpeg: str(argv.ffmpeg),
     ffprobe: str(argv.ffprobe),
+    notifyUrls: parseNotifyUrls(
+      (Array.isArray(argv['notify-url']) ? argv['notify-url'] : []).map(String).filter(Boolean),
+    ),
+    notifySecret: str(argv['notify-secret']),
   };
 }
 
