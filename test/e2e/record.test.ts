@@ -3,6 +3,8 @@
  * server on loopback for a camera that drops and comes back, and faketime for midnight.
  * Kept short (2-s segments, a few seconds each): the CI machine has two cores shared with others.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -216,8 +218,29 @@ describe('camera-archiver record (e2e, RTSP camera on loopback)', () => {
       return;
     }
     await startServer();
+    // A webhook receiver on loopback: the outage must produce one offline and one online event.
+    const events: { event: string; camera?: string }[] = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        events.push(JSON.parse(body) as { event: string; camera?: string });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
     const url = `rtsp://127.0.0.1:${port}/cam`;
-    const rec = startCli(['record', root, '--camera', `gate=${url}`, '--segment-time', '2s']);
+    const rec = startCli([
+      'record',
+      root,
+      '--camera',
+      `gate=${url}`,
+      '--segment-time',
+      '2s',
+      '--notify-url',
+      hookUrl,
+    ]);
     await until('segments before the outage', () => segments(root).length >= 2, 40_000);
     server?.kill('SIGKILL');
     const before = segments(root).length;
@@ -232,5 +255,10 @@ describe('camera-archiver record (e2e, RTSP camera on loopback)', () => {
     expect(stderr).toMatch(/not recorded before gate_\d{14}\.mp4/);
     for (const f of segments(root)) expect(playsCleanly(path.join(root, f)), f).toBe(true);
     expect(readdirSync(path.join(root, '.incoming/gate'))).toEqual([]);
+    hook.close();
+    expect(events.map((e) => `${e.event} ${e.camera}`)).toEqual([
+      'record.camera-offline gate',
+      'record.camera-online gate',
+    ]);
   });
 });
