@@ -19,13 +19,32 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FAST, runCli } from '../helpers/cli.js';
 import { fakeFfmpeg, HANG_ON_TRANSCODE } from '../helpers/fake-ffmpeg.js';
-import { clipTemplate, ffmpeg, makeTree } from '../helpers/media.js';
+import { clipTemplate, ffmpeg, ffprobe, makeTree } from '../helpers/media.js';
 import { listTree, removeDir, snapshot, tempDir } from '../helpers/tree.js';
 import { archiveIsGood } from './invariants.js';
 
 const NOW = ['--now', '2025-03-01T00:00:00Z', '--settle-time', '0'];
 const DAY = '2025/01/15';
 const isRoot = process.getuid?.() === 0;
+
+/**
+ * The unprivileged run needs ffmpeg and ffprobe it may execute: the npm-packaged ffprobe ships as
+ * rwxr--r--, so when the tools found are not executable by others, hand it 0755 copies.
+ */
+function toolsForUnprivileged(dir: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, file, variable] of [
+    ['ffmpeg', ffmpeg(), 'FFMPEG_PATH'],
+    ['ffprobe', ffprobe(), 'FFPROBE_PATH'],
+  ] as const) {
+    if ((statSync(file).mode & 0o001) !== 0) continue;
+    const copy = path.join(dir, name);
+    copyFileSync(file, copy);
+    chmodSync(copy, 0o755);
+    env[variable] = copy;
+  }
+  return env;
+}
 
 /** Runs the CLI as an unprivileged user when we are root, so file permissions mean something. */
 function unprivileged(args: string[]): string[] {
@@ -150,9 +169,7 @@ describe('hostile input', () => {
     if (isRoot) execFileSync('chown', ['-R', '65534:65534', root]);
     chmodSync(path.join(root, DAY, 'REO_locked_20250115100001.mp4'), 0o000);
     chmodSync(path.join(root, '2025/01/16'), 0o000);
-    const res = execRun(
-      unprivileged([path.resolve('bin/camera-archiver'), root, '-y', ...NOW, ...FAST]),
-    );
+    const res = runUnprivileged([root, '-y', ...NOW, ...FAST]);
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(
       /failed 2025\/01\/15\/REO_locked_20250115100001.mp4: .*(Permission denied|not a readable)/,
@@ -167,9 +184,7 @@ describe('hostile input', () => {
     if (isRoot) execFileSync('chown', ['-R', '65534:65534', root]);
     chmodSync(path.join(root, 'archived'), 0o555);
     const before = Object.keys(snapshot(root));
-    const res = execRun(
-      unprivileged([path.resolve('bin/camera-archiver'), root, '-y', ...NOW, ...FAST]),
-    );
+    const res = runUnprivileged([root, '-y', ...NOW, ...FAST]);
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(
       /failed 2025\/01\/15\/REO_front_20250115100000.mp4: .*(EACCES|permission denied)/i,
@@ -323,10 +338,25 @@ describe('hostile input', () => {
   });
 });
 
-function execRun(argv: string[]): { code: number; stderr: string } {
+/** The CLI as an unprivileged user (when root), with tools that user may execute. */
+function runUnprivileged(args: string[]): { code: number; stderr: string } {
+  const tools = tempDir('cam-tools-');
+  try {
+    chmodSync(tools, 0o755);
+    const env = isRoot ? toolsForUnprivileged(tools) : {};
+    return execRun(unprivileged([path.resolve('bin/camera-archiver'), ...args]), env);
+  } finally {
+    removeDir(tools);
+  }
+}
+
+function execRun(
+  argv: string[],
+  extraEnv: Record<string, string> = {},
+): { code: number; stderr: string } {
   try {
     execFileSync(argv[0] ?? '', argv.slice(1), {
-      env: { ...process.env, TZ: 'UTC' },
+      env: { ...process.env, TZ: 'UTC', ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
       encoding: 'utf8',
     });
