@@ -257,59 +257,29 @@ function benchTranscode() {
     const pipeline2 = [];
     const pipelineNoIonice = [];
     const verifyS = [];
+    /** One real archive run over `tree`, timed; a failed run stops the benchmark. */
+    const runPipeline = (tree, extra) => {
+      const args = [cli, tree, '-y', '-q', '--encoder', 'software', '--progress', 'none', ...extra];
+      const result = measure(process.execPath, args);
+      if (result.status !== 0) throw new Error(`pipeline failed: ${result.stderr}`);
+      return result;
+    };
     for (let i = 0; i < Math.min(reps, small ? 1 : 2); i++) {
       direct.push(measure('sh', [script]).seconds);
       for (const c of commands) rmSync(c[c.length - 1], { force: true });
       const t1 = treeFor(`j1-${i}`);
-      const r1 = measure(process.execPath, [
-        cli,
-        t1,
-        '-y',
-        '-q',
-        '--encoder',
-        'software',
-        '--jobs',
-        '1',
-        '--progress',
-        'none',
-      ]);
-      if (r1.status !== 0) throw new Error(`pipeline failed: ${r1.stderr}`);
+      const r1 = runPipeline(t1, ['--jobs', '1']);
       pipeline1.push(r1.seconds);
       const { seconds: vs, archives } = timeVerification(t1);
       if (archives !== count) throw new Error(`pipeline archived ${archives} of ${count} clips`);
       verifyS.push(vs);
       const t2 = treeFor(`j2-${i}`);
-      const r2 = measure(process.execPath, [
-        cli,
-        t2,
-        '-y',
-        '-q',
-        '--encoder',
-        'software',
-        '--jobs',
-        '2',
-        '--progress',
-        'none',
-      ]);
-      if (r2.status !== 0) throw new Error(`pipeline failed: ${r2.stderr}`);
+      const r2 = runPipeline(t2, ['--jobs', '2']);
       pipeline2.push(r2.seconds);
       // ionice -c3 (the default) yields the disk to everything else: on a busy host that alone
       // slows the pipeline, so the overhead is also measured without it.
       const t3 = treeFor(`j1n-${i}`);
-      const r3 = measure(process.execPath, [
-        cli,
-        t3,
-        '-y',
-        '-q',
-        '--encoder',
-        'software',
-        '--jobs',
-        '1',
-        '--progress',
-        'none',
-        '--no-ionice',
-      ]);
-      if (r3.status !== 0) throw new Error(`pipeline failed: ${r3.stderr}`);
+      const r3 = runPipeline(t3, ['--jobs', '1', '--no-ionice']);
       pipelineNoIonice.push(r3.seconds);
       rmSync(t3, { recursive: true, force: true });
       rmSync(t1, { recursive: true, force: true });

@@ -47,22 +47,24 @@ export function parseMaxDelete(value: string): MaxDelete | undefined {
   return { bytes: parseSize(value, '--max-delete') };
 }
 
-export interface CleanupBase {
-  root: string;
-  output: string;
-  trash: string;
-  deleteSources: boolean;
-  dryRun: boolean;
-  assumeYes: boolean;
-  cleanOutput: boolean;
-  ageDays: number;
-  maxSize?: number | undefined;
-  settleSeconds: number;
-  logFile: string;
-  json: boolean;
-  verbosity: number;
-  commandLine: string;
-}
+/** What the archive command's parsed options already hold; the retention flags add the rest. */
+export type CleanupBase = Pick<
+  CleanupOptions,
+  | 'root'
+  | 'output'
+  | 'trash'
+  | 'deleteSources'
+  | 'dryRun'
+  | 'assumeYes'
+  | 'cleanOutput'
+  | 'ageDays'
+  | 'maxSize'
+  | 'settleSeconds'
+  | 'logFile'
+  | 'json'
+  | 'verbosity'
+  | 'commandLine'
+>;
 
 export function toCleanupOptions(argv: Record<string, unknown>, base: CleanupBase): CleanupOptions {
   const minFreeText = text(argv['min-free']);
