@@ -1,11 +1,11 @@
-import { mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { KiB, retentionSampleTree } from '../helpers/sized-tree.js';
 import { listTree, removeDir, snapshot, tempDir } from '../helpers/tree.js';
 
 const NOW = '2025-03-01T03:00:00Z';
-const KiB = 1024;
 const dirs: string[] = [];
 let state = '';
 beforeAll(() => {
@@ -16,31 +16,11 @@ afterEach(() => {
   while (dirs.length > 1) removeDir(dirs.pop() ?? '');
 });
 
-function put(root: string, rel: string, bytes: number): void {
-  const file = path.join(root, rel);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, Buffer.alloc(bytes));
-  const m = /(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})\.\w+$/.exec(rel);
-  if (!m) return;
-  const at = new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]! + 1, +m[6]!));
-  utimesSync(file, at, at);
-}
-
 /** February sources (two cameras, thumbnails); January archives and its sources in a full trash. */
 function sampleTree(): string {
   const root = tempDir('cam-e2e-ret-');
   dirs.push(root);
-  for (let d = 1; d <= 28; d++) {
-    const dd = String(d).padStart(2, '0');
-    for (const cam of ['REO_front', 'REO_back']) {
-      put(root, `2025/02/${dd}/${cam}_202502${dd}120000.mp4`, 100 * KiB);
-      put(root, `2025/02/${dd}/${cam}_202502${dd}120000.jpg`, 4 * KiB);
-      put(root, `archived/2025/01/${dd}/${cam}_202501${dd}120000.mp4`, 30 * KiB);
-      put(root, `.deleted/input/2025/01/${dd}/${cam}_202501${dd}120000.mp4`, 100 * KiB);
-      put(root, `.deleted/input/2025/01/${dd}/${cam}_202501${dd}120000.jpg`, 4 * KiB);
-    }
-  }
-  return root;
+  return retentionSampleTree(root);
 }
 
 function footageBytes(root: string): number {

@@ -1,7 +1,6 @@
-import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { retentionSampleTree } from '../helpers/sized-tree.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
 
 const NOW = '2025-03-01T03:00:00Z';
@@ -10,30 +9,10 @@ afterEach(() => {
   while (roots.length) removeDir(roots.pop() ?? '');
 });
 
-function put(root: string, rel: string, bytes: number): void {
-  const file = path.join(root, rel);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, Buffer.alloc(bytes));
-  const m = /(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})\.\w+$/.exec(rel);
-  if (!m) return;
-  const at = new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]! + 1, +m[6]!));
-  utimesSync(file, at, at);
-}
-
 /** February sources (two cameras, thumbnails); January archives and its sources in the trash. */
 function sampleTree(): string {
   const root = tempDir('cam-e2e-stats-');
-  for (let d = 1; d <= 28; d++) {
-    const dd = String(d).padStart(2, '0');
-    for (const cam of ['REO_front', 'REO_back']) {
-      put(root, `2025/02/${dd}/${cam}_202502${dd}120000.mp4`, 100 * 1024);
-      put(root, `2025/02/${dd}/${cam}_202502${dd}120000.jpg`, 4 * 1024);
-      put(root, `archived/2025/01/${dd}/${cam}_202501${dd}120000.mp4`, 30 * 1024);
-      put(root, `.deleted/input/2025/01/${dd}/${cam}_202501${dd}120000.mp4`, 100 * 1024);
-      put(root, `.deleted/input/2025/01/${dd}/${cam}_202501${dd}120000.jpg`, 4 * 1024);
-    }
-  }
-  return root;
+  return retentionSampleTree(root);
 }
 
 describe('camera-archiver stats', () => {

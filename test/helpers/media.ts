@@ -14,6 +14,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { FRAGMENTED_MOVFLAGS } from '../../src/record/ffmpeg-args.js';
 import { locateTool } from '../../src/toolchain.js';
 
 export const ffmpeg = (): string => locateTool('ffmpeg', undefined, process.env).path;
@@ -26,8 +27,10 @@ export interface ClipSpec {
   audio?: boolean;
   /** moov at the front (as cameras that stream uploads write). */
   faststart?: boolean;
-  /** Video only, audio only. */
+  /** Audio only, no video stream. */
   audioOnly?: boolean;
+  /** Fragmented MP4 with the recorder's own movflags (keyframe every second). */
+  fragmented?: boolean;
 }
 
 const CACHE = path.join(os.tmpdir(), `camera-archiver-test-media-${process.getuid?.() ?? 0}`);
@@ -40,6 +43,7 @@ export function clipTemplate(spec: ClipSpec = {}): string {
     audio: true,
     faststart: false,
     audioOnly: false,
+    fragmented: false,
     ...spec,
   };
   const key = createHash('sha1').update(JSON.stringify(s)).digest('hex').slice(0, 12);
@@ -69,6 +73,16 @@ export function clipTemplate(spec: ClipSpec = {}): string {
       String(s.seconds),
       ...codecs,
       ...(s.faststart ? ['-movflags', '+faststart'] : []),
+      ...(s.fragmented
+        ? [
+            '-f',
+            'mp4',
+            ...FRAGMENTED_MOVFLAGS.split(':').flatMap((o) => [
+              `-${o.split('=')[0]}`,
+              o.slice(o.indexOf('=') + 1),
+            ]),
+          ]
+        : []),
       '-shortest',
       temp,
     ],

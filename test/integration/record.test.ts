@@ -1,45 +1,23 @@
 /** The recorder's mover and camera lock against real files and the real ffmpeg/ffprobe. */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, truncateSync, writeFileSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  readFileSync,
+  truncateSync,
+  writeFileSync,
+  statSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { memoryLog } from '../../src/logger.js';
 import { lockCamera, mediaTools } from '../../src/record/adapters.js';
-import { FRAGMENTED_MOVFLAGS } from '../../src/record/ffmpeg-args.js';
 import { SegmentMover } from '../../src/record/segment-mover.js';
-import { ffmpeg, ffprobe, playsCleanly, probe } from '../helpers/media.js';
+import { clipTemplate, ffmpeg, ffprobe, playsCleanly, probe } from '../helpers/media.js';
 import { listTree, removeDir, tempDir } from '../helpers/tree.js';
 
 /** A 4-s fragmented MP4 as the recorder writes it (keyframe every second). */
 function fragmented(file: string): void {
-  execFileSync(ffmpeg(), [
-    '-hide_banner',
-    '-nostdin',
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=160x120:rate=10',
-    '-t',
-    '4',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-pix_fmt',
-    'yuv420p',
-    '-g',
-    '10',
-    '-f',
-    'mp4',
-    '-movflags',
-    FRAGMENTED_MOVFLAGS.replace(/^movflags=/, '').replace(/:frag_duration=\d+/, ''),
-    '-frag_duration',
-    '1000000',
-    file,
-  ]);
+  copyFileSync(clipTemplate({ seconds: 4, audio: false, fragmented: true }), file);
 }
 
 describe('segment mover (real ffmpeg)', () => {

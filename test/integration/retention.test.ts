@@ -1,4 +1,4 @@
-import { linkSync, mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryLog } from '../../src/logger.js';
@@ -12,42 +12,20 @@ import {
 } from '../../src/retention-plan.js';
 import { collectStats } from '../../src/stats.js';
 import { readRootFacts, writeRootMarker } from '../../src/storage.js';
+import { KiB, putSized, retentionSampleTree } from '../helpers/sized-tree.js';
 import { listTree, removeDir, tempDir } from '../helpers/tree.js';
 
 const NOW = new Date(Date.UTC(2025, 2, 1, 3, 0, 0));
-const KiB = 1024;
 const dirs: string[] = [];
 afterEach(() => {
   while (dirs.length) removeDir(dirs.pop() ?? '');
 });
 
-/** Writes `bytes` zero bytes at root/rel with mtime a minute after the name's stamp (or `mtime`). */
-function put(root: string, rel: string, bytes: number, mtime?: Date): string {
-  const file = path.join(root, rel);
-  mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, Buffer.alloc(bytes));
-  const m = /(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})\.\w+$/.exec(rel);
-  const at =
-    mtime ?? (m ? new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]! + 1, +m[6]!)) : NOW);
-  utimesSync(file, at, at);
-  return file;
-}
-
-/** Sources for 2025-02-01..02-28 (two cameras, thumbnails), archives and trash for January. */
+/** The shared sample: February sources, January archives and a trash of January's sources. */
 function tree(): string {
   const root = tempDir('cam-ret-');
   dirs.push(root);
-  for (let d = 1; d <= 28; d++) {
-    const dd = String(d).padStart(2, '0');
-    for (const cam of ['REO_front', 'REO_back']) {
-      put(root, `2025/02/${dd}/${cam}_202502${dd}120000.mp4`, 100 * KiB);
-      put(root, `2025/02/${dd}/${cam}_202502${dd}120000.jpg`, 4 * KiB);
-      put(root, `archived/2025/01/${dd}/${cam}_202501${dd}120000.mp4`, 30 * KiB);
-      put(root, `.deleted/input/2025/01/${dd}/${cam}_202501${dd}120000.mp4`, 100 * KiB);
-      put(root, `.deleted/input/2025/01/${dd}/${cam}_202501${dd}120000.jpg`, 4 * KiB);
-    }
-  }
-  return root;
+  return retentionSampleTree(root);
 }
 
 function settingsFor(root: string, extra: Partial<RetentionSettings> = {}): RetentionSettings {
@@ -134,10 +112,10 @@ describe('retention on a real tree', () => {
   it('the age rule trashes old clips with thumbnails and orphan thumbnails, and prunes folders', async () => {
     const root = tempDir('cam-age-');
     dirs.push(root);
-    put(root, '2025/01/10/REO_a_20250110120000.mp4', 10 * KiB);
-    put(root, '2025/01/10/REO_a_20250110120000.jpg', 1 * KiB);
-    put(root, '2025/01/11/REO_b_20250111120000.jpg', 1 * KiB); // orphan, old
-    put(root, '2025/02/27/REO_b_20250227120000.jpg', 1 * KiB); // orphan, young
+    putSized(root, '2025/01/10/REO_a_20250110120000.mp4', 10 * KiB);
+    putSized(root, '2025/01/10/REO_a_20250110120000.jpg', 1 * KiB);
+    putSized(root, '2025/01/11/REO_b_20250111120000.jpg', 1 * KiB); // orphan, old
+    putSized(root, '2025/02/27/REO_b_20250227120000.jpg', 1 * KiB); // orphan, young
     const p = await planFor(root, { ageDays: 30 });
     await executeRetention(p.actions, { trashRoot: path.join(root, '.deleted'), log: memoryLog() });
     expect(listTree(root).filter((r) => !r.endsWith('/'))).toEqual([
@@ -152,7 +130,7 @@ describe('retention on a real tree', () => {
   it('leaves a file that changed since it was planned', async () => {
     const root = tempDir('cam-chg-');
     dirs.push(root);
-    const clip = put(root, '2025/01/10/REO_a_20250110120000.mp4', 10 * KiB);
+    const clip = putSized(root, '2025/01/10/REO_a_20250110120000.mp4', 10 * KiB);
     const p = await planFor(root, { ageDays: 30, disposal: 'delete' });
     writeFileSync(clip, Buffer.alloc(20 * KiB));
     const report = await executeRetention(p.actions, {
@@ -210,7 +188,7 @@ describe('retention on a real tree', () => {
     // Another (unmounted, or different) tree at the same path: the remembered marker is missing.
     removeDir(root);
     mkdirSync(path.join(root, '2025/02/01'), { recursive: true });
-    put(root, '2025/02/01/REO_a_20250201120000.mp4', 10);
+    putSized(root, '2025/02/01/REO_a_20250201120000.mp4', 10);
     const p = await planRetention(
       treeInventory(settingsFor(root), {}),
       settingsFor(root, { maxSizeBytes: 0 }),
