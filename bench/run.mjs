@@ -29,6 +29,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { generateTree, SIZES } from './generate-tree.mjs';
 import { parseMaxRssKb, parseSsim, median, ratio, shellLine } from './lib.mjs';
+import { buildProbeArgs } from '../dist/media-probe.js';
+import { buildDemuxCheckArgs } from '../dist/verification.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.dirname(here);
@@ -362,32 +364,9 @@ function timeVerification(root) {
   walk(path.join(root, 'archived'));
   const started = performance.now();
   for (const a of archives) {
-    spawnSync('ffprobe', [
-      '-v',
-      'error',
-      '-count_packets',
-      '-show_entries',
-      'format=duration,format_name:stream=index,codec_type,codec_name,width,height,avg_frame_rate,r_frame_rate,nb_frames,nb_read_packets',
-      '-of',
-      'json',
-      a,
-    ]);
-    spawnSync('ffmpeg', [
-      '-hide_banner',
-      '-nostdin',
-      '-v',
-      'error',
-      '-xerror',
-      '-i',
-      a,
-      '-map',
-      '0',
-      '-c',
-      'copy',
-      '-f',
-      'null',
-      '-',
-    ]);
+    // The very commands verifyArchive runs (src/verification.ts, src/media-probe.ts).
+    spawnSync('ffprobe', buildProbeArgs(a));
+    spawnSync('ffmpeg', buildDemuxCheckArgs(a));
   }
   return { seconds: (performance.now() - started) / 1000, archives: archives.length };
 }

@@ -59,6 +59,29 @@ export function compareProbes(archive: MediaInfo, exp: VerifyExpectations): stri
   return undefined;
 }
 
+/**
+ * Demuxes every packet; -xerror turns "partial file" and corrupt-packet warnings into a failure
+ * (without it ffmpeg exits 0 on a truncated file). Shared with the benchmark that times it.
+ */
+export function buildDemuxCheckArgs(file: string): string[] {
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-v',
+    'error',
+    '-xerror',
+    '-i',
+    file,
+    '-map',
+    '0',
+    '-c',
+    'copy',
+    '-f',
+    'null',
+    '-',
+  ];
+}
+
 export async function verifyArchive(
   tools: { ffmpeg: string; ffprobe: string },
   file: string,
@@ -77,33 +100,12 @@ export async function verifyArchive(
   const problem = compareProbes(archive, exp);
   if (problem) throw new VerificationError(file, problem);
 
-  // Demux every packet; -xerror turns "partial file" and corrupt-packet warnings into a failure
-  // (without it ffmpeg exits 0 on a truncated file).
-  const demux = await execa(
-    tools.ffmpeg,
-    [
-      '-hide_banner',
-      '-nostdin',
-      '-v',
-      'error',
-      '-xerror',
-      '-i',
-      file,
-      '-map',
-      '0',
-      '-c',
-      'copy',
-      '-f',
-      'null',
-      '-',
-    ],
-    {
-      reject: false,
-      stdin: 'ignore',
-      timeout: 300_000,
-      ...(signal ? { cancelSignal: signal } : {}),
-    },
-  );
+  const demux = await execa(tools.ffmpeg, buildDemuxCheckArgs(file), {
+    reject: false,
+    stdin: 'ignore',
+    timeout: 300_000,
+    ...(signal ? { cancelSignal: signal } : {}),
+  });
   if (demux.isCanceled) throw signal?.reason ?? new Error('aborted');
   if (demux.exitCode !== 0 || demux.stderr.trim() !== '') {
     throw new VerificationError(
