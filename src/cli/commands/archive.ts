@@ -15,7 +15,7 @@ import {
 } from '../../encoders.js';
 import { EXIT, UsageError } from '../../errors.js';
 import { parseDuration, parseSize } from '../../units.js';
-import type { ArchiveOptions } from '../../archive-run.js';
+import type { ArchiveOptions, RunIo, RunOutcome } from '../../archive-run.js';
 import { parseNotifyUrls } from '../../notify.js';
 import { parseUntil } from '../../until.js';
 import type { CliContext } from '../context.js';
@@ -364,47 +364,31 @@ export async function archiveHandler(
   // Retention flags are validated on every run (a bad value is exit 2), used only with --cleanup.
   const { toCleanupOptions } = await import('../../retention-options.js');
   const cleanupOptions = toCleanupOptions(argv, options);
-  if (options.cleanup) {
-    const { runCleanup } = await import('../../retention-run.js');
-    const at = options.now;
-    const result = await runCleanup(cleanupOptions, {
-      stdin: ctx.stdin,
-      stdout: ctx.stdout,
-      stderr: ctx.stderr,
-      env: ctx.env,
-      signal: ctx.signal,
-      clock: at ? () => at : () => new Date(),
-    });
-    ctx.setExitCode(
-      result.status === 'interrupted'
-        ? EXIT[result.signal]
-        : result.status === 'failed'
-          ? EXIT.failed
-          : EXIT.ok,
-    );
-    return;
-  }
-  const { runArchive } = await import('../../archive-run.js');
-  const now = options.now;
-  const outcome = await runArchive(options, {
+  const at = options.now;
+  const io: RunIo = {
     stdin: ctx.stdin,
     stdout: ctx.stdout,
     stderr: ctx.stderr,
     env: ctx.env,
     signal: ctx.signal,
-    clock: now ? () => now : () => new Date(),
+    clock: at ? () => at : () => new Date(),
     failpoint: failpointFromEnv(ctx.env),
-  });
+  };
+  const outcome = options.cleanup
+    ? await (await import('../../retention-run.js')).runCleanup(cleanupOptions, io)
+    : await (await import('../../archive-run.js')).runArchive(options, io);
+  ctx.setExitCode(exitCodeOf(outcome));
+}
+
+/** Both runs end in a RunOutcome; its exit code is decided here (cancelled at the prompt is 0). */
+function exitCodeOf(outcome: RunOutcome): number {
   switch (outcome.status) {
     case 'ok':
     case 'cancelled':
-      ctx.setExitCode(EXIT.ok);
-      break;
+      return EXIT.ok;
     case 'failed':
-      ctx.setExitCode(EXIT.failed);
-      break;
+      return EXIT.failed;
     case 'interrupted':
-      ctx.setExitCode(EXIT[outcome.signal]);
-      break;
+      return EXIT[outcome.signal];
   }
 }
