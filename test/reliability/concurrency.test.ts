@@ -63,18 +63,39 @@ describe('concurrency', () => {
   });
 
   it('five runs started together: exactly one works, the others refuse; the tree ends correct', async () => {
+    // The first clip takes seconds to transcode (x265 medium), so all five runs surely overlap.
     makeTree(root, [
-      { stamp: '20250115100000', thumbnail: true },
+      {
+        stamp: '20250115100000',
+        thumbnail: true,
+        spec: { seconds: 10, size: '640x360', rate: 25 },
+      },
       { stamp: '20250115100001', camera: 'REO_back' },
     ]);
-    const results = await Promise.all(Array.from({ length: 5 }, () => runCli([root, ...ARGS])));
-    const codes = results.map((r) => r.exitCode).sort();
-    expect(codes.filter((c) => c === 0).length).toBeGreaterThanOrEqual(1);
-    for (const r of results.filter((x) => x.exitCode !== 0))
+    const slow = [
+      '-y',
+      '--now',
+      '2025-03-01T00:00:00Z',
+      '--settle-time',
+      '0',
+      '--encoder',
+      'software',
+      '--preset',
+      'medium',
+      '--progress',
+      'lines',
+    ];
+    const results = await Promise.all(Array.from({ length: 5 }, () => runCli([root, ...slow])));
+    expect(results.filter((r) => r.exitCode === 0)).toHaveLength(1);
+    const refused = results.filter((r) => r.exitCode !== 0);
+    expect(refused).toHaveLength(4);
+    for (const r of refused) {
+      expect(r.exitCode).toBe(1);
       expect(r.stderr).toMatch(/another camera-archiver run holds/);
+    }
     expect(
       checkInvariants(root, [
-        { rel: '2025/01/15/REO_front_20250115100000.mp4', thumbnail: true, duration: 1 },
+        { rel: '2025/01/15/REO_front_20250115100000.mp4', thumbnail: true, duration: 10 },
         { rel: '2025/01/15/REO_back_20250115100001.mp4', thumbnail: false, duration: 1 },
       ]),
     ).toEqual([]);
