@@ -5,7 +5,6 @@
  */
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import { confirmOrStop } from './confirm.js';
 import {
   discoverDays,
@@ -23,7 +22,8 @@ import {
   type EncodingProfile,
 } from './encoders.js';
 import { EnvironmentError, interruptSignalOf, UsageError, type InterruptSignal } from './errors.js';
-import { displayPath, executePlan, type ExecutionReport } from './executor.js';
+import { displayPath } from './display-path.js';
+import type { ExecutionReport } from './executor.js';
 import { acquireTreeLock, type TreeLock } from './lock.js';
 import { createLogger, type AppLogger, type Level } from './logger.js';
 import {
@@ -46,6 +46,7 @@ import {
   totalsOf,
   type RenderContext,
 } from './render.js';
+import { runCaptured } from './run-captured.js';
 import { resolveToolchain, type Toolchain } from './toolchain.js';
 import { resolveIonice } from './io-priority.js';
 import { RunReport, stderrLog } from './run-report.js';
@@ -256,12 +257,10 @@ async function archive(
       opts.encoder,
       base,
       async (args) => {
-        const r = await execa(tools.ffmpeg.path, args, {
-          reject: false,
-          stdin: 'ignore',
-          timeout: 30_000,
-        });
-        return { exitCode: r.exitCode ?? 1, stderr: r.stderr };
+        const r = await runCaptured(tools.ffmpeg.path, args, { timeoutMs: 30_000 }).catch(
+          (error: Error) => ({ exitCode: 1, stderr: error.message }),
+        );
+        return { exitCode: r.exitCode, stderr: r.stderr };
       },
       (device) => existsSync(device),
     );
@@ -398,6 +397,8 @@ async function archive(
 
   const tools = await ensureTools();
   const progress = await makeProgress(opts, io, log);
+  // Loaded only for a real run: it brings execa and the transcode/verify stack (start-up cost).
+  const { executePlan } = await import('./executor.js');
   const report = await executePlan(actions, {
     toolchain: tools,
     profile,

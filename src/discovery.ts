@@ -11,11 +11,10 @@ import path from 'node:path';
 import {
   isDayFolder,
   isPartialName,
-  parseClipName,
+  mediaKindOf,
   parseLegacyArchiveName,
   parseStamp,
   stampToDate,
-  type ClipName,
 } from './naming.js';
 
 export interface MediaFile {
@@ -25,12 +24,61 @@ export interface MediaFile {
   relPath: string;
 }
 
-export interface ClipFile extends MediaFile {
-  clip: ClipName;
-  time: Date;
-  thumbnail?: MediaFile;
+/**
+ * A clip in a day folder, with its thumbnail. One is built for every clip of the tree, so it
+ * holds only what discovery read (folder, name, instant); paths and name parts are derived when
+ * read, which most clips of a large dry run never are (BENCHMARKS.md).
+ */
+export class ClipFile implements MediaFile {
   /** Only set when discovery had a reason to stat the file (recent name). */
-  mtimeMs?: number;
+  mtimeMs: number | undefined = undefined;
+
+  constructor(
+    readonly folder: Pick<DayFolder, 'dir' | 'relDir'>,
+    /** A name mediaKindOf accepts as a clip: `<camera>_<YYYYMMDDHHMMSS>.mp4`. */
+    readonly name: string,
+    /** The instant the name's local wall-clock stamp denotes (ms since the epoch). */
+    readonly timeMs: number,
+    /** The `.jpg` of the same camera and stamp in the same folder. */
+    readonly thumbnailName: string | undefined = undefined,
+  ) {}
+
+  /** A readdir name never contains '/' and a day folder is never `/`: no path.join needed. */
+  get path(): string {
+    return `${this.folder.dir}/${this.name}`;
+  }
+
+  get relPath(): string {
+    return `${this.folder.relDir}/${this.name}`;
+  }
+
+  /** Camera and stamp: the name without its extension, unique per camera and second. */
+  get stem(): string {
+    return this.name.slice(0, this.name.length - 4);
+  }
+
+  /** Everything before `_<stamp>`, e.g. `REO_front`. */
+  get camera(): string {
+    return this.name.slice(0, this.name.length - 19);
+  }
+
+  /** The 14 digits as written. */
+  get stamp(): string {
+    return this.name.slice(this.name.length - 18, this.name.length - 4);
+  }
+
+  get time(): Date {
+    return new Date(this.timeMs);
+  }
+
+  get thumbnail(): MediaFile | undefined {
+    const name = this.thumbnailName;
+    return name === undefined ? undefined : mediaFileIn(this.folder, name);
+  }
+}
+
+function mediaFileIn(folder: Pick<DayFolder, 'dir' | 'relDir'>, name: string): MediaFile {
+  return { name, path: `${folder.dir}/${name}`, relPath: `${folder.relDir}/${name}` };
 }
 
 export interface IgnoredFile {
@@ -98,7 +146,13 @@ const WALK_CONCURRENCY = 8;
  * planning on the main thread, which is what brings a walk near `find`'s speed on two cores.
  * Memory stays bounded by the largest day folders (1 + READ_AHEAD of them), never the tree.
  */
-export const READ_AHEAD = 2;
+export const READ_AHEAD = 8;
+/**
+ * Day folders listed at once. libuv's listing threads run beside the main thread, and on a
+ * two-core host the scheduler shares the cores among all runnable threads: with every read-ahead
+ * listing in flight, planning waited a third of its time for a core (BENCHMARKS.md).
+ */
+const LISTINGS_IN_FLIGHT = 3;
 
 /** Walks the folder skeleton down to day folders, in date order. */
 export async function findDayFolders(options: DiscoveryOptions): Promise<Skeleton> {
@@ -188,22 +242,173 @@ function compare(a: string, b: string): number {
 export async function readDay(
   folder: DayFolder,
   options: DiscoveryOptions,
-  outputCache: Map<string, OutputFolder> = new Map(),
-  /** The folder's listing when the caller started it ahead of time (discoverDays' read-ahead). */
-  listing?: Promise<Dirent[]>,
+  outputs: OutputListings = new OutputListings(options.outputRoot),
+  /** The folder's scan when the caller started it ahead of time (discoverDays' read-ahead). */
+  scanning?: Promise<DayScan>,
 ): Promise<DayInventory> {
-  const entries = await (listing ?? listDay(folder));
-  const clips = new Map<string, ClipFile>();
-  const thumbnails = new Map<string, MediaFile>();
+  const scan = await (scanning ?? scanFolder(folder));
+  const { clips, orphanThumbnails } = scan;
+
+  const statFrom = options.statClipsNewerThan.getTime();
+  if (scan.newestMs >= statFrom) {
+    await Promise.all(
+      clips
+        .filter((clip) => clip.timeMs >= statFrom)
+        .map(async (clip) => {
+          try {
+            clip.mtimeMs = (await fsp.stat(clip.path)).mtimeMs;
+          } catch {
+            // Vanished between readdir and stat: the executor re-checks before acting.
+          }
+        }),
+    );
+  }
+
+  const outputFolders = new Map<string, OutputFolder>();
+  for (const date of scan.stampDates) {
+    const dayPath = `${date.slice(0, 4)}/${date.slice(4, 6)}/${date.slice(6, 8)}`;
+    const key = folder.prefix ? `${folder.prefix}/${dayPath}` : dayPath;
+    outputFolders.set(key, await outputs.folder(key));
+  }
+
+  return {
+    folder,
+    clips,
+    orphanThumbnails,
+    otherEntries: scan.otherEntries,
+    ignored: scan.ignored,
+    outputs: outputFolders,
+  };
+}
+
+/** Lists a day folder (a thread-pool readdir) and scans it. */
+export async function scanFolder(folder: Pick<DayFolder, 'dir' | 'relDir'>): Promise<DayScan> {
+  const entries = await fsp.readdir(folder.dir, { withFileTypes: true });
+  const scan = scanDay(entries, folder, false) ?? scanDay(entries, folder, true);
+  if (!scan) throw new Error(`internal: grouping by stem failed for ${folder.dir}`);
+  return scan;
+}
+
+/**
+ * Listings of output day folders (`[prefix/]YYYY/MM/DD`), started ahead of use by discoverDays.
+ * A day folder is listed only when its month folder names it: on a first run there is no output
+ * tree, and one readdir per month replaces a failing one per day (each an ENOENT error object).
+ */
+export class OutputListings {
+  private readonly days = new Map<string, Promise<OutputFolder>>();
+  /** Day folder names of each output month folder; undefined when it could not be read. */
+  private readonly months = new Map<string, Promise<ReadonlySet<string> | undefined>>();
+
+  constructor(private readonly outputRoot: string) {}
+
+  folder(key: string): Promise<OutputFolder> {
+    let out = this.days.get(key);
+    if (!out) {
+      out = this.list(key);
+      // Its error is handled where it is awaited; until then it must not count as unhandled.
+      out.catch(() => undefined);
+      this.days.set(key, out);
+      // Days arrive in date order, so older listings are not needed again.
+      evictOldest(this.days, OUTPUT_CACHE_SIZE);
+    }
+    return out;
+  }
+
+  private async list(key: string): Promise<OutputFolder> {
+    const dir = path.join(this.outputRoot, key);
+    const slash = key.lastIndexOf('/');
+    const monthKey = key.slice(0, slash);
+    let month = this.months.get(monthKey);
+    if (!month) {
+      month = listNames(path.join(this.outputRoot, monthKey));
+      this.months.set(monthKey, month);
+      evictOldest(this.months, OUTPUT_CACHE_SIZE);
+    }
+    const dayNames = await month;
+    if (dayNames && !dayNames.has(key.slice(slash + 1))) return outputFolderFrom(dir, []);
+    return readOutputFolder(dir);
+  }
+}
+
+/** Listings kept: more than the read-ahead, so a listing started early is still there when used. */
+const OUTPUT_CACHE_SIZE = READ_AHEAD + 8;
+
+function evictOldest<K, V>(map: Map<K, V>, size: number): void {
+  if (map.size <= size) return;
+  const oldest = map.keys().next();
+  if (!oldest.done) map.delete(oldest.value);
+}
+
+/** A folder's names: empty when it does not exist, undefined when it cannot be read. */
+async function listNames(dir: string): Promise<ReadonlySet<string> | undefined> {
+  try {
+    return new Set(await fsp.readdir(dir));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? new Set() : undefined;
+  }
+}
+
+export interface DayScan {
+  /** Sorted by name. */
+  clips: ClipFile[];
+  /** Thumbnails without a clip, sorted by name. */
+  orphanThumbnails: MediaFile[];
+  ignored: IgnoredFile[];
+  otherEntries: number;
+  /** The distinct `YYYYMMDD` of the clips' stamps: nearly always one, the folder's own. */
+  stampDates: string[];
+  /** The newest clip's instant (ms); -Infinity without clips. */
+  newestMs: number;
+}
+
+/** The clip and thumbnail of one camera and stamp; the first of each in listing order counts. */
+interface StemGroup {
+  /** Its first member's name: the stem is this minus its 4-character extension. */
+  first: string;
+  clip: string | undefined;
+  clipTime: number;
+  thumbnail: string | undefined;
+}
+
+/**
+ * Sorts a day folder's entries into clips (with thumbnails), orphan thumbnails and the rest.
+ *
+ * This runs once per file of the tree, so the usual case allocates only what the result keeps.
+ * libuv lists a folder sorted by name, and in a sorted listing the names that share a stem are
+ * neighbours: a clip meets its thumbnail by comparing with the group before it, not through a
+ * Map keyed by stem (which cost a fifth of the planning time). That shortcut is exact only if
+ * every stem's names are contiguous, so `byMap = false` returns undefined when the listing is not
+ * in that order — group names out of order, or a name of another stem that begins with
+ * `<stem>.` (it could sort between a stem's .jpg and .mp4) — and the caller scans again with a
+ * Map. test/unit/discovery.test.ts checks that both ways give the same result.
+ */
+export function scanDay(
+  entries: readonly Dirent[],
+  folder: Pick<DayFolder, 'dir' | 'relDir'>,
+  byMap: boolean,
+): DayScan | undefined {
+  const clips: ClipFile[] = [];
+  const orphanThumbnails: MediaFile[] = [];
   const ignored: IgnoredFile[] = [];
   let otherEntries = 0;
-  const toStat: ClipFile[] = [];
-  // This loop runs once per file of the tree, so it allocates only what the inventory keeps.
-  // Paths are concatenated from per-day prefixes: a readdir name never contains '/', and a day
-  // folder is never the file-system root, so this equals path.join without its normalisation.
   const dirPrefix = `${folder.dir}/`;
-  const relPrefix = `${folder.relDir}/`;
-  const timeOf = clipClock();
+  const stampDates: string[] = [];
+  let newestMs = -Infinity;
+  const timeOf = clipClock((date) => {
+    if (!stampDates.includes(date)) stampDates.push(date);
+  });
+  const groups = byMap ? new Map<string, StemGroup>() : undefined;
+  // The sorted scan reuses one group object: a group is finished when the next stem begins.
+  const current: StemGroup = { first: '', clip: undefined, clipTime: 0, thumbnail: undefined };
+
+  const finish = (group: StemGroup): void => {
+    if (group.clip !== undefined) {
+      clips.push(new ClipFile(folder, group.clip, group.clipTime, group.thumbnail));
+    } else if (group.thumbnail !== undefined) {
+      orphanThumbnails.push(mediaFileIn(folder, group.thumbnail));
+    }
+  };
 
   for (const entry of entries) {
     const name = entry.name;
@@ -213,8 +418,8 @@ export async function readDay(
         ignored.push({ path: dirPrefix + name, reason: 'symbolic link (never followed)' });
       continue;
     }
-    const parsed = parseClipName(name);
-    if (!parsed) {
+    const kind = mediaKindOf(name);
+    if (!kind) {
       otherEntries++;
       ignored.push({
         path: dirPrefix + name,
@@ -222,114 +427,90 @@ export async function readDay(
       });
       continue;
     }
-    if (parsed.kind === 'thumbnail') {
-      if (thumbnails.has(parsed.stem)) {
-        otherEntries++;
-        ignored.push({ path: dirPrefix + name, reason: `second thumbnail for ${parsed.stem}` });
-      } else
-        thumbnails.set(parsed.stem, { name, path: dirPrefix + name, relPath: relPrefix + name });
-      continue;
+
+    let group: StemGroup;
+    if (groups) {
+      const stem = name.slice(0, name.length - 4);
+      let found = groups.get(stem);
+      if (!found) {
+        found = { first: name, clip: undefined, clipTime: 0, thumbnail: undefined };
+        groups.set(stem, found);
+      }
+      group = found;
+    } else {
+      const first = current.first;
+      const sharesStemDot = first !== '' && startsWithStemOf(name, first);
+      if (!sharesStemDot || name.length !== first.length) {
+        // A new stem: it must sort after the last one and must not begin with `<last stem>.`.
+        if (first !== '') {
+          if (sharesStemDot || name <= first) return undefined;
+          finish(current);
+        }
+        current.first = name;
+        current.clip = undefined;
+        current.thumbnail = undefined;
+      }
+      group = current;
     }
-    const twin = clips.get(parsed.stem);
-    if (twin) {
+
+    if (kind === 'thumbnail') {
+      if (group.thumbnail !== undefined) {
+        otherEntries++;
+        ignored.push({
+          path: dirPrefix + name,
+          reason: `second thumbnail for ${name.slice(0, name.length - 4)}`,
+        });
+      } else group.thumbnail = name;
+    } else if (group.clip !== undefined) {
       otherEntries++;
       ignored.push({
         path: dirPrefix + name,
-        reason: `another clip with the same camera and time exists (${twin.name}); left alone`,
+        reason: `another clip with the same camera and time exists (${group.clip}); left alone`,
       });
-      continue;
-    }
-    const time = timeOf(parsed.stamp);
-    if (!time) continue;
-    const clip: ClipFile = {
-      name,
-      path: dirPrefix + name,
-      relPath: relPrefix + name,
-      clip: parsed,
-      time,
-    };
-    clips.set(parsed.stem, clip);
-    if (clip.time >= options.statClipsNewerThan) toStat.push(clip);
-  }
-
-  thumbnails.forEach((thumb, stem) => {
-    const clip = clips.get(stem);
-    if (clip) {
-      clip.thumbnail = thumb;
-      thumbnails.delete(stem);
-    }
-  });
-
-  await Promise.all(
-    toStat.map(async (clip) => {
-      try {
-        clip.mtimeMs = (await fsp.stat(clip.path)).mtimeMs;
-      } catch {
-        // Vanished between readdir and stat: the executor re-checks before acting.
-      }
-    }),
-  );
-
-  const outputs = new Map<string, OutputFolder>();
-  // Clips of one folder almost always share their stamp's date: look the output folder up only
-  // when the date changes (startsWith allocates nothing; a key string per clip would).
-  let lastDate = '';
-  for (const clip of clips.values()) {
-    const s = clip.clip.stamp;
-    if (lastDate !== '' && s.startsWith(lastDate)) continue;
-    lastDate = s.slice(0, 8);
-    const dayPath = `${s.slice(0, 4)}/${s.slice(4, 6)}/${s.slice(6, 8)}`;
-    const key = folder.prefix ? `${folder.prefix}/${dayPath}` : dayPath;
-    if (outputs.has(key)) continue;
-    let out = outputCache.get(key);
-    if (!out) {
-      out = await readOutputFolder(path.join(options.outputRoot, key));
-      outputCache.set(key, out);
-      // Days arrive in date order, so older output listings are not needed again.
-      if (outputCache.size > 8) {
-        const oldest = outputCache.keys().next().value;
-        if (oldest !== undefined) outputCache.delete(oldest);
-      }
-    }
-    outputs.set(key, out);
-  }
-
-  // libuv lists a folder sorted by bytes, which for these ASCII names is already our order:
-  // check in one pass and sort only when a name says otherwise.
-  const sorted = [...clips.values()];
-  for (let i = 1; i < sorted.length; i++) {
-    if (compare((sorted[i - 1] as ClipFile).name, (sorted[i] as ClipFile).name) > 0) {
-      sorted.sort((a, b) => compare(a.name, b.name));
-      break;
+    } else {
+      const timeMs = timeOf(name);
+      if (timeMs > newestMs) newestMs = timeMs;
+      group.clip = name;
+      group.clipTime = timeMs;
     }
   }
 
-  return {
-    folder,
-    clips: sorted,
-    orphanThumbnails: [...thumbnails.values()],
-    otherEntries,
-    ignored,
-    outputs,
-  };
+  if (groups) {
+    groups.forEach(finish);
+    clips.sort((a, b) => compare(a.name, b.name));
+    orphanThumbnails.sort((a, b) => compare(a.name, b.name));
+  } else if (current.first !== '') finish(current);
+  return { clips, orphanThumbnails, ignored, otherEntries, stampDates, newestMs };
+}
+
+/** Whether `name` begins with the stem of `other` (a media name) followed by '.'. */
+function startsWithStemOf(name: string, other: string): boolean {
+  const stemLength = other.length - 4;
+  if (name.length <= stemLength || name.charCodeAt(stemLength) !== 46) return false;
+  // From the end: stems of one folder differ first in their stamp's last digits.
+  for (let i = stemLength - 1; i >= 0; i--)
+    if (name.charCodeAt(i) !== other.charCodeAt(i)) return false;
+  return true;
 }
 
 /**
- * `stampToDate(parseStamp(stamp))`, fast for the clips of one folder. A local-time Date
- * constructor costs a time-zone computation per call; on a day whose UTC offset does not change,
- * local midnight plus the time of day is the same instant, and a Date from a number is cheap.
- * Days with a DST change (or no local midnight) take the exact constructor.
+ * The instant of a media name's local-time stamp, fast for the names of one folder. A local-time
+ * Date constructor costs a time-zone computation per call; on a day whose UTC offset does not
+ * change, local midnight plus the time of day is the same instant. Days with a DST change (or no
+ * local midnight) take the exact constructor. Names reaching here passed mediaKindOf.
  */
-function clipClock(): (stamp: string) => Date | undefined {
+function clipClock(onNewDate: (yyyymmdd: string) => void): (name: string) => number {
   let date = '';
   let midnight: number | undefined;
   const two = (s: string, i: number): number =>
     (s.charCodeAt(i) - 48) * 10 + s.charCodeAt(i + 1) - 48;
-  return (stamp) => {
-    if (date === '' || !stamp.startsWith(date)) {
-      const s = parseStamp(stamp);
-      if (!s) return undefined;
-      date = stamp.slice(0, 8);
+  return (name) => {
+    const at = name.length - 18;
+    if (date === '' || !name.startsWith(date, at)) {
+      date = name.slice(at, at + 8);
+      onNewDate(date);
+      const s = parseStamp(`${date}000000`);
+      if (!s) throw new Error(`internal: ${name} has no valid stamp`);
       const start = new Date(s.year, s.month - 1, s.day);
       const end = new Date(s.year, s.month - 1, s.day, 23, 59, 59);
       midnight =
@@ -338,17 +519,14 @@ function clipClock(): (stamp: string) => Date | undefined {
           : undefined;
     }
     if (midnight === undefined) {
-      const s = parseStamp(stamp);
-      return s && stampToDate(s);
+      const s = parseStamp(name.slice(at, at + 14));
+      if (!s) throw new Error(`internal: ${name} has no valid stamp`);
+      return stampToDate(s).getTime();
     }
-    return new Date(
-      midnight + (two(stamp, 8) * 3600 + two(stamp, 10) * 60 + two(stamp, 12)) * 1000,
+    return (
+      midnight + (two(name, at + 8) * 3600 + two(name, at + 10) * 60 + two(name, at + 12)) * 1000
     );
   };
-}
-
-function listDay(folder: DayFolder): Promise<Dirent[]> {
-  return fsp.readdir(folder.dir, { withFileTypes: true });
 }
 
 export async function readOutputFolder(dir: string): Promise<OutputFolder> {
@@ -358,6 +536,10 @@ export async function readOutputFolder(dir: string): Promise<OutputFolder> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
+  return outputFolderFrom(dir, names);
+}
+
+function outputFolderFrom(dir: string, names: readonly string[]): OutputFolder {
   const legacyByStamp = new Map<string, string>();
   const partials: string[] = [];
   for (const name of names) {
@@ -378,23 +560,35 @@ export async function* discoverDays(
   skeleton?: Skeleton,
 ): AsyncGenerator<DayInventory> {
   const sk = skeleton ?? (await findDayFolders(options));
-  const cache = new Map<string, OutputFolder>();
+  const outputs = new OutputListings(options.outputRoot);
   const days = sk.days;
-  const listings: Promise<Dirent[]>[] = [];
-  const startListing = (index: number): void => {
-    const folder = days[index];
-    if (!folder) return;
-    const listing = listDay(folder);
+  const scans: Promise<DayScan>[] = [];
+  let started = 0;
+  let consumed = 0;
+  let inFlight = 0;
+  const scanNext = (): void => {
+    const folder = days[started];
+    if (inFlight >= LISTINGS_IN_FLIGHT || !folder || started - consumed >= READ_AHEAD) return;
+    started++;
+    inFlight++;
+    const scan = scanFolder(folder);
+    scans.push(scan);
+    const done = (): void => {
+      inFlight--;
+      scanNext();
+    };
     // Its error is handled when the day is consumed; until then it must not count as unhandled.
-    listing.catch(() => undefined);
-    listings.push(listing);
+    scan.then(done, done);
+    // The output folder of the day's own date is nearly always the one its clips need.
+    void outputs.folder(folder.relDir);
   };
-  for (let i = 0; i < READ_AHEAD; i++) startListing(i);
-  for (const [index, folder] of days.entries()) {
-    startListing(index + READ_AHEAD);
-    const listing = listings.shift();
+  for (let i = 0; i < LISTINGS_IN_FLIGHT; i++) scanNext();
+  for (const folder of days) {
+    const scan = scans.shift();
+    consumed++;
+    scanNext();
     try {
-      yield await readDay(folder, options, cache, listing);
+      yield await readDay(folder, options, outputs, scan);
     } catch (error) {
       yield {
         folder,

@@ -7,6 +7,7 @@
  */
 import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
+import { displayPath } from './display-path.js';
 import { buildTranscodeArgs, encoderName, type EncodingProfile } from './encoders.js';
 import { errorMessage, FileError } from './errors.js';
 import {
@@ -379,11 +380,6 @@ function reasonOf(error: unknown, clip: string): string {
   if (!(error instanceof FileError)) return errorMessage(error);
   // A failure about another file (the archive) names it; one about the clip need not repeat it.
   return error.file === clip ? error.reason : error.message;
-}
-
-export function displayPath(root: string, file: string): string {
-  const relative = path.relative(root, file);
-  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
 function describeDisposal(disposed: readonly DisposedFile[], rel: (p: string) => string): string {

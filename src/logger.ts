@@ -2,11 +2,15 @@
  * Logging through winston: stderr for people (or journald), a size- and age-bounded rotating file
  * for the record. Console lines go through a swappable writer so progress bars can print them
  * above the bars instead of tearing them.
+ *
+ * Without a log file (dry runs) winston is loaded only when the first line passes the console
+ * level: a quiet dry run never pays its ≈ 40 ms of start-up (BENCHMARKS.md).
  */
 import { lstatSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import TransportStream from 'winston-transport';
 import type winstonType from 'winston';
+import type TransportStreamType from 'winston-transport';
 
 export type Level = 'error' | 'warn' | 'info' | 'verbose' | 'debug';
 
@@ -42,17 +46,22 @@ const SYSLOG_PRIORITY: Record<string, number> = {
   debug: 7,
 };
 
+const LEVEL_RANK: Record<Level, number> = { error: 0, warn: 1, info: 2, verbose: 3, debug: 4 };
+
 interface ConsoleSink {
   writer: ((line: string) => void) | undefined;
 }
 
+const require = createRequire(import.meta.url);
+
 function makeConsoleSink(
+  TransportStream: typeof TransportStreamType,
   stderr: NodeJS.WritableStream,
   style: 'tty' | 'journal' | 'plain',
   level: Level,
-): ConsoleSink & TransportStream {
-  class Sink extends TransportStream implements ConsoleSink {
-    writer: ((line: string) => void) | undefined;
+  sink: ConsoleSink,
+): TransportStreamType {
+  class Sink extends TransportStream {
     override log(
       info: { level: string; message: unknown; timestamp?: string },
       next: () => void,
@@ -64,7 +73,7 @@ function makeConsoleSink(
         line =
           info.level === 'info' || info.level === 'verbose' ? message : `${info.level}: ${message}`;
       else line = `${info.timestamp ?? ''} ${info.level.toUpperCase()} ${message}`;
-      if (this.writer) this.writer(line);
+      if (sink.writer) sink.writer(line);
       else stderr.write(`${line}\n`);
       next();
     }
@@ -78,66 +87,49 @@ export function formatFileLine(timestamp: string, level: string, message: string
 }
 
 export async function createLogger(options: LoggerOptions): Promise<AppLogger> {
-  const { default: winston } = (await import('winston')) as { default: typeof winstonType };
   const style = options.stderr.isTTY ? 'tty' : options.env.JOURNAL_STREAM ? 'journal' : 'plain';
-  const sink = makeConsoleSink(options.stderr, style, options.consoleLevel);
-  const transports: TransportStream[] = [sink];
-  const warnings: string[] = [];
+  const sink: ConsoleSink = { writer: undefined };
+  let logger: winstonType.Logger | undefined;
 
-  if (options.file) {
-    const { default: DailyRotateFile } = await import('winston-daily-rotate-file');
-    const dir = path.dirname(options.file);
-    const ext = path.extname(options.file) || '.log';
-    const base = path.basename(options.file, ext);
-    // A regular file at the log path is the Python archiver's old log: leave it, skip the symlink.
-    let symlinkOk = true;
-    try {
-      symlinkOk = lstatSync(options.file).isSymbolicLink();
-    } catch {
-      symlinkOk = true;
-    }
-    if (!symlinkOk)
-      warnings.push(
-        `${options.file} is a regular file (an older log); writing ${base}-DATE${ext} beside it`,
-      );
-    const fileTransport = new DailyRotateFile({
-      dirname: dir,
-      filename: `${base}-%DATE%${ext}`,
-      datePattern: 'YYYY-MM-DD',
-      maxSize: '4m',
-      maxFiles: '30d',
-      createSymlink: symlinkOk,
-      symlinkName: path.basename(options.file),
-      auditFile: path.join(dir, `.${base}-audit.json`),
-      level: options.fileLevel ?? 'verbose',
-      format: winston.format.printf((info) =>
-        formatFileLine(String(info.timestamp), info.level, String(info.message)),
-      ),
+  const build = (): winstonType.Logger => {
+    // Synchronous require (both are CommonJS) so a line can build the logger on the spot.
+    const winston = require('winston') as typeof winstonType;
+    const TransportStream = require('winston-transport') as typeof TransportStreamType;
+    const transports: TransportStreamType[] = [
+      makeConsoleSink(TransportStream, options.stderr, style, options.consoleLevel, sink),
+    ];
+    const warnings: string[] = [];
+    if (options.file) transports.push(fileTransport(options.file, options, winston, warnings));
+    const built = winston.createLogger({
+      level: 'debug',
+      format: winston.format.timestamp({ format: 'YYYY-MM-DD HH:mm:ss,SSS' }),
+      transports,
     });
-    fileTransport.on('error', (error: Error) => {
-      options.stderr.write(`warn: cannot write log file ${options.file}: ${error.message}\n`);
-    });
-    transports.push(fileTransport);
-  }
-
-  const logger = winston.createLogger({
-    level: 'debug',
-    format: winston.format.timestamp({ format: 'YYYY-MM-DD HH:mm:ss,SSS' }),
-    transports,
-  });
-  for (const w of warnings) logger.warn(w);
+    for (const w of warnings) built.warn(w);
+    return built;
+  };
+  // A log file records every line, so it is opened at once; the console alone waits for a line.
+  if (options.file) logger = build();
+  const at =
+    (level: Level) =>
+    (message: string): void => {
+      if (!logger && LEVEL_RANK[level] > LEVEL_RANK[options.consoleLevel]) return;
+      logger ??= build();
+      logger.log(level, message);
+    };
 
   return {
-    error: (m) => logger.error(m),
-    warn: (m) => logger.warn(m),
-    info: (m) => logger.info(m),
-    verbose: (m) => logger.verbose(m),
-    debug: (m) => logger.debug(m),
+    error: at('error'),
+    warn: at('warn'),
+    info: at('info'),
+    verbose: at('verbose'),
+    debug: at('debug'),
     setConsoleWriter(writer) {
       sink.writer = writer;
     },
     close: () =>
       new Promise<void>((resolve) => {
+        if (!logger) return resolve();
         const timer = setTimeout(resolve, 2000);
         logger.on('finish', () => {
           clearTimeout(timer);
@@ -147,6 +139,47 @@ export async function createLogger(options: LoggerOptions): Promise<AppLogger> {
         logger.end();
       }),
   };
+}
+
+function fileTransport(
+  file: string,
+  options: LoggerOptions,
+  winston: typeof winstonType,
+  warnings: string[],
+): TransportStreamType {
+  const DailyRotateFile = require('winston-daily-rotate-file') as new (
+    options: Record<string, unknown>,
+  ) => TransportStreamType;
+  const dir = path.dirname(file);
+  const ext = path.extname(file) || '.log';
+  const base = path.basename(file, ext);
+  // A regular file at the log path is the Python archiver's old log: leave it, skip the symlink.
+  let symlinkOk = true;
+  try {
+    symlinkOk = lstatSync(file).isSymbolicLink();
+  } catch {
+    symlinkOk = true;
+  }
+  if (!symlinkOk)
+    warnings.push(`${file} is a regular file (an older log); writing ${base}-DATE${ext} beside it`);
+  const transport = new DailyRotateFile({
+    dirname: dir,
+    filename: `${base}-%DATE%${ext}`,
+    datePattern: 'YYYY-MM-DD',
+    maxSize: '4m',
+    maxFiles: '30d',
+    createSymlink: symlinkOk,
+    symlinkName: path.basename(file),
+    auditFile: path.join(dir, `.${base}-audit.json`),
+    level: options.fileLevel ?? 'verbose',
+    format: winston.format.printf((info) =>
+      formatFileLine(String(info.timestamp), info.level, String(info.message)),
+    ),
+  });
+  transport.on('error', (error: Error) => {
+    options.stderr.write(`warn: cannot write log file ${file}: ${error.message}\n`);
+  });
+  return transport;
 }
 
 /** A logger that keeps lines in memory: for tests and for library callers that bring none. */

@@ -36,26 +36,39 @@ export interface Stamp {
 
 /** Splits 14 digits into calendar fields; undefined unless it is a real calendar date-time in 2000–2099. */
 export function parseStamp(stamp: string): Stamp | undefined {
-  if (!/^\d{14}$/.test(stamp)) return undefined;
-  // Digit arithmetic, not Number(slice): discovery parses every clip name of the tree (BENCHMARKS.md).
-  const n = (from: number, to: number): number => {
-    let v = 0;
-    for (let i = from; i < to; i++) v = v * 10 + stamp.charCodeAt(i) - 48;
-    return v;
-  };
-  const s: Stamp = {
-    year: n(0, 4),
-    month: n(4, 6),
-    day: n(6, 8),
-    hour: n(8, 10),
-    minute: n(10, 12),
-    second: n(12, 14),
-  };
-  if (s.year < 2000 || s.year > 2099) return undefined;
-  if (s.month < 1 || s.month > 12 || s.day < 1) return undefined;
-  if (s.day > daysInMonth(s.year, s.month)) return undefined;
-  if (s.hour > 23 || s.minute > 59 || s.second > 59) return undefined;
-  return s;
+  if (stamp.length !== 14 || !isStampAt(stamp, 0)) return undefined;
+  const n = (from: number): number => digitsAt(stamp, from, from === 0 ? 4 : 2);
+  return { year: n(0), month: n(4), day: n(6), hour: n(8), minute: n(10), second: n(12) };
+}
+
+/** The number written by `count` ASCII digits at `offset` (the caller has checked they are digits). */
+function digitsAt(text: string, offset: number, count: number): number {
+  let v = 0;
+  for (let i = offset; i < offset + count; i++) v = v * 10 + text.charCodeAt(i) - 48;
+  return v;
+}
+
+/**
+ * Whether `text` holds a real calendar date-time stamp (14 digits, 2000–2099) at `offset`.
+ * Digit arithmetic without slices or regex: discovery checks every clip name of the tree
+ * (BENCHMARKS.md).
+ */
+export function isStampAt(text: string, offset: number): boolean {
+  if (offset < 0 || offset + 14 > text.length) return false;
+  for (let i = offset; i < offset + 14; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  const year = digitsAt(text, offset, 4);
+  const month = digitsAt(text, offset + 4, 2);
+  const day = digitsAt(text, offset + 6, 2);
+  if (year < 2000 || year > 2099 || month < 1 || month > 12 || day < 1) return false;
+  if (day > daysInMonth(year, month)) return false;
+  return (
+    digitsAt(text, offset + 8, 2) <= 23 &&
+    digitsAt(text, offset + 10, 2) <= 59 &&
+    digitsAt(text, offset + 12, 2) <= 59
+  );
 }
 
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -99,42 +112,42 @@ export function utcStampToLocal(stamp: string, offsetSeconds = 0): string | unde
 }
 
 /**
- * `/^(.+)_(\d{14})\.(mp4|jpg)$/i`, checked by hand: discovery calls this for every file of the
- * tree, and the regex's match array and capture strings were a third of the planning time of a
- * million-file tree (BENCHMARKS.md). Anchored at both ends, the regex fixes the last 19
- * characters; `.+` is any non-empty camera part without a line terminator.
+ * `/^(.+)_(\d{14})\.(mp4|jpg)$/i` with a real calendar stamp, checked by hand without allocating:
+ * discovery calls this for every file of the tree, and a regex's match array and capture strings
+ * were a third of the planning time of a million-file tree (BENCHMARKS.md). Anchored at both
+ * ends, the regex fixes the last 19 characters; `.+` is any non-empty camera part without a line
+ * terminator.
  */
-export function parseClipName(fileName: string): ClipName | undefined {
+export function mediaKindOf(fileName: string): MediaKind | undefined {
   const n = fileName.length;
   if (n < 20 || fileName.charCodeAt(n - 19) !== 95 /* _ */ || fileName.charCodeAt(n - 4) !== 46)
     return undefined;
   const e1 = fileName.charCodeAt(n - 3) | 0x20;
   const e2 = fileName.charCodeAt(n - 2) | 0x20;
-  const e3 = fileName.charCodeAt(n - 1) | 0x20;
+  const e3 = fileName.charCodeAt(n - 1);
   let kind: MediaKind;
+  // `| 0x20` folds case for letters only, so the digit '4' is compared as it is.
   if (e1 === 109 && e2 === 112 && e3 === 52)
     kind = 'clip'; // mp4
-  else if (e1 === 106 && e2 === 112 && e3 === 103)
+  else if (e1 === 106 && e2 === 112 && (e3 | 0x20) === 103)
     kind = 'thumbnail'; // jpg
   else return undefined;
-  // `| 0x20` folds case for letters only; '4' (0x34) is unchanged, but 0x14 would fold to it.
-  if (fileName.charCodeAt(n - 1) !== 52 && kind === 'clip') return undefined;
-  for (let i = n - 18; i < n - 4; i++) {
-    const c = fileName.charCodeAt(i);
-    if (c < 48 || c > 57) return undefined;
-  }
   for (let i = 0; i < n - 19; i++) {
     const c = fileName.charCodeAt(i);
     if (c === 10 || c === 13 || c === 0x2028 || c === 0x2029) return undefined;
   }
-  const stamp = fileName.slice(n - 18, n - 4);
-  if (!parseStamp(stamp)) return undefined;
+  return isStampAt(fileName, n - 18) ? kind : undefined;
+}
+
+/** Camera, stamp and stem of a clip or thumbnail name (see mediaKindOf). */
+export function parseClipName(fileName: string): ClipName | undefined {
+  const kind = mediaKindOf(fileName);
+  if (!kind) return undefined;
+  const n = fileName.length;
   return {
-    // The name minus its extension: a slice, not a concatenation that every Map lookup by stem
-    // would have to flatten first (discovery keys clips by stem).
     stem: fileName.slice(0, n - 4),
     camera: fileName.slice(0, n - 19),
-    stamp,
+    stamp: fileName.slice(n - 18, n - 4),
     kind,
   };
 }
@@ -151,7 +164,7 @@ export function dayPathOfStamp(stamp: string): string {
 }
 
 /** Archive file name: keeps camera and timestamp, so two cameras in one second never share one. */
-export function archiveFileName(clip: ClipName): string {
+export function archiveFileName(clip: Pick<ClipName, 'stem'>): string {
   return `${clip.stem}.mp4`;
 }
 

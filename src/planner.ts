@@ -14,6 +14,7 @@ import type {
   DayInventory,
   IgnoredFile,
   MediaFile,
+  OutputFolder,
   Skeleton,
 } from './discovery.js';
 import { archiveFileName, PARTIAL_SUFFIX } from './naming.js';
@@ -52,32 +53,32 @@ export interface PlannedClip {
 }
 
 export interface TranscodeAction {
-  kind: 'transcode';
-  clip: PlannedClip;
-  archivePath: string;
-  partialPath: string;
+  readonly kind: 'transcode';
+  readonly clip: PlannedClip;
+  readonly archivePath: string;
+  readonly partialPath: string;
   /** True when a file already sits at archivePath and is replaced only by a verified new archive. */
-  replacesExisting: boolean;
-  disposal: Disposal;
-  reason: string;
+  readonly replacesExisting: boolean;
+  readonly disposal: Disposal;
+  readonly reason: string;
 }
 
 export interface DisposeArchivedAction {
-  kind: 'dispose-archived';
-  clip: PlannedClip;
-  archivePath: string;
+  readonly kind: 'dispose-archived';
+  readonly clip: PlannedClip;
+  readonly archivePath: string;
   /** An `archived-<stamp>.mp4` made by the Python archiver. */
-  legacy: boolean;
+  readonly legacy: boolean;
   /** Where a new archive goes if the existing one fails verification (the same path unless legacy). */
-  ownArchivePath: string;
-  disposal: Disposal;
-  reason: string;
+  readonly ownArchivePath: string;
+  readonly disposal: Disposal;
+  readonly reason: string;
 }
 
 export interface KeepAction {
-  kind: 'keep';
-  path: string;
-  reason: string;
+  readonly kind: 'keep';
+  readonly path: string;
+  readonly reason: string;
 }
 
 export interface RemovePartialAction {
@@ -127,43 +128,194 @@ export function ageCutoff(now: Date, ageDays: number): Date | undefined {
   return ageDays > 0 ? subDays(now, ageDays) : undefined;
 }
 
+/**
+ * What every clip action of one day shares: computed once per day, referenced by each action.
+ */
+interface DayContext {
+  settings: PlanSettings;
+  cutoff: Date | undefined;
+  relPrefix: string;
+  /** `<trash>/input/<relDir>`. */
+  trashDayDir: string;
+}
+
+/**
+ * Clip actions are values whose texts and paths are derived when first read: a plan holds one
+ * per clip of the tree, and a quiet dry run or a count only reads their kind. Each field is a pure
+ * function of (day, clip, settings), so reading it later gives what building it eagerly would.
+ */
+abstract class ClipAction {
+  private plannedClip: PlannedClip | undefined = undefined;
+  private plannedDisposal: Disposal | undefined = undefined;
+
+  constructor(
+    protected readonly day: DayContext,
+    protected readonly source: ClipFile,
+    /** `<output>/<YYYY/MM/DD of the stamp>`. */
+    protected readonly archiveDir: string,
+  ) {}
+
+  get clip(): PlannedClip {
+    return (this.plannedClip ??= plannedClip(this.source));
+  }
+
+  get disposal(): Disposal {
+    return (this.plannedDisposal ??= disposalFor(this.source, this.day));
+  }
+
+  /** The archive this clip gets from this tool: `<output>/YYYY/MM/DD/<camera>_<stamp>.mp4`. */
+  protected get ownPath(): string {
+    return joinName(this.archiveDir, archiveFileName(this.source));
+  }
+
+  protected get ageReason(): string {
+    const recorded = formatLocalTime(this.source.time);
+    return this.day.cutoff
+      ? `recorded ${recorded}, older than --age ${this.day.settings.ageDays} days`
+      : `recorded ${recorded} (--age 0: no age threshold)`;
+  }
+}
+
+/** Why a transcode happens beyond the clip's age. */
+type TranscodeNote =
+  { kind: 'new' } | { kind: 'redo' } | { kind: 'ambiguous-legacy'; legacyName: string };
+
+const NEW: TranscodeNote = { kind: 'new' };
+const REDO: TranscodeNote = { kind: 'redo' };
+
+class PlannedTranscode extends ClipAction implements TranscodeAction {
+  readonly kind = 'transcode';
+
+  constructor(
+    day: DayContext,
+    source: ClipFile,
+    archiveDir: string,
+    readonly replacesExisting: boolean,
+    private readonly note: TranscodeNote,
+  ) {
+    super(day, source, archiveDir);
+  }
+
+  get archivePath(): string {
+    return this.ownPath;
+  }
+
+  /** partialPathFor(archivePath), without splitting the path it has just built. */
+  get partialPath(): string {
+    return joinName(this.archiveDir, `.${archiveFileName(this.source)}${PARTIAL_SUFFIX}`);
+  }
+
+  get reason(): string {
+    switch (this.note.kind) {
+      case 'new':
+        return this.ageReason;
+      case 'redo':
+        return `${this.ageReason}; --no-skip: transcoding again, the verified result replaces the existing archive`;
+      case 'ambiguous-legacy':
+        return `${this.ageReason}; ${this.note.legacyName} is ambiguous (several cameras recorded at that second), so each clip gets its own archive`;
+    }
+  }
+}
+
+class PlannedDisposeArchived extends ClipAction implements DisposeArchivedAction {
+  readonly kind = 'dispose-archived';
+
+  constructor(
+    day: DayContext,
+    source: ClipFile,
+    archiveDir: string,
+    /** The Python archiver's `archived-<stamp>.mp4` in the output folder, when that is the archive. */
+    private readonly legacyName: string | undefined,
+  ) {
+    super(day, source, archiveDir);
+  }
+
+  get legacy(): boolean {
+    return this.legacyName !== undefined;
+  }
+
+  get archivePath(): string {
+    return this.legacyName === undefined
+      ? this.ownPath
+      : joinName(this.archiveDir, this.legacyName);
+  }
+
+  get ownArchivePath(): string {
+    return this.ownPath;
+  }
+
+  get reason(): string {
+    return this.legacyName === undefined
+      ? `${this.ageReason}; archive already exists and is verified against the clip before the clip is removed`
+      : `${this.ageReason}; the Python archiver's ${this.legacyName} exists and is verified against the clip before the clip is removed`;
+  }
+}
+
+class PlannedKeep implements KeepAction {
+  readonly kind = 'keep';
+
+  constructor(
+    private readonly day: DayContext,
+    private readonly source: ClipFile,
+    /** Seconds since the last write, when the settle time keeps the clip; else it is too new. */
+    private readonly quietForSeconds: number | undefined,
+  ) {}
+
+  get path(): string {
+    return this.source.path;
+  }
+
+  get reason(): string {
+    const { settings } = this.day;
+    return this.quietForSeconds === undefined
+      ? `recorded ${formatLocalTime(this.source.time)}, newer than --age ${settings.ageDays} days`
+      : `modified ${Math.max(0, Math.round(this.quietForSeconds))}s ago, within the settle time of ${settings.settleSeconds}s: may still be uploading`;
+  }
+}
+
 export function planDay(day: DayInventory, settings: PlanSettings, now: Date): DayPlan {
   const actions: PlanAction[] = [];
   const cutoff = ageCutoff(now, settings.ageDays);
-  // Runs once per clip of the tree: per-day values are computed once, and the output key once
-  // per stamp date (clips of a folder nearly always share it), not once per clip.
+  // --age 0: no clip is too new to archive.
+  const cutoffMs = cutoff ? cutoff.getTime() : Infinity;
+  const context: DayContext = {
+    settings,
+    cutoff,
+    relPrefix: `${day.folder.relDir}/`,
+    trashDayDir: path.join(settings.trashRoot, 'input', day.folder.relDir),
+  };
+  // Runs once per clip of the tree: the output key and folder are looked up once per stamp date
+  // (clips of a folder nearly always share it), not once per clip.
   let keyDate = '';
-  let key = '';
-  const outputKeyOf = (clip: ClipFile): string => {
-    const s = clip.clip.stamp;
-    if (keyDate !== '' && s.startsWith(keyDate)) return key;
+  let outputKey = '';
+  let archiveDir = '';
+  let output: OutputFolder | undefined;
+  const archiveDirs = new Map<string, string>();
+  const useOutputOf = (clip: ClipFile): void => {
+    const name = clip.name;
+    if (keyDate !== '' && name.startsWith(keyDate, name.length - 18)) return;
+    const s = clip.stamp;
     keyDate = s.slice(0, 8);
     const dayPath = `${s.slice(0, 4)}/${s.slice(4, 6)}/${s.slice(6, 8)}`;
-    key = day.folder.prefix ? `${day.folder.prefix}/${dayPath}` : dayPath;
-    return key;
-  };
-  const archiveDirs = new Map<string, string>();
-  const archiveDirOf = (outputKey: string): string => {
+    outputKey = day.folder.prefix ? `${day.folder.prefix}/${dayPath}` : dayPath;
+    output = day.outputs.get(outputKey);
     let dir = archiveDirs.get(outputKey);
     if (dir === undefined) {
       dir = path.join(settings.outputRoot, outputKey);
       archiveDirs.set(outputKey, dir);
     }
-    return dir;
-  };
-  const trash: TrashPaths = {
-    root: settings.trashRoot,
-    relPrefix: `${day.folder.relDir}/`,
-    dayDir: path.join(settings.trashRoot, 'input', day.folder.relDir),
+    archiveDir = dir;
   };
 
   // A legacy `archived-<stamp>.mp4` cannot say which camera it came from: trust it only when a
   // single clip in its output folder has that stamp (the Python tool's bug 1 made the others
   // ambiguous). Counted only when some output folder has one: usually none does.
   const clipsPerStamp = new Map<string, number>();
-  if ([...day.outputs.values()].some((o) => o.legacyByStamp.size > 0)) {
+  const anyLegacy = [...day.outputs.values()].some((o) => o.legacyByStamp.size > 0);
+  if (anyLegacy) {
     for (const clip of day.clips) {
-      const k = `${outputKeyOf(clip)}|${clip.clip.stamp}`;
+      useOutputOf(clip);
+      const k = `${outputKey}|${clip.stamp}`;
       clipsPerStamp.set(k, (clipsPerStamp.get(k) ?? 0) + 1);
     }
   }
@@ -180,82 +332,40 @@ export function planDay(day: DayInventory, settings: PlanSettings, now: Date): D
 
   let disposed = 0;
   for (const clip of day.clips) {
-    if (cutoff && clip.time >= cutoff) {
-      actions.push({
-        kind: 'keep',
-        path: clip.path,
-        reason: `recorded ${formatLocalTime(clip.time)}, newer than --age ${settings.ageDays} days`,
-      });
+    if (clip.timeMs >= cutoffMs) {
+      actions.push(new PlannedKeep(context, clip, undefined));
       continue;
     }
     if (settings.settleSeconds > 0 && clip.mtimeMs !== undefined) {
       const quietFor = (now.getTime() - clip.mtimeMs) / 1000;
       if (quietFor < settings.settleSeconds) {
-        actions.push({
-          kind: 'keep',
-          path: clip.path,
-          reason: `modified ${Math.max(0, Math.round(quietFor))}s ago, within the settle time of ${settings.settleSeconds}s: may still be uploading`,
-        });
+        actions.push(new PlannedKeep(context, clip, quietFor));
         continue;
       }
     }
-
-    const recorded = formatLocalTime(clip.time);
-    const planned = plannedClip(clip);
-    const disposal = disposalFor(clip, settings.disposal, trash);
-    const outputKey = outputKeyOf(clip);
-    const output = day.outputs.get(outputKey);
-    const archiveName = archiveFileName(clip.clip);
-    const archiveDir = archiveDirOf(outputKey);
-    const archivePath = joinName(archiveDir, archiveName);
-    const ageReason = cutoff
-      ? `recorded ${recorded}, older than --age ${settings.ageDays} days`
-      : `recorded ${recorded} (--age 0: no age threshold)`;
+    disposed++;
+    useOutputOf(clip);
     // size first: an output folder not written yet is empty, and has() would flatten the name.
     const ownExists =
-      output !== undefined && output.entries.size > 0 && output.entries.has(archiveName);
-    const legacyName = output?.legacyByStamp.get(clip.clip.stamp);
-    const legacyUsable =
-      legacyName !== undefined && clipsPerStamp.get(`${outputKey}|${clip.clip.stamp}`) === 1;
-    disposed++;
-
+      output !== undefined && output.entries.size > 0 && output.entries.has(archiveFileName(clip));
     if (ownExists && !settings.redoExisting) {
-      actions.push({
-        kind: 'dispose-archived',
-        clip: planned,
-        archivePath,
-        legacy: false,
-        ownArchivePath: archivePath,
-        disposal,
-        reason: `${ageReason}; archive already exists and is verified against the clip before the clip is removed`,
-      });
-    } else if (!ownExists && legacyUsable && !settings.redoExisting && output) {
-      actions.push({
-        kind: 'dispose-archived',
-        clip: planned,
-        archivePath: path.join(output.dir, legacyName),
-        legacy: true,
-        ownArchivePath: archivePath,
-        disposal,
-        reason: `${ageReason}; the Python archiver's ${legacyName} exists and is verified against the clip before the clip is removed`,
-      });
+      actions.push(new PlannedDisposeArchived(context, clip, archiveDir, undefined));
+      continue;
+    }
+    const legacyName = anyLegacy ? output?.legacyByStamp.get(clip.stamp) : undefined;
+    if (legacyName === undefined || settings.redoExisting || ownExists) {
+      actions.push(
+        new PlannedTranscode(context, clip, archiveDir, ownExists, ownExists ? REDO : NEW),
+      );
+    } else if (clipsPerStamp.get(`${outputKey}|${clip.stamp}`) === 1) {
+      actions.push(new PlannedDisposeArchived(context, clip, archiveDir, legacyName));
     } else {
-      let reason = ageReason;
-      if (ownExists)
-        reason +=
-          '; --no-skip: transcoding again, the verified result replaces the existing archive';
-      else if (legacyName !== undefined && !settings.redoExisting)
-        reason += `; ${legacyName} is ambiguous (several cameras recorded at that second), so each clip gets its own archive`;
-      actions.push({
-        kind: 'transcode',
-        clip: planned,
-        archivePath,
-        // partialPathFor(archivePath), without splitting the path it has just built.
-        partialPath: joinName(archiveDir, `.${archiveName}${PARTIAL_SUFFIX}`),
-        replacesExisting: ownExists,
-        disposal,
-        reason,
-      });
+      actions.push(
+        new PlannedTranscode(context, clip, archiveDir, false, {
+          kind: 'ambiguous-legacy',
+          legacyName,
+        }),
+      );
     }
   }
 
@@ -268,36 +378,29 @@ function plannedClip(clip: ClipFile): PlannedClip {
   const planned: PlannedClip = {
     path: clip.path,
     relPath: clip.relPath,
-    stem: clip.clip.stem,
-    camera: clip.clip.camera,
+    stem: clip.stem,
+    camera: clip.camera,
     recordedAt: clip.time,
   };
-  if (clip.thumbnail) planned.thumbnail = clip.thumbnail.path;
+  const thumbnail = clip.thumbnail;
+  if (thumbnail) planned.thumbnail = thumbnail.path;
   return planned;
 }
 
-interface TrashPaths {
-  root: string;
-  /** `<relDir>/` of the day being planned. */
-  relPrefix: string;
-  /** `<trash>/input/<relDir>`, joined once per day. */
-  dayDir: string;
-}
-
-function trashPathOf(trash: TrashPaths, file: MediaFile): string {
+function trashPathOf(day: DayContext, file: MediaFile): string {
   // A file listed straight in the day folder (always, from discovery) needs no path.join.
-  return file.relPath.length === trash.relPrefix.length + file.name.length &&
-    file.relPath.startsWith(trash.relPrefix)
-    ? joinName(trash.dayDir, file.name)
-    : trashPathFor(trash.root, file.relPath);
+  return file.relPath.length === day.relPrefix.length + file.name.length &&
+    file.relPath.startsWith(day.relPrefix)
+    ? joinName(day.trashDayDir, file.name)
+    : trashPathFor(day.settings.trashRoot, file.relPath);
 }
 
-function disposalFor(clip: ClipFile, mode: DisposalMode, trash: TrashPaths): Disposal {
+function disposalFor(clip: ClipFile, day: DayContext): Disposal {
   const thumb = clip.thumbnail;
-  if (mode === 'delete')
+  if (day.settings.disposal === 'delete')
     return { mode: 'delete', files: thumb ? [clip.path, thumb.path] : [clip.path] };
-  const moves: FileMove[] = [{ from: clip.path, to: trashPathOf(trash, clip) }];
-  if (thumb) moves.push({ from: thumb.path, to: trashPathOf(trash, thumb) });
+  const moves: FileMove[] = [{ from: clip.path, to: trashPathOf(day, clip) }];
+  if (thumb) moves.push({ from: thumb.path, to: trashPathOf(day, thumb) });
   return { mode: 'trash', moves };
 }
 

@@ -6,8 +6,9 @@ import {
   formatCommand,
   type EncodingProfile,
 } from './encoders.js';
-import { displayPath, type ExecutionReport } from './executor.js';
-import type { Disposal, PlanAction, PlanCounts } from './planner.js';
+import { displayPath } from './display-path.js';
+import type { ExecutionReport } from './executor.js';
+import type { Disposal, PlanAction, PlanCounts, PlannedClip } from './planner.js';
 import type { FfmpegCaps } from './toolchain.js';
 import { formatBytes } from './units.js';
 
@@ -80,22 +81,42 @@ export function encoderLine(profile: EncodingProfile | undefined): string {
   return `${encoderName(profile.encoder, profile.codec)} (quality ${profile.quality}${profile.maxHeight ? `, max height ${profile.maxHeight}` : ''}, audio ${profile.audio})`;
 }
 
-/** JSON form of an action: paths absolute, dates ISO, transcodes carry their exact command. */
+/**
+ * JSON form of an action: paths absolute, dates ISO, transcodes carry their exact command. Fields
+ * are named one by one: clip actions derive them on read (planner.ts), so a spread would miss them.
+ */
 export function actionToJson(action: PlanAction, ctx: RenderContext): Record<string, unknown> {
-  if (action.kind === 'transcode') {
-    return {
-      ...action,
-      clip: { ...action.clip, recordedAt: action.clip.recordedAt.toISOString() },
-      command: transcodeCommand(action, ctx),
-    };
+  switch (action.kind) {
+    case 'transcode':
+      return {
+        kind: action.kind,
+        clip: clipToJson(action.clip),
+        archivePath: action.archivePath,
+        partialPath: action.partialPath,
+        replacesExisting: action.replacesExisting,
+        disposal: action.disposal,
+        reason: action.reason,
+        command: transcodeCommand(action, ctx),
+      };
+    case 'dispose-archived':
+      return {
+        kind: action.kind,
+        clip: clipToJson(action.clip),
+        archivePath: action.archivePath,
+        legacy: action.legacy,
+        ownArchivePath: action.ownArchivePath,
+        disposal: action.disposal,
+        reason: action.reason,
+      };
+    case 'keep':
+    case 'remove-partial':
+    case 'prune-folder':
+      return { kind: action.kind, path: action.path, reason: action.reason };
   }
-  if (action.kind === 'dispose-archived') {
-    return {
-      ...action,
-      clip: { ...action.clip, recordedAt: action.clip.recordedAt.toISOString() },
-    };
-  }
-  return { ...action };
+}
+
+function clipToJson(clip: PlannedClip): Record<string, unknown> {
+  return { ...clip, recordedAt: clip.recordedAt.toISOString() };
 }
 
 export interface ReportTotals {

@@ -13,10 +13,10 @@ import { promises as fsp, type Dirent } from 'node:fs';
 import path from 'node:path';
 import {
   findDayFolders,
+  OutputListings,
   readDay,
   type DayFolder,
   type DiscoveryOptions,
-  type OutputFolder,
   type Skeleton,
 } from './discovery.js';
 import { parseClipName, parseLegacyArchiveName, parseStamp, stampToDate } from './naming.js';
@@ -101,7 +101,7 @@ function stampTime(stamp: string): Date | undefined {
 async function readSourceDay(
   folder: DayFolder,
   roots: TreeRoots,
-  cache: Map<string, OutputFolder>,
+  cache: OutputListings,
 ): Promise<{ units: Unit[]; entries: number }> {
   const options: DiscoveryOptions = {
     root: roots.root,
@@ -123,7 +123,7 @@ async function readSourceDay(
     units.push({
       root: 'source',
       kind: 'clip',
-      camera: clip.clip.camera,
+      camera: clip.camera,
       recordedAt: clip.time,
       relDir: folder.relDir,
       files: thumb ? [main, thumb] : [main],
@@ -239,7 +239,7 @@ export async function* dateBatches(
   for (const kind of kinds)
     for (const folder of skeletons[kind]?.days ?? [])
       byDate.set(folder.date, [...(byDate.get(folder.date) ?? []), { kind, folder }]);
-  const cache = new Map<string, OutputFolder>();
+  const cache = new OutputListings(roots.outputRoot);
   for (const date of [...byDate.keys()].sort()) {
     const units: Unit[] = [];
     const dayEntries = new Map<string, number>();

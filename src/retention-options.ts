@@ -1,15 +1,16 @@
 /** Parses and validates the retention flags (every bad value is a UsageError: exit 2). */
 import { UsageError } from './errors.js';
-import {
-  DEFAULT_MAX_DELETE,
-  DEFAULT_PROTECT_SECONDS,
-  DEFAULT_TRASH_DAYS,
-  type MaxDelete,
-  type MinFree,
-} from './retention-plan.js';
+// Types only: every archive run validates these flags, and the retention engine (with date-fns)
+// loads only for --cleanup.
+import type { MaxDelete, MinFree } from './retention-plan.js';
 import type { CleanupOptions } from './retention-run.js';
 import { parseDuration, parseSize } from './units.js';
 import path from 'node:path';
+
+/** Documented defaults (README, "Retention"). */
+export const DEFAULT_PROTECT_SECONDS = 24 * 3600;
+export const DEFAULT_TRASH_DAYS = 30;
+export const DEFAULT_MAX_DELETE: MaxDelete = { percent: 75 };
 
 function text(v: unknown): string | undefined {
   return typeof v === 'string' && v.trim() !== ''

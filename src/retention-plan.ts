@@ -168,10 +168,6 @@ export interface RetentionPlan {
   writeMarker: boolean;
 }
 
-/** Documented defaults (README, docs/retention.md). */
-export const DEFAULT_PROTECT_SECONDS = 24 * 3600;
-export const DEFAULT_TRASH_DAYS = 30;
-export const DEFAULT_MAX_DELETE: MaxDelete = { percent: 75 };
 /** Free space is restored to the target plus this fraction of it, so one run lasts more than a day. */
 export const MIN_FREE_HYSTERESIS = 0.05;
 

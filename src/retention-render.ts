@@ -1,6 +1,6 @@
 /** Renders retention plans and reports for people (text) and machines (JSON). Pure. */
 import path from 'node:path';
-import { displayPath } from './executor.js';
+import { displayPath } from './display-path.js';
 import type { RemovalOutcome, RetentionReport } from './retention-execute.js';
 import type { Breakdown, RemovalAction, RetentionAction, RetentionPlan } from './retention-plan.js';
 import { formatBytes } from './units.js';

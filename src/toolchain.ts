@@ -6,8 +6,8 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { execa } from 'execa';
 import { EnvironmentError } from './errors.js';
+import { runCaptured } from './run-captured.js';
 
 export type ToolOrigin = 'option' | 'environment' | 'PATH' | 'npm package';
 
@@ -138,9 +138,8 @@ export async function resolveToolchain(
   }
   let versionOutput: string;
   try {
-    const result = await execa(ffmpeg.path, ['-hide_banner', '-version'], {
-      reject: false,
-      timeout: 20_000,
+    const result = await runCaptured(ffmpeg.path, ['-hide_banner', '-version'], {
+      timeoutMs: 20_000,
     });
     if (result.exitCode !== 0) throw new Error(result.stderr || `exit code ${result.exitCode}`);
     versionOutput = result.stdout;

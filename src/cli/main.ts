@@ -116,6 +116,13 @@ export async function main(argv: readonly string[]): Promise<void> {
       controller.abort(signal);
     });
   }
+  // Node exits when nothing is left to wait for, even with the command's promise unsettled (a
+  // lost callback, an unreferenced child): that must never read as success to a timer or script.
+  const unfinished = (): void => {
+    process.stderr.write('camera-archiver: internal error: the run stopped before it finished\n');
+    process.exit(EXIT.failed);
+  };
+  process.once('beforeExit', unfinished);
   let code: number;
   try {
     code = await runCli(argv, {
@@ -140,5 +147,6 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.stderr.write(`Run 'camera-archiver --help' for usage.\n`);
   }
   if (interrupted && code === EXIT.ok) code = EXIT[interrupted];
+  process.off('beforeExit', unfinished);
   process.exit(code);
 }

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ClipFile, DayInventory, OutputFolder, Skeleton } from '../../src/discovery.js';
+import {
+  ClipFile,
+  type DayInventory,
+  type OutputFolder,
+  type Skeleton,
+} from '../../src/discovery.js';
 import { parseClipName, parseStamp, stampToDate } from '../../src/naming.js';
 import { planDay, planPrunes, type PlanAction, type PlanSettings } from '../../src/planner.js';
 
@@ -14,18 +19,22 @@ const settings: PlanSettings = {
   redoExisting: false,
 };
 
-function clip(name: string, extra: Partial<ClipFile> = {}, dir = '2025/01/15'): ClipFile {
+function clip(
+  name: string,
+  extra: { thumbnailName?: string; mtimeMs?: number } = {},
+  dir = '2025/01/15',
+): ClipFile {
   const parsed = parseClipName(name);
   const stamp = parsed && parseStamp(parsed.stamp);
   if (!parsed || !stamp) throw new Error(name);
-  return {
+  const file = new ClipFile(
+    { dir: `/cam/${dir}`, relDir: dir },
     name,
-    path: `/cam/${dir}/${name}`,
-    relPath: `${dir}/${name}`,
-    clip: parsed,
-    time: stampToDate(stamp),
-    ...extra,
-  };
+    stampToDate(stamp).getTime(),
+    extra.thumbnailName,
+  );
+  file.mtimeMs = extra.mtimeMs;
+  return file;
 }
 
 function output(entries: string[] = [], dir = '/cam/archived/2025/01/15'): OutputFolder {
@@ -63,11 +72,7 @@ const kinds = (actions: PlanAction[]): string[] => actions.map((a) => a.kind);
 describe('planDay', () => {
   it('transcodes clips older than --age, with thumbnail, into <output>/YYYY/MM/DD/<camera>_<stamp>.mp4', () => {
     const c = clip('REO_front_20250115120000.mp4', {
-      thumbnail: {
-        name: 'REO_front_20250115120000.jpg',
-        path: '/cam/2025/01/15/REO_front_20250115120000.jpg',
-        relPath: '2025/01/15/REO_front_20250115120000.jpg',
-      },
+      thumbnailName: 'REO_front_20250115120000.jpg',
     });
     const plan = planDay(day([c]), settings, NOW);
     expect(plan.actions).toHaveLength(1);
@@ -170,11 +175,7 @@ describe('planDay', () => {
 
   it('--delete plans permanent removal of clip and thumbnail', () => {
     const c = clip('REO_front_20250115120000.mp4', {
-      thumbnail: {
-        name: 'REO_front_20250115120000.jpg',
-        path: '/cam/2025/01/15/REO_front_20250115120000.jpg',
-        relPath: 'x',
-      },
+      thumbnailName: 'REO_front_20250115120000.jpg',
     });
     const a = planDay(day([c]), { ...settings, disposal: 'delete' }, NOW).actions[0];
     expect(a?.kind === 'transcode' && a.disposal).toEqual({
