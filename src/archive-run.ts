@@ -27,8 +27,10 @@ import type { ExecutionReport } from './executor.js';
 import { acquireTreeLock, type TreeLock } from './lock.js';
 import { createLogger, type AppLogger, type Level } from './logger.js';
 import {
+  addDayCounts,
   ageCutoff,
   countAction,
+  countDay,
   emptyCounts,
   planDay,
   planPrunes,
@@ -329,11 +331,22 @@ async function archive(
     return undefined;
   };
 
+  // A quiet dry run prints only the totals: it reads each day's counts and never builds its
+  // actions (half the planning time of a million-file tree, BENCHMARKS.md).
+  const countsOnly = opts.dryRun && !opts.json && opts.verbosity < 0;
   for await (const day of discoverDays(discovery, skeleton)) {
     if (io.signal.aborted) return { status: 'interrupted', signal: interruptSignalOf(io.signal) };
     counts.days++;
     counts.ignored += day.ignored.length;
     day.ignored.forEach(noteIgnored);
+    if (countsOnly) {
+      const tally = countDay(day, settings, now);
+      if (tally.emptiesFolder) emptied.add(day.folder.relDir);
+      addDayCounts(counts, tally.counts);
+      if (tally.counts.transcode > 0) void ensureEncoder();
+      if (tally.counts.disposeArchived > 0) void ensureTools();
+      continue;
+    }
     const plan = planDay(day, settings, now);
     if (plan.emptiesFolder) emptied.add(plan.folder.relDir);
     for (const action of plan.actions) {

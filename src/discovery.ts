@@ -11,7 +11,8 @@ import path from 'node:path';
 import {
   isDayFolder,
   isPartialName,
-  mediaKindOf,
+  mediaKindChecker,
+  mediaKindOfExtension,
   parseLegacyArchiveName,
   parseStamp,
   stampToDate,
@@ -398,6 +399,7 @@ export function scanDay(
   const timeOf = clipClock((date) => {
     if (!stampDates.includes(date)) stampDates.push(date);
   });
+  const mediaKindOf = mediaKindChecker();
   const groups = byMap ? new Map<string, StemGroup>() : undefined;
   // The sorted scan reuses one group object: a group is finished when the next stem begins.
   const current: StemGroup = { first: '', clip: undefined, clipTime: 0, thumbnail: undefined };
@@ -418,7 +420,14 @@ export function scanDay(
         ignored.push({ path: dirPrefix + name, reason: 'symbolic link (never followed)' });
       continue;
     }
-    const kind = mediaKindOf(name);
+    // The sorted scan's second name of a stem (the clip after its thumbnail) has the stem of a
+    // name already checked in full: only its extension is left to check.
+    const sameStem =
+      !groups &&
+      current.first !== '' &&
+      name.length === current.first.length &&
+      startsWithStemOf(name, current.first);
+    const kind = sameStem ? mediaKindOfExtension(name) : mediaKindOf(name);
     if (!kind) {
       otherEntries++;
       ignored.push({
@@ -439,11 +448,10 @@ export function scanDay(
       group = found;
     } else {
       const first = current.first;
-      const sharesStemDot = first !== '' && startsWithStemOf(name, first);
-      if (!sharesStemDot || name.length !== first.length) {
+      if (!sameStem) {
         // A new stem: it must sort after the last one and must not begin with `<last stem>.`.
         if (first !== '') {
-          if (sharesStemDot || name <= first) return undefined;
+          if (name <= first || startsWithStemOf(name, first)) return undefined;
           finish(current);
         }
         current.first = name;

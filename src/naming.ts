@@ -63,12 +63,7 @@ export function isStampAt(text: string, offset: number): boolean {
   const month = digitsAt(text, offset + 4, 2);
   const day = digitsAt(text, offset + 6, 2);
   if (year < 2000 || year > 2099 || month < 1 || month > 12 || day < 1) return false;
-  if (day > daysInMonth(year, month)) return false;
-  return (
-    digitsAt(text, offset + 8, 2) <= 23 &&
-    digitsAt(text, offset + 10, 2) <= 59 &&
-    digitsAt(text, offset + 12, 2) <= 59
-  );
+  return day <= daysInMonth(year, month) && isTimeOfDayAt(text, offset + 8);
 }
 
 const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -119,24 +114,68 @@ export function utcStampToLocal(stamp: string, offsetSeconds = 0): string | unde
  * terminator.
  */
 export function mediaKindOf(fileName: string): MediaKind | undefined {
+  const kind = mediaKindByShape(fileName);
+  return kind && isStampAt(fileName, fileName.length - 18) ? kind : undefined;
+}
+
+/**
+ * mediaKindOf for the names of one folder, which nearly all share their stamp's date: once a
+ * date is found to be a real one, names with it only have their time of day checked.
+ */
+export function mediaKindChecker(): (fileName: string) => MediaKind | undefined {
+  let knownDate = '';
+  return (fileName) => {
+    const kind = mediaKindByShape(fileName);
+    if (!kind) return undefined;
+    const at = fileName.length - 18;
+    if (knownDate !== '' && fileName.startsWith(knownDate, at))
+      return isTimeOfDayAt(fileName, at + 8) ? kind : undefined;
+    if (!isStampAt(fileName, at)) return undefined;
+    knownDate = fileName.slice(at, at + 8);
+    return kind;
+  };
+}
+
+/**
+ * mediaKindOf's verdict from the 3-character extension alone, for a name whose other characters
+ * equal those of a name mediaKindOf accepted (same length, same `<camera>_<stamp>.`).
+ */
+export function mediaKindOfExtension(fileName: string): MediaKind | undefined {
   const n = fileName.length;
-  if (n < 20 || fileName.charCodeAt(n - 19) !== 95 /* _ */ || fileName.charCodeAt(n - 4) !== 46)
-    return undefined;
   const e1 = fileName.charCodeAt(n - 3) | 0x20;
   const e2 = fileName.charCodeAt(n - 2) | 0x20;
   const e3 = fileName.charCodeAt(n - 1);
-  let kind: MediaKind;
   // `| 0x20` folds case for letters only, so the digit '4' is compared as it is.
-  if (e1 === 109 && e2 === 112 && e3 === 52)
-    kind = 'clip'; // mp4
-  else if (e1 === 106 && e2 === 112 && (e3 | 0x20) === 103)
-    kind = 'thumbnail'; // jpg
-  else return undefined;
+  if (e1 === 109 && e2 === 112 && e3 === 52) return 'clip'; // mp4
+  if (e1 === 106 && e2 === 112 && (e3 | 0x20) === 103) return 'thumbnail'; // jpg
+  return undefined;
+}
+
+/** Everything mediaKindOf checks except that the 14 stamp characters are a real date-time. */
+function mediaKindByShape(fileName: string): MediaKind | undefined {
+  const n = fileName.length;
+  if (n < 20 || fileName.charCodeAt(n - 19) !== 95 /* _ */ || fileName.charCodeAt(n - 4) !== 46)
+    return undefined;
+  const kind = mediaKindOfExtension(fileName);
+  if (!kind) return undefined;
   for (let i = 0; i < n - 19; i++) {
     const c = fileName.charCodeAt(i);
-    if (c === 10 || c === 13 || c === 0x2028 || c === 0x2029) return undefined;
+    if (c <= 13 ? c === 10 || c === 13 : c === 0x2028 || c === 0x2029) return undefined;
   }
-  return isStampAt(fileName, n - 18) ? kind : undefined;
+  return kind;
+}
+
+/** `HHMMSS` digits of a real time of day at `offset`. */
+function isTimeOfDayAt(text: string, offset: number): boolean {
+  for (let i = offset; i < offset + 6; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return (
+    digitsAt(text, offset, 2) <= 23 &&
+    digitsAt(text, offset + 2, 2) <= 59 &&
+    digitsAt(text, offset + 4, 2) <= 59
+  );
 }
 
 /** Camera, stamp and stem of a clip or thumbnail name (see mediaKindOf). */

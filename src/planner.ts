@@ -98,12 +98,25 @@ export type PlanAction =
 
 export type PlanActionKind = PlanAction['kind'];
 
-export interface DayPlan {
+export interface DayPlan extends DayTally {
   folder: DayFolder;
   actions: PlanAction[];
   ignored: IgnoredFile[];
+}
+
+/** What a day's plan decides, without its actions: see countDay. */
+export interface DayTally {
+  /** How many actions of each kind the plan has. */
+  counts: DayCounts;
   /** Every entry of the day folder is planned to leave it. */
   emptiesFolder: boolean;
+}
+
+export interface DayCounts {
+  transcode: number;
+  disposeArchived: number;
+  keep: number;
+  removePartial: number;
 }
 
 /**
@@ -275,6 +288,26 @@ class PlannedKeep implements KeepAction {
 
 export function planDay(day: DayInventory, settings: PlanSettings, now: Date): DayPlan {
   const actions: PlanAction[] = [];
+  const tally = decideDay(day, settings, now, actions);
+  return { folder: day.folder, actions, ignored: day.ignored, ...tally };
+}
+
+/**
+ * planDay's decisions, counted but not built: a quiet dry run prints only totals, and building a
+ * million action objects cost as much as the rest of planning (BENCHMARKS.md). One function
+ * decides for both, so the counts are always those of the plan.
+ */
+export function countDay(day: DayInventory, settings: PlanSettings, now: Date): DayTally {
+  return decideDay(day, settings, now, undefined);
+}
+
+/** Decides every clip of the day, counting; with `actions`, also builds each action. */
+function decideDay(
+  day: DayInventory,
+  settings: PlanSettings,
+  now: Date,
+  actions: PlanAction[] | undefined,
+): DayTally {
   const cutoff = ageCutoff(now, settings.ageDays);
   // --age 0: no clip is too new to archive.
   const cutoffMs = cutoff ? cutoff.getTime() : Infinity;
@@ -320,47 +353,54 @@ export function planDay(day: DayInventory, settings: PlanSettings, now: Date): D
     }
   }
 
-  for (const partial of [...day.outputs.values()].flatMap((o) =>
-    o.partials.map((p) => path.join(o.dir, p)),
-  )) {
-    actions.push({
-      kind: 'remove-partial',
-      path: partial,
-      reason: 'unfinished output of an interrupted run (never a valid archive)',
-    });
+  const counts: DayCounts = { transcode: 0, disposeArchived: 0, keep: 0, removePartial: 0 };
+  for (const output of day.outputs.values()) {
+    for (const partial of output.partials) {
+      counts.removePartial++;
+      actions?.push({
+        kind: 'remove-partial',
+        path: path.join(output.dir, partial),
+        reason: 'unfinished output of an interrupted run (never a valid archive)',
+      });
+    }
   }
 
-  let disposed = 0;
+  // `actions?.push(new …)` builds nothing when only counting: `?.` skips the whole call.
   for (const clip of day.clips) {
     if (clip.timeMs >= cutoffMs) {
-      actions.push(new PlannedKeep(context, clip, undefined));
+      counts.keep++;
+      actions?.push(new PlannedKeep(context, clip, undefined));
       continue;
     }
     if (settings.settleSeconds > 0 && clip.mtimeMs !== undefined) {
       const quietFor = (now.getTime() - clip.mtimeMs) / 1000;
       if (quietFor < settings.settleSeconds) {
-        actions.push(new PlannedKeep(context, clip, quietFor));
+        counts.keep++;
+        actions?.push(new PlannedKeep(context, clip, quietFor));
         continue;
       }
     }
-    disposed++;
     useOutputOf(clip);
     // size first: an output folder not written yet is empty, and has() would flatten the name.
     const ownExists =
       output !== undefined && output.entries.size > 0 && output.entries.has(archiveFileName(clip));
     if (ownExists && !settings.redoExisting) {
-      actions.push(new PlannedDisposeArchived(context, clip, archiveDir, undefined));
+      counts.disposeArchived++;
+      actions?.push(new PlannedDisposeArchived(context, clip, archiveDir, undefined));
       continue;
     }
     const legacyName = anyLegacy ? output?.legacyByStamp.get(clip.stamp) : undefined;
     if (legacyName === undefined || settings.redoExisting || ownExists) {
-      actions.push(
+      counts.transcode++;
+      actions?.push(
         new PlannedTranscode(context, clip, archiveDir, ownExists, ownExists ? REDO : NEW),
       );
     } else if (clipsPerStamp.get(`${outputKey}|${clip.stamp}`) === 1) {
-      actions.push(new PlannedDisposeArchived(context, clip, archiveDir, legacyName));
+      counts.disposeArchived++;
+      actions?.push(new PlannedDisposeArchived(context, clip, archiveDir, legacyName));
     } else {
-      actions.push(
+      counts.transcode++;
+      actions?.push(
         new PlannedTranscode(context, clip, archiveDir, false, {
           kind: 'ambiguous-legacy',
           legacyName,
@@ -368,10 +408,10 @@ export function planDay(day: DayInventory, settings: PlanSettings, now: Date): D
       );
     }
   }
-
+  const disposed = counts.transcode + counts.disposeArchived;
   const emptiesFolder =
     day.otherEntries === 0 && day.orphanThumbnails.length === 0 && disposed === day.clips.length;
-  return { folder: day.folder, actions, ignored: day.ignored, emptiesFolder };
+  return { counts, emptiesFolder };
 }
 
 function plannedClip(clip: ClipFile): PlannedClip {
@@ -474,6 +514,15 @@ export function emptyCounts(): PlanCounts {
     pruneFolder: 0,
     ignored: 0,
   };
+}
+
+/** countAction for each of a day's actions, from the day's counts alone. */
+export function addDayCounts(counts: PlanCounts, day: DayCounts): void {
+  counts.transcode += day.transcode;
+  counts.disposeArchived += day.disposeArchived;
+  counts.keep += day.keep;
+  counts.clips += day.transcode + day.disposeArchived + day.keep;
+  counts.removePartial += day.removePartial;
 }
 
 export function countAction(counts: PlanCounts, action: PlanAction): void {

@@ -42,8 +42,15 @@ describe('camera-archiver archive (e2e)', () => {
     expect(dry.exitCode, dry.stderr).toBe(0);
     expect(snapshot(root)).toEqual(before);
     const plan = JSON.parse(dry.stdout) as {
+      counts: Record<string, number>;
       actions: { kind: string; clip?: { path: string }; path?: string }[];
     };
+    // A quiet dry run counts the plan without building its actions: the same totals.
+    const quiet = await runCli([root, '--dry-run', '-q', ...NOW, ...FAST]);
+    const c = plan.counts;
+    expect(quiet.stdout.trim()).toBe(
+      `Dry run, nothing was changed. Plan: ${c.clips} clip(s) in ${c.days} day folder(s), ${c.transcode} to transcode, ${c.disposeArchived} already archived, ${c.keep} kept, ${c.pruneFolder} folder(s) to prune.`,
+    );
     const planned = plan.actions
       .filter((a) => a.kind === 'transcode')
       .map((a) => path.basename(a.clip?.path ?? ''))

@@ -6,7 +6,13 @@ import {
   type Skeleton,
 } from '../../src/discovery.js';
 import { parseClipName, parseStamp, stampToDate } from '../../src/naming.js';
-import { planDay, planPrunes, type PlanAction, type PlanSettings } from '../../src/planner.js';
+import {
+  countDay,
+  planDay,
+  planPrunes,
+  type PlanAction,
+  type PlanSettings,
+} from '../../src/planner.js';
 
 const NOW = new Date(2025, 2, 1, 3, 0, 0); // 2025-03-01 03:00 local
 const settings: PlanSettings = {
@@ -67,7 +73,7 @@ function day(
   };
 }
 
-const kinds = (actions: PlanAction[]): string[] => actions.map((a) => a.kind);
+const kinds = (actions: readonly PlanAction[]): string[] => actions.map((a) => a.kind);
 
 describe('planDay', () => {
   it('transcodes clips older than --age, with thumbnail, into <output>/YYYY/MM/DD/<camera>_<stamp>.mp4', () => {
@@ -218,6 +224,51 @@ describe('planDay', () => {
     expect(a?.kind === 'transcode' && a.archivePath).toBe(
       '/cam/archived/front/2025/01/15/REO_cam_20250115120000.mp4',
     );
+  });
+
+  it('countDay counts exactly the actions planDay builds, and agrees on emptying the folder', () => {
+    const inventories = [
+      day([clip('REO_front_20250115120000.mp4'), clip('REO_back_20250115120000.mp4')]),
+      day(
+        [
+          clip('REO_front_20250115120000.mp4'),
+          clip('REO_back_20250115120000.mp4'),
+          clip('REO_side_20250115130000.mp4'),
+        ],
+        output([
+          'REO_front_20250115120000.mp4',
+          'archived-20250115130000.mp4',
+          '.REO_x_20250115120000.mp4.partial',
+        ]),
+      ),
+      day([clip('REO_front_20250220120000.mp4', {}, '2025/02/20')]),
+      day(
+        [clip('REO_front_20250301025000.mp4', { mtimeMs: NOW.getTime() - 60_000 }, '2025/03/01')],
+        output(),
+        { otherEntries: 1 },
+      ),
+    ];
+    for (const inv of inventories) {
+      for (const s of [
+        settings,
+        { ...settings, ageDays: 0 },
+        { ...settings, redoExisting: true },
+      ]) {
+        const plan = planDay(inv, s, NOW);
+        const counted = { transcode: 0, disposeArchived: 0, keep: 0, removePartial: 0 };
+        for (const a of plan.actions) {
+          if (a.kind === 'transcode') counted.transcode++;
+          else if (a.kind === 'dispose-archived') counted.disposeArchived++;
+          else if (a.kind === 'keep') counted.keep++;
+          else if (a.kind === 'remove-partial') counted.removePartial++;
+        }
+        expect(plan.counts).toEqual(counted);
+        expect(countDay(inv, s, NOW)).toEqual({
+          counts: plan.counts,
+          emptiesFolder: plan.emptiesFolder,
+        });
+      }
+    }
   });
 
   it('is a pure function: same input, same plan', () => {
