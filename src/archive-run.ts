@@ -49,7 +49,7 @@ import {
   type RenderContext,
 } from './render.js';
 import { runCaptured } from './run-captured.js';
-import { resolveToolchain, type Toolchain } from './toolchain.js';
+import { locateTool, resolveToolchain, type Toolchain } from './toolchain.js';
 import { resolveIonice } from './io-priority.js';
 import { RunReport, stderrLog } from './run-report.js';
 import { stopByMessage, stopChecker, type StopBy } from './until.js';
@@ -246,7 +246,10 @@ async function archive(
   };
   const ensureEncoder = (): Promise<void> => (encoderReady ??= background(probeEncoder()));
   const probeEncoder = async (): Promise<void> => {
-    const tools = await ensureTools();
+    // The probe needs only ffmpeg's path, so it runs beside `ffmpeg -version`, not after it (a
+    // run's fixed cost is a share of the transcode overhead, BENCHMARKS.md).
+    const tools = ensureTools();
+    const ffmpeg = locateTool('ffmpeg', opts.ffmpeg, io.env);
     const base = {
       codec: opts.codec,
       quality: opts.quality,
@@ -259,13 +262,14 @@ async function archive(
       opts.encoder,
       base,
       async (args) => {
-        const r = await runCaptured(tools.ffmpeg.path, args, { timeoutMs: 30_000 }).catch(
+        const r = await runCaptured(ffmpeg.path, args, { timeoutMs: 30_000 }).catch(
           (error: Error) => ({ exitCode: 1, stderr: error.message }),
         );
         return { exitCode: r.exitCode, stderr: r.stderr };
       },
       (device) => existsSync(device),
     );
+    await tools; // a toolchain that fails is this run's error, whatever the probe said
     const tried = selection.attempts.map((a) => `${a.name}: ${a.ok ? 'ok' : a.error}`).join('; ');
     if (!selection.profile) {
       throw new EnvironmentError(

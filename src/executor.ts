@@ -106,6 +106,13 @@ export interface ExecutionReport {
 /** After this many hardware failures in one auto run, the rest of the run uses software. */
 export const HARDWARE_FAILURES_BEFORE_SWITCH = 3;
 
+interface SourceProbe {
+  info: MediaInfo;
+  /** lstat of the clip taken before the probe ran. */
+  size: number;
+  mtimeMs: number;
+}
+
 type ClipAction = TranscodeAction | DisposeArchivedAction;
 
 class Aborted extends Error {}
@@ -150,6 +157,27 @@ export async function executePlan(
   let profile = ctx.profile;
   let hardwareFailures = 0;
   let next = 0;
+
+  // The next clip's source probe runs while this clip transcodes, so a run spends no time between
+  // transcodes waiting for ffprobe (≈ 2 % of a short clip's time, BENCHMARKS.md). A probe is used
+  // only if the clip's size and mtime are still those seen before it ran.
+  const probes = new Map<string, Promise<SourceProbe | undefined>>();
+  const probeAhead = (action: ClipAction | undefined): void => {
+    if (!action || ctx.signal.aborted || probes.has(action.clip.path)) return;
+    const file = action.clip.path;
+    const probe = (async (): Promise<SourceProbe | undefined> => {
+      const seen = await fsp.lstat(file);
+      const info = await probeMedia(ctx.toolchain.ffprobe.path, file, { signal: ctx.signal });
+      return { info, size: seen.size, mtimeMs: seen.mtimeMs };
+    })().catch(() => undefined); // a failed probe is simply run again, in order, for its error
+    probes.set(file, probe);
+  };
+  const probeSource = async (file: string, now: Stats): Promise<MediaInfo> => {
+    const ahead = await probes.get(file);
+    probes.delete(file);
+    if (ahead && ahead.size === now.size && ahead.mtimeMs === now.mtimeMs) return ahead.info;
+    return probeMedia(ctx.toolchain.ffprobe.path, file, { signal: ctx.signal });
+  };
 
   const transcodeInto = async (
     clip: PlannedClip,
@@ -249,7 +277,7 @@ export async function executePlan(
       };
     }
     const started = Date.now();
-    const source = await probeMedia(ctx.toolchain.ffprobe.path, clip.path, { signal: ctx.signal });
+    const source = await probeSource(clip.path, before);
     if (!source.video) throw new FileError(clip.path, 'the clip has no video stream');
     if (!(source.duration > 0))
       throw new FileError(clip.path, 'the clip has no duration (empty or damaged)');
@@ -325,6 +353,7 @@ export async function executePlan(
       }
       const action = queue[next++];
       if (!action) return;
+      probeAhead(queue[next]);
       const label = path.basename(action.clip.path);
       ctx.progress.fileStarted(action.clip.path, label, sizes.get(action.clip.path) ?? 0);
       let outcome: FileOutcome | undefined;
@@ -358,6 +387,8 @@ export async function executePlan(
     );
   } finally {
     ctx.progress.stop();
+    // Probes of clips never started: aborted with the run, or left to finish; none outlives it.
+    await Promise.all(probes.values());
   }
   report.interrupted = ctx.signal.aborted;
   if (report.interrupted) {
