@@ -123,15 +123,22 @@ export function mediaKindOf(fileName: string): MediaKind | undefined {
  * date is found to be a real one, names with it only have their time of day checked.
  */
 export function mediaKindChecker(): (fileName: string) => MediaKind | undefined {
-  let knownDate = '';
+  let knownDate = -1;
   return (fileName) => {
     const kind = mediaKindByShape(fileName);
     if (!kind) return undefined;
+    // One pass over the 14 digits: the date as a number (YYYYMMDD) and the time of day.
     const at = fileName.length - 18;
-    if (knownDate !== '' && fileName.startsWith(knownDate, at))
-      return isTimeOfDayAt(fileName, at + 8) ? kind : undefined;
+    let date = 0;
+    for (let i = at; i < at + 8; i++) {
+      const d = fileName.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return undefined;
+      date = date * 10 + d;
+    }
+    if (!isTimeOfDayAt(fileName, at + 8)) return undefined;
+    if (date === knownDate) return kind;
     if (!isStampAt(fileName, at)) return undefined;
-    knownDate = fileName.slice(at, at + 8);
+    knownDate = date;
     return kind;
   };
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  mediaKindChecker,
+  mediaKindOf,
   archivePathFor,
   dayPathOfStamp,
   isDayFolder,
@@ -46,6 +48,45 @@ describe('parseClipName', () => {
   it('knows 29 February only in leap years', () => {
     expect(parseStamp('20240229120000')).toBeDefined();
     expect(parseStamp('20250229120000')).toBeUndefined();
+  });
+});
+
+describe('mediaKindChecker', () => {
+  it('answers as mediaKindOf does, also when a known date is followed by bad ones', () => {
+    const names = [
+      'REO_a_20250115120000.jpg',
+      'REO_a_20250115120000.mp4',
+      'REO_a_20250115246000.mp4', // hour 24 on a known date
+      'REO_a_20250115126000.mp4', // minute 60
+      'REO_a_20250115120060.jpg', // second 60
+      'REO_a_2025011512000x.mp4',
+      'REO_a_20250230120000.mp4', // 30 February after a valid day
+      'REO_a_20240229120000.mp4', // a real 29 February
+      'REO_a_20250229120000.mp4', // not a leap year
+      'REO_a_20250115120000.MP4',
+      'REO_a_20250115120000.mp3',
+      'line\nbreak_20250115120000.mp4',
+      '_20250115120000.mp4',
+      'x_20250115120000.jpg',
+    ];
+    const checker = mediaKindChecker();
+    expect(names.map((n) => checker(n))).toEqual(names.map((n) => mediaKindOf(n)));
+    expect(names.map((n) => mediaKindOf(n))).toEqual([
+      'thumbnail',
+      'clip',
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      'clip',
+      undefined,
+      'clip',
+      undefined,
+      undefined,
+      undefined,
+      'thumbnail',
+    ]);
   });
 });
 
