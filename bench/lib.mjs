@@ -6,6 +6,16 @@ export function parseMaxRssKb(report) {
   return m ? Number(m[1]) : undefined;
 }
 
+/**
+ * CPU seconds (user + system) from GNU time's `-v` report: the command and every child it waited
+ * for. Steadier than wall time on a shared host, where the CPU's speed changes by the minute.
+ */
+export function parseCpuSeconds(report) {
+  const user = /User time \(seconds\):\s*([0-9.]+)/.exec(report);
+  const system = /System time \(seconds\):\s*([0-9.]+)/.exec(report);
+  return user && system ? Number(user[1]) + Number(system[1]) : undefined;
+}
+
 /** The overall SSIM from ffmpeg's ssim filter summary (`SSIM Y:… All:0.981234 (17.2)`). */
 export function parseSsim(stderr) {
   const all = [...stderr.matchAll(/SSIM .*?All:([0-9.]+)/g)];
