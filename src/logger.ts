@@ -90,6 +90,7 @@ export async function createLogger(options: LoggerOptions): Promise<AppLogger> {
   const style = options.stderr.isTTY ? 'tty' : options.env.JOURNAL_STREAM ? 'journal' : 'plain';
   const sink: ConsoleSink = { writer: undefined };
   let logger: winstonType.Logger | undefined;
+  let file: RotatingFile | undefined;
 
   const build = (): winstonType.Logger => {
     // Synchronous require (both are CommonJS) so a line can build the logger on the spot.
@@ -99,7 +100,10 @@ export async function createLogger(options: LoggerOptions): Promise<AppLogger> {
       makeConsoleSink(TransportStream, options.stderr, style, options.consoleLevel, sink),
     ];
     const warnings: string[] = [];
-    if (options.file) transports.push(fileTransport(options.file, options, winston, warnings));
+    if (options.file) {
+      file = fileTransport(options.file, options, winston, warnings);
+      transports.push(file);
+    }
     const built = winston.createLogger({
       level: 'debug',
       format: winston.format.timestamp({ format: 'YYYY-MM-DD HH:mm:ss,SSS' }),
@@ -131,25 +135,34 @@ export async function createLogger(options: LoggerOptions): Promise<AppLogger> {
       new Promise<void>((resolve) => {
         if (!logger) return resolve();
         const timer = setTimeout(resolve, 2000);
-        logger.on('finish', () => {
+        const done = (): void => {
           clearTimeout(timer);
-          // The file transport flushes after 'finish'; give its stream a turn.
-          setTimeout(resolve, 50);
+          resolve();
+        };
+        logger.on('finish', () => {
+          // winston's 'finish' means every transport took its lines; the rotating file's own
+          // stream is flushed when closing it calls back (it then emits 'finish' again).
+          if (!file) return done();
+          file.once('finish', done);
+          file.close();
         });
         logger.end();
       }),
   };
 }
 
+/** winston-daily-rotate-file's transport: close() ends its file stream, then emits 'finish'. */
+type RotatingFile = TransportStreamType & { close(): void };
+
 function fileTransport(
   file: string,
   options: LoggerOptions,
   winston: typeof winstonType,
   warnings: string[],
-): TransportStreamType {
+): RotatingFile {
   const DailyRotateFile = require('winston-daily-rotate-file') as new (
     options: Record<string, unknown>,
-  ) => TransportStreamType;
+  ) => RotatingFile;
   const dir = path.dirname(file);
   const ext = path.extname(file) || '.log';
   const base = path.basename(file, ext);
