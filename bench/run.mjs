@@ -17,6 +17,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   readdirSync,
   rmSync,
   statSync,
@@ -524,7 +525,18 @@ if (only.has('quality')) benchQuality();
 const header = ['benchmark', 'what', 'value', 'baseline', 'verdict'];
 const table = [header, header.map(() => '---'), ...rows.map((r) => header.map((h) => r[h] ?? ''))];
 console.log(table.map((cells) => `| ${cells.join(' | ')} |`).join('\n'));
+// A subset run (--only) replaces its own figures and keeps the others from the last run, each
+// stamped with when it was measured.
 const file = path.join(here, 'results.json');
+const measuredAt = results.machine.date;
+for (const entry of Object.values(results.benchmarks)) entry.measuredAt = measuredAt;
+let previous = {};
+try {
+  previous = JSON.parse(readFileSync(file, 'utf8')).benchmarks ?? {};
+} catch {
+  // no earlier results
+}
+results.benchmarks = { ...previous, ...results.benchmarks };
 writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 console.error(`\nwrote ${path.relative(process.cwd(), file)}`);
 // Exit 0 even when a target is missed: this is a report, not a gate (never time-gate CI).
