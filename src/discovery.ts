@@ -9,6 +9,7 @@
 import { promises as fsp, type Dirent } from 'node:fs';
 import path from 'node:path';
 import {
+  dayPathOfStamp,
   isDayFolder,
   isPartialName,
   mediaKindChecker,
@@ -267,7 +268,7 @@ export async function readDay(
 
   const outputFolders = new Map<string, OutputFolder>();
   for (const date of scan.stampDates) {
-    const dayPath = `${date.slice(0, 4)}/${date.slice(4, 6)}/${date.slice(6, 8)}`;
+    const dayPath = dayPathOfStamp(date);
     const key = folder.prefix ? `${folder.prefix}/${dayPath}` : dayPath;
     outputFolders.set(key, await outputs.folder(key));
   }

@@ -204,7 +204,7 @@ export function parseLegacyArchiveName(fileName: string): string | undefined {
   return m?.[1] !== undefined && parseStamp(m[1]) ? m[1] : undefined;
 }
 
-/** `YYYY/MM/DD` of a stamp, from its digits (not from a Date, so time zones cannot move it). */
+/** `YYYY/MM/DD` of a stamp (or of its first 8 digits), from the digits, not from a Date, so time zones cannot move it. */
 export function dayPathOfStamp(stamp: string): string {
   return `${stamp.slice(0, 4)}/${stamp.slice(4, 6)}/${stamp.slice(6, 8)}`;
 }

@@ -17,7 +17,7 @@ import type {
   OutputFolder,
   Skeleton,
 } from './discovery.js';
-import { archiveFileName, PARTIAL_SUFFIX } from './naming.js';
+import { archiveFileName, dayPathOfStamp, PARTIAL_SUFFIX } from './naming.js';
 
 export type DisposalMode = 'trash' | 'delete';
 
@@ -329,7 +329,7 @@ function decideDay(
     if (keyDate !== '' && name.startsWith(keyDate, name.length - 18)) return;
     const s = clip.stamp;
     keyDate = s.slice(0, 8);
-    const dayPath = `${s.slice(0, 4)}/${s.slice(4, 6)}/${s.slice(6, 8)}`;
+    const dayPath = dayPathOfStamp(s);
     outputKey = day.folder.prefix ? `${day.folder.prefix}/${dayPath}` : dayPath;
     output = day.outputs.get(outputKey);
     let dir = archiveDirs.get(outputKey);
