@@ -1,4 +1,12 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, truncateSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  statSync,
+  truncateSync,
+  utimesSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { discoverDays, findDayFolders } from '../../src/discovery.js';
@@ -137,6 +145,34 @@ describe('transcode + verification with real ffmpeg', () => {
     expect(probe(path.join(root, 'archived/2025/01/15/REO_back_20250115120000.mp4')).hasAudio).toBe(
       false,
     );
+  });
+
+  it('a clip rewritten after its look-ahead probe is probed again, so its archive matches the new content', async () => {
+    const [first, second] = makeTree(root, [
+      { camera: 'REO_a', stamp: '20250115120000' },
+      { camera: 'REO_b', stamp: '20250115120000' },
+    ]);
+    if (!first || !second) throw new Error('tree');
+    let rewritten = false;
+    const report = await executePlan(await plan(root), {
+      ...ctx,
+      jobs: 1,
+      // The second clip's probe started when the first clip started; replace it meanwhile.
+      failpoint: (name) => {
+        if (name !== 'transcoded' || rewritten) return;
+        rewritten = true;
+        copyFileSync(clipTemplate({ seconds: 3 }), second);
+        const later = new Date(2025, 0, 15, 12, 5);
+        utimesSync(second, later, later);
+      },
+    });
+    expect(rewritten).toBe(true);
+    expect(report.outcomes.map((o) => [path.basename(o.clip), o.status])).toEqual([
+      ['REO_a_20250115120000.mp4', 'archived'],
+      ['REO_b_20250115120000.mp4', 'archived'],
+    ]);
+    const archive = path.join(root, 'archived/2025/01/15/REO_b_20250115120000.mp4');
+    expect(Math.abs(probe(archive).duration - 3)).toBeLessThan(0.2);
   });
 
   it('an existing archive that fails verification is replaced by a verified one before the source goes', async () => {
