@@ -13,6 +13,7 @@ import { errorMessage, FileError } from './errors.js';
 import {
   dispose,
   ensureDirInside,
+  notRegularFile,
   placeArchive,
   pruneFolders,
   removeIfExists,
@@ -266,8 +267,10 @@ export async function executePlan(
         reason: 'the clip disappeared before it was archived',
       };
     }
+    // Discovery reads names only: this lstat is where a link or folder named like a clip is
+    // found, and it is never followed.
     if (!before.isFile())
-      return { status: 'skipped', clip: clip.path, reason: 'no longer a regular file' };
+      return { status: 'skipped', clip: clip.path, reason: notRegularFile(before) };
     const quietFor = (ctx.now().getTime() - before.mtimeMs) / 1000;
     if (ctx.settleSeconds > 0 && quietFor < ctx.settleSeconds) {
       return {
@@ -322,6 +325,7 @@ export async function executePlan(
     const disposed = await dispose(action.disposal, {
       trashRoot: ctx.trashRoot,
       failpoint: ctx.failpoint,
+      onThumbnailLeft: (file, reason) => ctx.log.warn(`left ${rel(file)} in place: ${reason}`),
     });
     if (transcoded) {
       return {

@@ -6,7 +6,7 @@
  *   link into place, then unlink.
  * - Writes stay inside the roots: a folder whose real path leaves its root (a symlink) is refused.
  */
-import { constants, promises as fsp } from 'node:fs';
+import { constants, promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import { FileError } from './errors.js';
 import { numberedName, PARTIAL_SUFFIX } from './naming.js';
@@ -181,6 +181,16 @@ export interface DisposedFile {
 export interface DisposalRoots {
   trashRoot: string;
   failpoint?: FailpointHook;
+  /** A thumbnail left in place, and why (it is not a regular file). */
+  onThumbnailLeft?: (file: string, reason: string) => void;
+}
+
+/**
+ * Why a name planned as a clip or thumbnail is left alone. Discovery reads day folders by name
+ * only, so this is where a link or folder with such a name is caught.
+ */
+export function notRegularFile(stats: Stats): string {
+  return stats.isSymbolicLink() ? 'a symbolic link (never followed)' : 'not a regular file';
 }
 
 /**
@@ -197,6 +207,13 @@ export async function dispose(disposal: Disposal, roots: DisposalRoots): Promise
   const [clip, ...thumbnails] = steps;
   for (const step of [...thumbnails, ...(clip ? [clip] : [])]) {
     try {
+      if (step !== clip) {
+        const seen = await fsp.lstat(step.from);
+        if (!seen.isFile()) {
+          roots.onThumbnailLeft?.(step.from, notRegularFile(seen));
+          continue;
+        }
+      }
       if (step.to === undefined) {
         await fsp.unlink(step.from);
         done.push({ from: step.from });

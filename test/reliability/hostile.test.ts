@@ -7,9 +7,11 @@ import {
   chmodSync,
   copyFileSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   statSync,
   symlinkSync,
   truncateSync,
@@ -67,7 +69,7 @@ describe('hostile input', () => {
     removeDir(root);
   });
 
-  it('corrupt, zero-byte, truncated, audio-only and image clips fail by name; odd names and other containers archive; symlinks are ignored', async () => {
+  it('corrupt, zero-byte, truncated, audio-only and image clips fail by name; odd names and other containers archive; links and folders named like clips are left alone', async () => {
     const outside = tempDir('cam-outside-');
     try {
       writeFileSync(path.join(outside, 'precious.txt'), 'do not touch');
@@ -128,6 +130,10 @@ describe('hostile input', () => {
         path.join(outside, 'precious.txt'),
         path.join(dir, 'REO_link_20250115110007.mp4'),
       );
+      // Day folders are read by name: the executor's lstat is what leaves these alone.
+      symlinkSync(path.join(outside, 'precious.txt'), path.join(dir, 'REO_mkv_20250115110006.jpg'));
+      mkdirSync(path.join(dir, 'REO_dir_20250115110008.mp4'));
+      writeFileSync(path.join(dir, 'REO_dir_20250115110008.mp4', 'keep.txt'), 'kept');
       mkdirSync(path.join(root, '2025/01/16'), { recursive: true });
       symlinkSync(path.join(root, '2025'), path.join(root, '2025/01/16/loop'));
 
@@ -150,7 +156,18 @@ describe('hostile input', () => {
       for (const name of [...good, 'REO_mkv_20250115110006.mp4']) {
         expect(archiveIsGood(path.join(root, 'archived', DAY, name), 1), name).toBe(true);
       }
-      expect(r.stderr).toMatch(/ignored .*REO_link_20250115110007.mp4: symbolic link/);
+      expect(r.stderr).toMatch(
+        /skipped .*REO_link_20250115110007.mp4: a symbolic link \(never followed\)/,
+      );
+      expect(r.stderr).toMatch(/skipped .*REO_dir_20250115110008.mp4: not a regular file/);
+      expect(r.stderr).toMatch(
+        /left .*REO_mkv_20250115110006.jpg in place: a symbolic link \(never followed\)/,
+      );
+      for (const name of ['REO_link_20250115110007.mp4', 'REO_mkv_20250115110006.jpg'])
+        expect(lstatSync(path.join(dir, name)).isSymbolicLink(), name).toBe(true);
+      expect(readFileSync(path.join(dir, 'REO_dir_20250115110008.mp4', 'keep.txt'), 'utf8')).toBe(
+        'kept',
+      );
       expect(listTree(root).filter((p) => p.split('/').pop() === 'pwned')).toEqual([]);
       expect(existsSync(path.join(process.cwd(), 'pwned'))).toBe(false);
       expect(readdirSync(outside)).toEqual(['precious.txt']);
