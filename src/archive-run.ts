@@ -49,7 +49,7 @@ import {
   type RenderContext,
 } from './render.js';
 import { runCaptured } from './run-captured.js';
-import { locateTool, resolveToolchain, type Toolchain } from './toolchain.js';
+import { locateTool, locateToolchain, resolveToolchain, type Toolchain } from './toolchain.js';
 import { resolveIonice } from './io-priority.js';
 import { RunReport, stderrLog } from './run-report.js';
 import { stopByMessage, stopChecker, type StopBy } from './until.js';
@@ -232,18 +232,26 @@ async function archive(
   let toolchain: Toolchain | undefined;
   let profile: EncodingProfile | undefined;
   let fallbackProfile: EncodingProfile | undefined;
-  // Both are promises made once: planning starts them and goes on walking the tree while the
+  // A quiet dry run prints only the totals: it reads each day's counts and never builds its
+  // actions (half the planning time of a million-file tree, BENCHMARKS.md). Building no command
+  // line, it needs to know where ffmpeg and ffprobe are and that the encoder works, but not
+  // ffmpeg's version: one ffmpeg start less beside the walk.
+  const countsOnly = opts.dryRun && !opts.json && opts.verbosity < 0;
+  const toolRequest = { ffmpeg: opts.ffmpeg, ffprobe: opts.ffprobe };
+  const warn = (m: string): void => log.warn(m);
+  // These are promises made once: planning starts them and goes on walking the tree while the
   // child processes run (BENCHMARKS.md); what needs their result awaits it.
-  let toolsReady: Promise<Toolchain> | undefined;
+  let toolsReady: Promise<unknown> | undefined;
+  let toolchainReady: Promise<Toolchain> | undefined;
   let encoderReady: Promise<void> | undefined;
-  const ensureTools = (): Promise<Toolchain> => {
-    toolsReady ??= background(
-      resolveToolchain({ ffmpeg: opts.ffmpeg, ffprobe: opts.ffprobe }, io.env, (m) =>
-        log.warn(m),
-      ).then((t) => (toolchain = t)),
-    );
-    return toolsReady;
-  };
+  const resolveTools = (): Promise<Toolchain> =>
+    (toolchainReady ??= background(
+      resolveToolchain(toolRequest, io.env, warn).then((t) => (toolchain = t)),
+    ));
+  const ensureTools = (): Promise<unknown> =>
+    (toolsReady ??= countsOnly
+      ? background(Promise.resolve().then(() => locateToolchain(toolRequest, io.env, warn)))
+      : resolveTools());
   const ensureEncoder = (): Promise<void> => (encoderReady ??= background(probeEncoder()));
   const probeEncoder = async (): Promise<void> => {
     // The probe needs only ffmpeg's path, so it runs beside `ffmpeg -version`, not after it (a
@@ -335,9 +343,6 @@ async function archive(
     return undefined;
   };
 
-  // A quiet dry run prints only the totals: it reads each day's counts and never builds its
-  // actions (half the planning time of a million-file tree, BENCHMARKS.md).
-  const countsOnly = opts.dryRun && !opts.json && opts.verbosity < 0;
   for await (const day of discoverDays(discovery, skeleton)) {
     if (io.signal.aborted) return { status: 'interrupted', signal: interruptSignalOf(io.signal) };
     counts.days++;
@@ -412,7 +417,7 @@ async function archive(
     if (stop) return stop;
   }
 
-  const tools = await ensureTools();
+  const tools = await resolveTools();
   const progress = await makeProgress(opts, io, log);
   // Loaded only for a real run: it brings execa and the transcode/verify stack (start-up cost).
   const { executePlan } = await import('./executor.js');

@@ -122,11 +122,12 @@ export function parseCaps(versionOutput: string): FfmpegCaps {
   };
 }
 
-export async function resolveToolchain(
+/** Where ffmpeg and ffprobe are, without running either. */
+export function locateToolchain(
   request: ToolRequest,
   env: NodeJS.ProcessEnv,
   warn: (message: string) => void,
-): Promise<Toolchain> {
+): Pick<Toolchain, 'ffmpeg' | 'ffprobe'> {
   const ffmpeg = locateTool('ffmpeg', request.ffmpeg, env);
   const ffprobe = locateTool('ffprobe', request.ffprobe, env);
   for (const tool of [ffmpeg, ffprobe]) {
@@ -136,6 +137,16 @@ export async function resolveToolchain(
       );
     }
   }
+  return { ffmpeg, ffprobe };
+}
+
+/** locateToolchain, and the capabilities ffmpeg's version gives (needed to build its commands). */
+export async function resolveToolchain(
+  request: ToolRequest,
+  env: NodeJS.ProcessEnv,
+  warn: (message: string) => void,
+): Promise<Toolchain> {
+  const { ffmpeg, ffprobe } = locateToolchain(request, env, warn);
   let versionOutput: string;
   try {
     const result = await runCaptured(ffmpeg.path, ['-hide_banner', '-version'], {

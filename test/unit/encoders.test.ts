@@ -139,5 +139,13 @@ describe('selectEncoder', () => {
     expect(argAfter(args, '-frames:v')).toBe('1');
     expect(argAfter(args, '-global_quality')).toBe('25');
     expect(args.slice(-3)).toEqual(['-f', 'null', '-']);
+    expect(argAfter(args, '-i')).toBe('testsrc2=size=320x240:rate=25');
+  });
+
+  it('probes software encoders on one small frame, with the real codec options', () => {
+    const args = buildEncoderProbeArgs(profileFor('software', base));
+    expect(argAfter(args, '-i')).toBe('color=size=64x64:rate=25');
+    expect(argAfter(args, '-c:v')).toBe('libx265');
+    expect(argAfter(args, '-crf')).toBe('28');
   });
 });
