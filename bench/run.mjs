@@ -54,7 +54,7 @@ const reps = Number(flag('reps', 'BENCH_REPS', '3'));
 const treeRoot = flag('tree', 'BENCH_TREE', path.join(os.tmpdir(), `cam-bench-${size}`));
 const small = size !== '1m';
 
-if (!existsSync(path.join(repo, 'dist', 'cli', 'main.js')))
+if (!existsSync(path.join(repo, 'dist', 'bundle', 'camera-archiver.js')))
   throw new Error('dist/ is missing: run `npm run build` (npm run bench does it for you)');
 
 const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;

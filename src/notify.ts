@@ -14,11 +14,11 @@
  *   void notifier.notify({ event: 'record.camera-offline', camera: 'front', text: 'front is offline' });
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { UsageError, errorMessage } from './errors.js';
 import type { Log } from './logger.js';
+import { packageVersion } from './package-version.js';
 
 export const SIGNATURE_HEADER = 'x-camera-archiver-signature';
 export const TIMESTAMP_HEADER = 'x-camera-archiver-timestamp';
@@ -151,20 +151,6 @@ export function backoffDelay(
 ): number {
   const exponential = base * 2 ** (retry - 1);
   return Math.round(Math.min(max, exponential * (0.75 + random() * 0.5)));
-}
-
-let cachedVersion: string | undefined;
-function packageVersion(): string {
-  if (cachedVersion) return cachedVersion;
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-      version?: unknown;
-    };
-    cachedVersion = typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  } catch {
-    cachedVersion = 'unknown';
-  }
-  return cachedVersion;
 }
 
 const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

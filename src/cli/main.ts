@@ -13,6 +13,7 @@ import {
   type InterruptSignal,
 } from '../errors.js';
 import { loadConfigState, withConfigFile } from '../config-file.js';
+import { packageVersion } from '../package-version.js';
 import { archiveBuilder, archiveHandler } from './commands/archive.js';
 import { detectBuilder, detectHandler } from './commands/detect.js';
 import { recordBuilder, recordHandler } from './commands/record.js';
@@ -79,7 +80,7 @@ export async function runCli(
     .env('CAMERA_ARCHIVER')
     .help()
     .alias('help', 'h')
-    .version()
+    .version(packageVersion())
     .wrap(Math.min(110, base.stdout.columns ?? 100))
     .exitProcess(false)
     .fail((message, error) => {

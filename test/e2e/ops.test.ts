@@ -203,5 +203,13 @@ describe('operations (e2e)', () => {
     const help = await runCli(['config', '--help']);
     expect(help.stdout).toContain('Examples:');
     expect(help.stdout).toContain('camera-archiver config --print --json');
+    // Lines break between words (the bundle's cliui), within the 100 columns of a pipe.
+    const main = await runCli(['--help']);
+    expect(main.exitCode).toBe(0);
+    expect(main.stdout).toContain(
+      'Archive old security-camera clips: transcode, verify, then trash',
+    );
+    expect(main.stdout).toMatch(/value came\s+from/);
+    expect(Math.max(...main.stdout.split('\n').map((l) => l.length))).toBeLessThanOrEqual(100);
   });
 });
