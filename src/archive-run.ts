@@ -105,6 +105,12 @@ export interface RunIo {
   clock: () => Date;
   /** Fault injection hook for the reliability tests (src/cli/failpoint.ts); undefined in normal runs. */
   failpoint?: ((name: string) => void) | undefined;
+  /**
+   * Lowers the CPU priority of the process's helper threads for good (src/thread-priority.ts);
+   * a dry run calls it before it walks the tree. Undefined where the run shares its process
+   * (tests that call a run directly).
+   */
+  lowerHelperThreads?: (() => void) | undefined;
 }
 
 export type RunOutcome =
@@ -313,6 +319,8 @@ async function archive(
       );
     } else log.verbose(`ignored ${ignored.path}: ${ignored.reason}`);
   };
+  // A dry run ends with its plan, so its listing threads can give way to the planner for good.
+  if (opts.dryRun) io.lowerHelperThreads?.();
   const skeleton = await findDayFolders(discovery);
   skeleton.ignored.forEach(noteIgnored);
   const counts: PlanCounts = emptyCounts();

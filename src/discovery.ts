@@ -156,11 +156,13 @@ const WALK_CONCURRENCY = 8;
  */
 export const READ_AHEAD = 8;
 /**
- * Day folders listed at once. libuv's listing threads run beside the main thread, and on a
- * two-core host the scheduler shares the cores among all runnable threads: with every read-ahead
- * listing in flight, planning waited a third of its time for a core (BENCHMARKS.md).
+ * Day folders listed at once: libuv's four threads. Fewer leave the pool idle while the main
+ * thread, busy planning, has yet to start the next listing. On a two-core host the listing
+ * threads also take the cores planning needs: a dry run lowers their priority
+ * (src/thread-priority.ts), and with the four at once it ran a tenth faster than with three
+ * (BENCHMARKS.md); a real run, which keeps their priority, lists as fast either way.
  */
-const LISTINGS_IN_FLIGHT = 3;
+const LISTINGS_IN_FLIGHT = 4;
 
 /** Walks the folder skeleton down to day folders, in date order. */
 export async function findDayFolders(options: DiscoveryOptions): Promise<Skeleton> {

@@ -102,6 +102,8 @@ export async function runCleanup(opts: CleanupOptions, io: RunIo): Promise<RunOu
         onTakeover: (why) => log.warn(`took over a stale lock (${why})`),
       });
     }
+    // A dry run ends with its plan, so its listing threads can give way to the planner for good.
+    if (opts.dryRun) io.lowerHelperThreads?.();
     return await cleanup(opts, io, log, { root, outputRoot, trashRoot }, rootFacts, stateDir);
   } catch (error) {
     log.error(error instanceof Error ? error.message : String(error));

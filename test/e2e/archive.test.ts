@@ -1,9 +1,18 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, FAST, runCli } from '../helpers/cli.js';
-import { makeTree, playsCleanly, probe } from '../helpers/media.js';
+import { ffmpeg, makeTree, playsCleanly, probe } from '../helpers/media.js';
 import { listTree, removeDir, snapshot, tempDir } from '../helpers/tree.js';
 
 const NOW = ['--now', '2025-03-01T00:00:00Z'];
@@ -224,6 +233,51 @@ describe('camera-archiver archive (e2e)', () => {
     expect(r.stderr).toMatch(/--clean-output only has an effect with --cleanup/);
     expect(listTree(root)).toContain('archived/2025/01/14/REO_old_20250115120000.mp4');
   });
+
+  it.skipIf(!existsSync('/proc/self/task'))(
+    "a dry run lowers its helper threads' CPU priority, not the main thread's; a real run lowers none",
+    async () => {
+      makeTree(root, [{ stamp: '20250115120000' }]);
+      // ffmpeg started by the run records the nice value of each thread of the run's process
+      // (field 19 of /proc/<pid>/task/<tid>/stat, the 17th after the command name).
+      const tools = tempDir('cam-nice-');
+      const log = path.join(tools, 'threads.log');
+      const wrapper = path.join(tools, 'ffmpeg');
+      writeFileSync(
+        wrapper,
+        `#!/bin/sh\nfor t in /proc/$PPID/task/*; do echo "$PPID \${t##*/} $(sed 's/.*) //' "$t/stat" | cut -d' ' -f17)"; done >> '${log}'\nexec '${ffmpeg()}' "$@"\n`,
+      );
+      chmodSync(wrapper, 0o755);
+      const threads = (): { main: number[]; helpers: number[] } => {
+        const rows = readFileSync(log, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => l.split(' ').map(Number));
+        rmSync(log);
+        return {
+          main: rows.filter(([pid, tid]) => pid === tid).map((r) => r[2] ?? NaN),
+          helpers: rows.filter(([pid, tid]) => pid !== tid).map((r) => r[2] ?? NaN),
+        };
+      };
+      try {
+        const ownNice = os.getPriority();
+        const dry = await runCli([root, '--dry-run', '-q', ...NOW, ...FAST, '--ffmpeg', wrapper]);
+        expect(dry.exitCode, dry.stderr).toBe(0);
+        const dryThreads = threads();
+        expect(dryThreads.main.length).toBeGreaterThan(0);
+        expect(new Set(dryThreads.main)).toEqual(new Set([ownNice]));
+        expect(dryThreads.helpers.length).toBeGreaterThan(0);
+        expect(new Set(dryThreads.helpers)).toEqual(new Set([19]));
+
+        const real = await runCli([root, '-y', ...NOW, ...FAST, '--ffmpeg', wrapper]);
+        expect(real.exitCode, real.stderr).toBe(0);
+        const realThreads = threads();
+        expect(new Set([...realThreads.main, ...realThreads.helpers])).toEqual(new Set([ownNice]));
+      } finally {
+        removeDir(tools);
+      }
+    },
+  );
 
   describe.skipIf(!hasScript)('the prompt, in a real terminal (util-linux script)', () => {
     const inPty = (

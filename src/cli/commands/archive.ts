@@ -17,6 +17,7 @@ import { EXIT, UsageError } from '../../errors.js';
 import { parseDuration, parseSize } from '../../units.js';
 import type { ArchiveOptions, RunIo, RunOutcome } from '../../archive-run.js';
 import { parseNotifyUrls } from '../../notify.js';
+import { lowerHelperThreads } from '../../thread-priority.js';
 import { parseUntil } from '../../until.js';
 import type { CliContext } from '../context.js';
 import { failpointFromEnv } from '../failpoint.js';
@@ -373,6 +374,7 @@ export async function archiveHandler(
     signal: ctx.signal,
     clock: at ? () => at : () => new Date(),
     failpoint: failpointFromEnv(ctx.env),
+    lowerHelperThreads: () => void lowerHelperThreads(),
   };
   const outcome = options.cleanup
     ? await (await import('../../retention-run.js')).runCleanup(cleanupOptions, io)
