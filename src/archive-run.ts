@@ -49,6 +49,7 @@ import {
   type RenderContext,
 } from './render.js';
 import { runCaptured } from './run-captured.js';
+import { LOWEST_PRIORITY } from './thread-priority.js';
 import { locateTool, locateToolchain, resolveToolchain, type Toolchain } from './toolchain.js';
 import { resolveIonice } from './io-priority.js';
 import { RunReport, stderrLog } from './run-report.js';
@@ -245,6 +246,8 @@ async function archive(
   const countsOnly = opts.dryRun && !opts.json && opts.verbosity < 0;
   const toolRequest = { ffmpeg: opts.ffmpeg, ffprobe: opts.ffprobe };
   const warn = (m: string): void => log.warn(m);
+  // A dry run's ffmpeg probes use the CPU its planner leaves, like its helper threads (below).
+  const probeNice = opts.dryRun ? LOWEST_PRIORITY : undefined;
   // These are promises made once: planning starts them and goes on walking the tree while the
   // child processes run (BENCHMARKS.md); what needs their result awaits it.
   let toolsReady: Promise<unknown> | undefined;
@@ -252,7 +255,7 @@ async function archive(
   let encoderReady: Promise<void> | undefined;
   const resolveTools = (): Promise<Toolchain> =>
     (toolchainReady ??= background(
-      resolveToolchain(toolRequest, io.env, warn).then((t) => (toolchain = t)),
+      resolveToolchain(toolRequest, io.env, warn, probeNice).then((t) => (toolchain = t)),
     ));
   const ensureTools = (): Promise<unknown> =>
     (toolsReady ??= countsOnly
@@ -276,9 +279,10 @@ async function archive(
       opts.encoder,
       base,
       async (args) => {
-        const r = await runCaptured(ffmpeg.path, args, { timeoutMs: 30_000 }).catch(
-          (error: Error) => ({ exitCode: 1, stderr: error.message }),
-        );
+        const r = await runCaptured(ffmpeg.path, args, {
+          timeoutMs: 30_000,
+          nice: probeNice,
+        }).catch((error: Error) => ({ exitCode: 1, stderr: error.message }));
         return { exitCode: r.exitCode, stderr: r.stderr };
       },
       (device) => existsSync(device),

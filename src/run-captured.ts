@@ -7,6 +7,7 @@
  * long-running children (transcode, verification, recording) keep using execa.
  */
 import { spawn } from 'node:child_process';
+import os from 'node:os';
 
 export interface CapturedResult {
   /** Exit code; 1 when killed by a signal or by the timeout. */
@@ -23,11 +24,22 @@ const MAX_OUTPUT = 1 << 20;
 export function runCaptured(
   file: string,
   args: readonly string[],
-  options: { timeoutMs: number },
+  options: {
+    timeoutMs: number;
+    /** Nice value for the child (its threads start after this is set, so they share it). */
+    nice?: number | undefined;
+  },
 ): Promise<CapturedResult> {
   return new Promise((resolve, reject) => {
     // stdin closed: ffmpeg reads keyboard commands from it and must never wait there.
     const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (options.nice !== undefined && child.pid !== undefined) {
+      try {
+        os.setPriority(child.pid, options.nice);
+      } catch {
+        // Already exited: nothing left to lower.
+      }
+    }
     let stdout = '';
     let stderr = '';
     let timedOut = false;

@@ -145,12 +145,15 @@ export async function resolveToolchain(
   request: ToolRequest,
   env: NodeJS.ProcessEnv,
   warn: (message: string) => void,
+  /** Nice value for `ffmpeg -version` (a dry run runs its probes at the lowest priority). */
+  nice?: number,
 ): Promise<Toolchain> {
   const { ffmpeg, ffprobe } = locateToolchain(request, env, warn);
   let versionOutput: string;
   try {
     const result = await runCaptured(ffmpeg.path, ['-hide_banner', '-version'], {
       timeoutMs: 20_000,
+      nice,
     });
     if (result.exitCode !== 0) throw new Error(result.stderr || `exit code ${result.exitCode}`);
     versionOutput = result.stdout;

@@ -235,44 +235,68 @@ describe('camera-archiver archive (e2e)', () => {
   });
 
   it.skipIf(!existsSync('/proc/self/task'))(
-    "a dry run lowers its helper threads' CPU priority, not the main thread's; a real run lowers none",
+    "a dry run lowers its helper threads' and its ffmpeg probes' CPU priority, not the main thread's; a real run lowers none",
     async () => {
       makeTree(root, [{ stamp: '20250115120000' }]);
-      // ffmpeg started by the run records the nice value of each thread of the run's process
-      // (field 19 of /proc/<pid>/task/<tid>/stat, the 17th after the command name).
+      // Each ffmpeg the run starts records the nice value of each thread of the run's process
+      // (field 19 of /proc/<pid>/task/<tid>/stat, the 17th after the command name), and its
+      // own once ffmpeg is done (set by the run right after starting it).
       const tools = tempDir('cam-nice-');
       const log = path.join(tools, 'threads.log');
       const wrapper = path.join(tools, 'ffmpeg');
       writeFileSync(
         wrapper,
-        `#!/bin/sh\nfor t in /proc/$PPID/task/*; do echo "$PPID \${t##*/} $(sed 's/.*) //' "$t/stat" | cut -d' ' -f17)"; done >> '${log}'\nexec '${ffmpeg()}' "$@"\n`,
+        [
+          '#!/bin/sh',
+          `for t in /proc/$PPID/task/*; do echo "thread $PPID \${t##*/} $(sed 's/.*) //' "$t/stat" | cut -d' ' -f17)"; done >> '${log}'`,
+          `'${ffmpeg()}' "$@"`,
+          'code=$?',
+          `echo "ffmpeg $(nice)" >> '${log}'`,
+          'exit $code',
+          '',
+        ].join('\n'),
       );
       chmodSync(wrapper, 0o755);
-      const threads = (): { main: number[]; helpers: number[] } => {
+      const priorities = (): { main: number[]; helpers: number[]; ffmpeg: number[] } => {
         const rows = readFileSync(log, 'utf8')
           .trim()
           .split('\n')
-          .map((l) => l.split(' ').map(Number));
+          .map((l) => l.split(' '));
         rmSync(log);
+        const threads = rows.filter((r) => r[0] === 'thread').map((r) => r.slice(1).map(Number));
         return {
-          main: rows.filter(([pid, tid]) => pid === tid).map((r) => r[2] ?? NaN),
-          helpers: rows.filter(([pid, tid]) => pid !== tid).map((r) => r[2] ?? NaN),
+          main: threads.filter(([pid, tid]) => pid === tid).map((r) => r[2] ?? NaN),
+          helpers: threads.filter(([pid, tid]) => pid !== tid).map((r) => r[2] ?? NaN),
+          ffmpeg: rows.filter((r) => r[0] === 'ffmpeg').map((r) => Number(r[1])),
         };
       };
       try {
         const ownNice = os.getPriority();
         const dry = await runCli([root, '--dry-run', '-q', ...NOW, ...FAST, '--ffmpeg', wrapper]);
         expect(dry.exitCode, dry.stderr).toBe(0);
-        const dryThreads = threads();
-        expect(dryThreads.main.length).toBeGreaterThan(0);
-        expect(new Set(dryThreads.main)).toEqual(new Set([ownNice]));
-        expect(dryThreads.helpers.length).toBeGreaterThan(0);
-        expect(new Set(dryThreads.helpers)).toEqual(new Set([19]));
+        const inDry = priorities();
+        expect(inDry.main.length).toBeGreaterThan(0);
+        expect(new Set(inDry.main)).toEqual(new Set([ownNice]));
+        expect(inDry.helpers.length).toBeGreaterThan(0);
+        expect(new Set(inDry.helpers)).toEqual(new Set([19]));
+        expect(inDry.ffmpeg).toEqual([19]); // the encoder probe; a quiet dry run reads no version
 
-        const real = await runCli([root, '-y', ...NOW, ...FAST, '--ffmpeg', wrapper]);
+        // --nice 0: the transcode itself otherwise runs at --nice 10, as asked.
+        const real = await runCli([
+          root,
+          '-y',
+          ...NOW,
+          ...FAST,
+          '--nice',
+          '0',
+          '--ffmpeg',
+          wrapper,
+        ]);
         expect(real.exitCode, real.stderr).toBe(0);
-        const realThreads = threads();
-        expect(new Set([...realThreads.main, ...realThreads.helpers])).toEqual(new Set([ownNice]));
+        const inReal = priorities();
+        expect(new Set([...inReal.main, ...inReal.helpers])).toEqual(new Set([ownNice]));
+        expect(inReal.ffmpeg.length).toBeGreaterThanOrEqual(3); // version, probe, transcode, …
+        expect(new Set(inReal.ffmpeg)).toEqual(new Set([ownNice]));
       } finally {
         removeDir(tools);
       }
