@@ -18,11 +18,9 @@ import {
   dayPathOfStamp,
   isDayFolder,
   isPartialName,
-  mediaKindChecker,
+  MediaNameReader,
   mediaKindOfExtension,
   parseLegacyArchiveName,
-  parseStamp,
-  stampToDate,
 } from './naming.js';
 
 export interface MediaFile {
@@ -376,8 +374,9 @@ export interface DayScan {
 interface StemGroup {
   /** Its first member's name: the stem is this minus its 4-character extension. */
   first: string;
+  /** The instant of the group's stamp (its first name's). */
+  timeMs: number;
   clip: string | undefined;
-  clipTime: number;
   thumbnail: string | undefined;
 }
 
@@ -404,18 +403,16 @@ export function scanDay(
   let otherEntries = 0;
   const dirPrefix = `${folder.dir}/`;
   const stampDates: string[] = [];
+  let lastClipDate = -1;
   let newestMs = -Infinity;
-  const timeOf = clipClock((date) => {
-    if (!stampDates.includes(date)) stampDates.push(date);
-  });
-  const mediaKindOf = mediaKindChecker();
+  const reader = new MediaNameReader();
   const groups = byMap ? new Map<string, StemGroup>() : undefined;
   // The sorted scan reuses one group object: a group is finished when the next stem begins.
-  const current: StemGroup = { first: '', clip: undefined, clipTime: 0, thumbnail: undefined };
+  const current: StemGroup = { first: '', timeMs: 0, clip: undefined, thumbnail: undefined };
 
   const finish = (group: StemGroup): void => {
     if (group.clip !== undefined) {
-      clips.push(new ClipFile(folder, group.clip, group.clipTime, group.thumbnail));
+      clips.push(new ClipFile(folder, group.clip, group.timeMs, group.thumbnail));
     } else if (group.thumbnail !== undefined) {
       orphanThumbnails.push(mediaFileIn(folder, group.thumbnail));
     }
@@ -423,13 +420,11 @@ export function scanDay(
 
   for (const name of names) {
     // The sorted scan's second name of a stem (the clip after its thumbnail) has the stem of a
-    // name already checked in full: only its extension is left to check.
-    const sameStem =
-      !groups &&
-      current.first !== '' &&
-      name.length === current.first.length &&
-      startsWithStemOf(name, current.first);
-    const kind = sameStem ? mediaKindOfExtension(name) : mediaKindOf(name);
+    // name already read in full: only its extension is left to check, and its instant is known.
+    const first = current.first;
+    const sameLength = !groups && first.length === name.length;
+    const sameStem = sameLength && startsWithStemOf(name, first);
+    const kind = sameStem ? mediaKindOfExtension(name) : reader.kindOf(name);
     if (!kind) {
       otherEntries++;
       ignored.push({
@@ -444,19 +439,20 @@ export function scanDay(
       const stem = name.slice(0, name.length - 4);
       let found = groups.get(stem);
       if (!found) {
-        found = { first: name, clip: undefined, clipTime: 0, thumbnail: undefined };
+        found = { first: name, timeMs: reader.timeMs, clip: undefined, thumbnail: undefined };
         groups.set(stem, found);
       }
       group = found;
     } else {
-      const first = current.first;
       if (!sameStem) {
-        // A new stem: it must sort after the last one and must not begin with `<last stem>.`.
+        // A new stem: it must sort after the last one and must not begin with `<last stem>.`
+        // (a name of the same length that does was a sameStem).
         if (first !== '') {
-          if (name <= first || startsWithStemOf(name, first)) return undefined;
+          if (name <= first || (!sameLength && startsWithStemOf(name, first))) return undefined;
           finish(current);
         }
         current.first = name;
+        current.timeMs = reader.timeMs;
         current.clip = undefined;
         current.thumbnail = undefined;
       }
@@ -478,10 +474,15 @@ export function scanDay(
         reason: `another clip with the same camera and time exists (${group.clip}); left alone`,
       });
     } else {
-      const timeMs = timeOf(name);
-      if (timeMs > newestMs) newestMs = timeMs;
       group.clip = name;
-      group.clipTime = timeMs;
+      if (group.timeMs > newestMs) newestMs = group.timeMs;
+      // The last name the reader accepted is this clip or the first of its stem (same stamp).
+      if (reader.date !== lastClipDate) {
+        lastClipDate = reader.date;
+        const at = name.length - 18;
+        const yyyymmdd = name.slice(at, at + 8);
+        if (!stampDates.includes(yyyymmdd)) stampDates.push(yyyymmdd);
+      }
     }
   }
 
@@ -501,42 +502,6 @@ function startsWithStemOf(name: string, other: string): boolean {
   for (let i = stemLength - 1; i >= 0; i--)
     if (name.charCodeAt(i) !== other.charCodeAt(i)) return false;
   return true;
-}
-
-/**
- * The instant of a media name's local-time stamp, fast for the names of one folder. A local-time
- * Date constructor costs a time-zone computation per call; on a day whose UTC offset does not
- * change, local midnight plus the time of day is the same instant. Days with a DST change (or no
- * local midnight) take the exact constructor. Names reaching here passed mediaKindOf.
- */
-function clipClock(onNewDate: (yyyymmdd: string) => void): (name: string) => number {
-  let date = '';
-  let midnight: number | undefined;
-  const two = (s: string, i: number): number =>
-    (s.charCodeAt(i) - 48) * 10 + s.charCodeAt(i + 1) - 48;
-  return (name) => {
-    const at = name.length - 18;
-    if (date === '' || !name.startsWith(date, at)) {
-      date = name.slice(at, at + 8);
-      onNewDate(date);
-      const s = parseStamp(`${date}000000`);
-      if (!s) throw new Error(`internal: ${name} has no valid stamp`);
-      const start = new Date(s.year, s.month - 1, s.day);
-      const end = new Date(s.year, s.month - 1, s.day, 23, 59, 59);
-      midnight =
-        start.getHours() === 0 && start.getTimezoneOffset() === end.getTimezoneOffset()
-          ? start.getTime()
-          : undefined;
-    }
-    if (midnight === undefined) {
-      const s = parseStamp(name.slice(at, at + 14));
-      if (!s) throw new Error(`internal: ${name} has no valid stamp`);
-      return stampToDate(s).getTime();
-    }
-    return (
-      midnight + (two(name, at + 8) * 3600 + two(name, at + 10) * 60 + two(name, at + 12)) * 1000
-    );
-  };
 }
 
 export async function readOutputFolder(dir: string): Promise<OutputFolder> {

@@ -119,15 +119,25 @@ export function mediaKindOf(fileName: string): MediaKind | undefined {
 }
 
 /**
- * mediaKindOf for the names of one folder, which nearly all share their stamp's date: once a
- * date is found to be a real one, names with it only have their time of day checked.
+ * mediaKindOf for the names of one folder, which also reads the instant each accepted name's
+ * stamp denotes, in one pass over its 14 digits. Discovery calls it for every clip and thumbnail
+ * of the tree (BENCHMARKS.md), and a folder's names nearly all share one date: a date is checked
+ * against the calendar, and its local midnight computed, once. On a day whose UTC offset does not
+ * change, local midnight plus the time of day is the instant the local-time Date constructor
+ * gives; a day with a DST change (or without a local midnight) takes that constructor per name.
  */
-export function mediaKindChecker(): (fileName: string) => MediaKind | undefined {
-  let knownDate = -1;
-  return (fileName) => {
+export class MediaNameReader {
+  /** For the last name kindOf accepted: its stamp's date as a number, YYYYMMDD. */
+  date = 0;
+  /** For the last name kindOf accepted: the instant of its stamp, ms since the epoch. */
+  timeMs = 0;
+  private knownDate = -1;
+  /** Local midnight of knownDate; undefined when that day's UTC offset changes. */
+  private midnightMs: number | undefined = undefined;
+
+  kindOf(fileName: string): MediaKind | undefined {
     const kind = mediaKindByShape(fileName);
     if (!kind) return undefined;
-    // One pass over the 14 digits: the date as a number (YYYYMMDD) and the time of day.
     const at = fileName.length - 18;
     let date = 0;
     for (let i = at; i < at + 8; i++) {
@@ -135,12 +145,45 @@ export function mediaKindChecker(): (fileName: string) => MediaKind | undefined 
       if (d < 0 || d > 9) return undefined;
       date = date * 10 + d;
     }
-    if (!isTimeOfDayAt(fileName, at + 8)) return undefined;
-    if (date === knownDate) return kind;
-    if (!isStampAt(fileName, at)) return undefined;
-    knownDate = date;
+    const hours = twoDigitsAt(fileName, at + 8);
+    const minutes = twoDigitsAt(fileName, at + 10);
+    const seconds = twoDigitsAt(fileName, at + 12);
+    if (!(hours <= 23 && minutes <= 59 && seconds <= 59)) return undefined;
+    if (date !== this.knownDate) {
+      if (!isStampAt(fileName, at)) return undefined;
+      this.knownDate = date;
+      this.midnightMs = fixedOffsetMidnight(
+        Math.floor(date / 10000),
+        Math.floor(date / 100) % 100,
+        date % 100,
+      );
+    }
+    if (this.midnightMs === undefined) {
+      const stamp = parseStamp(fileName.slice(at, at + 14));
+      if (!stamp) return undefined; // not reached: its digits were checked above
+      this.timeMs = stampToDate(stamp).getTime();
+    } else {
+      this.timeMs = this.midnightMs + (hours * 3600 + minutes * 60 + seconds) * 1000;
+    }
+    this.date = date;
     return kind;
-  };
+  }
+}
+
+/** The number two ASCII digits at `offset` write; NaN (which fails every comparison) otherwise. */
+function twoDigitsAt(text: string, offset: number): number {
+  const tens = text.charCodeAt(offset) - 48;
+  const ones = text.charCodeAt(offset + 1) - 48;
+  return tens >= 0 && tens <= 9 && ones >= 0 && ones <= 9 ? tens * 10 + ones : NaN;
+}
+
+/** Local midnight of a day whose UTC offset is the same all day; undefined otherwise. */
+function fixedOffsetMidnight(year: number, month: number, day: number): number | undefined {
+  const start = new Date(year, month - 1, day);
+  const end = new Date(year, month - 1, day, 23, 59, 59);
+  return start.getHours() === 0 && start.getTimezoneOffset() === end.getTimezoneOffset()
+    ? start.getTime()
+    : undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  mediaKindChecker,
+  MediaNameReader,
   mediaKindOf,
   archivePathFor,
   dayPathOfStamp,
@@ -51,7 +51,7 @@ describe('parseClipName', () => {
   });
 });
 
-describe('mediaKindChecker', () => {
+describe('MediaNameReader', () => {
   it('answers as mediaKindOf does, also when a known date is followed by bad ones', () => {
     const names = [
       'REO_a_20250115120000.jpg',
@@ -69,8 +69,8 @@ describe('mediaKindChecker', () => {
       '_20250115120000.mp4',
       'x_20250115120000.jpg',
     ];
-    const checker = mediaKindChecker();
-    expect(names.map((n) => checker(n))).toEqual(names.map((n) => mediaKindOf(n)));
+    const reader = new MediaNameReader();
+    expect(names.map((n) => reader.kindOf(n))).toEqual(names.map((n) => mediaKindOf(n)));
     expect(names.map((n) => mediaKindOf(n))).toEqual([
       'thumbnail',
       'clip',
@@ -87,6 +87,32 @@ describe('mediaKindChecker', () => {
       undefined,
       'thumbnail',
     ]);
+  });
+
+  it('reads the instant the local-time constructor gives, on DST days and across dates', () => {
+    const tz = process.env.TZ;
+    process.env.TZ = 'Europe/Berlin';
+    try {
+      const reader = new MediaNameReader();
+      for (const stamp of [
+        '20250115120000',
+        '20250115235959',
+        '20250330015959', // the last second before the spring gap
+        '20250330023000', // inside the gap: moved forward, like Date
+        '20250330030000',
+        '20251026023000', // the repeated autumn hour
+        '20251026120000',
+        '20250115000000', // back to a date seen before
+      ]) {
+        expect(reader.kindOf(`REO_a_${stamp}.mp4`), stamp).toBe('clip');
+        const s = parseStamp(stamp);
+        if (!s) throw new Error(stamp);
+        expect(reader.timeMs, stamp).toBe(stampToDate(s).getTime());
+        expect(reader.date, stamp).toBe(Number(stamp.slice(0, 8)));
+      }
+    } finally {
+      process.env.TZ = tz;
+    }
   });
 });
 
