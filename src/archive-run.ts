@@ -21,7 +21,7 @@ import {
   type EncoderChoice,
   type EncodingProfile,
 } from './encoders.js';
-import { EnvironmentError, interruptSignalOf, UsageError, type InterruptSignal } from './errors.js';
+import { EnvironmentError, interruptSignalOf, UsageError, type RunOutcome } from './errors.js';
 import { displayPath } from './display-path.js';
 import type { ExecutionReport } from './executor.js';
 import { acquireTreeLock, type TreeLock } from './lock.js';
@@ -113,12 +113,6 @@ export interface RunIo {
    */
   lowerHelperThreads?: (() => void) | undefined;
 }
-
-export type RunOutcome =
-  | { status: 'ok' }
-  | { status: 'failed'; failures: number }
-  | { status: 'cancelled' }
-  | { status: 'interrupted'; signal: InterruptSignal };
 
 export function consoleLevel(verbosity: number): Level {
   return verbosity < 0 ? 'warn' : verbosity === 0 ? 'info' : verbosity === 1 ? 'verbose' : 'debug';

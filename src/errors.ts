@@ -1,6 +1,6 @@
 /**
  * Typed errors. Library code throws these; src/cli/main.ts maps them to exit codes in one place
- * (exitCodeForError), so no module below the CLI decides how the process ends.
+ * (exitCodeForError, exitCodeForOutcome), so no module below the CLI decides how the process ends.
  */
 
 /** Bad flags, bad option values, a prompt that cannot be shown: the user must change the call. */
@@ -54,9 +54,29 @@ export function interruptSignalOf(signal: AbortSignal): InterruptSignal {
   return reason === 'SIGTERM' || reason === 'SIGHUP' ? reason : 'SIGINT';
 }
 
+/** How an archive or cleanup run ended, when it ended without an error. */
+export type RunOutcome =
+  | { status: 'ok' }
+  | { status: 'failed'; failures: number }
+  | { status: 'cancelled' }
+  | { status: 'interrupted'; signal: InterruptSignal };
+
 export function exitCodeForError(error: unknown): number {
   if (error instanceof UsageError || error instanceof ConfigError) return EXIT.usage;
   return EXIT.failed;
+}
+
+/** A run's exit code: cancelled at the prompt is 0, some work failed is 1, a signal is 128 + n. */
+export function exitCodeForOutcome(outcome: RunOutcome): number {
+  switch (outcome.status) {
+    case 'ok':
+    case 'cancelled':
+      return EXIT.ok;
+    case 'failed':
+      return EXIT.failed;
+    case 'interrupted':
+      return EXIT[outcome.signal];
+  }
 }
 
 export function errorMessage(error: unknown): string {

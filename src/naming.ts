@@ -10,6 +10,10 @@ import path from 'node:path';
 const LEGACY_ARCHIVE_NAME = /^archived-(\d{14})\.mp4$/i;
 const DAY_PARTS = { year: /^\d{4}$/, month: /^\d{2}$/, day: /^\d{2}$/ };
 
+/** Where the archive and the trash go when not named: folders inside the input root. */
+export const OUTPUT_DIR_NAME = 'archived';
+export const TRASH_DIR_NAME = '.deleted';
+
 /** Suffix of temporary archive output: never ends in .mp4, always hidden, so nothing takes it for an archive. */
 export const PARTIAL_SUFFIX = '.partial';
 

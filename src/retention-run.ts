@@ -5,10 +5,10 @@
  */
 import path from 'node:path';
 import { confirmOrStop } from './confirm.js';
-import { interruptSignalOf, UsageError } from './errors.js';
+import { interruptSignalOf, UsageError, type RunOutcome } from './errors.js';
 import { acquireTreeLock, type TreeLock } from './lock.js';
 import { createLogger, type AppLogger } from './logger.js';
-import { consoleLevel, type RunIo, type RunOutcome } from './archive-run.js';
+import { consoleLevel, type RunIo } from './archive-run.js';
 import { executeRetention, type RetentionReport } from './retention-execute.js';
 import { scanSkeletons, treeInventory } from './retention-inventory.js';
 import {

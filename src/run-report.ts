@@ -5,7 +5,13 @@
  * never change a run's outcome or exit code. Dry runs and prompt cancellations report nothing.
  */
 import os from 'node:os';
-import { EXIT, errorMessage, exitCodeForError, type InterruptSignal } from './errors.js';
+import {
+  EXIT,
+  errorMessage,
+  exitCodeForError,
+  exitCodeForOutcome,
+  type RunOutcome,
+} from './errors.js';
 import type { ExecutionReport } from './executor.js';
 import type { Log } from './logger.js';
 import { writeMetricsFile } from './metrics.js';
@@ -24,17 +30,11 @@ export interface RunReportOptions {
   notifier?: NotifierOptions | undefined;
 }
 
-type Outcome =
-  | { status: 'ok' }
-  | { status: 'failed'; failures: number }
-  | { status: 'cancelled' }
-  | { status: 'interrupted'; signal: InterruptSignal };
-
 /** How many failed clips an event names; the full list is in the log and the --json summary. */
 const MAX_FAILURES_IN_EVENT = 20;
 
 export class RunReport {
-  private outcome: Outcome | undefined;
+  private outcome: RunOutcome | undefined;
   private error: unknown;
   private counts: PlanCounts | undefined;
   private execution: ExecutionReport | undefined;
@@ -65,7 +65,7 @@ export class RunReport {
     this.execution = execution;
   }
 
-  settle<T extends Outcome>(outcome: T): T {
+  settle<T extends RunOutcome>(outcome: T): T {
     this.outcome = outcome;
     return outcome;
   }
@@ -76,16 +76,7 @@ export class RunReport {
 
   exitCode(): number {
     if (this.error !== undefined) return exitCodeForError(this.error);
-    switch (this.outcome?.status) {
-      case undefined:
-      case 'ok':
-      case 'cancelled':
-        return EXIT.ok;
-      case 'failed':
-        return EXIT.failed;
-      case 'interrupted':
-        return EXIT[this.outcome.signal];
-    }
+    return this.outcome ? exitCodeForOutcome(this.outcome) : EXIT.ok;
   }
 
   /** The webhook event for this run. Pure given the recorded state. */

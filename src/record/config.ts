@@ -14,6 +14,7 @@ import {
   type EncoderChoice,
 } from '../encoders.js';
 import { ConfigError, UsageError } from '../errors.js';
+import { OUTPUT_DIR_NAME, TRASH_DIR_NAME } from '../naming.js';
 import { parseDuration } from '../units.js';
 
 export type SourceKind = 'v4l2' | 'rtsp' | 'lavfi';
@@ -526,8 +527,8 @@ export function buildRecordConfig(
   return {
     config: {
       root,
-      outputRoot: outputText ? path.resolve(base, outputText) : path.join(root, 'archived'),
-      trashRoot: trashText ? path.resolve(base, trashText) : path.join(root, '.deleted'),
+      outputRoot: outputText ? path.resolve(base, outputText) : path.join(root, OUTPUT_DIR_NAME),
+      trashRoot: trashText ? path.resolve(base, trashText) : path.join(root, TRASH_DIR_NAME),
       cameras,
       storage,
       stallSeconds,

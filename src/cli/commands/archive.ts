@@ -13,35 +13,27 @@ import {
   type Codec,
   type EncoderChoice,
 } from '../../encoders.js';
-import { EXIT, UsageError } from '../../errors.js';
+import { exitCodeForOutcome } from '../../errors.js';
 import { parseDuration, parseSize } from '../../units.js';
-import type { ArchiveOptions, RunIo, RunOutcome } from '../../archive-run.js';
+import type { ArchiveOptions, RunIo } from '../../archive-run.js';
 import { parseNotifyUrls } from '../../notify.js';
 import { lowerHelperThreads } from '../../thread-priority.js';
 import { parseUntil } from '../../until.js';
 import type { CliContext } from '../context.js';
 import { failpointFromEnv } from '../failpoint.js';
-
-export const DEFAULT_ROOT = '/camera';
+import {
+  ageDaysOf,
+  nowOf,
+  num,
+  str,
+  strings,
+  treeFlags,
+  treeRootsOf,
+  wholeNumber,
+} from './flags.js';
 
 export function archiveBuilder(y: Argv): Argv<Record<string, unknown>> {
-  return y
-    .positional('directory', {
-      type: 'string',
-      default: DEFAULT_ROOT,
-      describe: 'camera tree with YYYY/MM/DD folders',
-    })
-    .option('output', {
-      alias: 'o',
-      type: 'string',
-      describe: 'archive root [default: <directory>/archived]',
-      group: 'Archive:',
-    })
-    .option('trash-root', {
-      type: 'string',
-      describe: 'trash root [default: <directory>/.deleted]',
-      group: 'Archive:',
-    })
+  return treeFlags(y, 'Archive:')
     .option('delete', {
       type: 'boolean',
       default: false,
@@ -276,49 +268,20 @@ export function archiveBuilder(y: Argv): Argv<Record<string, unknown>> {
     ) as Argv<Record<string, unknown>>;
 }
 
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
-
-/** A repeatable string option: yargs gives an array (or, from the environment, one string). */
-function strings(v: unknown): string[] {
-  return (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String).filter((s) => s !== '');
-}
-
-function num(v: unknown): number | undefined {
-  return typeof v === 'number' && !Number.isNaN(v) ? v : undefined;
-}
-
-function wholeNumber(name: string, v: unknown, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = num(v);
-  if (n === undefined || !Number.isInteger(n) || n < min) {
-    throw new UsageError(`--${name} must be a whole number ≥ ${min}, got '${String(v)}'`);
-  }
-  return n;
-}
-
 /** Turns parsed flags into validated options; every bad value is a UsageError (exit 2). */
 export function toArchiveOptions(
   argv: Record<string, unknown>,
   commandLine: string,
 ): ArchiveOptions & { now?: Date } {
-  const root = path.resolve(str(argv.directory) ?? DEFAULT_ROOT);
-  const age = num(argv.age);
-  if (age === undefined || age < 0)
-    throw new UsageError(`--age must be a number of days ≥ 0, got '${String(argv.age)}'`);
+  const { root, output, trash } = treeRootsOf(argv);
+  const age = ageDaysOf(argv);
   const verbose = num(argv.verbose) ?? 0;
-  let now: Date | undefined;
-  if (str(argv.now)) {
-    now = new Date(String(argv.now));
-    if (Number.isNaN(now.getTime()))
-      throw new UsageError(`--now must be an ISO date, got '${String(argv.now)}'`);
-  }
+  const now = nowOf(argv);
   const maxSize = str(argv['max-size']);
   return {
     root,
-    output: path.resolve(str(argv.output) ?? path.join(root, 'archived')),
-    trash: path.resolve(str(argv['trash-root']) ?? path.join(root, '.deleted')),
+    output,
+    trash,
     deleteSources: argv.delete === true,
     dryRun: argv['dry-run'] === true,
     assumeYes: argv.yes === true || argv.confirm === false,
@@ -379,18 +342,5 @@ export async function archiveHandler(
   const outcome = options.cleanup
     ? await (await import('../../retention-run.js')).runCleanup(cleanupOptions, io)
     : await (await import('../../archive-run.js')).runArchive(options, io);
-  ctx.setExitCode(exitCodeOf(outcome));
-}
-
-/** Both runs end in a RunOutcome; its exit code is decided here (cancelled at the prompt is 0). */
-function exitCodeOf(outcome: RunOutcome): number {
-  switch (outcome.status) {
-    case 'ok':
-    case 'cancelled':
-      return EXIT.ok;
-    case 'failed':
-      return EXIT.failed;
-    case 'interrupted':
-      return EXIT[outcome.signal];
-  }
+  ctx.setExitCode(exitCodeForOutcome(outcome));
 }

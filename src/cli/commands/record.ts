@@ -9,6 +9,7 @@ import { EXIT, UsageError, type InterruptSignal } from '../../errors.js';
 import type { RecordCommandOptions, RecordSignals } from '../../record/commands.js';
 import { parseNotifyUrls } from '../../notify.js';
 import type { CliContext } from '../context.js';
+import { str } from './flags.js';
 
 export function recordBuilder(y: Argv): Argv<Record<string, unknown>> {
   return y
@@ -123,10 +124,6 @@ export function recordBuilder(y: Argv): Argv<Record<string, unknown>> {
     .example('$0 record /camera --status', 'what the running recorder is doing') as Argv<
     Record<string, unknown>
   >;
-}
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
 function percent(name: string, v: unknown): number | undefined {

@@ -2,29 +2,14 @@
  * `camera-archiver stats [directory] [--json]`: per camera and per day, what the tree holds and how
  * long the disk and limits will last. Reads sizes only; the work is in stats.ts, loaded on demand.
  */
-import path from 'node:path';
 import type { Argv } from 'yargs';
 import { EXIT, UsageError } from '../../errors.js';
 import { parseSize } from '../../units.js';
 import type { CliContext } from '../context.js';
-import { DEFAULT_ROOT } from './archive.js';
+import { ageDaysOf, nowOf, str, treeFlags, treeRootsOf } from './flags.js';
 
 export function statsBuilder(y: Argv): Argv<Record<string, unknown>> {
-  return y
-    .positional('directory', {
-      type: 'string',
-      default: DEFAULT_ROOT,
-      describe: 'camera tree with YYYY/MM/DD folders',
-    })
-    .option('output', {
-      alias: 'o',
-      type: 'string',
-      describe: 'archive root [default: <directory>/archived]',
-    })
-    .option('trash-root', {
-      type: 'string',
-      describe: 'trash root [default: <directory>/.deleted]',
-    })
+  return treeFlags(y)
     .option('max-size', {
       type: 'string',
       describe: 'forecast how many days this cap holds, e.g. 500GB',
@@ -44,21 +29,12 @@ export function statsBuilder(y: Argv): Argv<Record<string, unknown>> {
 }
 
 export async function statsHandler(argv: Record<string, unknown>, ctx: CliContext): Promise<void> {
-  const str = (v: unknown): string | undefined =>
-    typeof v === 'string' && v !== '' ? v : undefined;
-  const root = path.resolve(str(argv.directory) ?? DEFAULT_ROOT);
-  const age = typeof argv.age === 'number' ? argv.age : NaN;
-  if (!(age >= 0))
-    throw new UsageError(`--age must be a number of days ≥ 0, got '${String(argv.age)}'`);
+  const { root, output, trash } = treeRootsOf(argv);
+  const age = ageDaysOf(argv);
   const shown = typeof argv.days === 'number' ? argv.days : NaN;
   if (!(Number.isInteger(shown) && shown >= 0))
     throw new UsageError(`--days must be a whole number ≥ 0, got '${String(argv.days)}'`);
-  let now = new Date();
-  if (str(argv.now)) {
-    now = new Date(String(argv.now));
-    if (Number.isNaN(now.getTime()))
-      throw new UsageError(`--now must be an ISO date, got '${String(argv.now)}'`);
-  }
+  const now = nowOf(argv) ?? new Date();
   const { parseMinFree } = await import('../../retention-options.js');
   const maxSize = str(argv['max-size']);
   const minFreeText = str(argv['min-free']);
@@ -74,8 +50,8 @@ export async function statsHandler(argv: Record<string, unknown>, ctx: CliContex
   const report = await collectStats(
     {
       root,
-      outputRoot: path.resolve(str(argv.output) ?? path.join(root, 'archived')),
-      trashRoot: path.resolve(str(argv['trash-root']) ?? path.join(root, '.deleted')),
+      outputRoot: output,
+      trashRoot: trash,
     },
     limits,
     now,
