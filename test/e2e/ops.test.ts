@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseMetricsText } from '../../src/metrics.js';
 import { FAST, runCli } from '../helpers/cli.js';
 import { makeTree } from '../helpers/media.js';
+import { metricValue } from '../helpers/metrics.js';
 import { listTree, removeDir, snapshot, tempDir } from '../helpers/tree.js';
 
 const NOW = ['--now', '2025-03-01T00:00:00Z'];
@@ -44,15 +45,6 @@ async function startHook(): Promise<Hook> {
       }),
   };
 }
-
-const value = (
-  text: string,
-  name: string,
-  labels: Record<string, string> = {},
-): number | undefined =>
-  parseMetricsText(text).samples.find(
-    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-  )?.value;
 
 describe('operations (e2e)', () => {
   let root: string;
@@ -96,9 +88,9 @@ describe('operations (e2e)', () => {
 
     const text = readFileSync(metrics, 'utf8');
     expect(() => parseMetricsText(text)).not.toThrow();
-    expect(value(text, 'camera_archiver_last_run_success', { root: tree })).toBe(1);
-    expect(value(text, 'camera_archiver_last_run_clips', { result: 'archived' })).toBe(1);
-    expect(value(text, 'camera_archiver_last_success_timestamp_seconds')).toBeGreaterThan(0);
+    expect(metricValue(text, 'camera_archiver_last_run_success', { root: tree })).toBe(1);
+    expect(metricValue(text, 'camera_archiver_last_run_clips', { result: 'archived' })).toBe(1);
+    expect(metricValue(text, 'camera_archiver_last_success_timestamp_seconds')).toBeGreaterThan(0);
     expect(listTree(root).filter((f) => f.includes('.tmp'))).toEqual([]);
 
     expect(hook.bodies).toHaveLength(1);
@@ -192,8 +184,8 @@ describe('operations (e2e)', () => {
     expect(existsSync(clip ?? '')).toBe(true);
     expect(r.stderr).toMatch(/stop-by time .* reached: .*1 clip\(s\) not done/);
     const text = readFileSync(metrics, 'utf8');
-    expect(value(text, 'camera_archiver_last_run_stopped_by_until')).toBe(1);
-    expect(value(text, 'camera_archiver_last_run_clips', { result: 'not_done' })).toBe(1);
+    expect(metricValue(text, 'camera_archiver_last_run_stopped_by_until')).toBe(1);
+    expect(metricValue(text, 'camera_archiver_last_run_clips', { result: 'not_done' })).toBe(1);
   });
 
   it('shell completion and per-command help with examples', async () => {

@@ -50,6 +50,17 @@ function expectContinuous(root: string, files: string[], log: string): void {
   expect(log).not.toContain('discontinuity');
 }
 
+/** `camera-archiver record ROOT` with one small lavfi camera, cutting segments every `segmentTime`. */
+const recordDemo = (root: string, segmentTime: string): ReturnType<typeof startCli> =>
+  startCli([
+    'record',
+    root,
+    '--camera',
+    'demo=lavfi:testsrc2=size=160x120:rate=10',
+    '--segment-time',
+    segmentTime,
+  ]);
+
 describe('camera-archiver record (e2e, lavfi camera)', () => {
   let root: string;
   beforeEach(() => {
@@ -58,14 +69,7 @@ describe('camera-archiver record (e2e, lavfi camera)', () => {
   afterEach(() => removeDir(root));
 
   it('records clock-aligned segments with thumbnails, refuses a second recorder, stops cleanly on SIGINT', async () => {
-    const rec = startCli([
-      'record',
-      root,
-      '--camera',
-      'demo=lavfi:testsrc2=size=160x120:rate=10',
-      '--segment-time',
-      '2s',
-    ]);
+    const rec = recordDemo(root, '2s');
     await until('two segments', () => segments(root).length >= 2, 40_000);
 
     const second = await runCli(
@@ -105,14 +109,7 @@ describe('camera-archiver record (e2e, lavfi camera)', () => {
   });
 
   it('after the recorder is SIGKILLed, the next start stops the orphaned ffmpeg and recovers its segment', async () => {
-    const rec = startCli([
-      'record',
-      root,
-      '--camera',
-      'demo=lavfi:testsrc2=size=160x120:rate=10',
-      '--segment-time',
-      '30s',
-    ]);
+    const rec = recordDemo(root, '30s');
     const staging = path.join(root, '.incoming/demo');
     await until(
       'a staged segment with data',
@@ -124,14 +121,7 @@ describe('camera-archiver record (e2e, lavfi camera)', () => {
     await rec;
     expect(segments(root)).toEqual([]);
 
-    const again = startCli([
-      'record',
-      root,
-      '--camera',
-      'demo=lavfi:testsrc2=size=160x120:rate=10',
-      '--segment-time',
-      '30s',
-    ]);
+    const again = recordDemo(root, '30s');
     await until('the recovered segment', () => segments(root).length >= 1, 40_000);
     again.kill('SIGINT');
     const result = await again;

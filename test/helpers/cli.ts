@@ -24,6 +24,9 @@ export interface CliOptions {
 /** Quick, deterministic encoding for tests: the real pipeline with the fastest software preset. */
 export const FAST = ['--encoder', 'software', '--preset', 'ultrafast', '--progress', 'lines'];
 
+/** The same with the default preset: transcodes slow enough for a signal or a rival run to land in. */
+export const SLOW = ['--encoder', 'software', '--preset', 'medium', '--progress', 'lines'];
+
 export function startCli(
   args: readonly string[],
   options: CliOptions = {},

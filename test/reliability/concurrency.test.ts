@@ -5,13 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LOCK_FILE_NAME, linuxProcessProbe } from '../../src/lock.js';
-import { BIN, FAST, runCli } from '../helpers/cli.js';
+import { BIN, FAST, runCli, SLOW } from '../helpers/cli.js';
 import { makeTree } from '../helpers/media.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
 import { checkInvariants } from './invariants.js';
 import { waitFor } from '../helpers/wait.js';
 
 const ARGS = ['-y', '--now', '2025-03-01T00:00:00Z', '--settle-time', '0', ...FAST];
+const SLOW_ARGS = ['-y', '--now', '2025-03-01T00:00:00Z', '--settle-time', '0', ...SLOW];
 
 function writeLock(root: string, owner: Record<string, unknown>, ageMs = 0): void {
   const file = path.join(root, LOCK_FILE_NAME);
@@ -41,14 +42,10 @@ describe('concurrency', () => {
 
   it('a second run while the first holds the tree says who holds it and exits 1 at once; the first finishes', async () => {
     makeTree(root, [{ stamp: '20250115100000', spec: { seconds: 10, size: '640x360', rate: 25 } }]);
-    const first = spawn(
-      process.execPath,
-      [BIN, root, ...ARGS.filter((a) => a !== 'ultrafast'), '--preset', 'medium'],
-      {
-        stdio: 'ignore',
-        env: { ...process.env, TZ: 'UTC' },
-      },
-    );
+    const first = spawn(process.execPath, [BIN, root, ...SLOW_ARGS], {
+      stdio: 'ignore',
+      env: { ...process.env, TZ: 'UTC' },
+    });
     const firstDone = new Promise<number | null>((resolve) => first.on('exit', resolve));
     expect(await waitFor(() => existsSync(path.join(root, LOCK_FILE_NAME)), 20_000)).toBe(true);
     const started = Date.now();
@@ -72,20 +69,9 @@ describe('concurrency', () => {
       },
       { stamp: '20250115100001', camera: 'REO_back' },
     ]);
-    const slow = [
-      '-y',
-      '--now',
-      '2025-03-01T00:00:00Z',
-      '--settle-time',
-      '0',
-      '--encoder',
-      'software',
-      '--preset',
-      'medium',
-      '--progress',
-      'lines',
-    ];
-    const results = await Promise.all(Array.from({ length: 5 }, () => runCli([root, ...slow])));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => runCli([root, ...SLOW_ARGS])),
+    );
     expect(results.filter((r) => r.exitCode === 0)).toHaveLength(1);
     const refused = results.filter((r) => r.exitCode !== 0);
     expect(refused).toHaveLength(4);

@@ -21,7 +21,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FAST, runCli } from '../helpers/cli.js';
 import { fakeFfmpeg, HANG_ON_TRANSCODE } from '../helpers/fake-ffmpeg.js';
-import { clipTemplate, ffmpeg, ffprobe, makeTree } from '../helpers/media.js';
+import { clipTemplate, ffmpeg, ffprobe, makeTree, thumbnailTemplate } from '../helpers/media.js';
 import { listTree, removeDir, snapshot, tempDir } from '../helpers/tree.js';
 import { archiveIsGood } from './invariants.js';
 
@@ -95,19 +95,7 @@ describe('hostile input', () => {
       put('REO_cutmoov_20250115110002.mp4', clipTemplate({ seconds: 2 }), 0.7);
       put('REO_cutfast_20250115110003.mp4', clipTemplate({ seconds: 2, faststart: true }), 0.7);
       put('REO_audio_20250115110004.mp4', clipTemplate({ audioOnly: true }));
-      const jpg = path.join(root, 'x.jpg');
-      execFileSync(ffmpeg(), [
-        '-v',
-        'error',
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc2=size=160x120',
-        '-frames:v',
-        '1',
-        jpg,
-      ]);
-      put('REO_image_20250115110005.mp4', jpg);
+      put('REO_image_20250115110005.mp4', thumbnailTemplate()); // a JPEG named .mp4
       const mkv = path.join(root, 'x.mkv');
       execFileSync(ffmpeg(), [
         '-v',

@@ -7,26 +7,14 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, runCli } from '../helpers/cli.js';
+import { BIN, runCli, SLOW } from '../helpers/cli.js';
 import { makeTree, type TreeClip } from '../helpers/media.js';
 import { listTree, removeDir, tempDir } from '../helpers/tree.js';
 import { checkInvariants, endState, type ClipRecord } from './invariants.js';
 
 const SEED = Number(process.env.RELIABILITY_SEED ?? 20250115);
 const KILLS = Number(process.env.RELIABILITY_KILLS ?? 20);
-const ARGS = [
-  '-y',
-  '--now',
-  '2025-03-01T00:00:00Z',
-  '--encoder',
-  'software',
-  '--preset',
-  'medium',
-  '--progress',
-  'lines',
-  '--settle-time',
-  '0',
-];
+const ARGS = ['-y', '--now', '2025-03-01T00:00:00Z', ...SLOW, '--settle-time', '0'];
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;

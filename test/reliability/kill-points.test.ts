@@ -5,24 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAILPOINTS } from '../../src/executor.js';
-import { runCli } from '../helpers/cli.js';
+import { FAST, runCli } from '../helpers/cli.js';
 import { makeTree, type TreeClip } from '../helpers/media.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
 import { checkInvariants, endState, type ClipRecord } from './invariants.js';
 
-const ARGS = [
-  '-y',
-  '--now',
-  '2025-03-01T00:00:00Z',
-  '--encoder',
-  'software',
-  '--preset',
-  'ultrafast',
-  '--progress',
-  'lines',
-  '--settle-time',
-  '0',
-];
+const ARGS = ['-y', '--now', '2025-03-01T00:00:00Z', ...FAST, '--settle-time', '0'];
 const CLIPS: TreeClip[] = [
   { camera: 'REO_front', stamp: '20250115120000', thumbnail: true },
   { camera: 'REO_back', stamp: '20250115120000', thumbnail: true },

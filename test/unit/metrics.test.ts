@@ -9,6 +9,7 @@ import {
   writeMetricsFile,
   type RunMetrics,
 } from '../../src/metrics.js';
+import { metricValue } from '../helpers/metrics.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
 
 const base: Omit<RunMetrics, 'lastSuccess'> = {
@@ -27,15 +28,6 @@ const base: Omit<RunMetrics, 'lastSuccess'> = {
   stoppedByUntil: false,
 };
 
-const value = (
-  text: string,
-  name: string,
-  labels: Record<string, string> = {},
-): number | undefined =>
-  parseMetricsText(text).samples.find(
-    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-  )?.value;
-
 describe('renderMetrics', () => {
   it('renders valid exposition text with HELP and TYPE for every family and a root label', () => {
     const text = renderMetrics({ ...base, lastSuccess: 1740805200 });
@@ -46,19 +38,19 @@ describe('renderMetrics', () => {
       expect(s.labels.root).toBe('/camera');
       expect(s.name).toMatch(/^camera_archiver_/);
     }
-    expect(value(text, 'camera_archiver_last_run_timestamp_seconds')).toBe(1740805200);
-    expect(value(text, 'camera_archiver_last_run_duration_seconds')).toBe(3600.123);
-    expect(value(text, 'camera_archiver_last_run_success')).toBe(1);
-    expect(value(text, 'camera_archiver_last_run_clips', { result: 'failed' })).toBe(1);
-    expect(value(text, 'camera_archiver_last_run_clips', { result: 'archived' })).toBe(9);
-    expect(value(text, 'camera_archiver_last_run_bytes', { direction: 'out' })).toBe(250_000);
-    expect(value(text, 'camera_archiver_last_success_timestamp_seconds')).toBe(1740805200);
+    expect(metricValue(text, 'camera_archiver_last_run_timestamp_seconds')).toBe(1740805200);
+    expect(metricValue(text, 'camera_archiver_last_run_duration_seconds')).toBe(3600.123);
+    expect(metricValue(text, 'camera_archiver_last_run_success')).toBe(1);
+    expect(metricValue(text, 'camera_archiver_last_run_clips', { result: 'failed' })).toBe(1);
+    expect(metricValue(text, 'camera_archiver_last_run_clips', { result: 'archived' })).toBe(9);
+    expect(metricValue(text, 'camera_archiver_last_run_bytes', { direction: 'out' })).toBe(250_000);
+    expect(metricValue(text, 'camera_archiver_last_success_timestamp_seconds')).toBe(1740805200);
   });
 
   it('marks failure and leaves last success out when none is known', () => {
     const text = renderMetrics({ ...base, exitCode: 1, lastSuccess: undefined });
-    expect(value(text, 'camera_archiver_last_run_success')).toBe(0);
-    expect(value(text, 'camera_archiver_last_run_exit_code')).toBe(1);
+    expect(metricValue(text, 'camera_archiver_last_run_success')).toBe(0);
+    expect(metricValue(text, 'camera_archiver_last_run_exit_code')).toBe(1);
     expect(text).not.toContain('last_success_timestamp_seconds');
   });
 
@@ -100,7 +92,7 @@ describe('writeMetricsFile', () => {
     const file = path.join(dir, 'camera-archiver.prom');
     await writeMetricsFile(file, base);
     const first = readFileSync(file, 'utf8');
-    expect(value(first, 'camera_archiver_last_success_timestamp_seconds')).toBe(1740805200);
+    expect(metricValue(first, 'camera_archiver_last_success_timestamp_seconds')).toBe(1740805200);
 
     await writeMetricsFile(file, {
       ...base,
@@ -108,8 +100,8 @@ describe('writeMetricsFile', () => {
       finishedAt: new Date('2025-03-02T05:00:00Z'),
     });
     const second = readFileSync(file, 'utf8');
-    expect(value(second, 'camera_archiver_last_run_timestamp_seconds')).toBe(1740891600);
-    expect(value(second, 'camera_archiver_last_success_timestamp_seconds')).toBe(1740805200);
+    expect(metricValue(second, 'camera_archiver_last_run_timestamp_seconds')).toBe(1740891600);
+    expect(metricValue(second, 'camera_archiver_last_success_timestamp_seconds')).toBe(1740805200);
     expect(readdirSync(dir)).toEqual(['camera-archiver.prom']);
   });
 
