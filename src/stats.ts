@@ -78,7 +78,8 @@ export interface StatsReport {
   forecast: Forecast;
 }
 
-function bucket(): Bucket {
+/** A bucket with nothing in it yet. */
+export function emptyBucket(): Bucket {
   return {
     clips: 0,
     sourceBytes: 0,
@@ -113,12 +114,12 @@ function savingsOf(b: Bucket): Savings | null {
 export class StatsAccumulator {
   private readonly ledger = new Ledger();
   private readonly managed = { source: 0, archive: 0, trash: 0, total: 0 };
-  private readonly totals = bucket();
+  private readonly totals = emptyBucket();
   private readonly cameras = new Map<string, Bucket>();
   private readonly days: ({ date: string; cameras: Record<string, Bucket> } & Bucket)[] = [];
 
   add(batch: DateBatch): void {
-    const day = { date: batch.date, cameras: {} as Record<string, Bucket>, ...bucket() };
+    const day = { date: batch.date, cameras: {} as Record<string, Bucket>, ...emptyBucket() };
     // Sources by camera and second, in the tree or in the trash, to measure what archiving saved.
     const sourceSize = new Map<string, number>();
     const sourceByTime = new Map<number, number[]>();
@@ -142,9 +143,9 @@ export class StatsAccumulator {
       this.managed[u.root] += counted;
       this.managed.total += counted;
       const bytes = u.files.reduce((s, f) => s + f.bytes, 0);
-      const cam = this.cameras.get(u.camera) ?? bucket();
+      const cam = this.cameras.get(u.camera) ?? emptyBucket();
       this.cameras.set(u.camera, cam);
-      const dayCam = (day.cameras[u.camera] ??= bucket());
+      const dayCam = (day.cameras[u.camera] ??= emptyBucket());
       for (const b of [this.totals, cam, day, dayCam]) {
         if (u.root === 'source') {
           if (u.kind === 'clip') b.clips++;

@@ -162,10 +162,17 @@ export function buildThumbnailArgs(segment: string, output: string): string[] {
     '1',
     '-vf',
     "scale=-2:'min(ih,480)'",
+    ...jpegOutputArgs(4, output),
+  ];
+}
+
+/** One JPEG at mjpeg quality `quality` (2 best … 31). */
+function jpegOutputArgs(quality: number, output: string): string[] {
+  return [
     '-c:v',
     'mjpeg',
     '-q:v',
-    '4',
+    String(quality),
     // image2 with -update: the output name is taken literally (no %d pattern), whatever it ends in.
     '-f',
     'image2',
@@ -219,16 +226,7 @@ export function buildSnapshotArgs(
     '0:v:0',
     '-frames:v',
     '1',
-    '-c:v',
-    'mjpeg',
-    '-q:v',
-    '2',
-    '-f',
-    'image2',
-    '-update',
-    '1',
-    '-y',
-    output,
+    ...jpegOutputArgs(2, output),
   ];
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LEGACY_CAMERA } from '../../src/retention-inventory.js';
 import type { DateBatch, FileFacts, RootKind, Unit } from '../../src/retention-plan.js';
-import { computeForecast, daysHeld, StatsAccumulator } from '../../src/stats.js';
+import { computeForecast, daysHeld, emptyBucket, StatsAccumulator } from '../../src/stats.js';
 
 const NOW = new Date(2025, 2, 1, 3, 0, 0);
 const ROOTS = { root: '/cam', outputRoot: '/cam/archived', trashRoot: '/cam/.deleted' };
@@ -68,15 +68,10 @@ describe('StatsAccumulator', () => {
 describe('computeForecast', () => {
   it('measures the rate over the last complete days and says how long disk and cap last', () => {
     const day = (date: string, sourceBytes: number) => ({
+      ...emptyBucket(),
       date,
       clips: 1,
       sourceBytes,
-      archives: 0,
-      archiveBytes: 0,
-      trashFiles: 0,
-      trashBytes: 0,
-      archivedSourceBytes: 0,
-      matchedArchiveBytes: 0,
     });
     const days = [
       day('2025-02-26', 100),
