@@ -17,7 +17,7 @@ import {
   profileFor,
   selectEncoder,
   type AudioMode,
-  type Codec,
+  type CodecChoice,
   type EncoderChoice,
   type EncodingProfile,
 } from './encoders.js';
@@ -71,7 +71,11 @@ export interface ArchiveOptions {
   settleSeconds: number;
   jobs: number;
   encoder: EncoderChoice;
-  codec: Codec;
+  codec: CodecChoice;
+  /** Frames between keyframes; undefined: the profile's default. */
+  keyframeInterval?: number | undefined;
+  /** An archive above this share of its clip keeps the clip's own video (stream-copy.ts). */
+  maxArchiveRatio?: number | undefined;
   quality?: number | undefined;
   preset?: string | undefined;
   maxHeight?: number | undefined;
@@ -265,6 +269,7 @@ async function archive(
       codec: opts.codec,
       quality: opts.quality,
       preset: opts.preset,
+      keyframeInterval: opts.keyframeInterval,
       maxHeight: opts.maxHeight,
       audio: opts.audio,
       hwDevice: opts.hwDevice,
@@ -289,11 +294,12 @@ async function archive(
       );
     }
     profile = selection.profile;
+    for (const warning of selection.warnings) log.warn(warning);
     log.info(
       `encoder: ${encoderLine(profile)}${opts.encoder === 'auto' ? ` [auto: ${tried}]` : ''}`,
     );
     if (opts.encoder === 'auto' && profile.encoder !== 'software')
-      fallbackProfile = profileFor('software', base);
+      fallbackProfile = profileFor('software', { ...base, codec: profile.codec });
   };
 
   const renderCtx = (): RenderContext => ({
@@ -445,6 +451,7 @@ async function archive(
     failpoint: io.failpoint,
     stopStarting: stopChecker(opts.until),
     ionice: resolveIonice(opts.ionice, io.env, log),
+    maxArchiveRatio: opts.maxArchiveRatio,
   });
   const seconds = (Date.now() - started) / 1000;
   for (const line of renderReport(report, seconds, roots.root)) log.info(line);

@@ -7,8 +7,12 @@ import type { FfmpegCaps } from './toolchain.js';
 export const ENCODER_CHOICES = ['auto', 'qsv', 'vaapi', 'nvenc', 'software'] as const;
 export type EncoderChoice = (typeof ENCODER_CHOICES)[number];
 export type Encoder = Exclude<EncoderChoice, 'auto'>;
-export const CODECS = ['hevc', 'h264'] as const;
+/** Codecs an archive can have; each name is the one ffprobe reports, which verification checks. */
+export const CODECS = ['av1', 'hevc', 'h264'] as const;
 export type Codec = (typeof CODECS)[number];
+/** `auto` picks per host (CODEC_ORDER): AV1 where it is encoded well, HEVC otherwise. */
+export const CODEC_CHOICES = ['auto', ...CODECS] as const;
+export type CodecChoice = (typeof CODEC_CHOICES)[number];
 export const AUDIO_MODES = ['aac', 'copy', 'none'] as const;
 export type AudioMode = (typeof AUDIO_MODES)[number];
 
@@ -19,6 +23,8 @@ export interface EncodingProfile {
   quality: number;
   /** Encoder speed preset; undefined means the encoder's profile default. */
   preset?: string | undefined;
+  /** Frames between keyframes (`-g`); undefined means DEFAULT_KEYFRAME_INTERVAL. */
+  keyframeInterval?: number | undefined;
   /** Scale down to at most this height, keeping the aspect ratio; never scales up. */
   maxHeight?: number | undefined;
   audio: AudioMode;
@@ -26,25 +32,67 @@ export interface EncodingProfile {
   hwDevice: string;
 }
 
-/** Defaults calibrated on real footage (BENCHMARKS.md): ≈ equal visual quality across encoders. */
+/** SVT-AV1 settings tuned on the real clip (README "Choosing a codec", BENCHMARKS.md). */
+const SVT_PRESET = '8';
+const SVT_CRF = 38;
+/** Extra SVT-AV1 parameters (`-svtav1-params`); its defaults otherwise (film grain off, PSNR tune). */
+const SVT_PARAMS: readonly string[] = [];
+const KEYINT = 250;
+
+/**
+ * Default quality per encoder and codec: ≈ equal fidelity across codecs on real footage (README,
+ * "Choosing a codec", BENCHMARKS.md). Software AV1 was tuned on the real 10 fps outdoor clip to
+ * keep at least today's HEVC PSNR at no more CPU; the hardware AV1 values are the vendors' scales
+ * (QSV ICQ 1–51, VAAPI AV1 q-index 0–255, NVENC CQ 0–51) set near the HEVC defaults' fidelity,
+ * untested on hardware here.
+ */
 export const DEFAULT_QUALITY: Record<Encoder, Record<Codec, number>> = {
-  software: { hevc: 28, h264: 23 },
-  qsv: { hevc: 25, h264: 23 },
-  vaapi: { hevc: 26, h264: 24 },
-  nvenc: { hevc: 28, h264: 24 },
+  software: { av1: SVT_CRF, hevc: 28, h264: 23 },
+  qsv: { av1: 28, hevc: 25, h264: 23 },
+  vaapi: { av1: 120, hevc: 26, h264: 24 },
+  nvenc: { av1: 30, hevc: 28, h264: 24 },
 };
 
-const DEFAULT_PRESET: Record<Encoder, Record<Codec, string | undefined>> = {
-  software: { hevc: 'medium', h264: 'medium' },
-  qsv: { hevc: 'medium', h264: 'medium' },
-  vaapi: { hevc: undefined, h264: undefined },
-  nvenc: { hevc: 'p5', h264: 'p5' },
+export const DEFAULT_PRESET: Record<Encoder, Record<Codec, string | undefined>> = {
+  software: { av1: SVT_PRESET, hevc: 'medium', h264: 'medium' },
+  qsv: { av1: 'medium', hevc: 'medium', h264: 'medium' },
+  vaapi: { av1: undefined, hevc: undefined, h264: undefined },
+  nvenc: { av1: 'p5', hevc: 'p5', h264: 'p5' },
 };
+
+/**
+ * Frames between keyframes. A fixed camera's picture barely changes, so every keyframe is mostly
+ * repeated bytes: on the real clip a 2-s interval cost +66 % size at the same CRF
+ * (BENCHMARKS.md). 250 frames (25 s at 10 fps, 10 s at 25 fps) keeps seeking quick in players.
+ */
+export const DEFAULT_KEYFRAME_INTERVAL = KEYINT;
+
+/**
+ * SVT-AV1 speed presets are numbers (0 slowest … 13 fastest). The x264-style names map onto them,
+ * so one --preset (or the recorder's `veryfast` for live input) means the same whichever codec
+ * `--codec auto` picks; `medium` is the tuned default.
+ */
+const SVT_NAMED_PRESETS: Readonly<Record<string, string>> = {
+  placebo: '2',
+  veryslow: '4',
+  slower: '5',
+  slow: '6',
+  medium: SVT_PRESET,
+  fast: '10',
+  faster: '11',
+  veryfast: '12',
+  superfast: '13',
+  ultrafast: '13',
+};
+
+export function svtPreset(preset: string): string {
+  return SVT_NAMED_PRESETS[preset] ?? preset;
+}
 
 export function encoderName(encoder: Encoder, codec: Codec): string {
   switch (encoder) {
     case 'software':
-      return codec === 'hevc' ? 'libx265' : 'libx264';
+      return codec === 'av1' ? 'libsvtav1' : codec === 'hevc' ? 'libx265' : 'libx264';
     case 'qsv':
       return `${codec}_qsv`;
     case 'vaapi':
@@ -85,40 +133,55 @@ function videoFilter(profile: EncodingProfile): string | undefined {
   }
 }
 
-function videoCodecArgs(profile: EncodingProfile): string[] {
+/** Options of the video codec. `keyframeSeconds`: the recorder's clock grid for clean cuts. */
+function videoCodecArgs(profile: EncodingProfile, keyframeSeconds?: number): string[] {
   const name = encoderName(profile.encoder, profile.codec);
   const preset = profile.preset ?? DEFAULT_PRESET[profile.encoder][profile.codec];
   const q = String(profile.quality);
   const presetArgs = preset ? ['-preset', preset] : [];
+  const gop = ['-g', String(profile.keyframeInterval ?? DEFAULT_KEYFRAME_INTERVAL)];
+  // MP4 tag for HEVC that Apple players (Safari, iOS) need; AV1 is av01 by default.
+  const tag = profile.codec === 'hevc' ? ['-tag:v', 'hvc1'] : [];
   switch (profile.encoder) {
     case 'software':
+      if (profile.codec === 'av1') {
+        // SVT-AV1 in ffmpeg 5.1 ignores -force_key_frames: the recorder's grid becomes its
+        // keyframe interval in seconds instead (SVT's `keyint=Ns`).
+        const params = [...SVT_PARAMS, ...(keyframeSeconds ? [`keyint=${keyframeSeconds}s`] : [])];
+        return [
+          '-c:v',
+          name,
+          ...(preset ? ['-preset', svtPreset(preset)] : []),
+          '-crf',
+          q,
+          ...(keyframeSeconds ? [] : gop),
+          ...(params.length ? ['-svtav1-params', params.join(':')] : []),
+          // 8-bit 4:2:0: what browsers' and phones' hardware AV1 decoders are sure to take.
+          '-pix_fmt',
+          'yuv420p',
+        ];
+      }
       return profile.codec === 'hevc'
-        ? // x265 writes its banner to stderr even at -v error unless told otherwise; hvc1 lets Apple players open it.
+        ? // x265 writes its banner to stderr even at -v error unless told otherwise.
           [
             '-c:v',
             name,
             ...presetArgs,
             '-crf',
             q,
+            ...gop,
             '-x265-params',
             'log-level=error',
-            '-tag:v',
-            'hvc1',
+            ...tag,
             '-pix_fmt',
             'yuv420p',
           ]
-        : ['-c:v', name, ...presetArgs, '-crf', q, '-pix_fmt', 'yuv420p'];
+        : ['-c:v', name, ...presetArgs, '-crf', q, ...gop, '-pix_fmt', 'yuv420p'];
     case 'qsv':
-      return [
-        '-c:v',
-        name,
-        ...presetArgs,
-        '-global_quality',
-        q,
-        ...(profile.codec === 'hevc' ? ['-tag:v', 'hvc1'] : []),
-      ];
+      return ['-c:v', name, ...presetArgs, '-global_quality', q, ...gop, ...tag];
     case 'vaapi':
-      return ['-c:v', name, '-qp', q, ...(profile.codec === 'hevc' ? ['-tag:v', 'hvc1'] : [])];
+      // AV1's constant quality is a q-index (0–255) through the generic option; H.264/HEVC take -qp.
+      return ['-c:v', name, profile.codec === 'av1' ? '-global_quality' : '-qp', q, ...gop, ...tag];
     case 'nvenc':
       return [
         '-c:v',
@@ -132,7 +195,8 @@ function videoCodecArgs(profile: EncodingProfile): string[] {
         q,
         '-b:v',
         '0',
-        ...(profile.codec === 'hevc' ? ['-tag:v', 'hvc1'] : []),
+        ...gop,
+        ...tag,
       ];
   }
 }
@@ -239,6 +303,8 @@ export interface ProbeAttempt {
 export interface EncoderSelection {
   profile: EncodingProfile;
   attempts: ProbeAttempt[];
+  /** What the run should warn about (an AV1 request served with HEVC). */
+  warnings: string[];
 }
 
 export type ProbeRunner = (args: string[]) => Promise<{ exitCode: number; stderr: string }>;
@@ -246,36 +312,92 @@ export type ProbeRunner = (args: string[]) => Promise<{ exitCode: number; stderr
 /** Order tried by --encoder auto: the Python archiver's QSV first, then other GPUs, then software. */
 export const AUTO_ORDER: readonly Encoder[] = ['qsv', 'vaapi', 'nvenc', 'software'];
 
-export function profileFor(
-  encoder: Encoder,
-  base: Omit<EncodingProfile, 'encoder' | 'quality'> & { quality?: number | undefined },
-): EncodingProfile {
+/** What a profile is made from; `codec` may still be `auto` before selection. */
+export type ProfileBase<C extends CodecChoice = Codec> = Omit<
+  EncodingProfile,
+  'encoder' | 'quality' | 'codec'
+> & { codec: C; quality?: number | undefined };
+
+export function profileFor(encoder: Encoder, base: ProfileBase): EncodingProfile {
   return { ...base, encoder, quality: base.quality ?? DEFAULT_QUALITY[encoder][base.codec] };
 }
 
 /**
- * Finds the encoder to use. `auto` tries AUTO_ORDER and keeps the first that encodes a frame;
- * an explicit choice is probed too, so a host without the hardware fails before any clip is touched.
+ * The (encoder, codec) pairs to probe, best first. `--codec auto`: on each encoder AV1 before HEVC,
+ * and any GPU before software — a GPU's HEVC costs the CPU almost nothing, while software AV1
+ * costs as much CPU as x265 (README, "Choosing a codec"). `--codec av1` tries AV1 on every encoder
+ * before it settles for HEVC (an ffmpeg without an AV1 encoder, like the npm static build).
+ */
+export function codecCandidates(
+  encoder: EncoderChoice,
+  codec: CodecChoice,
+): { encoder: Encoder; codec: Codec }[] {
+  const encoders: readonly Encoder[] = encoder === 'auto' ? AUTO_ORDER : [encoder];
+  switch (codec) {
+    case 'auto':
+      return encoders.flatMap((e) => [
+        { encoder: e, codec: 'av1' as const },
+        { encoder: e, codec: 'hevc' as const },
+      ]);
+    case 'av1':
+      return [
+        ...encoders.map((e) => ({ encoder: e, codec: 'av1' as const })),
+        ...encoders.map((e) => ({ encoder: e, codec: 'hevc' as const })),
+      ];
+    default:
+      return encoders.map((e) => ({ encoder: e, codec }));
+  }
+}
+
+/**
+ * Finds the encoder to use: tries codecCandidates in order and keeps the first that encodes a
+ * frame. An explicit encoder is probed too, so a host without the hardware fails before any clip
+ * is touched; an AV1 request that only HEVC can serve is kept with a warning, never failed.
  */
 export async function selectEncoder(
   choice: EncoderChoice,
-  base: Omit<EncodingProfile, 'encoder' | 'quality'> & { quality?: number | undefined },
+  base: ProfileBase<CodecChoice>,
   run: ProbeRunner,
   hasDevice: (device: string) => boolean,
-): Promise<EncoderSelection | { profile: undefined; attempts: ProbeAttempt[] }> {
-  const candidates: readonly Encoder[] = choice === 'auto' ? AUTO_ORDER : [choice];
+): Promise<
+  EncoderSelection | { profile: undefined; attempts: ProbeAttempt[]; warnings: string[] }
+> {
   const attempts: ProbeAttempt[] = [];
-  for (const encoder of candidates) {
-    const profile = profileFor(encoder, base);
-    const name = encoderName(encoder, base.codec);
+  const warnings: string[] = [];
+  for (const { encoder, codec } of codecCandidates(choice, base.codec)) {
+    // A quality given for AV1 means nothing to HEVC, nor does an SVT-AV1 preset number; a named
+    // preset (the recorder's `veryfast`) means the same to both.
+    const fallingBack = base.codec === 'av1' && codec !== 'av1';
+    // Software HEVC under `auto` means this ffmpeg has no AV1 encoder at all: worth a warning too.
+    const noAv1 =
+      fallingBack || (base.codec === 'auto' && encoder === 'software' && codec !== 'av1');
+    const profile = profileFor(encoder, {
+      ...base,
+      codec,
+      ...(fallingBack
+        ? { quality: undefined, preset: /^\d+$/.test(base.preset ?? '') ? undefined : base.preset }
+        : {}),
+    });
+    const name = encoderName(encoder, codec);
     if ((encoder === 'qsv' || encoder === 'vaapi') && !hasDevice(base.hwDevice)) {
-      attempts.push({ encoder, name, ok: false, error: `no ${base.hwDevice}` });
+      // One line per encoder, not per codec: both need the same render node.
+      if (!attempts.some((a) => a.encoder === encoder))
+        attempts.push({ encoder, name, ok: false, error: `no ${base.hwDevice}` });
       continue;
     }
     const result = await run(buildEncoderProbeArgs(profile));
     if (result.exitCode === 0) {
       attempts.push({ encoder, name, ok: true });
-      return { profile, attempts };
+      if (noAv1) {
+        const tried = attempts
+          .filter((a) => !a.ok && a.name === encoderName(a.encoder, 'av1'))
+          .map((a) => `${a.name}: ${a.error ?? 'failed'}`)
+          .join('; ');
+        warnings.push(
+          `this ffmpeg cannot encode AV1 (${tried}): archiving as HEVC with ${name}; install ffmpeg with libsvtav1 (Debian 12 and later) for AV1`,
+        );
+      }
+      return { profile, attempts, warnings };
     }
     attempts.push({
       encoder,
@@ -284,11 +406,13 @@ export async function selectEncoder(
       error: firstLine(result.stderr) || `exit code ${result.exitCode}`,
     });
   }
-  return { profile: undefined, attempts };
+  return { profile: undefined, attempts, warnings };
 }
 
 /** One ffmpeg stderr line without its `[demuxer @ 0x55…]` prefix, and with `file` shortened. */
 export function cleanFfmpegLine(line: string, file?: string): string {
+  // SVT-AV1 prints its configuration banner to stderr whatever ffmpeg's log level: not an error.
+  if (/^Svt\[info\]/.test(line)) return '';
   let out = line.replace(/^\[[^\]]* @ 0x[0-9a-f]+\]\s*/i, '').trim();
   if (file) out = out.split(`${file}: `).join('').split(file).join('<file>');
   return out;
@@ -327,7 +451,11 @@ export function shellQuote(arg: string): string {
  * options. For builders of other ffmpeg commands (the recorder's), so every command shares one
  * definition of each profile.
  */
-export function videoEncodeParts(profile: EncodingProfile): {
+export function videoEncodeParts(
+  profile: EncodingProfile,
+  /** A keyframe at least this often (seconds), for encoders that ignore -force_key_frames. */
+  keyframeSeconds?: number,
+): {
   input: string[];
   filter: string | undefined;
   codec: string[];
@@ -335,6 +463,6 @@ export function videoEncodeParts(profile: EncodingProfile): {
   return {
     input: hardwareInputArgs(profile),
     filter: videoFilter(profile),
-    codec: videoCodecArgs(profile),
+    codec: videoCodecArgs(profile, keyframeSeconds),
   };
 }

@@ -29,6 +29,7 @@ import { runTranscode, TranscodeError } from './transcoder.js';
 import { withIdleIo } from './io-priority.js';
 import { formatBytes } from './units.js';
 import { VerificationError, verifyArchive } from './verification.js';
+import { describeStreamCopy, keepClipVideoIfSmaller, type StreamCopyNote } from './stream-copy.js';
 
 export interface ExecutorContext {
   toolchain: Toolchain;
@@ -56,6 +57,8 @@ export interface ExecutorContext {
   stopStarting?: (() => boolean) | undefined;
   /** ionice binary to run ffmpeg under at idle I/O priority (--ionice); undefined: as is. */
   ionice?: string | undefined;
+  /** An archive above this share of its clip's size is replaced by the clip's own video (1). */
+  maxArchiveRatio?: number | undefined;
 }
 
 /** Step boundaries where a killed run must still leave a recoverable tree (DESIGN.md invariant 3). */
@@ -81,6 +84,8 @@ export type FileOutcome =
       encoder: string;
       seconds: number;
       disposed: DisposedFile[];
+      /** Set when the archive is the clip's own video: the encoded one was too large. */
+      streamCopy?: StreamCopyNote | undefined;
     }
   | {
       status: 'already-archived';
@@ -185,18 +190,15 @@ export async function executePlan(
     source: MediaInfo,
     archivePath: string,
     replace: boolean,
-  ): Promise<{ encoder: string; bytesOut: number }> => {
+  ): Promise<{ encoder: string; bytesOut: number; streamCopy?: StreamCopyNote | undefined }> => {
     if (!profile) throw new FileError(clip.path, 'no encoder was selected for this run');
     await ensureDirInside(ctx.outputRoot, path.dirname(archivePath));
     const partial = partialPathFor(archivePath);
+    let streamCopy: StreamCopyNote | undefined;
     const attempt = async (p: EncodingProfile): Promise<void> => {
-      try {
-        await runTranscode({
-          ...withIdleIo(
-            ctx.ionice,
-            ctx.toolchain.ffmpeg.path,
-            buildTranscodeArgs(p, clip.path, partial, ctx.toolchain.caps),
-          ),
+      const run = (args: string[]): Promise<void> =>
+        runTranscode({
+          ...withIdleIo(ctx.ionice, ctx.toolchain.ffmpeg.path, args),
           input: clip.path,
           durationSeconds: source.duration,
           signal: ctx.signal,
@@ -204,14 +206,27 @@ export async function executePlan(
           niceness: ctx.niceness,
           onProgress: (pr) => ctx.progress.fileProgress(clip.path, pr.fraction, pr.speed),
         });
+      try {
+        await run(buildTranscodeArgs(p, clip.path, partial, ctx.toolchain.caps));
         ctx.failpoint?.('transcoded');
+        if (ctx.signal.aborted) throw new Aborted();
+        streamCopy = await keepClipVideoIfSmaller({
+          clip: clip.path,
+          partial,
+          encoder: encoderName(p.encoder, p.codec),
+          videoCodec: source.video?.codec,
+          audio: p.audio,
+          maxRatio: ctx.maxArchiveRatio ?? 1,
+          caps: ctx.toolchain.caps,
+          run,
+        });
         if (ctx.signal.aborted) throw new Aborted();
         await verifyArchive(
           { ffmpeg: ctx.toolchain.ffmpeg.path, ffprobe: ctx.toolchain.ffprobe.path },
           partial,
           {
             source,
-            videoCodec: p.codec,
+            videoCodec: streamCopy ? source.video?.codec : p.codec,
             requireAudio: p.audio !== 'none',
             samePacketCount: true,
           },
@@ -252,7 +267,12 @@ export async function executePlan(
       await attempt(used);
     }
     const out = await fsp.stat(archivePath);
-    return { encoder: encoderName(used.encoder, used.codec), bytesOut: out.size };
+    // A stream copy's encoder is `copy`, like ffmpeg's name for it; the note says which was tried.
+    return {
+      encoder: streamCopy ? 'copy' : encoderName(used.encoder, used.codec),
+      bytesOut: out.size,
+      streamCopy,
+    };
   };
 
   const processClip = async (action: ClipAction): Promise<FileOutcome> => {
@@ -286,7 +306,8 @@ export async function executePlan(
       throw new FileError(clip.path, 'the clip has no duration (empty or damaged)');
 
     let archivePath: string;
-    let transcoded: { encoder: string; bytesOut: number } | undefined;
+    let transcoded:
+      { encoder: string; bytesOut: number; streamCopy?: StreamCopyNote | undefined } | undefined;
     if (action.kind === 'dispose-archived') {
       archivePath = action.archivePath;
       try {
@@ -337,6 +358,7 @@ export async function executePlan(
         encoder: transcoded.encoder,
         seconds: (Date.now() - started) / 1000,
         disposed,
+        ...(transcoded.streamCopy ? { streamCopy: transcoded.streamCopy } : {}),
       };
     }
     return {
@@ -431,7 +453,7 @@ function logOutcome(log: Log, outcome: FileOutcome, rel: (p: string) => string):
         outcome.bytesIn > 0 ? Math.round((1 - outcome.bytesOut / outcome.bytesIn) * 100) : 0;
       const change = saved >= 0 ? `${saved}% smaller` : `${-saved}% larger`;
       log.info(
-        `archived ${rel(outcome.clip)} → ${rel(outcome.archive)} (${formatBytes(outcome.bytesIn)} → ${formatBytes(outcome.bytesOut)}, ${change}, ${outcome.encoder}, ${outcome.seconds.toFixed(1)}s)${describeDisposal(outcome.disposed, rel)}`,
+        `archived ${rel(outcome.clip)} → ${rel(outcome.archive)} (${formatBytes(outcome.bytesIn)} → ${formatBytes(outcome.bytesOut)}, ${change}, ${outcome.streamCopy ? describeStreamCopy(outcome.streamCopy) : outcome.encoder}, ${outcome.seconds.toFixed(1)}s)${describeDisposal(outcome.disposed, rel)}`,
       );
       break;
     }

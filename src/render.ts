@@ -163,6 +163,11 @@ export function renderReport(report: ExecutionReport, seconds: number, root: str
   ];
   for (const o of report.outcomes)
     if (o.status === 'failed') lines.push(`  FAILED ${displayPath(root, o.clip)}: ${o.reason}`);
+  const copies = report.outcomes.filter((o) => o.status === 'archived' && o.streamCopy).length;
+  if (copies)
+    lines.push(
+      `  ${copies} clip(s) kept their own video: re-encoding made them larger than --max-archive-ratio allows`,
+    );
   if (report.notStarted.length)
     lines.push(`  not done (kept in place): ${report.notStarted.length} clip(s)`);
   return lines;

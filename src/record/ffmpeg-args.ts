@@ -84,7 +84,7 @@ function videoArgs(
 ): { pre: string[]; out: string[] } {
   if (camera.mode === 'copy' || !profile)
     return { pre: [], out: ['-map', '0:v:0', '-c:v', 'copy'] };
-  const parts = videoEncodeParts(profile);
+  const parts = videoEncodeParts(profile, camera.keyframeSeconds);
   return {
     pre: parts.input,
     out: [

@@ -13,7 +13,6 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   formatCommand,
-  profileFor,
   selectEncoder,
   type EncodingProfile,
   type ProbeRunner,
@@ -144,7 +143,10 @@ export class Recorder {
         `camera '${camera.name}': no working ${camera.codec} encoder (${tried})`,
       );
     }
-    const profile = profileFor(selected.profile.encoder, base);
+    // The selected profile, not one rebuilt from `base`: an AV1 request may be served by HEVC.
+    const profile = selected.profile;
+    for (const warning of selected.warnings)
+      this.io.log.warn(`camera '${camera.name}': ${warning}`);
     this.profiles.set(key, profile);
     return profile;
   }

@@ -21,11 +21,32 @@ export interface CliOptions {
   timeoutMs?: number;
 }
 
-/** Quick, deterministic encoding for tests: the real pipeline with the fastest software preset. */
-export const FAST = ['--encoder', 'software', '--preset', 'ultrafast', '--progress', 'lines'];
+/**
+ * Quick, deterministic encoding for tests: the real pipeline with the fastest software preset,
+ * in HEVC (x265) whatever `--codec auto` picks; AV1 has its own tests (test/integration/av1.test.ts).
+ */
+export const FAST = [
+  '--encoder',
+  'software',
+  '--codec',
+  'hevc',
+  '--preset',
+  'ultrafast',
+  '--progress',
+  'lines',
+];
 
 /** The same with the default preset: transcodes slow enough for a signal or a rival run to land in. */
-export const SLOW = ['--encoder', 'software', '--preset', 'medium', '--progress', 'lines'];
+export const SLOW = [
+  '--encoder',
+  'software',
+  '--codec',
+  'hevc',
+  '--preset',
+  'medium',
+  '--progress',
+  'lines',
+];
 
 export function startCli(
   args: readonly string[],

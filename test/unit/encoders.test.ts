@@ -2,9 +2,18 @@ import { describe, expect, it } from 'vitest';
 import {
   buildEncoderProbeArgs,
   buildTranscodeArgs,
+  cleanFfmpegLine,
+  codecCandidates,
+  DEFAULT_KEYFRAME_INTERVAL,
+  DEFAULT_QUALITY,
+  ENCODER_CHOICES,
+  CODEC_CHOICES,
+  firstLine,
   formatCommand,
   profileFor,
   selectEncoder,
+  svtPreset,
+  videoEncodeParts,
   type EncodingProfile,
 } from '../../src/encoders.js';
 import { parseCaps } from '../../src/toolchain.js';
@@ -147,5 +156,235 @@ describe('selectEncoder', () => {
     expect(argAfter(args, '-i')).toBe('color=size=64x64:rate=25');
     expect(argAfter(args, '-c:v')).toBe('libx265');
     expect(argAfter(args, '-crf')).toBe('28');
+  });
+});
+
+describe('AV1 profiles', () => {
+  const av1 = { ...base, codec: 'av1' as const };
+
+  it('software AV1: SVT-AV1 with the tuned preset, CRF and keyframe interval, 8-bit 4:2:0, av01 (no hvc1 tag)', () => {
+    const args = buildTranscodeArgs(profileFor('software', av1), '/in/a.mp4', '/o', caps51);
+    expect(argAfter(args, '-c:v')).toBe('libsvtav1');
+    expect(argAfter(args, '-crf')).toBe(String(DEFAULT_QUALITY.software.av1));
+    expect(argAfter(args, '-preset')).toMatch(/^\d+$/);
+    expect(argAfter(args, '-g')).toBe(String(DEFAULT_KEYFRAME_INTERVAL));
+    expect(argAfter(args, '-pix_fmt')).toBe('yuv420p');
+    expect(args).not.toContain('-tag:v');
+    // Playback in browsers: the index at the front, MP4 muxer.
+    expect(argAfter(args, '-movflags')).toBe('+faststart');
+    expect(argAfter(args, '-f')).toBe('mp4');
+  });
+
+  it('hardware AV1: av1_qsv, av1_vaapi and av1_nvenc in their own quality scales, never tagged hvc1', () => {
+    const qsv = buildTranscodeArgs(profileFor('qsv', av1), '/in', '/o', caps51);
+    expect(argAfter(qsv, '-c:v')).toBe('av1_qsv');
+    expect(argAfter(qsv, '-global_quality')).toBe(String(DEFAULT_QUALITY.qsv.av1));
+    const vaapi = buildTranscodeArgs(profileFor('vaapi', av1), '/in', '/o', caps51);
+    expect(argAfter(vaapi, '-c:v')).toBe('av1_vaapi');
+    expect(argAfter(vaapi, '-global_quality')).toBe(String(DEFAULT_QUALITY.vaapi.av1));
+    expect(vaapi).not.toContain('-qp');
+    const nvenc = buildTranscodeArgs(profileFor('nvenc', av1), '/in', '/o', caps51);
+    expect(argAfter(nvenc, '-c:v')).toBe('av1_nvenc');
+    expect(argAfter(nvenc, '-cq')).toBe(String(DEFAULT_QUALITY.nvenc.av1));
+    for (const args of [qsv, vaapi, nvenc]) expect(args).not.toContain('hvc1');
+  });
+
+  it('every encoder and codec takes the keyframe interval as -g, and a preset where it has them', () => {
+    for (const encoder of ENCODER_CHOICES.filter((e) => e !== 'auto')) {
+      for (const codec of CODEC_CHOICES.filter((c) => c !== 'auto')) {
+        const p = { ...profileFor(encoder, { ...base, codec }), keyframeInterval: 600 };
+        const args = buildTranscodeArgs(p, '/in', '/o', caps51);
+        expect(argAfter(args, '-g'), `${encoder} ${codec}`).toBe('600');
+        expect(
+          args.filter((a) => a === '-c:v'),
+          `${encoder} ${codec}`,
+        ).toHaveLength(1);
+      }
+    }
+  });
+
+  it('the recorder’s keyframe grid: SVT-AV1 (which ignores -force_key_frames) gets keyint in seconds', () => {
+    const svt = videoEncodeParts(profileFor('software', av1), 2).codec;
+    expect(argAfter(svt, '-svtav1-params')).toMatch(/(^|:)keyint=2s$/);
+    expect(svt).not.toContain('-g');
+    const x265 = videoEncodeParts(profileFor('software', base), 2).codec;
+    expect(argAfter(x265, '-g')).toBe(String(DEFAULT_KEYFRAME_INTERVAL));
+  });
+
+  it('x264-style preset names map onto SVT-AV1 numbers; numbers pass through', () => {
+    expect(svtPreset('veryfast')).toBe('12');
+    expect(svtPreset('slow')).toBe('6');
+    expect(svtPreset('medium')).toBe(
+      argAfter(buildTranscodeArgs(profileFor('software', av1), '/i', '/o', caps51), '-preset'),
+    );
+    expect(svtPreset('5')).toBe('5');
+    const live = buildTranscodeArgs(
+      { ...profileFor('software', av1), preset: 'veryfast' },
+      '/i',
+      '/o',
+      caps51,
+    );
+    expect(argAfter(live, '-preset')).toBe('12');
+  });
+
+  it('probes SVT-AV1 on one small frame with its real options', () => {
+    const args = buildEncoderProbeArgs(profileFor('software', av1));
+    expect(argAfter(args, '-i')).toBe('color=size=64x64:rate=25');
+    expect(argAfter(args, '-c:v')).toBe('libsvtav1');
+    expect(argAfter(args, '-frames:v')).toBe('1');
+  });
+
+  it('SVT-AV1’s stderr banner is not taken for an error', () => {
+    const stderr =
+      'Svt[info]: -------------------------------------------\nSvt[info]: SVT [version]: SVT-AV1 Encoder Lib v1.4.1\n[libsvtav1 @ 0x55d] Error setting encoder parameters\n';
+    expect(firstLine(stderr)).toBe('Error setting encoder parameters');
+    expect(cleanFfmpegLine('Svt[info]: SVT [config]: preset 8')).toBe('');
+  });
+});
+
+describe('codec selection', () => {
+  const names = (list: { encoder: string; codec: string }[]): string[] =>
+    list.map((c) => `${c.encoder}/${c.codec}`);
+
+  it('auto: each GPU’s AV1 then its HEVC, software AV1 last but one', () => {
+    expect(names(codecCandidates('auto', 'auto'))).toEqual([
+      'qsv/av1',
+      'qsv/hevc',
+      'vaapi/av1',
+      'vaapi/hevc',
+      'nvenc/av1',
+      'nvenc/hevc',
+      'software/av1',
+      'software/hevc',
+    ]);
+    expect(names(codecCandidates('software', 'auto'))).toEqual(['software/av1', 'software/hevc']);
+  });
+
+  it('--codec av1 tries AV1 on every encoder before HEVC; hevc and h264 stay what they are', () => {
+    expect(names(codecCandidates('auto', 'av1'))).toEqual([
+      'qsv/av1',
+      'vaapi/av1',
+      'nvenc/av1',
+      'software/av1',
+      'qsv/hevc',
+      'vaapi/hevc',
+      'nvenc/hevc',
+      'software/hevc',
+    ]);
+    expect(names(codecCandidates('nvenc', 'h264'))).toEqual(['nvenc/h264']);
+    expect(names(codecCandidates('auto', 'hevc'))).toEqual([
+      'qsv/hevc',
+      'vaapi/hevc',
+      'nvenc/hevc',
+      'software/hevc',
+    ]);
+  });
+
+  /** A fake host: the encoders (ffmpeg names) whose one-frame test encode succeeds. */
+  const host = (working: string[]) => {
+    const tried: string[] = [];
+    const run = async (args: string[]) => {
+      const name = argAfter(args, '-c:v') ?? '';
+      tried.push(name);
+      return working.includes(name)
+        ? { exitCode: 0, stderr: '' }
+        : { exitCode: 1, stderr: `Unknown encoder '${name}'` };
+    };
+    return { tried, run };
+  };
+
+  const cases: { host: string; working: string[]; device: boolean; chosen: string }[] = [
+    {
+      host: 'software only',
+      working: ['libsvtav1', 'libx265', 'libx264'],
+      device: false,
+      chosen: 'libsvtav1',
+    },
+    {
+      host: 'QSV without AV1',
+      working: ['hevc_qsv', 'libsvtav1', 'libx265'],
+      device: true,
+      chosen: 'hevc_qsv',
+    },
+    {
+      host: 'QSV with AV1',
+      working: ['av1_qsv', 'hevc_qsv', 'libsvtav1', 'libx265'],
+      device: true,
+      chosen: 'av1_qsv',
+    },
+    {
+      host: 'VAAPI with HEVC only',
+      working: ['hevc_vaapi', 'libsvtav1', 'libx265'],
+      device: true,
+      chosen: 'hevc_vaapi',
+    },
+    {
+      host: 'NVENC with AV1, no render node',
+      working: ['av1_nvenc', 'hevc_nvenc', 'libsvtav1'],
+      device: false,
+      chosen: 'av1_nvenc',
+    },
+  ];
+  for (const c of cases) {
+    it(`--codec auto on a ${c.host} host picks ${c.chosen}, without a warning`, async () => {
+      const { run } = host(c.working);
+      const sel = await selectEncoder('auto', { ...base, codec: 'auto' }, run, () => c.device);
+      expect(sel.profile && `${sel.profile.encoder}:${sel.profile.codec}`).toBeDefined();
+      expect(sel.attempts.at(-1)).toMatchObject({ name: c.chosen, ok: true });
+      expect(sel.warnings).toEqual([]);
+    });
+  }
+
+  it('an ffmpeg without AV1 (the npm static build): auto and av1 fall back to HEVC with a warning', async () => {
+    for (const codec of ['auto', 'av1'] as const) {
+      const { run } = host(['libx265', 'libx264']);
+      const sel = await selectEncoder(
+        'software',
+        { ...base, codec, quality: 40, preset: '8' },
+        run,
+        () => false,
+      );
+      expect(sel.profile?.codec).toBe('hevc');
+      expect(sel.warnings).toHaveLength(1);
+      expect(sel.warnings[0]).toMatch(
+        /cannot encode AV1 \(libsvtav1: Unknown encoder 'libsvtav1'\).*libx265/,
+      );
+      if (codec === 'av1') {
+        // AV1's CRF and an SVT preset number mean nothing to x265: its defaults are used.
+        expect(sel.profile?.quality).toBe(DEFAULT_QUALITY.software.hevc);
+        expect(sel.profile?.preset).toBeUndefined();
+      }
+    }
+  });
+
+  it('a named preset (the recorder’s veryfast) survives the fall back to HEVC', async () => {
+    const { run } = host(['libx265']);
+    const sel = await selectEncoder(
+      'software',
+      { ...base, codec: 'av1', preset: 'veryfast' },
+      run,
+      () => false,
+    );
+    expect(sel.profile).toMatchObject({ codec: 'hevc', preset: 'veryfast' });
+  });
+
+  it('an explicit hardware encoder without AV1 serves --codec av1 with its HEVC, never with software', async () => {
+    const { run, tried } = host(['hevc_vaapi', 'libsvtav1']);
+    const sel = await selectEncoder('vaapi', { ...base, codec: 'av1' }, run, () => true);
+    expect(sel.profile).toMatchObject({ encoder: 'vaapi', codec: 'hevc' });
+    expect(tried).toEqual(['av1_vaapi', 'hevc_vaapi']);
+    expect(sel.warnings[0]).toMatch(/av1_vaapi/);
+  });
+
+  it('no render node: one line per GPU, not one per codec', async () => {
+    const { run } = host(['libsvtav1']);
+    const sel = await selectEncoder('auto', { ...base, codec: 'auto' }, run, () => false);
+    expect(sel.attempts.map((a) => a.name)).toEqual([
+      'av1_qsv',
+      'av1_vaapi',
+      'av1_nvenc',
+      'hevc_nvenc',
+      'libsvtav1',
+    ]);
   });
 });

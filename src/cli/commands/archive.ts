@@ -7,16 +7,18 @@ import path from 'node:path';
 import type { Argv } from 'yargs';
 import {
   AUDIO_MODES,
-  CODECS,
+  CODEC_CHOICES,
+  DEFAULT_KEYFRAME_INTERVAL,
   ENCODER_CHOICES,
   type AudioMode,
-  type Codec,
+  type CodecChoice,
   type EncoderChoice,
 } from '../../encoders.js';
 import { exitCodeForOutcome } from '../../errors.js';
 import { parseDuration, parseSize } from '../../units.js';
 import type { ArchiveOptions, RunIo } from '../../archive-run.js';
 import { parseNotifyUrls } from '../../notify.js';
+import { parseMaxArchiveRatio } from '../../stream-copy.js';
 import { lowerHelperThreads } from '../../thread-priority.js';
 import { parseUntil } from '../../until.js';
 import type { CliContext } from '../context.js';
@@ -137,9 +139,20 @@ export function archiveBuilder(y: Argv): Argv<Record<string, unknown>> {
       group: 'Encoding:',
     })
     .option('codec', {
-      choices: CODECS,
-      default: 'hevc' as Codec,
-      describe: 'archive video codec',
+      choices: CODEC_CHOICES,
+      default: 'auto' as CodecChoice,
+      describe: 'auto: AV1 where the GPU encodes it or on software-only hosts, else HEVC',
+      group: 'Encoding:',
+    })
+    .option('keyframe-interval', {
+      type: 'number',
+      describe: `frames between keyframes [default: ${DEFAULT_KEYFRAME_INTERVAL}]`,
+      group: 'Encoding:',
+    })
+    .option('max-archive-ratio', {
+      type: 'number',
+      default: 1,
+      describe: 'an archive larger than this share of its clip keeps the clip’s own video instead',
       group: 'Encoding:',
     })
     .option('quality', {
@@ -149,7 +162,7 @@ export function archiveBuilder(y: Argv): Argv<Record<string, unknown>> {
     })
     .option('preset', {
       type: 'string',
-      describe: 'encoder speed preset [default: medium; nvenc p5]',
+      describe: 'encoder speed preset [default: medium; SVT-AV1 8; nvenc p5]',
       group: 'Encoding:',
     })
     .option('max-height', {
@@ -294,7 +307,9 @@ export function toArchiveOptions(
     settleSeconds: parseDuration(String(argv['settle-time'] ?? '5m'), '--settle-time'),
     jobs: wholeNumber('jobs', argv.jobs, 1) ?? 1,
     encoder: argv.encoder as EncoderChoice,
-    codec: argv.codec as Codec,
+    codec: argv.codec as CodecChoice,
+    keyframeInterval: wholeNumber('keyframe-interval', argv['keyframe-interval'], 1),
+    maxArchiveRatio: parseMaxArchiveRatio(argv['max-archive-ratio']),
     quality: argv.quality === undefined ? undefined : wholeNumber('quality', argv.quality, 0),
     preset: str(argv.preset),
     maxHeight: wholeNumber('max-height', argv['max-height'], 16),
