@@ -23,6 +23,13 @@ export function parseSsim(stderr) {
   return last ? Number(last[1]) : undefined;
 }
 
+/** The average luma PSNR from ffmpeg's psnr filter summary (`PSNR y:40.42 u:… average:…`). */
+export function parsePsnrY(stderr) {
+  const all = [...stderr.matchAll(/PSNR y:([0-9.]+)/g)];
+  const last = all[all.length - 1];
+  return last ? Number(last[1]) : undefined;
+}
+
 export function median(values) {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);

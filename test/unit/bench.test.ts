@@ -3,6 +3,7 @@ import {
   median,
   parseCpuSeconds,
   parseMaxRssKb,
+  parsePsnrY,
   parseSsim,
   ratio,
   shellLine,
@@ -33,6 +34,14 @@ describe('benchmark helpers', () => {
       '[Parsed_ssim_0 @ 0x1] SSIM Y:0.981 (17.2) U:0.99 V:0.99 All:0.981234 (17.3)\n';
     expect(parseSsim(stderr)).toBe(0.981234);
     expect(parseSsim('')).toBeUndefined();
+  });
+
+  it("read the luma PSNR of ffmpeg's psnr filter summary", () => {
+    const stderr =
+      '[Parsed_ssim_2 @ 0x1] SSIM Y:0.97 (15.4) U:0.98 V:0.98 All:0.977009 (16.4)\n' +
+      '[Parsed_psnr_3 @ 0x2] PSNR y:40.424726 u:45.1 v:45.9 average:41.5 min:36.1 max:47.0\n';
+    expect(parsePsnrY(stderr)).toBeCloseTo(40.424726, 6);
+    expect(parsePsnrY('')).toBeUndefined();
   });
 
   it('median, ratio and shell quoting', () => {

@@ -167,7 +167,7 @@ describe('AV1 profiles', () => {
     expect(argAfter(args, '-c:v')).toBe('libsvtav1');
     expect(argAfter(args, '-crf')).toBe(String(DEFAULT_QUALITY.software.av1));
     expect(argAfter(args, '-preset')).toMatch(/^\d+$/);
-    expect(argAfter(args, '-g')).toBe(String(DEFAULT_KEYFRAME_INTERVAL));
+    expect(argAfter(args, '-g')).toBe(String(DEFAULT_KEYFRAME_INTERVAL.av1));
     expect(argAfter(args, '-pix_fmt')).toBe('yuv420p');
     expect(args).not.toContain('-tag:v');
     // Playback in browsers: the index at the front, MP4 muxer.
@@ -208,7 +208,7 @@ describe('AV1 profiles', () => {
     expect(argAfter(svt, '-svtav1-params')).toMatch(/(^|:)keyint=2s$/);
     expect(svt).not.toContain('-g');
     const x265 = videoEncodeParts(profileFor('software', base), 2).codec;
-    expect(argAfter(x265, '-g')).toBe(String(DEFAULT_KEYFRAME_INTERVAL));
+    expect(argAfter(x265, '-g')).toBe(String(DEFAULT_KEYFRAME_INTERVAL.hevc));
   });
 
   it('x264-style preset names map onto SVT-AV1 numbers; numbers pass through', () => {

@@ -146,7 +146,7 @@ export function archiveBuilder(y: Argv): Argv<Record<string, unknown>> {
     })
     .option('keyframe-interval', {
       type: 'number',
-      describe: `frames between keyframes [default: ${DEFAULT_KEYFRAME_INTERVAL}]`,
+      describe: `frames between keyframes [default: AV1 ${DEFAULT_KEYFRAME_INTERVAL.av1}, HEVC and H.264 ${DEFAULT_KEYFRAME_INTERVAL.hevc}]`,
       group: 'Encoding:',
     })
     .option('max-archive-ratio', {
@@ -162,7 +162,8 @@ export function archiveBuilder(y: Argv): Argv<Record<string, unknown>> {
     })
     .option('preset', {
       type: 'string',
-      describe: 'encoder speed preset [default: medium; SVT-AV1 8; nvenc p5]',
+      describe:
+        'encoder speed preset [default: medium; SVT-AV1 9 (named presets map onto its numbers); nvenc p5]',
       group: 'Encoding:',
     })
     .option('max-height', {
