@@ -6,7 +6,7 @@
  *
  * A manual check (browsers are not a test dependency); BENCHMARKS.md has its last result.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import path from 'node:path';
@@ -67,9 +67,9 @@ const server = createServer((req, res) => {
 });
 await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
 const url = `http://127.0.0.1:${server.address().port}/`;
-const version = spawnSync('chromium', ['--version'], { encoding: 'utf8' }).stdout.trim();
+const version = spawnSync('chromium', ['--version'], { encoding: 'utf8' }).stdout?.trim();
+if (!version) throw new Error('chromium not found on PATH (Debian: apt-get install chromium)');
 // One browser per file: a third video in one headless page stalls its virtual clock.
-const { execFile } = await import('node:child_process');
 const open = (i) =>
   new Promise((resolve) =>
     execFile(
@@ -87,7 +87,7 @@ const open = (i) =>
       (error, stdout) => resolve(error ? `FAIL ${error.message}` : stdout),
     ),
   );
-console.log(version || 'chromium');
+console.log(version);
 let failed = 0;
 for (const [i, f] of files.entries()) {
   const dom = await open(i);
