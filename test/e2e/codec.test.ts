@@ -3,7 +3,7 @@
  * `--max-archive-ratio`, and one real AV1 run through the CLI with its JSON summary.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -94,6 +94,36 @@ describe('codec options (e2e)', () => {
     const r = await runCli([root, '--dry-run', '--no-config', ...args]);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(message);
+  });
+
+  it('a clip that re-encoding would enlarge keeps its own video: the log and the summary say so', async () => {
+    const dir = path.join(root, '2025', '01', '16');
+    mkdirSync(dir, { recursive: true });
+    const clip = path.join(dir, 'REO_front_20250116120000.mp4');
+    // Compressed far harder than any archive profile: x265 at its default makes it ≈ 3× larger.
+    execFileSync(ffmpeg(), [
+      ...['-hide_banner', '-nostdin', '-v', 'error', '-f', 'lavfi'],
+      ...['-i', 'testsrc2=size=160x120:rate=10', '-t', '2', '-c:v', 'libx264'],
+      ...['-preset', 'ultrafast', '-crf', '51', '-pix_fmt', 'yuv420p', clip],
+    ]);
+    const r = await runCli([
+      root,
+      '-y',
+      '--no-config',
+      ...NOW,
+      '--settle-time',
+      '0',
+      ...['--encoder', 'software', '--codec', 'hevc', '--preset', 'ultrafast'],
+      ...['--audio', 'none', '--progress', 'none'],
+    ]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /archived 2025\/01\/16\/REO_front_20250116120000\.mp4 → .*kept the clip's own h264 video: libx265 made it \d+% larger than the clip/,
+    );
+    expect(r.stderr).toContain('1 clip(s) kept their own video');
+    const archive = path.join(root, 'archived', '2025', '01', '16', 'REO_front_20250116120000.mp4');
+    expect(probe(archive).videoCodec).toBe('h264');
+    expect(existsSync(clip)).toBe(false);
   });
 
   it.skipIf(needSvt)(
