@@ -153,10 +153,84 @@ describe('operations (e2e)', () => {
     const before = snapshot(root);
     const r = await runCli([root, '-y', '--config', config, ...NOW, ...FAST]);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain(`config file ${config} is invalid`);
-    expect(r.stderr).toContain("'agee' is not an option (did you mean 'age'?)");
-    expect(r.stderr).toContain('\'jobs\' must be a number, got string "two"');
+    expect(r.stderr).toContain(
+      `config file ${config}, key agee: not an option (did you mean 'age'?)`,
+    );
+    expect(r.stderr).toContain(
+      `config file ${config}, key jobs: must be a number, got string "two"`,
+    );
     expect(snapshot(root)).toEqual(before);
+  });
+
+  it('one config file and one environment file serve every command; each ignores the others’ options', async () => {
+    makeTree(root, [{ stamp: '20250220120000' }]);
+    const config = path.join(root, 'config.yaml');
+    writeFileSync(
+      config,
+      [
+        'age: 7',
+        'jobs: 1',
+        'record:',
+        '  segment-time: 10s',
+        '  warn-percent: 99',
+        '  cameras:',
+        '    - name: demo',
+        '      source: lavfi:testsrc2=size=64x48:rate=5',
+        '',
+      ].join('\n'),
+    );
+    // What /etc/camera-archiver/environment holds for all three units.
+    const shared = {
+      CAMERA_ARCHIVER_CONFIG: config,
+      CAMERA_ARCHIVER_AGE: '14',
+      CAMERA_ARCHIVER_MAX_SIZE: '500GB',
+      CAMERA_ARCHIVER_SEGMENT_TIME: '10s',
+      CAMERA_ARCHIVER_NOTIFY_SECRET: 'x',
+      CAMERA_ARCHIVER_STALL_TIMEOUT: '90s',
+      CAMERA_ARCHIVER_TIMEOUT: '5',
+      CAMERA_ARCHIVER_JSON: 'false',
+    };
+    const runs: [string, string[]][] = [
+      ['archive', [root, '--dry-run', ...NOW]],
+      ['cleanup', [root, '--cleanup', '--dry-run', ...NOW]],
+      ['stats', ['stats', root, ...NOW]],
+      ['record --status', ['record', root, '--status']],
+      ['config', ['config', '--print']],
+    ];
+    for (const [name, args] of runs) {
+      const r = await runCli(args, { env: shared });
+      expect(r.stderr, name).not.toMatch(/Unknown argument|invalid|must be/);
+      expect([0, 1], `${name}: ${r.stderr}`).toContain(r.exitCode);
+    }
+    // A bad value names its variable, in every command that has the option, and only there.
+    const bad = { ...shared, CAMERA_ARCHIVER_AGE: 'abc' };
+    for (const args of [[root, '--dry-run'], ['stats', root], ['config']]) {
+      const r = await runCli(args, { env: bad });
+      expect(r.exitCode, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain('CAMERA_ARCHIVER_AGE=abc: --age must be a number');
+    }
+    const status = await runCli(['record', root, '--status'], { env: bad });
+    expect(status.stderr).not.toContain('CAMERA_ARCHIVER_AGE');
+    expect(status.exitCode).toBe(1); // no recorder ran here: not a usage error
+    // A value the command rejects after parsing is traced to its variable or key too.
+    const negative = await runCli(['stats', root], { env: { CAMERA_ARCHIVER_AGE: '-1' } });
+    expect(negative.exitCode).toBe(2);
+    expect(negative.stderr).toContain('CAMERA_ARCHIVER_AGE=-1: --age must be a number of days');
+    writeFileSync(config, 'record:\n  warn-percent: high\n');
+    const badKey = await runCli(['record', root, '--status'], {
+      env: { CAMERA_ARCHIVER_CONFIG: config },
+    });
+    expect(badKey.exitCode).toBe(2);
+    expect(badKey.stderr).toContain(
+      `config file ${config}, key record.warn-percent: must be a number`,
+    );
+    // The secret never appears, even in an error about its neighbour.
+    const url = await runCli([root, '--dry-run'], {
+      env: { CAMERA_ARCHIVER_NOTIFY_URL: 'ftp://hooks.example.com/T0/secret-token' },
+    });
+    expect(url.exitCode).toBe(2);
+    expect(url.stderr).toContain('CAMERA_ARCHIVER_NOTIFY_URL=ftp://hooks.example.com/…');
+    expect(url.stderr).not.toContain('secret-token');
   });
 
   it('--until in the past: nothing starts, the clip is reported as not done, exit 0', async () => {
