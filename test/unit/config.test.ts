@@ -15,6 +15,7 @@ import {
   provenanceOf,
   schemaFromTable,
   sharedSettingsFor,
+  environmentValuesFor,
   DEFAULT_CONFIG_FILES,
   type OptionSchema,
 } from '../../src/config-file.js';
@@ -222,6 +223,45 @@ describe('provenance', () => {
         ['jobs', 'CAMERA_ARCHIVER_JOBS'],
       ]),
     );
+  });
+
+  it('reads the environment per command: typed like the file, other commands’ variables ignored', () => {
+    const env = {
+      CAMERA_ARCHIVER_AGE: '14',
+      CAMERA_ARCHIVER_DRY_RUN: 'yes',
+      CAMERA_ARCHIVER_VERBOSE: '2',
+      CAMERA_ARCHIVER_NOTIFY_URL: 'http://127.0.0.1:1/',
+      CAMERA_ARCHIVER_SEGMENT_TIME: '10s', // record's
+      CAMERA_ARCHIVER_TIMEOUT: '5', // snapshot's
+      CAMERA_ARCHIVER_CONFIG: '/etc/c.yaml', // read before parsing
+      CAMERA_ARCHIVER_JOBS: '', // empty: unset
+      CAMERA_ARCHIVER_DIRECTORY: '/elsewhere', // a positional: never from the environment
+    };
+    const found = environmentValuesFor(env, schema, new Set(['directory']));
+    expect(found.errors).toEqual([]);
+    expect(found.values).toEqual({
+      age: 14,
+      'dry-run': true,
+      verbose: 2,
+      'notify-url': ['http://127.0.0.1:1/'],
+    });
+    expect(found.variables.get('dry-run')).toBe('CAMERA_ARCHIVER_DRY_RUN');
+    const bad = environmentValuesFor(
+      {
+        CAMERA_ARCHIVER_AGE: 'abc',
+        CAMERA_ARCHIVER_DELETE: 'maybe',
+        CAMERA_ARCHIVER_ENCODER: 'qsx',
+        CAMERA_ARCHIVER_NOTIFY_URL: 'ftp://hooks.example.com/T0/token',
+      },
+      schema,
+    );
+    expect(bad.errors).toEqual([
+      'CAMERA_ARCHIVER_AGE=abc: --age must be a number',
+      'CAMERA_ARCHIVER_DELETE=maybe: --delete must be true or false',
+      'CAMERA_ARCHIVER_ENCODER=qsx: --encoder must be one of auto, qsv, vaapi, nvenc, software',
+      expect.stringMatching(/^CAMERA_ARCHIVER_NOTIFY_URL=ftp:\/\/hooks\.example\.com\/…: /),
+    ]);
+    expect(bad.errors.join('\n')).not.toContain('token');
   });
 
   it('command line > environment > file > default', () => {
