@@ -139,7 +139,36 @@ function parserFor(argv: readonly string[], ctx: CliContext, configState: Config
     });
 }
 
+/**
+ * Output is complete whatever reads it: process.exit() discards what a pipe has not taken yet
+ * (a slow `| jq` got the first 64 KiB), so exit waits until stdout and stderr have handed every
+ * byte to the OS. A reader that leaves early (`| head`) is not an error of the run: what is
+ * written after it left is dropped, quietly, and the run ends with its own exit status.
+ */
+function guardOutput(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+    // Nothing can be reported on a broken stream; the run's exit status still says how it went.
+  });
+}
+
+/** Resolves when everything written to `stream` so far is flushed (or cannot be any more). */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.destroyed || !stream.writable) return Promise.resolve();
+  return new Promise((resolve) => {
+    // Writes complete in order: this callback runs after every earlier write has been flushed.
+    stream.write('', () => resolve());
+  });
+}
+
+async function exitWhenFlushed(code: number): Promise<never> {
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
+}
+
 export async function main(argv: readonly string[]): Promise<void> {
+  guardOutput(process.stdout);
+  guardOutput(process.stderr);
   const controller = new AbortController();
   let interrupted: InterruptSignal | undefined;
   let takenBy: ((signal: InterruptSignal) => void) | undefined;
@@ -193,5 +222,5 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   if (interrupted && code === EXIT.ok) code = EXIT[interrupted];
   process.off('beforeExit', unfinished);
-  process.exit(code);
+  await exitWhenFlushed(code);
 }

@@ -5,11 +5,12 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseMetricsText } from '../../src/metrics.js';
-import { FAST, runCli } from '../helpers/cli.js';
+import { execa } from 'execa';
+import { BIN, FAST, runCli } from '../helpers/cli.js';
 import { makeTree } from '../helpers/media.js';
 import { metricValue } from '../helpers/metrics.js';
 import { listTree, removeDir, snapshot, tempDir } from '../helpers/tree.js';
@@ -260,6 +261,60 @@ describe('operations (e2e)', () => {
     const text = readFileSync(metrics, 'utf8');
     expect(metricValue(text, 'camera_archiver_last_run_stopped_by_until')).toBe(1);
     expect(metricValue(text, 'camera_archiver_last_run_clips', { result: 'not_done' })).toBe(1);
+  });
+
+  it('output through a pipe is complete with a slow reader; a reader that leaves early ends it quietly', async () => {
+    // 600 clips (empty files: a dry run plans from names and times) make a plan of about 1 MB,
+    // far more than a pipe holds: the CLI must not exit before the reader has taken it all.
+    const old = new Date('2025-01-10T12:00:00Z');
+    for (let day = 1; day <= 6; day++) {
+      const dir = path.join(root, `2025/01/0${day}`);
+      mkdirSync(dir, { recursive: true });
+      for (let i = 0; i < 100; i++) {
+        const stamp = `2025010${day}${String(Math.floor(i / 6)).padStart(2, '0')}${String((i % 6) * 10).padStart(2, '0')}00`;
+        const file = path.join(dir, `REO_front_${stamp}.mp4`);
+        writeFileSync(file, '');
+        utimesSync(file, old, old);
+      }
+    }
+    // Reads 4 KiB at a time with a pause after each: the pipe stays full while the CLI finishes.
+    const slowReader = [
+      "const fs = require('fs');",
+      'const b = Buffer.alloc(4096), parts = [], nap = new Int32Array(new SharedArrayBuffer(4));',
+      'for (let n; (n = fs.readSync(0, b, 0, b.length, null)) > 0; Atomics.wait(nap, 0, 0, 1))',
+      '  parts.push(Buffer.from(b.subarray(0, n)));',
+      'process.stdout.write(Buffer.concat(parts));',
+    ].join('\n');
+    const cli = [process.execPath, BIN, root, '--dry-run', '--no-config', ...NOW, ...FAST]
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const piped = async (
+      command: string,
+    ): Promise<{ stdout: string; stderr: string; status: number }> => {
+      const r = await execa('bash', ['-c', `${command}; echo "exit=\${PIPESTATUS[0]}" >&2`], {
+        reject: false,
+        env: { TZ: 'UTC' },
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      const status = Number(/exit=(\d+)\s*$/.exec(String(r.stderr))?.[1] ?? -1);
+      return { stdout: String(r.stdout), stderr: String(r.stderr), status };
+    };
+    const json = await piped(`${cli} --json | node -e "${slowReader.replace(/"/g, '\\"')}"`);
+    expect(json.status, json.stderr).toBe(0);
+    expect(json.stdout.length).toBeGreaterThan(512 * 1024);
+    const plan = JSON.parse(json.stdout) as {
+      counts: { transcode: number };
+      actions: { kind: string }[];
+    };
+    expect(plan.counts.transcode).toBe(600);
+    expect(plan.actions.filter((a) => a.kind === 'transcode')).toHaveLength(600);
+
+    // `| head -1`: the first line, no stack trace, the run's own exit status (README).
+    const head = await piped(`${cli} | head -1`);
+    expect(head.stdout).toMatch(/^transcode 2025\/01\/01\/REO_front_20250101000000\.mp4 → /);
+    expect(head.stdout.trim().split('\n')).toHaveLength(1);
+    expect(head.stderr).not.toMatch(/EPIPE|Error|^\s+at /m);
+    expect(head.status).toBe(0);
   });
 
   it('shell completion and per-command help with examples', async () => {
