@@ -43,7 +43,9 @@ import {
   actionToJson,
   encoderLine,
   jsonObjectWriter,
+  renderDaySummary,
   streamSink,
+  TEXT_PLAN_LIMIT,
   type JsonObjectWriter,
   renderAction,
   renderCounts,
@@ -344,13 +346,18 @@ async function archive(
     return jsonPlan;
   };
   const emptied = new Set<string>();
+  let listedActions = 0;
+  let summarisedDays = 0;
 
   // Only rendering a transcode needs the probed encoder (its exact command line); a quiet dry
   // run or a real run plans on while the probe runs, and waits for it once planning is done.
   const render = async (action: PlanAction): Promise<void> => {
     if (action.kind === 'transcode') await ensureEncoder();
     if (opts.json) await (await openJsonPlan()).item(actionToJson(action, renderCtx()));
-    else await stdoutSink(`${renderAction(action, renderCtx()).join('\n')}\n`);
+    else {
+      listedActions++;
+      await stdoutSink(`${renderAction(action, renderCtx()).join('\n')}\n`);
+    }
   };
   // Called once per clip of the tree: synchronous unless it renders (no promise per action).
   const take = (action: PlanAction): Promise<void> | undefined => {
@@ -378,12 +385,18 @@ async function archive(
     counts.days++;
     counts.ignored += day.ignored.length;
     day.ignored.forEach(noteIgnored);
-    if (countsOnly) {
+    // Past TEXT_PLAN_LIMIT actions, a default dry run shows each further day as one line.
+    const summarise = streamText && opts.verbosity === 0 && listedActions >= TEXT_PLAN_LIMIT;
+    if (countsOnly || summarise) {
       const tally = countDay(day, settings, now);
       if (tally.emptiesFolder) emptied.add(day.folder.relDir);
       addDayCounts(counts, tally.counts);
       if (tally.counts.transcode > 0) void ensureEncoder();
       if (tally.counts.disposeArchived > 0) void ensureTools();
+      if (summarise) {
+        summarisedDays++;
+        await stdoutSink(`${renderDaySummary(day.folder.relDir, tally.counts)}\n`);
+      }
       continue;
     }
     const plan = planDay(day, settings, now);
@@ -393,7 +406,14 @@ async function archive(
       if (rendering) await rendering;
     }
   }
-  for (const prune of planPrunes(skeleton, emptied, roots.root)) await take(prune);
+  let prunesNotListed = 0;
+  for (const prune of planPrunes(skeleton, emptied, roots.root)) {
+    if (summarisedDays > 0) {
+      countAction(counts, prune);
+      prunesNotListed++;
+    } else await take(prune);
+  }
+  if (prunesNotListed > 0) await stdoutSink(`remove ${prunesNotListed} emptied folder(s)\n`);
   // A missing ffmpeg or a failing encoder fails the run here, as it did at the first clip.
   await encoderReady;
   await toolsReady;
@@ -407,6 +427,10 @@ async function archive(
       await plan.field('counts', counts);
       await plan.end();
     } else {
+      if (summarisedDays > 0)
+        print(
+          `(the first ${TEXT_PLAN_LIMIT} actions in full, then ${summarisedDays} day folder(s) one line each: -v lists every action)`,
+        );
       print(`Dry run, nothing was changed. Plan: ${renderCounts(counts)}.`);
     }
     return unreadable > 0 ? { status: 'failed', failures: unreadable } : { status: 'ok' };

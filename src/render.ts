@@ -11,7 +11,7 @@ import {
 } from './encoders.js';
 import { displayPath } from './display-path.js';
 import type { ExecutionReport } from './executor.js';
-import type { Disposal, PlanAction, PlanCounts, PlannedClip } from './planner.js';
+import type { DayCounts, Disposal, PlanAction, PlanCounts, PlannedClip } from './planner.js';
 import type { FfmpegCaps } from './toolchain.js';
 import { formatBytes } from './units.js';
 
@@ -77,6 +77,23 @@ export function renderCounts(counts: PlanCounts): string {
   if (counts.pruneFolder) parts.push(`${counts.pruneFolder} folder(s) to prune`);
   if (counts.ignored) parts.push(`${counts.ignored} file(s) ignored`);
   return parts.join(', ');
+}
+
+/**
+ * Actions a default dry run lists in full; past them it shows each further day folder as one
+ * line (renderDaySummary), so a huge tree's plan stays readable. `-v` lists every action and
+ * `--json` always holds them all.
+ */
+export const TEXT_PLAN_LIMIT = 500;
+
+/** One day folder of a summarised dry run: what its plan does, in counts. */
+export function renderDaySummary(relDir: string, counts: DayCounts): string {
+  const parts: string[] = [];
+  if (counts.transcode) parts.push(`${counts.transcode} to transcode`);
+  if (counts.disposeArchived) parts.push(`${counts.disposeArchived} already archived`);
+  if (counts.removePartial) parts.push(`${counts.removePartial} stale partial file(s) to remove`);
+  if (counts.keep) parts.push(`${counts.keep} kept`);
+  return `${relDir}: ${parts.length ? parts.join(', ') : 'nothing to do'}`;
 }
 
 export function encoderLine(profile: EncodingProfile | undefined): string {

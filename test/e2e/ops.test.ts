@@ -47,6 +47,21 @@ async function startHook(): Promise<Hook> {
   };
 }
 
+/** `days` day folders (2025-01-01 on) of 100 empty clips each: a dry run plans from names. */
+function emptyClips(root: string, days: number): void {
+  const old = new Date('2025-01-20T12:00:00Z');
+  for (let day = 1; day <= days; day++) {
+    const dir = path.join(root, `2025/01/${String(day).padStart(2, '0')}`);
+    mkdirSync(dir, { recursive: true });
+    for (let i = 0; i < 100; i++) {
+      const stamp = `202501${String(day).padStart(2, '0')}${String(Math.floor(i / 6)).padStart(2, '0')}${String((i % 6) * 10).padStart(2, '0')}00`;
+      const file = path.join(dir, `REO_front_${stamp}.mp4`);
+      writeFileSync(file, '');
+      utimesSync(file, old, old);
+    }
+  }
+}
+
 describe('operations (e2e)', () => {
   let root: string;
   let hook: Hook | undefined;
@@ -266,17 +281,7 @@ describe('operations (e2e)', () => {
   it('output through a pipe is complete with a slow reader; a reader that leaves early ends it quietly', async () => {
     // 600 clips (empty files: a dry run plans from names and times) make a plan of about 1 MB,
     // far more than a pipe holds: the CLI must not exit before the reader has taken it all.
-    const old = new Date('2025-01-10T12:00:00Z');
-    for (let day = 1; day <= 6; day++) {
-      const dir = path.join(root, `2025/01/0${day}`);
-      mkdirSync(dir, { recursive: true });
-      for (let i = 0; i < 100; i++) {
-        const stamp = `2025010${day}${String(Math.floor(i / 6)).padStart(2, '0')}${String((i % 6) * 10).padStart(2, '0')}00`;
-        const file = path.join(dir, `REO_front_${stamp}.mp4`);
-        writeFileSync(file, '');
-        utimesSync(file, old, old);
-      }
-    }
+    emptyClips(root, 6);
     // Reads 4 KiB at a time with a pause after each: the pipe stays full while the CLI finishes.
     const slowReader = [
       "const fs = require('fs');",
@@ -315,6 +320,25 @@ describe('operations (e2e)', () => {
     expect(head.stdout.trim().split('\n')).toHaveLength(1);
     expect(head.stderr).not.toMatch(/EPIPE|Error|^\s+at /m);
     expect(head.status).toBe(0);
+  });
+
+  it('a default dry run of a big tree lists 500 actions, then one line per day; -v lists all', async () => {
+    emptyClips(root, 7);
+    const args = [root, '--dry-run', '--no-config', ...NOW, ...FAST];
+    const plan = await runCli(args);
+    expect(plan.exitCode, plan.stderr).toBe(0);
+    const lines = plan.stdout.trimEnd().split('\n');
+    expect(lines.filter((l) => l.startsWith('transcode '))).toHaveLength(500);
+    expect(lines).toContain('2025/01/06: 100 to transcode');
+    expect(lines).toContain('2025/01/07: 100 to transcode');
+    expect(lines.at(-2)).toMatch(
+      /^\(the first 500 actions in full, then 2 day folder\(s\) one line each: -v lists every action\)$/,
+    );
+    expect(lines.at(-1)).toMatch(/Plan: 700 clip\(s\) in 7 day folder\(s\), 700 to transcode/);
+    const full = await runCli([...args, '-v']);
+    expect(full.stdout.split('\n').filter((l) => l.startsWith('transcode '))).toHaveLength(700);
+    expect(full.stdout).not.toContain('one line each');
+    expect(full.stdout.trimEnd().split('\n').at(-1)).toBe(lines.at(-1));
   });
 
   it('shell completion and per-command help with examples', async () => {
