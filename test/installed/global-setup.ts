@@ -3,7 +3,9 @@
  * published: the `files` list, the bundle, the launcher) and `npm install -g` the tarball into a
  * temporary prefix, as a new user would. Every test of the tier then drives
  * PREFIX/bin/camera-archiver, whose path goes to the tests as `inject('installedBin')` and as
- * CAMERA_ARCHIVER_BIN (read by tests that can also run against the repository's bin/).
+ * CAMERA_ARCHIVER_BIN. The variable reaches every tier's workers of the same run, so tests that
+ * read it (the recorder's long-running proof) drive the installed package under `npm test`, and
+ * the repository's bin/ when their tier runs alone.
  *
  * The install reads the npm cache first (`npm ci` filled it) and goes to the registry only for
  * what is missing. Set CAMERA_ARCHIVER_BIN to test an existing installation instead.

@@ -177,7 +177,7 @@ describe.skipIf(unavailable)('the installed package (npm pack, npm install -g)',
         : [];
     const enough = await waitFor(() => segments().length >= 2, 60_000, 200);
     const status = await cli(['record', '--status', '--json']);
-    recorder.kill('SIGINT'); // the unit's KillSignal=
+    recorder.kill('SIGTERM'); // systemctl stop
     const r = await recorder;
     expect(enough, String(r.stderr)).toBe(true);
     expect(r.exitCode, String(r.stderr)).toBe(0);
