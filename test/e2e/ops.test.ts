@@ -212,6 +212,11 @@ describe('operations (e2e)', () => {
       ['stats', ['stats', root, ...NOW]],
       ['record --status', ['record', root, '--status']],
       ['config', ['config', '--print']],
+      [
+        'snapshot',
+        ['snapshot', '--camera', 'demo=lavfi:testsrc2=size=64x48:rate=5', path.join(root, 's.jpg')],
+      ],
+      ['detect', ['detect']], // no V4L2 camera here: exit 1, but never a usage error
     ];
     for (const [name, args] of runs) {
       const r = await runCli(args, { env: shared });
