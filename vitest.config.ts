@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-// Four tiers, runnable alone (`vitest run --project unit`) or together (`npm test`).
+// Five tiers, runnable alone (`vitest run --project unit`) or together (`npm test`). `installed`
+// drives the package as shipped: packed and installed once per run by its global setup.
 // Every tier runs with TZ=UTC so that file-name timestamps mean the same everywhere.
 export default defineConfig({
   test: {
@@ -29,6 +30,16 @@ export default defineConfig({
         test: {
           name: 'reliability',
           include: ['test/reliability/**/*.test.ts'],
+          env: { TZ: 'UTC' },
+          testTimeout: 240_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'installed',
+          include: ['test/installed/**/*.test.ts'],
+          globalSetup: ['test/installed/global-setup.ts'],
           env: { TZ: 'UTC' },
           testTimeout: 240_000,
           hookTimeout: 120_000,

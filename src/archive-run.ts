@@ -42,6 +42,11 @@ import { barProgress, lineProgress, silentProgress, type ProgressReporter } from
 import {
   actionToJson,
   encoderLine,
+  jsonObjectWriter,
+  renderDaySummary,
+  streamSink,
+  TEXT_PLAN_LIMIT,
+  type JsonObjectWriter,
   renderAction,
   renderCounts,
   renderReport,
@@ -312,6 +317,8 @@ async function archive(
     io.stdout.write(`${line}\n`);
   };
   const streamText = opts.dryRun && !opts.json && opts.verbosity >= 0;
+  // Streamed output goes at the reader's pace: a slow pipe must not make the plan pile up here.
+  const stdoutSink = streamSink(io.stdout);
 
   // An unreadable folder may hide footage: an error (and exit 1), not a verbose note.
   let unreadable = 0;
@@ -329,15 +336,34 @@ async function archive(
   skeleton.ignored.forEach(noteIgnored);
   const counts: PlanCounts = emptyCounts();
   const actions: PlanAction[] = [];
-  const jsonActions: Record<string, unknown>[] = [];
+  // A --json dry run streams its plan, an action at a time, at the reader's pace; the fields
+  // known only at the end (encoder, counts) follow the actions.
+  let jsonPlan: JsonObjectWriter | undefined;
+  const openJsonPlan = async (): Promise<JsonObjectWriter> => {
+    if (jsonPlan) return jsonPlan;
+    jsonPlan = jsonObjectWriter(stdoutSink);
+    await jsonPlan.field('command', 'archive');
+    await jsonPlan.field('dryRun', true);
+    await jsonPlan.field('root', roots.root);
+    await jsonPlan.field('output', roots.outputRoot);
+    await jsonPlan.field('trash', opts.deleteSources ? null : roots.trashRoot);
+    await jsonPlan.field('now', now.toISOString());
+    await jsonPlan.array('actions');
+    return jsonPlan;
+  };
   const emptied = new Set<string>();
+  let listedActions = 0;
+  let summarisedDays = 0;
 
   // Only rendering a transcode needs the probed encoder (its exact command line); a quiet dry
   // run or a real run plans on while the probe runs, and waits for it once planning is done.
   const render = async (action: PlanAction): Promise<void> => {
     if (action.kind === 'transcode') await ensureEncoder();
-    if (opts.json) jsonActions.push(actionToJson(action, renderCtx()));
-    else for (const line of renderAction(action, renderCtx())) print(line);
+    if (opts.json) await (await openJsonPlan()).item(actionToJson(action, renderCtx()));
+    else {
+      listedActions++;
+      await stdoutSink(`${renderAction(action, renderCtx()).join('\n')}\n`);
+    }
   };
   // Called once per clip of the tree: synchronous unless it renders (no promise per action).
   const take = (action: PlanAction): Promise<void> | undefined => {
@@ -356,16 +382,27 @@ async function archive(
   };
 
   for await (const day of discoverDays(discovery, skeleton)) {
-    if (io.signal.aborted) return { status: 'interrupted', signal: interruptSignalOf(io.signal) };
+    if (io.signal.aborted) {
+      // A streamed plan still ends as a JSON document, marked as cut short.
+      await jsonPlan?.field('interrupted', true);
+      await jsonPlan?.end();
+      return { status: 'interrupted', signal: interruptSignalOf(io.signal) };
+    }
     counts.days++;
     counts.ignored += day.ignored.length;
     day.ignored.forEach(noteIgnored);
-    if (countsOnly) {
+    // Past TEXT_PLAN_LIMIT actions, a default dry run shows each further day as one line.
+    const summarise = streamText && opts.verbosity === 0 && listedActions >= TEXT_PLAN_LIMIT;
+    if (countsOnly || summarise) {
       const tally = countDay(day, settings, now);
       if (tally.emptiesFolder) emptied.add(day.folder.relDir);
       addDayCounts(counts, tally.counts);
       if (tally.counts.transcode > 0) void ensureEncoder();
       if (tally.counts.disposeArchived > 0) void ensureTools();
+      if (summarise) {
+        summarisedDays++;
+        await stdoutSink(`${renderDaySummary(day.folder.relDir, tally.counts)}\n`);
+      }
       continue;
     }
     const plan = planDay(day, settings, now);
@@ -375,7 +412,14 @@ async function archive(
       if (rendering) await rendering;
     }
   }
-  for (const prune of planPrunes(skeleton, emptied, roots.root)) await take(prune);
+  let prunesNotListed = 0;
+  for (const prune of planPrunes(skeleton, emptied, roots.root)) {
+    if (summarisedDays > 0) {
+      countAction(counts, prune);
+      prunesNotListed++;
+    } else await take(prune);
+  }
+  if (prunesNotListed > 0) await stdoutSink(`remove ${prunesNotListed} emptied folder(s)\n`);
   // A missing ffmpeg or a failing encoder fails the run here, as it did at the first clip.
   await encoderReady;
   await toolsReady;
@@ -384,24 +428,15 @@ async function archive(
     counts.transcode + counts.disposeArchived + counts.removePartial + counts.pruneFolder;
   if (opts.dryRun) {
     if (opts.json) {
-      print(
-        JSON.stringify(
-          {
-            command: 'archive',
-            dryRun: true,
-            root: roots.root,
-            output: roots.outputRoot,
-            trash: opts.deleteSources ? null : roots.trashRoot,
-            now: now.toISOString(),
-            encoder: profile ? encoderName(profile.encoder, profile.codec) : null,
-            counts,
-            actions: jsonActions,
-          },
-          null,
-          2,
-        ),
-      );
+      const plan = await openJsonPlan();
+      await plan.field('encoder', profile ? encoderName(profile.encoder, profile.codec) : null);
+      await plan.field('counts', counts);
+      await plan.end();
     } else {
+      if (summarisedDays > 0)
+        print(
+          `(the first ${TEXT_PLAN_LIMIT} actions in full, then ${summarisedDays} day folder(s) one line each: -v lists every action)`,
+        );
       print(`Dry run, nothing was changed. Plan: ${renderCounts(counts)}.`);
     }
     return unreadable > 0 ? { status: 'failed', failures: unreadable } : { status: 'ok' };

@@ -1,27 +1,30 @@
 /**
- * Configuration file (`--config FILE`, else /etc/camera-archiver/config.{yaml,yml,json} if present)
+ * The settings every command shares: the configuration file (`--config FILE`, else
+ * /etc/camera-archiver/config.{yaml,yml,json} if present), the environment (CAMERA_ARCHIVER_*),
  * and where every effective value came from.
  *
- * Precedence is yargs' own: command line > environment (CAMERA_ARCHIVER_*) > config file >
- * defaults. This module only finds, parses and validates the file; the validated object goes to
- * yargs' `.config(object)` inside each command's builder, so yargs applies the precedence and the
- * option types exactly as it does for flags.
+ * Precedence: command line > environment > config file > defaults. This module finds, parses and
+ * validates the file and reads the environment itself, for one command at a time, against that
+ * command's own options; the merged, validated object goes to yargs' `.config(object)` inside the
+ * command's builder, so the command line still wins and yargs applies the types as for flags.
+ * (Not yargs' `.env()`: under `.strict()` it turns every variable meant for another command into
+ * "Unknown argument", and one environment file serves every systemd unit.)
  *
  * File layout: top-level keys are options of `archive` (the default command, the nightly job).
  * A section named after another command (`record:`) holds that command's options; it also inherits
  * the top-level keys it knows (notify-url, log-file…), so shared settings are written once.
  * An `archive:` section is accepted too. Keys are the long option names, kebab- or camelCase.
+ * Environment variables a command has no option for belong to another command: ignored.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Parser } from 'yargs/helpers';
 import type { Argv } from 'yargs';
 import { createRequire } from 'node:module';
-import { ConfigError, errorMessage } from './errors.js';
-import { parseNotifyUrls } from './notify.js';
+import { ConfigError, errorMessage, UsageError } from './errors.js';
+import { parseNotifyUrls, redactUrl } from './notify.js';
 import { parseUntil } from './until.js';
 import { parseDuration, parseSize } from './units.js';
-import { RECORD_FILE_KEYS } from './record/config.js';
 
 export const DEFAULT_CONFIG_DIR = '/etc/camera-archiver';
 export const DEFAULT_CONFIG_FILES = ['config.yaml', 'config.yml', 'config.json'].map((f) =>
@@ -29,7 +32,7 @@ export const DEFAULT_CONFIG_FILES = ['config.yaml', 'config.yml', 'config.json']
 );
 export const ENV_PREFIX = 'CAMERA_ARCHIVER';
 /** Sections other commands may have; top-level keys belong to archive. */
-export const COMMAND_SECTIONS = ['archive', 'record', 'detect', 'snapshot'] as const;
+export const COMMAND_SECTIONS = ['archive', 'record', 'detect', 'snapshot', 'stats'] as const;
 /** Options that make no sense in a file. */
 const NOT_IN_FILE = new Set(['help', 'version', 'config']);
 
@@ -46,6 +49,8 @@ export interface ConfigState {
   error?: ConfigError | undefined;
   argv: readonly string[];
   env: NodeJS.ProcessEnv;
+  /** The settings applied to the command that runs (set by its builder). */
+  applied?: SharedSettings | undefined;
 }
 
 export type ConfigLocation = { path: string; explicit: boolean } | undefined;
@@ -77,12 +82,20 @@ export function locateConfig(
   return found ? { path: found, explicit: false } : undefined;
 }
 
-/** The YAML parser, loaded only when a YAML file is read: it is a third of `--help`'s start-up. */
+/**
+ * The YAML parser, loaded only when a YAML file is read: it is a third of `--help`'s start-up.
+ * require(), not `import('yaml')`: in the esbuild bundle a dynamic import of this CommonJS package
+ * yields a namespace without its named exports ("parse is not a function"); require() resolves
+ * the installed package the same way bundled or not.
+ */
 function loadYaml(): typeof import('yaml') {
   return createRequire(import.meta.url)('yaml') as typeof import('yaml');
 }
 
-/** Parses YAML or JSON (by extension; anything else as YAML, a superset of JSON). */
+/**
+ * Parses a config file's text, YAML or JSON (by extension; anything else as YAML, a superset of
+ * JSON). The one parser of every command's configuration (record reads its cameras through it).
+ */
 export function parseConfigText(text: string, file: string): Record<string, unknown> {
   let data: unknown;
   if (path.extname(file).toLowerCase() === '.json') {
@@ -318,17 +331,13 @@ export function checkValue(
   }
 }
 
-/** Structured keys a command reads from its own section itself (record's cameras, storage…). */
-const READ_BY_COMMAND: Record<string, ReadonlySet<string>> = { record: RECORD_FILE_KEYS };
-
 function checkSection(
   data: Record<string, unknown>,
   schema: OptionSchema,
   strict: boolean,
-  where: string,
+  prefix: string,
   skip: ReadonlySet<string>,
-  values: Record<string, unknown>,
-  errors: string[],
+  found: FileValues,
 ): void {
   for (const [name, raw] of Object.entries(data)) {
     if (
@@ -337,33 +346,48 @@ function checkSection(
     )
       continue;
     const spec = lookup(schema, name);
+    const key = `key ${prefix}${name}`;
     if (!spec || NOT_IN_FILE.has(spec.key)) {
       if (strict) {
-        errors.push(
+        found.errors.push(
           spec
-            ? `${where}'${name}' cannot be set in a config file`
-            : `${where}'${name}' is not an option${suggest(schema, name)}`,
+            ? `${key}: cannot be set in a config file`
+            : `${key}: not an option${suggest(schema, name)}`,
         );
       }
       continue;
     }
     const checked = checkValue(spec, raw);
-    if ('error' in checked) errors.push(`${where}'${name}' ${checked.error}`);
-    else values[spec.key] = checked.value;
+    if ('error' in checked) {
+      found.errors.push(`${key}: ${checked.error}`);
+    } else {
+      found.values[spec.key] = checked.value;
+      found.keys.set(spec.key, `${prefix}${name}`);
+    }
   }
 }
 
+export interface FileValues {
+  /** Validated values, keyed by the command's declared option names. */
+  values: Record<string, unknown>;
+  /** Each problem, as "key SECTION.NAME: reason". */
+  errors: string[];
+  /** Option name → the key in the file it came from (`record.notify-url`, `age`). */
+  keys: Map<string, string>;
+}
+
 /**
- * The validated values of one command, keyed by its declared option names, and every problem
- * found (each naming the key and the reason). `command` picks the section.
+ * The validated values of one command from the file's data, and every problem found (each naming
+ * the key and the reason). `command` picks the section; `readByCommand` lists the structured keys
+ * of that section the command reads itself (record's cameras, storage…).
  */
 export function configValuesFor(
   data: Record<string, unknown>,
   command: string,
   schema: OptionSchema,
-): { values: Record<string, unknown>; errors: string[] } {
-  const values: Record<string, unknown> = {};
-  const errors: string[] = [];
+  readByCommand: ReadonlySet<string> = new Set(),
+): FileValues {
+  const found: FileValues = { values: {}, errors: [], keys: new Map() };
   const sections = new Set<string>(COMMAND_SECTIONS);
   for (const name of sections) {
     const section = data[name];
@@ -371,47 +395,192 @@ export function configValuesFor(
       section !== undefined &&
       (section === null || typeof section !== 'object' || Array.isArray(section))
     ) {
-      errors.push(`'${name}' must be a mapping of ${name} options, got ${describe(section)}`);
+      found.errors.push(
+        `key ${name}: must be a mapping of ${name} options, got ${describe(section)}`,
+      );
     }
   }
   const own = data[command];
   // archive owns the top level (strict); other commands inherit the top-level keys they know.
-  checkSection(data, schema, command === 'archive', '', sections, values, errors);
+  checkSection(data, schema, command === 'archive', '', sections, found);
   if (own && typeof own === 'object' && !Array.isArray(own)) {
-    checkSection(
-      own as Record<string, unknown>,
-      schema,
-      true,
-      `${command}.`,
-      READ_BY_COMMAND[command] ?? new Set(),
-      values,
-      errors,
-    );
+    checkSection(own as Record<string, unknown>, schema, true, `${command}.`, readByCommand, found);
   }
-  return { values, errors };
+  return found;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The environment: CAMERA_ARCHIVER_<OPTION>, read per command.
+
+export interface EnvironmentValues {
+  values: Record<string, unknown>;
+  /** Each problem, as "CAMERA_ARCHIVER_AGE=abc: --age must be a number, got …". */
+  errors: string[];
+  /** Option name → the variable it came from. */
+  variables: Map<string, string>;
+}
+
+/** Variables that are not options of any command (read before parsing, or by name elsewhere). */
+const NOT_OPTION_VARIABLES = new Set([`${ENV_PREFIX}_CONFIG`, `${ENV_PREFIX}_BIN`]);
+
+/** Environment text to the type the option has, so checkValue judges it as it judges the file. */
+function fromEnvironment(spec: OptionSpec, text: string): unknown {
+  switch (spec.type) {
+    case 'boolean':
+      if (/^(true|1|yes|on)$/i.test(text)) return true;
+      if (/^(false|0|no|off)$/i.test(text)) return false;
+      return text;
+    case 'number':
+    case 'count':
+      return text.trim() !== '' && Number.isFinite(Number(text)) ? Number(text) : text;
+    case 'array':
+      return [text];
+    case 'string':
+      return text;
+  }
+}
+
+/** What an error may show of a variable's value: never a secret, URLs by origin only. */
+function shownEnvironmentValue(key: string, text: string): string {
+  if (key === 'notify-secret') return '(hidden)';
+  if (key === 'notify-url') return redactUrl(text);
+  return text;
 }
 
 /**
- * Applies the config file to a command's yargs builder. Problems are raised when the command runs
- * (not for --help), as a ConfigError naming the file, the keys and the reasons: exit 2.
+ * The values of one command from CAMERA_ARCHIVER_* variables: each variable naming one of the
+ * command's options (`_` for `-`, any case) is typed and checked like a config-file value. A
+ * variable the command has no option for belongs to another command (one environment file serves
+ * every unit) and is ignored; so is an empty one (`VAR=` in an environment file means unset).
+ * `skip`: option names not read from the environment (positionals, --config, --help).
  */
-export function withConfigFile<T>(y: Argv<T>, state: ConfigState, command: string): Argv<T> {
+export function environmentValuesFor(
+  env: NodeJS.ProcessEnv,
+  schema: OptionSchema,
+  skip: ReadonlySet<string> = new Set(),
+): EnvironmentValues {
+  const found: EnvironmentValues = { values: {}, errors: [], variables: new Map() };
+  for (const name of Object.keys(env).sort()) {
+    const text = env[name];
+    if (!name.startsWith(`${ENV_PREFIX}_`) || NOT_OPTION_VARIABLES.has(name)) continue;
+    if (text === undefined || text === '') continue;
+    const spec = lookup(schema, name.slice(ENV_PREFIX.length + 1));
+    if (!spec || skip.has(spec.key) || NOT_IN_FILE.has(spec.key)) continue;
+    const checked = checkValue(spec, fromEnvironment(spec, text));
+    if ('error' in checked) {
+      const error = checked.error.replace(/, got .*$/, '');
+      found.errors.push(`${name}=${shownEnvironmentValue(spec.key, text)}: --${spec.key} ${error}`);
+    } else {
+      found.values[spec.key] = checked.value;
+      found.variables.set(spec.key, name);
+    }
+  }
+  return found;
+}
+
+/** Option names mapped from the environment to their variables (for provenance). */
+export function environmentKeys(env: NodeJS.ProcessEnv, schema: OptionSchema): Map<string, string> {
+  return environmentValuesFor(env, schema).variables;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One command's shared settings: file and environment together.
+
+/** How a command takes part in the shared settings. */
+export interface CommandSettings {
+  /** The command's name: its section in the file. */
+  command: string;
+  /** Words that name the command on the command line (to find its flags). */
+  words: readonly string[];
+  /** Its positional arguments: set in the file, never from the environment. */
+  positionals?: readonly string[];
+  /** Structured keys of its section that the command reads itself (record's cameras…). */
+  readByCommand?: ReadonlySet<string>;
+}
+
+export interface SharedSettings {
+  /** File values overlaid with environment values: what yargs gets below the command line. */
+  values: Record<string, unknown>;
+  /** Every problem, each naming the file and key or the variable. */
+  errors: string[];
+  /** Where each value not given on the command line came from. */
+  sources: Map<string, Provenance>;
+}
+
+/** The file and environment settings of one command, validated against its options. Pure. */
+export function sharedSettingsFor(
+  state: Pick<ConfigState, 'file' | 'env' | 'argv'>,
+  settings: CommandSettings,
+  schema: OptionSchema,
+): SharedSettings {
+  const file = state.file
+    ? configValuesFor(state.file.data, settings.command, schema, settings.readByCommand)
+    : undefined;
+  const env = environmentValuesFor(state.env, schema, new Set(settings.positionals ?? []));
+  const cli = commandLineKeys(state.argv, schema, settings.words);
+  const sources = new Map<string, Provenance>();
+  for (const [key, where] of file?.keys ?? []) {
+    sources.set(key, { source: 'config file', from: state.file?.path ?? '', fileKey: where });
+  }
+  for (const [key, variable] of env.variables) {
+    sources.set(key, { source: 'environment', from: variable });
+  }
+  for (const key of cli) sources.delete(key);
+  return {
+    values: { ...file?.values, ...env.values },
+    errors: [
+      ...(file?.errors ?? []).map((e) => `config file ${state.file?.path ?? ''}, ${e}`),
+      ...env.errors,
+    ],
+    sources,
+  };
+}
+
+/**
+ * Applies the config file and the environment to a command's yargs builder. Problems are raised
+ * when the command runs (not for --help), as one ConfigError listing each with the file and key
+ * or the variable it came from: exit 2. Records the sources in `state.applied`, so that a value
+ * the command itself rejects later can be traced to its origin too (`attributeError`).
+ */
+export function withSharedConfig<T>(
+  y: Argv<T>,
+  state: ConfigState,
+  settings: CommandSettings,
+): Argv<T> {
   const fail = (error: ConfigError): Argv<T> =>
     y.middleware(() => {
       throw error;
     }, true);
   if (state.error) return fail(state.error);
-  if (!state.file) return y;
-  const { values, errors } = configValuesFor(
-    state.file.data,
-    command,
-    schemaFromTable(optionTable(y)),
-  );
-  if (errors.length) {
-    const list = errors.map((e) => `\n  ${e}`).join('');
-    return fail(new ConfigError(`config file ${state.file.path} is invalid:${list}`));
+  const shared = sharedSettingsFor(state, settings, schemaFromTable(optionTable(y)));
+  state.applied = shared;
+  const [first, ...more] = shared.errors;
+  if (first !== undefined) {
+    return fail(
+      new ConfigError(
+        more.length
+          ? `invalid settings:${[first, ...more].map((e) => `\n  ${e}`).join('')}`
+          : first,
+      ),
+    );
   }
-  return y.config(values);
+  return y.config(shared.values);
+}
+
+/**
+ * A UsageError about one option (`--age must be …`) whose value came from the file or the
+ * environment, reworded to name that origin; anything else unchanged.
+ */
+export function attributeError(error: unknown, state: ConfigState): unknown {
+  if (!(error instanceof UsageError || error instanceof ConfigError)) return error;
+  const match = /^(?:invalid )?--([a-z][a-z0-9-]*)\b/.exec(error.message);
+  const where = match?.[1] ? state.applied?.sources.get(match[1]) : undefined;
+  if (!where) return error;
+  const variable = where.source === 'environment' ? where.from : undefined;
+  const origin = variable
+    ? `${variable}=${shownEnvironmentValue(match?.[1] ?? '', state.env[variable] ?? '')}`
+    : `config file ${where.from ?? ''}, key ${where.fileKey ?? match?.[1] ?? ''}`;
+  return new ConfigError(`${origin}: ${error.message}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -423,6 +592,8 @@ export interface Provenance {
   source: Source;
   /** The file path or the environment variable. */
   from?: string;
+  /** In the file: the key the value was read from (`record.notify-url`). */
+  fileKey?: string;
 }
 
 /** Option keys given on the command line, read with yargs' own parser (aliases resolved). */
@@ -454,26 +625,11 @@ export function commandLineKeys(
   return keys;
 }
 
-/** Environment variables yargs maps to options: CAMERA_ARCHIVER_MAX_SIZE → max-size. */
-export function environmentKeys(env: NodeJS.ProcessEnv, schema: OptionSchema): Map<string, string> {
-  const found = new Map<string, string>();
-  for (const name of Object.keys(env)) {
-    if (!name.startsWith(`${ENV_PREFIX}_`) || env[name] === undefined) continue;
-    const spec = lookup(schema, name.slice(ENV_PREFIX.length + 1));
-    if (spec) found.set(spec.key, name);
-  }
-  return found;
-}
-
 export function provenanceOf(
   key: string,
   cli: ReadonlySet<string>,
-  env: ReadonlyMap<string, string>,
-  file: { path: string; keys: ReadonlySet<string> } | undefined,
+  sources: ReadonlyMap<string, Provenance>,
 ): Provenance {
   if (cli.has(key)) return { source: 'command line' };
-  const variable = env.get(key);
-  if (variable) return { source: 'environment', from: variable };
-  if (file?.keys.has(key)) return { source: 'config file', from: file.path };
-  return { source: 'default' };
+  return sources.get(key) ?? { source: 'default' };
 }

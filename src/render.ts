@@ -1,4 +1,7 @@
-/** Renders plans and reports for people (text) and machines (JSON). Pure: strings in, strings out. */
+/**
+ * Renders plans and reports for people (text) and machines (JSON). Pure, strings in and strings
+ * out, except the JSON writer at the end, which hands its pieces to a sink as it goes.
+ */
 import path from 'node:path';
 import {
   buildTranscodeArgs,
@@ -8,7 +11,7 @@ import {
 } from './encoders.js';
 import { displayPath } from './display-path.js';
 import type { ExecutionReport } from './executor.js';
-import type { Disposal, PlanAction, PlanCounts, PlannedClip } from './planner.js';
+import type { DayCounts, Disposal, PlanAction, PlanCounts, PlannedClip } from './planner.js';
 import type { FfmpegCaps } from './toolchain.js';
 import { formatBytes } from './units.js';
 
@@ -74,6 +77,23 @@ export function renderCounts(counts: PlanCounts): string {
   if (counts.pruneFolder) parts.push(`${counts.pruneFolder} folder(s) to prune`);
   if (counts.ignored) parts.push(`${counts.ignored} file(s) ignored`);
   return parts.join(', ');
+}
+
+/**
+ * Actions a default dry run lists in full; past them it shows each further day folder as one
+ * line (renderDaySummary), so a huge tree's plan stays readable. `-v` lists every action and
+ * `--json` always holds them all.
+ */
+export const TEXT_PLAN_LIMIT = 500;
+
+/** One day folder of a summarised dry run: what its plan does, in counts. */
+export function renderDaySummary(relDir: string, counts: DayCounts): string {
+  const parts: string[] = [];
+  if (counts.transcode) parts.push(`${counts.transcode} to transcode`);
+  if (counts.disposeArchived) parts.push(`${counts.disposeArchived} already archived`);
+  if (counts.removePartial) parts.push(`${counts.removePartial} stale partial file(s) to remove`);
+  if (counts.keep) parts.push(`${counts.keep} kept`);
+  return `${relDir}: ${parts.length ? parts.join(', ') : 'nothing to do'}`;
 }
 
 export function encoderLine(profile: EncodingProfile | undefined): string {
@@ -176,4 +196,87 @@ export function renderReport(report: ExecutionReport, seconds: number, root: str
 function savedPhrase(bytesIn: number, bytesOut: number): string {
   const saved = Math.round((1 - bytesOut / bytesIn) * 100);
   return saved >= 0 ? `${saved}% saved` : `${-saved}% larger`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON as a stream: a plan of a million actions is never one string (V8 caps strings at ~1 GB,
+// "Invalid string length"), and never wholly in memory.
+
+/** Writes text; a promise when the reader is behind and the writer should wait for it. */
+export type TextSink = (text: string) => Promise<void> | undefined;
+
+/**
+ * A sink on a stream that honours backpressure: when the stream's buffer is full it waits for
+ * 'drain', or for the end of the stream (a reader that left takes nothing more, and must not
+ * leave the writer waiting for ever).
+ */
+export function streamSink(stream: NodeJS.WritableStream): TextSink {
+  return (text) => {
+    if (stream.write(text) !== false) return undefined;
+    if ((stream as { destroyed?: boolean }).destroyed === true) return undefined;
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        stream.off('drain', done);
+        stream.off('close', done);
+        stream.off('error', done);
+        resolve();
+      };
+      stream.on('drain', done);
+      stream.on('close', done);
+      stream.on('error', done);
+    });
+  };
+}
+
+/** One JSON object written field by field, byte for byte as `JSON.stringify(object, null, 2)`. */
+export interface JsonObjectWriter {
+  /** A field with its whole value (undefined values are left out, as JSON.stringify does). */
+  field(key: string, value: unknown): Promise<void>;
+  /** Opens the array field `key`; `item` then appends to it. */
+  array(key: string): Promise<void>;
+  item(value: unknown): Promise<void>;
+  /** Closes an open array and the object, and ends the line. */
+  end(): Promise<void>;
+}
+
+const indented = (json: string, pad: string): string => json.replace(/\n/g, `\n${pad}`);
+
+export function jsonObjectWriter(sink: TextSink): JsonObjectWriter {
+  let fields = 0;
+  let items: number | undefined; // items of the open array; undefined when none is open
+  const write = async (text: string): Promise<void> => {
+    const waiting = sink(text);
+    if (waiting) await waiting;
+  };
+  const closeArray = async (): Promise<void> => {
+    if (items === undefined) return;
+    await write(items === 0 ? ']' : '\n  ]');
+    items = undefined;
+  };
+  const key = async (name: string): Promise<void> => {
+    await closeArray();
+    await write(`${fields++ === 0 ? '{\n' : ',\n'}  ${JSON.stringify(name)}: `);
+  };
+  return {
+    async field(name, value) {
+      const json = JSON.stringify(value, null, 2) as string | undefined;
+      if (json === undefined) return;
+      await key(name);
+      await write(indented(json, '  '));
+    },
+    async array(name) {
+      await key(name);
+      await write('[');
+      items = 0;
+    },
+    async item(value) {
+      if (items === undefined) throw new Error('jsonObjectWriter: item() outside an array');
+      const json = (JSON.stringify(value, null, 2) as string | undefined) ?? 'null';
+      await write(`${items++ === 0 ? '' : ','}\n    ${indented(json, '    ')}`);
+    },
+    async end() {
+      await closeArray();
+      await write(fields === 0 ? '{}\n' : '\n}\n');
+    },
+  };
 }

@@ -4,7 +4,7 @@
  *
  *   0 ok or nothing to do · 1 some work failed · 2 usage/config error · 129/130/143 SIGHUP/SIGINT/SIGTERM
  */
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import {
   errorMessage,
   EXIT,
@@ -12,7 +12,14 @@ import {
   UsageError,
   type InterruptSignal,
 } from '../errors.js';
-import { loadConfigState, withConfigFile } from '../config-file.js';
+import {
+  attributeError,
+  loadConfigState,
+  withSharedConfig,
+  type CommandSettings,
+  type ConfigState,
+} from '../config-file.js';
+import { RECORD_FILE_KEYS } from '../record/config.js';
 import { packageVersion } from '../package-version.js';
 import { archiveBuilder, archiveHandler } from './commands/archive.js';
 import { detectBuilder, detectHandler } from './commands/detect.js';
@@ -24,15 +31,57 @@ import type { CliContext } from './context.js';
 
 const SIGNALS: readonly InterruptSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
+/**
+ * How each command reads the shared config file and environment: one file and one environment
+ * file serve every command, each taking the options it has and ignoring the others'.
+ */
+const SETTINGS = {
+  archive: { command: 'archive', words: ['archive'], positionals: ['directory'] },
+  record: {
+    command: 'record',
+    words: ['record'],
+    positionals: ['root'],
+    readByCommand: RECORD_FILE_KEYS,
+  },
+  snapshot: { command: 'snapshot', words: ['snapshot'], positionals: ['output'] },
+  detect: { command: 'detect', words: ['detect'] },
+  stats: { command: 'stats', words: ['stats'], positionals: ['directory'] },
+} as const satisfies Record<string, CommandSettings>;
+
+/** A command's builder with the shared settings applied. */
+function shared<T>(
+  builder: (y: Argv) => Argv<T>,
+  state: ConfigState,
+  settings: CommandSettings,
+): (y: Argv) => Argv<T> {
+  return (y) => withSharedConfig(builder(y), state, settings);
+}
+
 export async function runCli(
   argv: readonly string[],
   base: Omit<CliContext, 'setExitCode'>,
 ): Promise<number> {
   let code: number = EXIT.ok;
   const ctx: CliContext = { ...base, setExitCode: (c) => (code = c) };
-  // Precedence (yargs' own): command line > CAMERA_ARCHIVER_* > config file > defaults.
+  // Precedence: command line > CAMERA_ARCHIVER_* > config file > defaults (config-file.ts).
   const configState = loadConfigState(argv, base.env);
-  const parser = yargs([...argv])
+  const parser = parserFor(argv, ctx, configState);
+  // yargs prints the script but, without exitProcess, then runs the default command too.
+  if (argv.length === 1 && argv[0] === 'completion') {
+    parser.showCompletionScript();
+    return code;
+  }
+  try {
+    await parser.parseAsync();
+  } catch (error) {
+    throw attributeError(error, configState);
+  }
+  return code;
+}
+
+/** The command line's grammar: every command, each with the shared settings applied. */
+function parserFor(argv: readonly string[], ctx: CliContext, configState: ConfigState): Argv {
+  return yargs([...argv])
     .scriptName('camera-archiver')
     .usage(
       '$0 [archive] [directory] [options]\n\nArchive old security-camera clips: transcode, verify, then trash the sources.',
@@ -40,29 +89,32 @@ export async function runCli(
     .command(
       ['archive [directory]', '$0 [directory]'],
       'transcode old clips into the archive tree, verify, then trash or delete the sources (default command)',
-      (y) => withConfigFile(archiveBuilder(y), configState, 'archive'),
+      shared(archiveBuilder, configState, SETTINGS.archive),
       (args) => archiveHandler(args, ctx),
     )
     .command(
       'record [root]',
       'record cameras into the tree in clock-aligned segments (long-running)',
-      recordBuilder,
+      shared(recordBuilder, configState, SETTINGS.record),
       (args) => recordHandler(args, ctx),
     )
-    .command('snapshot [output]', 'grab one frame from a camera as JPEG', snapshotBuilder, (args) =>
-      snapshotHandler(args, ctx),
+    .command(
+      'snapshot [output]',
+      'grab one frame from a camera as JPEG',
+      shared(snapshotBuilder, configState, SETTINGS.snapshot),
+      (args) => snapshotHandler(args, ctx),
     )
     .command(
       'detect',
       'list V4L2 (USB) cameras with formats and a suggested config',
-      detectBuilder,
+      shared(detectBuilder, configState, SETTINGS.detect),
       (args) => detectHandler(args, ctx),
     )
     .command(configCommand(ctx, configState))
     .command(
       'stats [directory]',
       'footage per camera and per day, archive savings, free space and a forecast (reads sizes only)',
-      statsBuilder,
+      shared(statsBuilder, configState, SETTINGS.stats),
       (args) => statsHandler(args, ctx),
     )
     .option('config', {
@@ -77,25 +129,46 @@ export async function runCli(
     )
     .strict()
     .recommendCommands()
-    .env('CAMERA_ARCHIVER')
     .help()
     .alias('help', 'h')
     .version(packageVersion())
-    .wrap(Math.min(110, base.stdout.columns ?? 100))
+    .wrap(Math.min(110, ctx.stdout.columns ?? 100))
     .exitProcess(false)
     .fail((message, error) => {
       throw error ?? new UsageError(message);
     });
-  // yargs prints the script but, without exitProcess, then runs the default command too.
-  if (argv.length === 1 && argv[0] === 'completion') {
-    parser.showCompletionScript();
-    return code;
-  }
-  await parser.parseAsync();
-  return code;
+}
+
+/**
+ * Output is complete whatever reads it: process.exit() discards what a pipe has not taken yet
+ * (a slow `| jq` got the first 64 KiB), so exit waits until stdout and stderr have handed every
+ * byte to the OS. A reader that leaves early (`| head`) is not an error of the run: what is
+ * written after it left is dropped, quietly, and the run ends with its own exit status.
+ */
+function guardOutput(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+    // Nothing can be reported on a broken stream; the run's exit status still says how it went.
+  });
+}
+
+/** Resolves when everything written to `stream` so far is flushed (or cannot be any more). */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.destroyed || !stream.writable) return Promise.resolve();
+  return new Promise((resolve) => {
+    // Writes complete in order: this callback runs after every earlier write has been flushed.
+    stream.write('', () => resolve());
+  });
+}
+
+async function exitWhenFlushed(code: number): Promise<never> {
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
+  guardOutput(process.stdout);
+  guardOutput(process.stderr);
   const controller = new AbortController();
   let interrupted: InterruptSignal | undefined;
   let takenBy: ((signal: InterruptSignal) => void) | undefined;
@@ -149,5 +222,5 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
   if (interrupted && code === EXIT.ok) code = EXIT[interrupted];
   process.off('beforeExit', unfinished);
-  process.exit(code);
+  await exitWhenFlushed(code);
 }

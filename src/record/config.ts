@@ -14,6 +14,7 @@ import {
   type EncoderChoice,
 } from '../encoders.js';
 import { ConfigError, UsageError } from '../errors.js';
+import { parseConfigText as parseConfigFileText } from '../config-file.js';
 import { OUTPUT_DIR_NAME, TRASH_DIR_NAME } from '../naming.js';
 import { parseDuration } from '../units.js';
 
@@ -537,21 +538,7 @@ export function buildRecordConfig(
   };
 }
 
-/** Parses config file text: YAML is a superset of JSON, but JSON gets JSON's clearer errors. */
+/** Parses config file text through the one parser every command uses (config-file.ts). */
 export async function parseConfigText(text: string, file: string): Promise<unknown> {
-  if (file.endsWith('.json')) {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (error) {
-      throw new ConfigError(`${file}: not valid JSON: ${(error as Error).message}`);
-    }
-  }
-  const { parse } = await import('yaml');
-  try {
-    return parse(text) as unknown;
-  } catch (error) {
-    throw new ConfigError(
-      `${file}: not valid YAML: ${(error as Error).message.split('\n')[0] ?? ''}`,
-    );
-  }
+  return Promise.resolve(parseConfigFileText(text, file));
 }

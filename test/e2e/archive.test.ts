@@ -307,7 +307,7 @@ describe('camera-archiver archive (e2e)', () => {
     const inPty = (
       args: string[],
       keys: string,
-      delayMs = 1500,
+      delayMs = 30_000,
     ): Promise<{ code: number | null; out: string }> =>
       new Promise((resolve) => {
         const cmd = [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' ');
@@ -315,10 +315,18 @@ describe('camera-archiver archive (e2e)', () => {
           env: { ...process.env, TZ: 'UTC' },
         });
         let out = '';
+        let sent = false;
+        // The keys go once the prompt is up (a key typed earlier may be lost when the terminal
+        // switches to raw mode), or after delayMs for runs that never prompt.
+        const send = (): void => {
+          if (!sent) child.stdin.write(keys);
+          sent = true;
+        };
         child.stdout.on('data', (d: Buffer) => {
           out += d.toString();
+          if (out.includes('Proceed?')) setTimeout(send, 200);
         });
-        setTimeout(() => child.stdin.write(keys), delayMs);
+        setTimeout(send, delayMs);
         child.on('close', (code) => resolve({ code, out }));
       });
 

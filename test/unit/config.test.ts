@@ -14,9 +14,12 @@ import {
   parseConfigText,
   provenanceOf,
   schemaFromTable,
+  sharedSettingsFor,
+  environmentValuesFor,
   DEFAULT_CONFIG_FILES,
   type OptionSchema,
 } from '../../src/config-file.js';
+import { RECORD_FILE_KEYS } from '../../src/record/config.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
 
 /** The archive command's options exactly as yargs registers them inside the command. */
@@ -143,15 +146,15 @@ describe('configValuesFor (validation against the archive options)', () => {
       schema,
     );
     expect(errors).toEqual([
-      "'agee' is not an option (did you mean 'age'?)",
-      '\'jobs\' must be a number, got string "two"',
-      '\'encoder\' must be one of auto, qsv, vaapi, nvenc, software, got string "qsx"',
-      expect.stringMatching(/^'settle-time' invalid value '5x'/),
-      expect.stringMatching(/^'max-size' invalid value 'lots'/),
-      expect.stringMatching(/^'until' invalid value '25:00'/),
-      expect.stringMatching(/^'notify-url' invalid value 'ftp:\/\/x\/…?': only http/),
-      '\'delete\' must be true or false, got string "yes"',
-      "'help' cannot be set in a config file",
+      "key agee: not an option (did you mean 'age'?)",
+      'key jobs: must be a number, got string "two"',
+      'key encoder: must be one of auto, qsv, vaapi, nvenc, software, got string "qsx"',
+      expect.stringMatching(/^key settle-time: invalid value '5x'/),
+      expect.stringMatching(/^key max-size: invalid value 'lots'/),
+      expect.stringMatching(/^key until: invalid value '25:00'/),
+      expect.stringMatching(/^key notify-url: invalid value 'ftp:\/\/x\/…?': only http/),
+      'key delete: must be true or false, got string "yes"',
+      'key help: cannot be set in a config file',
     ]);
   });
 
@@ -162,9 +165,14 @@ describe('configValuesFor (validation against the archive options)', () => {
       record: { cameras: 'front', bogus: 1 },
       archive: { jobs: 2 },
     };
-    expect(configValuesFor(data, 'archive', schema)).toEqual({
+    expect(configValuesFor(data, 'archive', schema)).toMatchObject({
       values: { age: 14, 'notify-url': ['http://127.0.0.1:1/'], jobs: 2 },
       errors: [],
+      keys: new Map([
+        ['age', 'age'],
+        ['notify-url', 'notify-url'],
+        ['jobs', 'archive.jobs'],
+      ]),
     });
     // A record-like command that knows notify-url but not age: inherits one, ignores the other,
     // and is strict about its own section (here with archive's schema standing in).
@@ -173,9 +181,9 @@ describe('configValuesFor (validation against the archive options)', () => {
     );
     const r = configValuesFor({ ...data, record: { jobs: 3, bogus: 1 } }, 'record', recordSchema);
     expect(r.values).toEqual({ 'notify-url': ['http://127.0.0.1:1/'], jobs: 3 });
-    expect(r.errors).toEqual(["record.'bogus' is not an option"]);
+    expect(r.errors).toEqual(['key record.bogus: not an option']);
     expect(configValuesFor({ record: 'front' }, 'archive', schema).errors).toEqual([
-      '\'record\' must be a mapping of record options, got string "front"',
+      'key record: must be a mapping of record options, got string "front"',
     ]);
   });
 
@@ -217,23 +225,68 @@ describe('provenance', () => {
     );
   });
 
-  it('command line > environment > file > default', () => {
-    const env = new Map([
-      ['jobs', 'CAMERA_ARCHIVER_JOBS'],
-      ['age', 'CAMERA_ARCHIVER_AGE'],
+  it('reads the environment per command: typed like the file, other commands’ variables ignored', () => {
+    const env = {
+      CAMERA_ARCHIVER_AGE: '14',
+      CAMERA_ARCHIVER_DRY_RUN: 'yes',
+      CAMERA_ARCHIVER_VERBOSE: '2',
+      CAMERA_ARCHIVER_NOTIFY_URL: 'http://127.0.0.1:1/',
+      CAMERA_ARCHIVER_SEGMENT_TIME: '10s', // record's
+      CAMERA_ARCHIVER_TIMEOUT: '5', // snapshot's
+      CAMERA_ARCHIVER_CONFIG: '/etc/c.yaml', // read before parsing
+      CAMERA_ARCHIVER_JOBS: '', // empty: unset
+      CAMERA_ARCHIVER_DIRECTORY: '/elsewhere', // a positional: never from the environment
+    };
+    const found = environmentValuesFor(env, schema, new Set(['directory']));
+    expect(found.errors).toEqual([]);
+    expect(found.values).toEqual({
+      age: 14,
+      'dry-run': true,
+      verbose: 2,
+      'notify-url': ['http://127.0.0.1:1/'],
+    });
+    expect(found.variables.get('dry-run')).toBe('CAMERA_ARCHIVER_DRY_RUN');
+    const bad = environmentValuesFor(
+      {
+        CAMERA_ARCHIVER_AGE: 'abc',
+        CAMERA_ARCHIVER_DELETE: 'maybe',
+        CAMERA_ARCHIVER_ENCODER: 'qsx',
+        CAMERA_ARCHIVER_NOTIFY_URL: 'ftp://hooks.example.com/T0/token',
+      },
+      schema,
+    );
+    expect(bad.errors).toEqual([
+      'CAMERA_ARCHIVER_AGE=abc: --age must be a number',
+      'CAMERA_ARCHIVER_DELETE=maybe: --delete must be true or false',
+      'CAMERA_ARCHIVER_ENCODER=qsx: --encoder must be one of auto, qsv, vaapi, nvenc, software',
+      expect.stringMatching(/^CAMERA_ARCHIVER_NOTIFY_URL=ftp:\/\/hooks\.example\.com\/…: /),
     ]);
-    const file = { path: '/etc/c.yaml', keys: new Set(['jobs', 'age', 'codec']) };
-    const cli = new Set(['jobs']);
-    expect(provenanceOf('jobs', cli, env, file)).toEqual({ source: 'command line' });
-    expect(provenanceOf('age', cli, env, file)).toEqual({
+    expect(bad.errors.join('\n')).not.toContain('token');
+  });
+
+  it('command line > environment > file > default', () => {
+    const state = {
+      file: { path: '/etc/c.yaml', explicit: false, data: { jobs: 1, age: 3, codec: 'h264' } },
+      env: { CAMERA_ARCHIVER_JOBS: '2', CAMERA_ARCHIVER_AGE: '14' },
+      argv: ['--jobs', '3'],
+    };
+    const settings = { command: 'archive', words: ['archive'], positionals: ['directory'] };
+    const shared = sharedSettingsFor(state, settings, schema);
+    expect(shared.errors).toEqual([]);
+    // yargs gets the environment over the file; the command line wins over both inside yargs.
+    expect(shared.values).toEqual({ jobs: 2, age: 14, codec: 'h264' });
+    const cli = commandLineKeys(state.argv, schema, ['archive']);
+    expect(provenanceOf('jobs', cli, shared.sources)).toEqual({ source: 'command line' });
+    expect(provenanceOf('age', cli, shared.sources)).toEqual({
       source: 'environment',
       from: 'CAMERA_ARCHIVER_AGE',
     });
-    expect(provenanceOf('codec', cli, env, file)).toEqual({
+    expect(provenanceOf('codec', cli, shared.sources)).toEqual({
       source: 'config file',
       from: '/etc/c.yaml',
+      fileKey: 'codec',
     });
-    expect(provenanceOf('audio', cli, env, file)).toEqual({ source: 'default' });
+    expect(provenanceOf('audio', cli, shared.sources)).toEqual({ source: 'default' });
   });
 
   it('config rows hide the secret, shorten URLs and skip unset hidden options', () => {
@@ -301,7 +354,7 @@ describe('one shared file for archive and record', () => {
         bogus: 1,
       },
     };
-    const { errors } = configValuesFor(data, 'record', schema);
-    expect(errors).toEqual([expect.stringMatching(/^record\.'bogus' is not an option/)]);
+    const { errors } = configValuesFor(data, 'record', schema, RECORD_FILE_KEYS);
+    expect(errors).toEqual([expect.stringMatching(/^key record\.bogus: not an option/)]);
   });
 });

@@ -7,13 +7,13 @@
 import type { Argv, CommandModule } from 'yargs';
 import {
   commandLineKeys,
-  configValuesFor,
-  environmentKeys,
   optionTable,
   provenanceOf,
   schemaFromTable,
-  withConfigFile,
+  sharedSettingsFor,
+  withSharedConfig,
   DEFAULT_CONFIG_FILES,
+  type CommandSettings,
   type ConfigState,
   type OptionSchema,
   type Provenance,
@@ -26,6 +26,13 @@ import { archiveBuilder, toArchiveOptions } from './archive.js';
 const SECRET_KEYS = new Set(['notify-secret']);
 /** Shown by origin only: webhook URLs usually carry their token. */
 const URL_KEYS = new Set(['notify-url']);
+/** `config` shows the archive command's settings, as `config` would run it. */
+const SETTINGS: CommandSettings = {
+  command: 'archive',
+  words: ['config'],
+  positionals: ['directory'],
+};
+
 /** Options of the CLI itself, not settings. */
 const NOT_SETTINGS = new Set(['help', 'version', 'print', 'config']);
 
@@ -50,17 +57,12 @@ export function configRows(
   commandWords: readonly string[],
 ): ConfigRow[] {
   const cli = commandLineKeys(state.argv, schema, commandWords);
-  const env = environmentKeys(state.env, schema);
-  const file = state.file
-    ? {
-        path: state.file.path,
-        keys: new Set(Object.keys(configValuesFor(state.file.data, 'archive', schema).values)),
-      }
-    : undefined;
+  const { sources } = sharedSettingsFor(state, { ...SETTINGS, words: commandWords }, schema);
   const rows: ConfigRow[] = [];
   for (const spec of schema.values()) {
     if (NOT_SETTINGS.has(spec.key)) continue;
-    const where = provenanceOf(spec.key, cli, env, file);
+    const { source, from } = provenanceOf(spec.key, cli, sources);
+    const where: Provenance = from === undefined ? { source } : { source, from };
     // Hidden options (the test clock, the --no-confirm spelling) only when someone set them.
     if (spec.hidden && where.source === 'default') continue;
     rows.push({ key: spec.key, value: shownValue(spec.key, argv[spec.key]), ...where });
@@ -114,7 +116,7 @@ export function configCommand(ctx: CliContext, state: ConfigState): CommandModul
     command: 'config [directory]',
     describe: 'show the effective configuration and where each value came from',
     builder: (y: Argv) => {
-      const built = withConfigFile(
+      const built = withSharedConfig(
         archiveBuilder(y)
           .option('print', {
             type: 'boolean',
@@ -132,7 +134,7 @@ export function configCommand(ctx: CliContext, state: ConfigState): CommandModul
             'Accepts every archive option, so it answers "what would this command line use?". --json here means JSON output. The notify secret is never shown and notify URLs only by origin.',
           ),
         state,
-        'archive',
+        SETTINGS,
       );
       schema = schemaFromTable(optionTable(built));
       return built;

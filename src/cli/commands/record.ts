@@ -218,7 +218,7 @@ export async function recordHandler(argv: Record<string, unknown>, ctx: CliConte
     const root =
       options.root ??
       (await commands
-        .loadRecordConfig({ ...options, cameras: [] })
+        .loadRecordConfig({ ...options, cameras: [] }, ctx.env)
         .then((r) => r.config.root)
         .catch(() => '/camera'));
     const running = await commands.printStatus(root, argv.json === true, io);
