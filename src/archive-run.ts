@@ -4,6 +4,7 @@
  * Dry run and real run share discovery, planner and renderer; the only fork is here.
  */
 import { existsSync, promises as fsp } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { confirmOrStop } from './confirm.js';
 import {
@@ -52,6 +53,7 @@ import { runCaptured } from './run-captured.js';
 import { LOWEST_PRIORITY } from './thread-priority.js';
 import { locateTool, locateToolchain, resolveToolchain, type Toolchain } from './toolchain.js';
 import { resolveIonice } from './io-priority.js';
+import { resolveRoots } from './roots.js';
 import { RunReport, stderrLog } from './run-report.js';
 import { stopByMessage, stopChecker, type StopBy } from './until.js';
 
@@ -118,6 +120,35 @@ export function consoleLevel(verbosity: number): Level {
   return verbosity < 0 ? 'warn' : verbosity === 0 ? 'info' : verbosity === 1 ? 'verbose' : 'debug';
 }
 
+/**
+ * Parallel transcodes allowed: each ffmpeg already uses several threads, so beyond two per CPU
+ * more jobs only add memory and disk contention (and hardware encoders cap their sessions). At
+ * least 16, so one config file works on every host it is copied to.
+ */
+export function maxJobs(): number {
+  return Math.max(16, 2 * os.availableParallelism());
+}
+
+/** `--jobs` within 1..maxJobs(), else a UsageError (exit 2) before anything is read. */
+export function checkJobs(jobs: number): void {
+  const max = maxJobs();
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > max)
+    throw new UsageError(`--jobs must be a whole number from 1 to ${max}, got ${jobs}`);
+}
+
+/**
+ * The input root exists and is a folder, and the archive and trash roots do not overlap it (or
+ * each other) by identity (src/roots.ts): for commands that only read the tree, such as `stats`.
+ */
+export async function checkTreeRoots(
+  root: string,
+  output: string,
+  trash: string,
+): Promise<{ root: string; output: string; trash: string; notes: string[] }> {
+  const r = await resolveRoots({ root, output, trash });
+  return { root: r.input.real, output: r.output.real, trash: r.trash.real, notes: r.notes };
+}
+
 export async function checkInputRoot(root: string): Promise<void> {
   let info;
   try {
@@ -154,24 +185,33 @@ async function runArchiveUnreported(
   io: RunIo,
   report: RunReport,
 ): Promise<RunOutcome> {
-  const root = path.resolve(opts.root);
-  const outputRoot = path.resolve(opts.output);
-  const trashRoot = path.resolve(opts.trash);
+  checkJobs(opts.jobs);
   if (!opts.dryRun && !opts.assumeYes && !io.stdin.isTTY) {
     throw new UsageError(
       'a real run asks before it changes anything, but standard input is not a terminal: add -y (--no-confirm) to proceed, or --dry-run to preview',
     );
   }
-  await checkInputRoot(root);
+  // Resolved once, by identity: from here on the run knows each root by its real path only.
+  const resolved = await resolveRoots({
+    root: opts.root,
+    output: opts.output,
+    trash: opts.trash,
+    logFile: opts.dryRun ? undefined : opts.logFile,
+    trashUnused: opts.deleteSources,
+  });
+  const root = resolved.input.real;
+  const outputRoot = resolved.output.real;
+  const trashRoot = resolved.trash.real;
 
   const log = await createLogger({
     consoleLevel: consoleLevel(opts.verbosity),
-    file: opts.dryRun ? undefined : opts.logFile,
+    file: resolved.logFile?.real,
     stderr: io.stderr,
     env: io.env,
   });
   let lock: TreeLock | undefined;
   try {
+    for (const note of resolved.notes) log.info(note);
     if (opts.cleanOutput && !opts.cleanup) {
       log.warn(
         '--clean-output only has an effect with --cleanup: archives are never treated as sources',
