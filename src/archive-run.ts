@@ -3,7 +3,7 @@
  *   discovery → planner → (dry run: render) | (real run: confirm → executor → report)
  * Dry run and real run share discovery, planner and renderer; the only fork is here.
  */
-import { existsSync, promises as fsp } from 'node:fs';
+import { constants, existsSync, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { confirmOrStop } from './confirm.js';
@@ -149,6 +149,40 @@ export async function checkTreeRoots(
   return { root: r.input.real, output: r.output.real, trash: r.trash.real, notes: r.notes };
 }
 
+/**
+ * A real run records what it does in its log file, so one that cannot write it does not start:
+ * a read-only footage filesystem, or a log path under a file, is an error naming the file
+ * (exit 1; metrics and notifications still go out) rather than a crash mid-run.
+ */
+export async function checkLogFile(file: string): Promise<void> {
+  // The rotating file is created on first write, with any missing folders: the nearest
+  // existing folder above it must be writable.
+  let dir = path.dirname(file);
+  for (;;) {
+    try {
+      const info = await fsp.stat(dir);
+      if (!info.isDirectory()) {
+        throw new EnvironmentError(
+          `cannot write the log file ${file}: ${dir} is not a folder (nothing was changed)`,
+        );
+      }
+      break;
+    } catch (error) {
+      if (error instanceof EnvironmentError) throw error;
+      const parent = path.dirname(dir);
+      if (parent === dir) throw error;
+      dir = parent;
+    }
+  }
+  try {
+    await fsp.access(dir, constants.W_OK);
+  } catch (error) {
+    throw new EnvironmentError(
+      `cannot write the log file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)} on ${dir} (nothing was changed)`,
+    );
+  }
+}
+
 export async function checkInputRoot(root: string): Promise<void> {
   let info;
   try {
@@ -202,6 +236,8 @@ async function runArchiveUnreported(
   const root = resolved.input.real;
   const outputRoot = resolved.output.real;
   const trashRoot = resolved.trash.real;
+
+  if (resolved.logFile) await checkLogFile(resolved.logFile.real);
 
   const log = await createLogger({
     consoleLevel: consoleLevel(opts.verbosity),
