@@ -3,7 +3,8 @@
  *   discovery → planner → (dry run: render) | (real run: confirm → executor → report)
  * Dry run and real run share discovery, planner and renderer; the only fork is here.
  */
-import { existsSync, promises as fsp } from 'node:fs';
+import { constants, existsSync, promises as fsp } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { confirmOrStop } from './confirm.js';
 import {
@@ -11,6 +12,7 @@ import {
   findDayFolders,
   type DiscoveryOptions,
   type IgnoredFile,
+  type Skeleton,
 } from './discovery.js';
 import {
   encoderName,
@@ -23,7 +25,7 @@ import {
 } from './encoders.js';
 import { EnvironmentError, interruptSignalOf, UsageError, type RunOutcome } from './errors.js';
 import { displayPath } from './display-path.js';
-import type { ExecutionReport } from './executor.js';
+import type { ExecutionReport, ExecutorContext } from './executor.js';
 import { acquireTreeLock, type TreeLock } from './lock.js';
 import { createLogger, type AppLogger, type Level } from './logger.js';
 import {
@@ -57,6 +59,7 @@ import { runCaptured } from './run-captured.js';
 import { LOWEST_PRIORITY } from './thread-priority.js';
 import { locateTool, locateToolchain, resolveToolchain, type Toolchain } from './toolchain.js';
 import { resolveIonice } from './io-priority.js';
+import { resolveRoots } from './roots.js';
 import { RunReport, stderrLog } from './run-report.js';
 import { stopByMessage, stopChecker, type StopBy } from './until.js';
 
@@ -127,6 +130,69 @@ export function consoleLevel(verbosity: number): Level {
   return verbosity < 0 ? 'warn' : verbosity === 0 ? 'info' : verbosity === 1 ? 'verbose' : 'debug';
 }
 
+/**
+ * Parallel transcodes allowed: each ffmpeg already uses several threads, so beyond two per CPU
+ * more jobs only add memory and disk contention (and hardware encoders cap their sessions). At
+ * least 16, so one config file works on every host it is copied to.
+ */
+export function maxJobs(): number {
+  return Math.max(16, 2 * os.availableParallelism());
+}
+
+/** `--jobs` within 1..maxJobs(), else a UsageError (exit 2) before anything is read. */
+export function checkJobs(jobs: number): void {
+  const max = maxJobs();
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > max)
+    throw new UsageError(`--jobs must be a whole number from 1 to ${max}, got ${jobs}`);
+}
+
+/**
+ * The input root exists and is a folder, and the archive and trash roots do not overlap it (or
+ * each other) by identity (src/roots.ts): for commands that only read the tree, such as `stats`.
+ */
+export async function checkTreeRoots(
+  root: string,
+  output: string,
+  trash: string,
+): Promise<{ root: string; output: string; trash: string; notes: string[] }> {
+  const r = await resolveRoots({ root, output, trash });
+  return { root: r.input.real, output: r.output.real, trash: r.trash.real, notes: r.notes };
+}
+
+/**
+ * A real run records what it does in its log file, so one that cannot write it does not start:
+ * a read-only footage filesystem, or a log path under a file, is an error naming the file
+ * (exit 1; metrics and notifications still go out) rather than a crash mid-run.
+ */
+export async function checkLogFile(file: string): Promise<void> {
+  // The rotating file is created on first write, with any missing folders: the nearest
+  // existing folder above it must be writable.
+  let dir = path.dirname(file);
+  for (;;) {
+    try {
+      const info = await fsp.stat(dir);
+      if (!info.isDirectory()) {
+        throw new EnvironmentError(
+          `cannot write the log file ${file}: ${dir} is not a folder (nothing was changed)`,
+        );
+      }
+      break;
+    } catch (error) {
+      if (error instanceof EnvironmentError) throw error;
+      const parent = path.dirname(dir);
+      if (parent === dir) throw error;
+      dir = parent;
+    }
+  }
+  try {
+    await fsp.access(dir, constants.W_OK);
+  } catch (error) {
+    throw new EnvironmentError(
+      `cannot write the log file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)} on ${dir} (nothing was changed)`,
+    );
+  }
+}
+
 export async function checkInputRoot(root: string): Promise<void> {
   let info;
   try {
@@ -163,24 +229,35 @@ async function runArchiveUnreported(
   io: RunIo,
   report: RunReport,
 ): Promise<RunOutcome> {
-  const root = path.resolve(opts.root);
-  const outputRoot = path.resolve(opts.output);
-  const trashRoot = path.resolve(opts.trash);
+  checkJobs(opts.jobs);
   if (!opts.dryRun && !opts.assumeYes && !io.stdin.isTTY) {
     throw new UsageError(
       'a real run asks before it changes anything, but standard input is not a terminal: add -y (--no-confirm) to proceed, or --dry-run to preview',
     );
   }
-  await checkInputRoot(root);
+  // Resolved once, by identity: from here on the run knows each root by its real path only.
+  const resolved = await resolveRoots({
+    root: opts.root,
+    output: opts.output,
+    trash: opts.trash,
+    logFile: opts.dryRun ? undefined : opts.logFile,
+    trashUnused: opts.deleteSources,
+  });
+  const root = resolved.input.real;
+  const outputRoot = resolved.output.real;
+  const trashRoot = resolved.trash.real;
+
+  if (resolved.logFile) await checkLogFile(resolved.logFile.real);
 
   const log = await createLogger({
     consoleLevel: consoleLevel(opts.verbosity),
-    file: opts.dryRun ? undefined : opts.logFile,
+    file: resolved.logFile?.real,
     stderr: io.stderr,
     env: io.env,
   });
   let lock: TreeLock | undefined;
   try {
+    for (const note of resolved.notes) log.info(note);
     if (opts.cleanOutput && !opts.cleanup) {
       log.warn(
         '--clean-output only has an effect with --cleanup: archives are never treated as sources',
@@ -335,7 +412,6 @@ async function archive(
   const skeleton = await findDayFolders(discovery);
   skeleton.ignored.forEach(noteIgnored);
   const counts: PlanCounts = emptyCounts();
-  const actions: PlanAction[] = [];
   // A --json dry run streams its plan, an action at a time, at the reader's pace; the fields
   // known only at the end (encoder, counts) follow the actions.
   let jsonPlan: JsonObjectWriter | undefined;
@@ -375,11 +451,15 @@ async function archive(
         return render(action);
     } else if (action.kind === 'keep') {
       log.verbose(`keep ${displayPath(roots.root, action.path)}: ${action.reason}`);
-    } else {
-      actions.push(action);
     }
     return undefined;
   };
+  // A real run plans twice and holds neither plan (see executeByDay): this pass counts the plan
+  // for the summary and the prompt, totals the bytes for progress, and keeps one fingerprint
+  // per day folder so the executing pass acts only on days that still plan the same.
+  const wantBytes = !opts.dryRun && opts.progress !== 'none' && opts.verbosity >= 0;
+  let totalBytes = 0;
+  const dayPrints = new Map<string, number>();
 
   for await (const day of discoverDays(discovery, skeleton)) {
     if (io.signal.aborted) {
@@ -410,6 +490,10 @@ async function archive(
     for (const action of plan.actions) {
       const rendering = take(action);
       if (rendering) await rendering;
+    }
+    if (!opts.dryRun) {
+      dayPrints.set(plan.folder.relDir, fingerprint(plan.actions));
+      if (wantBytes) totalBytes += await clipBytes(plan.actions);
     }
   }
   let prunesNotListed = 0;
@@ -467,32 +551,50 @@ async function archive(
   const tools = await resolveTools();
   const progress = await makeProgress(opts, io, log);
   // Loaded only for a real run: it brings execa and the transcode/verify stack (start-up cost).
-  const { executePlan } = await import('./executor.js');
-  const report = await executePlan(actions, {
-    toolchain: tools,
-    profile,
-    fallbackProfile,
-    root: roots.root,
-    outputRoot: roots.outputRoot,
-    trashRoot: roots.trashRoot,
-    settleSeconds: opts.settleSeconds,
-    jobs: opts.jobs,
-    stallTimeoutMs: opts.stallTimeoutSeconds * 1000,
-    niceness: opts.niceness,
+  const executor = await import('./executor.js');
+  const report = await executeByDay({
+    executor,
+    discovery,
+    skeleton,
+    settings,
+    now,
+    dayPrints,
+    plannedClips: counts.transcode + counts.disposeArchived,
+    totalBytes,
     log,
-    progress,
-    now: io.clock,
     signal: io.signal,
-    failpoint: io.failpoint,
-    stopStarting: stopChecker(opts.until),
-    ionice: resolveIonice(opts.ionice, io.env, log),
-    maxArchiveRatio: opts.maxArchiveRatio,
+    context: {
+      toolchain: tools,
+      profile,
+      fallbackProfile,
+      root: roots.root,
+      outputRoot: roots.outputRoot,
+      trashRoot: roots.trashRoot,
+      settleSeconds: opts.settleSeconds,
+      jobs: opts.jobs,
+      stallTimeoutMs: opts.stallTimeoutSeconds * 1000,
+      niceness: opts.niceness,
+      log,
+      progress,
+      now: io.clock,
+      signal: io.signal,
+      failpoint: io.failpoint,
+      stopStarting: stopChecker(opts.until),
+      ionice: resolveIonice(opts.ionice, io.env, log),
+      maxArchiveRatio: opts.maxArchiveRatio,
+    },
   });
   const seconds = (Date.now() - started) / 1000;
   for (const line of renderReport(report, seconds, roots.root)) log.info(line);
-  if (report.interrupted && report.notStarted.length) {
+  // On a signal the executing pass stops walking at once, so the clips not yet planned are
+  // counted, not listed: planned less done is what was left in place.
+  const notDone = Math.max(
+    report.notStarted.length,
+    counts.transcode + counts.disposeArchived - report.outcomes.length,
+  );
+  if (report.interrupted && notDone) {
     log.warn(
-      `interrupted: ${report.notStarted.length} clip(s) not archived and left in place; the next run continues`,
+      `interrupted: ${notDone} clip(s) not archived and left in place; the next run continues`,
     );
   }
   if (report.stoppedByUntil && opts.until) {
@@ -504,6 +606,159 @@ async function archive(
   if (report.interrupted) return { status: 'interrupted', signal: interruptSignalOf(io.signal) };
   const failures = totalsOf(report).failed + unreadable;
   return failures > 0 ? { status: 'failed', failures } : { status: 'ok' };
+}
+
+/** Clip actions carried to the executor together: whole day folders, about this many clips. */
+const BATCH_CLIPS = 256;
+
+type ClipAction = Extract<PlanAction, { kind: 'transcode' | 'dispose-archived' }>;
+
+function isClipAction(action: PlanAction): action is ClipAction {
+  return action.kind === 'transcode' || action.kind === 'dispose-archived';
+}
+
+/** FNV-1a over the kind and path of every action that changes something: a day's work, in 32 bits. */
+export function fingerprint(actions: readonly PlanAction[]): number {
+  let hash = 0x811c9dc5;
+  const add = (text: string): void => {
+    for (let i = 0; i < text.length; i++) {
+      hash ^= text.charCodeAt(i);
+      hash = Math.imul(hash, 0x01000193) >>> 0;
+    }
+  };
+  for (const action of actions) {
+    if (action.kind === 'keep') continue;
+    add(action.kind);
+    add(isClipAction(action) ? action.clip.path : action.path);
+    add('\n');
+  }
+  return hash;
+}
+
+async function clipBytes(actions: readonly PlanAction[]): Promise<number> {
+  const sizes = await Promise.all(
+    actions.filter(isClipAction).map((a) =>
+      fsp.stat(a.clip.path).then(
+        (s) => s.size,
+        () => 0,
+      ),
+    ),
+  );
+  return sizes.reduce((x, y) => x + y, 0);
+}
+
+interface ExecuteByDayOptions {
+  executor: typeof import('./executor.js');
+  discovery: DiscoveryOptions;
+  skeleton: Skeleton;
+  settings: PlanSettings;
+  now: Date;
+  /** The counting pass's fingerprint of each day folder's work. */
+  dayPrints: ReadonlyMap<string, number>;
+  plannedClips: number;
+  totalBytes: number;
+  log: AppLogger;
+  signal: AbortSignal;
+  context: ExecutorContext;
+}
+
+/**
+ * The real run's executing pass: plans the tree again, day by day, with the very functions of the
+ * dry run, and hands the executor whole day folders (about BATCH_CLIPS clips at a time), so memory
+ * holds a batch and the day being listed, never the tree's plan (338 MB at 100,000 files when it
+ * did; test/integration/memory.test.ts). A day folder whose work is not what the counting pass
+ * found (the tree changed after the plan was shown) is left for the next run: a real run may do
+ * less than the plan it showed, never more. Between batches every worker waits for the last clip
+ * of the batch; with whole days per batch that is a clip's time per day at most.
+ */
+async function executeByDay(o: ExecuteByDayOptions): Promise<ExecutionReport> {
+  const { executor, log, context } = o;
+  const merged: ExecutionReport = {
+    outcomes: [],
+    removedPartials: [],
+    prunedFolders: [],
+    notStarted: [],
+    interrupted: false,
+    hardwareFallbacks: 0,
+  };
+  const progress = context.progress;
+  // Each batch is one executor call; the progress shown is the run's, started and stopped once.
+  const batchProgress: ProgressReporter = {
+    start() {},
+    fileStarted: (...a) => progress.fileStarted(...a),
+    fileProgress: (...a) => progress.fileProgress(...a),
+    fileFinished: (...a) => progress.fileFinished(...a),
+    stop() {},
+  };
+  let profile = context.profile;
+  let batch: PlanAction[] = [];
+  let batchClips = 0;
+  let stopped = false;
+  const emptied = new Set<string>();
+  const run = async (actions: PlanAction[]): Promise<void> => {
+    const r = await executor.executePlan(actions, { ...context, profile, progress: batchProgress });
+    merged.outcomes.push(...r.outcomes);
+    merged.removedPartials.push(...r.removedPartials);
+    merged.prunedFolders.push(...r.prunedFolders);
+    merged.notStarted.push(...r.notStarted);
+    merged.hardwareFallbacks += r.hardwareFallbacks;
+    if (r.stoppedByUntil) merged.stoppedByUntil = true;
+    if (r.interrupted) merged.interrupted = true;
+    if (r.interrupted || r.stoppedByUntil) stopped = true;
+    // The executor switches to software after so many hardware failures within a call: so does
+    // the run across its calls.
+    if (
+      context.fallbackProfile &&
+      merged.hardwareFallbacks >= executor.HARDWARE_FAILURES_BEFORE_SWITCH
+    )
+      profile = context.fallbackProfile;
+  };
+  const flush = async (): Promise<void> => {
+    const actions = batch;
+    batch = [];
+    batchClips = 0;
+    if (actions.length > 0) await run(actions);
+  };
+
+  progress.start({ files: o.plannedClips, bytes: o.totalBytes });
+  try {
+    for await (const day of discoverDays(o.discovery, o.skeleton)) {
+      // A signal ends the walk at once; what was not planned yet is counted by the caller.
+      if (o.signal.aborted) {
+        merged.interrupted = true;
+        break;
+      }
+      const plan = planDay(day, o.settings, o.now);
+      const work = plan.actions.filter((a) => a.kind !== 'keep');
+      if (work.length === 0) {
+        if (plan.emptiesFolder) emptied.add(plan.folder.relDir);
+        continue;
+      }
+      const changed = fingerprint(plan.actions) !== o.dayPrints.get(plan.folder.relDir);
+      if (stopped || changed) {
+        // Stopped by --until: the rest is listed as not done, as when the plan was held whole.
+        for (const a of work) if (isClipAction(a)) merged.notStarted.push(a.clip.path);
+        if (changed && !stopped)
+          log.warn(
+            `${displayPath(context.root, plan.folder.dir)} changed after the plan was made: left as it is for the next run`,
+          );
+        continue;
+      }
+      if (plan.emptiesFolder) emptied.add(plan.folder.relDir);
+      batch.push(...work);
+      batchClips += work.filter(isClipAction).length;
+      if (batchClips >= BATCH_CLIPS) await flush();
+    }
+    if (!stopped && !merged.interrupted) await flush();
+    if (!merged.interrupted) {
+      // Date folders the run left empty, bottom-up, after every clip (and only then).
+      await run(planPrunes(o.skeleton, emptied, context.root));
+    } else batch = [];
+  } finally {
+    progress.stop();
+  }
+  if (o.signal.aborted) merged.interrupted = true;
+  return merged;
 }
 
 /** Started now, awaited later: until then its failure must not count as an unhandled rejection. */

@@ -14,6 +14,7 @@
  */
 import { promises as fsp, type Dirent } from 'node:fs';
 import path from 'node:path';
+import { identityOf, sameIdentity, type FileIdentity } from './roots.js';
 import {
   dayPathOfStamp,
   isDayFolder,
@@ -133,7 +134,11 @@ export interface Skeleton {
 
 export interface DiscoveryOptions {
   root: string;
-  /** Absolute roots never scanned as input (output, trash). */
+  /**
+   * Roots never scanned as input (output, trash). They are left out by identity (device and
+   * inode), not by name: a bind mount or a second name of the archive tree inside the input tree
+   * is still the archive tree (src/roots.ts).
+   */
   excluded: readonly string[];
   outputRoot: string;
   /** Clips named at or after this instant are stat'ed so the planner can apply the settle time. */
@@ -168,6 +173,15 @@ export async function findDayFolders(options: DiscoveryOptions): Promise<Skeleto
   const ignored: IgnoredFile[] = [];
   const otherEntriesByFolder = new Map<string, number>();
   const excluded = new Set(options.excluded.map((p) => path.resolve(p)));
+  const excludedIds = (await Promise.all(options.excluded.map(identityOf))).filter(
+    (id): id is FileIdentity => id !== undefined,
+  );
+  /** Whether a folder met by the walk is an excluded root under another name. */
+  const isExcludedFolder = async (dir: string): Promise<boolean> => {
+    if (excludedIds.length === 0) return false;
+    const id = await identityOf(dir);
+    return excludedIds.some((e) => sameIdentity(e, id));
+  };
   const maxDepth = options.maxDepth ?? MAX_DEPTH;
   let open = 0;
   const waiting: (() => void)[] = [];
@@ -201,6 +215,7 @@ export async function findDayFolders(options: DiscoveryOptions): Promise<Skeleto
     let others = 0;
     let leadsToDays = false;
     const children: Promise<boolean>[] = [];
+    const folders: string[] = [];
     for (const entry of entries) {
       const full = path.join(dir, entry.name);
       if (!entry.isDirectory()) {
@@ -213,7 +228,20 @@ export async function findDayFolders(options: DiscoveryOptions): Promise<Skeleto
         others++;
         continue;
       }
-      const childParts = [...parts, entry.name];
+      folders.push(entry.name);
+    }
+    // One stat per folder of the skeleton (never per file): the identity check above by name
+    // misses a bind mount or a hard-to-see second name of the archive or trash tree.
+    const identityExcluded = await Promise.all(
+      folders.map((name) => isExcludedFolder(path.join(dir, name))),
+    );
+    for (const [i, name] of folders.entries()) {
+      const full = path.join(dir, name);
+      if (identityExcluded[i]) {
+        others++;
+        continue;
+      }
+      const childParts = [...parts, name];
       if (isDayFolder(childParts)) {
         const [y, m, d] = childParts.slice(-3) as [string, string, string];
         leadsToDays = true;

@@ -13,6 +13,7 @@ import { errorMessage, FileError } from './errors.js';
 import {
   dispose,
   ensureDirInside,
+  folderModeFor,
   notRegularFile,
   placeArchive,
   pruneFolders,
@@ -192,7 +193,9 @@ export async function executePlan(
     replace: boolean,
   ): Promise<{ encoder: string; bytesOut: number; streamCopy?: StreamCopyNote | undefined }> => {
     if (!profile) throw new FileError(clip.path, 'no encoder was selected for this run');
-    await ensureDirInside(ctx.outputRoot, path.dirname(archivePath));
+    // An archive and the folders made for it are no more open than the clip (0600 stays 0600).
+    const mode = (await fsp.stat(clip.path)).mode;
+    await ensureDirInside(ctx.outputRoot, path.dirname(archivePath), folderModeFor(mode));
     const partial = partialPathFor(archivePath);
     let streamCopy: StreamCopyNote | undefined;
     const attempt = async (p: EncodingProfile): Promise<void> => {
@@ -234,7 +237,7 @@ export async function executePlan(
         );
         ctx.failpoint?.('verified');
         if (ctx.signal.aborted) throw new Aborted();
-        await placeArchive(partial, archivePath, replace);
+        await placeArchive(partial, archivePath, replace, mode);
         ctx.failpoint?.('archive-placed');
       } finally {
         await fsp.rm(partial, { force: true });

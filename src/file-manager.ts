@@ -29,15 +29,62 @@ export function isInside(root: string, candidate: string): boolean {
 }
 
 /**
- * mkdir -p `dir`, then checks that its real path is inside the real path of `root`, so a
- * symlink planted in a tree can never make us write elsewhere.
+ * The mode for a folder that holds a file of `fileMode`: each class that may read the file may
+ * enter the folder, and the owner (this process) may always write it. 0600 → 0700, 0640 → 0750,
+ * 0644 → 0755: archives and trash folders are no more open than the footage they hold.
  */
-export async function ensureDirInside(root: string, dir: string): Promise<void> {
-  if (!isInside(path.resolve(root), path.resolve(dir))) {
+export function folderModeFor(fileMode: number): number {
+  const perms = fileMode & 0o777;
+  return perms | ((perms & 0o444) >> 2) | 0o700;
+}
+
+/**
+ * mkdir -p `dir` inside `root`, one component at a time, checking each before anything is
+ * created below it: a component that is a symbolic link is followed only when its target lies
+ * inside the root, so a link planted in a tree can never make us create a folder (or write a
+ * file) elsewhere. Checking after `mkdir -p` would already have created folders out there. A
+ * final real-path check covers a component swapped for a link meanwhile (Node has no mkdirat
+ * with O_NOFOLLOW; the tree lock keeps our own runs apart). New folders get `mode` (less the
+ * umask), see folderModeFor.
+ */
+export async function ensureDirInside(root: string, dir: string, mode?: number): Promise<void> {
+  const absRoot = path.resolve(root);
+  const absDir = path.resolve(dir);
+  if (!isInside(absRoot, absDir)) {
     throw new FileError(dir, `refusing to write outside ${root}`);
   }
-  await fsp.mkdir(dir, { recursive: true });
-  const [realRoot, realDir] = await Promise.all([fsp.realpath(root), fsp.realpath(dir)]);
+  // The root's own path was resolved and checked by src/roots.ts; it may not exist yet.
+  await fsp.mkdir(absRoot, { recursive: true, ...(mode === undefined ? {} : { mode }) });
+  const realRoot = await fsp.realpath(absRoot);
+  let current = absRoot;
+  for (const part of path.relative(absRoot, absDir).split(path.sep)) {
+    if (part === '') continue;
+    current = path.join(current, part);
+    let seen = await fsp.lstat(current).catch((error: unknown) => {
+      if (code(error) === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (!seen) {
+      try {
+        await fsp.mkdir(current, mode === undefined ? undefined : { mode });
+        continue;
+      } catch (error) {
+        if (code(error) !== 'EEXIST') throw error;
+        seen = await fsp.lstat(current);
+      }
+    }
+    if (seen.isSymbolicLink()) {
+      const target = await fsp.realpath(current).catch(() => undefined);
+      if (target === undefined || !isInside(realRoot, target))
+        throw new FileError(
+          dir,
+          `refusing to write outside ${root}: ${current} is a symbolic link to ${target ?? 'nowhere'}`,
+        );
+      seen = await fsp.stat(current);
+    }
+    if (!seen.isDirectory()) throw new FileError(dir, `${current} is not a folder`);
+  }
+  const realDir = await fsp.realpath(absDir);
   if (!isInside(realRoot, realDir)) {
     throw new FileError(
       dir,
@@ -87,7 +134,8 @@ async function linkToFreeName(source: string, target: string, original: string):
 
 /**
  * Moves a file into `targetRoot` without ever overwriting; returns where it landed.
- * A name clash keeps both files: the newcomer gets `<stem>.<n><ext>`.
+ * A name clash keeps both files: the newcomer gets `<stem>.<n><ext>`. Folders created on the way
+ * follow the file's mode (folderModeFor).
  */
 export async function moveNoClobber(
   from: string,
@@ -95,31 +143,76 @@ export async function moveNoClobber(
   targetRoot: string,
   failpoint?: FailpointHook,
 ): Promise<string> {
-  await ensureDirInside(targetRoot, path.dirname(to));
+  const source = await fsp.lstat(from);
+  await ensureDirInside(targetRoot, path.dirname(to), folderModeFor(source.mode));
   let landed: string;
   try {
     landed = await linkToFreeName(from, to, from);
   } catch (error) {
     if (!['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK'].includes(code(error) ?? ''))
       throw error;
-    // Different filesystem or no hard links: copy under a hidden temporary name first, so a
-    // crash never leaves a half-copied file under a real name.
-    const temp = path.join(
-      path.dirname(to),
-      `.${path.basename(to)}.${process.pid}${PARTIAL_SUFFIX}`,
-    );
-    try {
-      await fsp.copyFile(from, temp, constants.COPYFILE_EXCL);
-      await fsyncPath(temp);
-      landed = await linkToFreeNameOrRename(temp, to);
-    } finally {
-      await fsp.rm(temp, { force: true });
+    // A run killed between placing its copy and unlinking the source left the copy here: the
+    // same bytes under the name or a numbered variant. Only the unlink is left to do; copying
+    // again would leave a second copy `<stem>.1<ext>` after every such kill.
+    const earlier = await earlierCopyOf(from, source.size, to);
+    if (earlier !== undefined) landed = earlier;
+    else {
+      // Different filesystem or no hard links: copy under a hidden temporary name first, so a
+      // crash never leaves a half-copied file under a real name.
+      const temp = path.join(
+        path.dirname(to),
+        `.${path.basename(to)}.${process.pid}${PARTIAL_SUFFIX}`,
+      );
+      try {
+        await fsp.copyFile(from, temp, constants.COPYFILE_EXCL);
+        await fsyncPath(temp);
+        landed = await linkToFreeNameOrRename(temp, to);
+      } finally {
+        await fsp.rm(temp, { force: true });
+      }
     }
   }
   await fsyncPath(path.dirname(landed));
   failpoint?.('linked-to-trash');
   await fsp.unlink(from);
   return landed;
+}
+
+/**
+ * The file at `to` or a numbered variant of it that holds exactly the bytes of `from` (a copy an
+ * interrupted move placed), or undefined. Recognised by size and content, never by name alone:
+ * another file under the name is kept and the move picks the next free name as always.
+ */
+async function earlierCopyOf(from: string, size: number, to: string): Promise<string | undefined> {
+  const dir = path.dirname(to);
+  for (let n = 0; n < MAX_NUMBERED; n++) {
+    const candidate = n === 0 ? to : path.join(dir, numberedName(path.basename(to), n));
+    const seen = await fsp.lstat(candidate).catch(() => undefined);
+    if (!seen) return undefined; // names are taken in order: the first free one ends the search
+    if (seen.isFile() && seen.size === size && (await sameBytes(from, candidate))) return candidate;
+  }
+  return undefined;
+}
+
+/** Whether two files hold the same bytes (the caller checked their sizes are equal). */
+async function sameBytes(a: string, b: string): Promise<boolean> {
+  const CHUNK = 1 << 20;
+  const [ha, hb] = await Promise.all([fsp.open(a, 'r'), fsp.open(b, 'r')]);
+  try {
+    const ba = Buffer.allocUnsafe(CHUNK);
+    const bb = Buffer.allocUnsafe(CHUNK);
+    for (let position = 0; ; position += CHUNK) {
+      const [ra, rb] = await Promise.all([
+        ha.read(ba, 0, CHUNK, position),
+        hb.read(bb, 0, CHUNK, position),
+      ]);
+      if (ra.bytesRead !== rb.bytesRead) return false;
+      if (ra.bytesRead === 0) return true;
+      if (!ba.subarray(0, ra.bytesRead).equals(bb.subarray(0, rb.bytesRead))) return false;
+    }
+  } finally {
+    await Promise.all([ha.close(), hb.close()]);
+  }
 }
 
 async function linkToFreeNameOrRename(temp: string, to: string): Promise<string> {
@@ -151,7 +244,10 @@ export async function placeArchive(
   partial: string,
   final: string,
   replace: boolean,
+  /** The source clip's mode: an archive is no more open than its footage (0600 stays 0600). */
+  mode?: number,
 ): Promise<void> {
+  if (mode !== undefined) await fsp.chmod(partial, mode & 0o777);
   await fsyncPath(partial);
   if (replace) {
     await fsp.rename(partial, final);

@@ -1,6 +1,7 @@
 /**
- * One run per tree. The lock is a file created with O_EXCL (atomic, also on NFSv3+) holding who
- * owns it. A lock is stale only when we can prove its owner is gone:
+ * One run per tree. The lock is a file holding who owns it, created whole or not at all: written
+ * under a temporary name and hard-linked to its name, which fails if it exists (O_EXCL semantics,
+ * atomic also on NFSv3+). A lock is stale only when we can prove its owner is gone:
  * - same host and boot: the PID is dead, or alive but started at another time (PID reuse);
  * - same host, other boot id: the machine rebooted since;
  * - another host (a NAS shared by two boxes): its heartbeat (mtime, refreshed every minute) is
@@ -12,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LockHeldError } from './errors.js';
+import { EnvironmentError, LockHeldError } from './errors.js';
 
 export const LOCK_FILE_NAME = '.camera-archiver.lock';
 const HEARTBEAT_MS = 60_000;
@@ -132,19 +133,10 @@ export async function acquireTreeLock(options: AcquireOptions): Promise<TreeLock
     command: options.command,
   };
 
+  await removeLeftoverTemps(file, now());
   for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      const handle = await fsp.open(file, 'wx');
-      try {
-        await handle.writeFile(`${JSON.stringify(owner, null, 2)}\n`);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+    if (await createLockFile(file, `${JSON.stringify(owner, null, 2)}\n`, owner.nonce))
       return startHeartbeat(file, owner);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
     const current = await readOwner(file);
     if (!current) continue;
     const verdict =
@@ -175,6 +167,88 @@ export async function acquireTreeLock(options: AcquireOptions): Promise<TreeLock
     options.onTakeover?.(verdict.why);
   }
   throw new LockHeldError(`could not take the lock ${file}: it keeps changing hands`);
+}
+
+function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** A write error names no file (ENOSPC, EROFS, EDQUOT): the message must. */
+function lockWriteError(file: string, error: unknown): EnvironmentError {
+  const why = error instanceof Error ? error.message : String(error);
+  return new EnvironmentError(
+    `cannot write the lock file ${file}: ${why} (nothing in the tree was changed)`,
+  );
+}
+
+const TEMP_INFIX = '.new-';
+
+/**
+ * Creates the lock file whole or not at all; false when another run holds it (EEXIST, as with
+ * O_EXCL). The owner is written and fsynced under a temporary name, then hard-linked to the lock
+ * name, which fails if it exists. Written in place, a full disk (ENOSPC) left a 0-byte lock that
+ * every later run took for one being written, and waited out for 10 minutes.
+ */
+async function createLockFile(file: string, content: string, nonce: string): Promise<boolean> {
+  const temp = `${file}${TEMP_INFIX}${nonce}`;
+  try {
+    try {
+      const handle = await fsp.open(temp, 'wx');
+      try {
+        await handle.writeFile(content);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      throw lockWriteError(file, error);
+    }
+    try {
+      await fsp.link(temp, file);
+      return true;
+    } catch (error) {
+      if (errorCode(error) === 'EEXIST') return false;
+      if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP'].includes(errorCode(error) ?? ''))
+        throw lockWriteError(file, error);
+    }
+    // No hard links on this filesystem: O_EXCL in place, and a lock we could not write whole is
+    // removed again (it is ours: we just created it).
+    let handle;
+    try {
+      handle = await fsp.open(file, 'wx');
+    } catch (error) {
+      if (errorCode(error) === 'EEXIST') return false;
+      throw lockWriteError(file, error);
+    }
+    try {
+      await handle.writeFile(content);
+      await handle.sync();
+      await handle.close();
+      return true;
+    } catch (error) {
+      await handle.close().catch(() => undefined);
+      await fsp.rm(file, { force: true });
+      throw lockWriteError(file, error);
+    }
+  } finally {
+    await fsp.rm(temp, { force: true });
+  }
+}
+
+/**
+ * Temporaries of a run killed while it created the lock (they live for milliseconds otherwise):
+ * removed once they are as old as a stale foreign heartbeat.
+ */
+async function removeLeftoverTemps(file: string, nowMs: number): Promise<void> {
+  const dir = path.dirname(file);
+  const prefix = `${path.basename(file)}${TEMP_INFIX}`;
+  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const info = await fsp.lstat(path.join(dir, name)).catch(() => undefined);
+    if (info && nowMs - info.mtimeMs > STALE_FOREIGN_MS)
+      await fsp.rm(path.join(dir, name), { force: true });
+  }
 }
 
 function startHeartbeat(file: string, owner: LockOwner): TreeLock {

@@ -189,9 +189,13 @@ function fileTransport(
       formatFileLine(String(info.timestamp), info.level, String(info.message)),
     ),
   });
-  transport.on('error', (error: Error) => {
+  const onError = (error: Error): void => {
     options.stderr.write(`warn: cannot write log file ${file}: ${error.message}\n`);
-  });
+  };
+  transport.on('error', onError);
+  // The file stream's own errors (EROFS, ENOSPC, ENOTDIR on open) are emitted on the rotator,
+  // which the transport does not listen to: unheard, they crash the process.
+  (transport as unknown as { logStream?: NodeJS.EventEmitter }).logStream?.on('error', onError);
   return transport;
 }
 

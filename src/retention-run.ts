@@ -3,11 +3,11 @@
  *   root check → skeletons → planner (streams the trees) → (dry run: render) | (confirm → execute)
  * Dry run and real run share everything up to the plan; the real run executes exactly the plan.
  */
-import path from 'node:path';
 import { confirmOrStop } from './confirm.js';
 import { interruptSignalOf, UsageError, type RunOutcome } from './errors.js';
 import { acquireTreeLock, type TreeLock } from './lock.js';
 import { createLogger, type AppLogger } from './logger.js';
+import { resolveRoots } from './roots.js';
 import { consoleLevel, type RunIo } from './archive-run.js';
 import { executeRetention, type RetentionReport } from './retention-execute.js';
 import { scanSkeletons, treeInventory } from './retention-inventory.js';
@@ -66,10 +66,11 @@ export function checkRoots(root: string, output: string, trash: string): void {
 }
 
 export async function runCleanup(opts: CleanupOptions, io: RunIo): Promise<RunOutcome> {
-  const root = path.resolve(opts.root);
-  const outputRoot = path.resolve(opts.output);
-  const trashRoot = path.resolve(opts.trash);
-  checkRoots(root, outputRoot, trashRoot);
+  // By identity (src/roots.ts): overlapping roots are refused (exit 2); real paths from here on.
+  const resolved = await resolveRoots({ ...opts, inputMayBeMissing: true });
+  const [root, outputRoot, trashRoot] = [resolved.input, resolved.output, resolved.trash].map(
+    (r) => r.real,
+  ) as [string, string, string];
   if (!opts.dryRun && !opts.assumeYes && !io.stdin.isTTY) {
     throw new UsageError(
       'a real cleanup asks before it removes anything, but standard input is not a terminal: add -y (--no-confirm) to proceed, or --dry-run to preview',
@@ -87,6 +88,7 @@ export async function runCleanup(opts: CleanupOptions, io: RunIo): Promise<RunOu
   });
   let lock: TreeLock | undefined;
   try {
+    for (const note of resolved.notes) log.info(note);
     if (judged.refusal) {
       log.error(`cleanup refused: ${judged.refusal}`);
       if (opts.json)

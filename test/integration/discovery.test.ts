@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -127,4 +128,23 @@ describe('discovery on a real tree', () => {
       /ENOENT/,
     );
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'leaves the archive tree out by identity: a bind mount of it under another name is not input',
+    async () => {
+      const store = path.join(outside, 'store');
+      touch(outside, 'store/2025/01/15/REO_front_20250115120000.mp4');
+      touch(root, '2025/01/16/REO_front_20250116080000.mp4');
+      mkdirSync(path.join(root, 'mirror'));
+      execFileSync('mount', ['--bind', store, path.join(root, 'mirror')]);
+      try {
+        const sk = await findDayFolders({ ...options, excluded: [store], outputRoot: store });
+        expect(sk.days.map((d) => d.relDir)).toEqual(['2025/01/16']);
+        // Named only by path (the old comparison), the mirror was walked as clips.
+        expect(sk.otherEntriesByFolder.get('')).toBe(1);
+      } finally {
+        execFileSync('umount', [path.join(root, 'mirror')]);
+      }
+    },
+  );
 });

@@ -11,7 +11,41 @@ import { runInNewContext } from 'node:vm';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import { discoverDays, READ_AHEAD, type DiscoveryOptions } from '../../src/discovery.js';
+import type { ExecutionReport } from '../../src/executor.js';
+import type { PlanAction } from '../../src/planner.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
+
+/**
+ * The real run's executor, replaced for the streaming guard: it records what each call is handed
+ * and the live heap at that moment, and reports every clip as skipped (no ffmpeg per clip).
+ */
+const executed = vi.hoisted(() => ({
+  batches: [] as number[],
+  heap: [] as number[],
+  gc: undefined as (() => void) | undefined,
+}));
+vi.mock('../../src/executor.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../src/executor.js')>();
+  return {
+    ...original,
+    executePlan: (actions: readonly PlanAction[]): Promise<ExecutionReport> => {
+      const clips = actions.flatMap((a) =>
+        a.kind === 'transcode' || a.kind === 'dispose-archived' ? [a.clip.path] : [],
+      );
+      executed.batches.push(clips.length);
+      executed.gc?.();
+      executed.heap.push(process.memoryUsage().heapUsed);
+      return Promise.resolve({
+        outcomes: clips.map((clip) => ({ status: 'skipped' as const, clip, reason: 'test' })),
+        removedPartials: [],
+        prunedFolders: [],
+        notStarted: [],
+        interrupted: false,
+        hardwareFallbacks: 0,
+      });
+    },
+  };
+});
 
 const FILES_PER_DAY = 200; // 100 clip + thumbnail pairs: 5 cameras × 20 clips
 
@@ -41,7 +75,7 @@ function pad(n: number): string {
 const roots: string[] = [];
 function tree(days: number): string {
   const root = tempDir('cam-memory-');
-  roots.push(root);
+  roots.push(root, `${root}-log`);
   makeTree(root, days);
   return root;
 }
@@ -131,5 +165,71 @@ describe('bounded memory while planning', () => {
     // Holding the tree would keep 21,000 more clips and their actions alive (≈ 30 MB); one day
     // at a time, both runs peak alike. The bound is loose on purpose: GC timing is not our test.
     expect(long - short).toBeLessThan(12 * 1024 * 1024);
+  });
+
+  it('a real run executes day by day: batches and live heap do not grow with the tree (8× as long)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    executed.gc = gc;
+
+    const realRun = async (
+      root: string,
+    ): Promise<{ growth: number; largestBatch: number; calls: number; clips: number }> => {
+      executed.batches = [];
+      executed.heap = [];
+      const out = new PassThrough();
+      const err = new PassThrough();
+      out.resume();
+      err.resume();
+      gc();
+      const before = process.memoryUsage().heapUsed;
+      const code = await runCli(
+        [
+          root,
+          '-y',
+          '-q',
+          '--age',
+          '0',
+          '--settle-time',
+          '0',
+          '--encoder',
+          'software',
+          '--log-file',
+          `${root}-log/archiver.log`,
+          '--no-config',
+        ],
+        {
+          stdin: process.stdin,
+          stdout: out as unknown as NodeJS.WriteStream,
+          stderr: err as unknown as NodeJS.WriteStream,
+          env: { ...process.env },
+          signal: new AbortController().signal,
+          commandLine: 'camera-archiver (memory test)',
+        },
+      );
+      expect(code).toBe(0);
+      return {
+        growth: Math.max(...executed.heap) - before,
+        largestBatch: Math.max(...executed.batches),
+        calls: executed.batches.length,
+        clips: executed.batches.reduce((a, b) => a + b, 0),
+      };
+    };
+
+    const short = await realRun(tree(30));
+    const long = await realRun(tree(240));
+    console.log(
+      `real run: 3,000 clips: ${short.calls} executor calls, largest ${short.largestBatch} clips, live heap +${(short.growth / 2 ** 20).toFixed(1)} MiB; ` +
+        `24,000 clips: ${long.calls} calls, largest ${long.largestBatch}, +${(long.growth / 2 ** 20).toFixed(1)} MiB`,
+    );
+    expect(short.clips).toBe(3_000);
+    expect(long.clips).toBe(24_000);
+    // Whole day folders of 100 clips, about 256 clips a call, whatever the tree's length.
+    expect(long.largestBatch).toBe(short.largestBatch);
+    expect(long.largestBatch).toBeLessThanOrEqual(400);
+    // Holding the plan kept every action, its clip and its day's output listing alive until the
+    // executor was called once with all of them: 21,000 more clips were tens of MB. Day by day,
+    // only the per-clip outcomes the summary reports grow (≈ 150 bytes a clip).
+    expect(long.growth - short.growth).toBeLessThan(5 * 1024 * 1024);
   });
 });

@@ -1,9 +1,11 @@
 /** Two runs never work on one tree: overlapping runs, stale locks after SIGKILL, PID reuse, other hosts. */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli as runInProcess } from '../../src/cli/main.js';
 import { LOCK_FILE_NAME, linuxProcessProbe } from '../../src/lock.js';
 import { BIN, FAST, runCli, SLOW } from '../helpers/cli.js';
 import { makeTree } from '../helpers/media.js';
@@ -134,5 +136,46 @@ describe('concurrency', () => {
     const taken = await runCli([root, ...ARGS]);
     expect(taken.exitCode, taken.stderr).toBe(0);
     expect(taken.stderr).toMatch(/no heartbeat for 11 min/);
+  });
+
+  it('a day folder that changes while the prompt waits is left for the next run; the others are archived as shown', async () => {
+    makeTree(root, [
+      { stamp: '20250115100000' },
+      { stamp: '20250115110000', camera: 'REO_back' },
+      { stamp: '20250116100000' },
+    ]);
+    // A terminal as the run sees one: the prompt is asked, the answer typed after the tree changed.
+    const stdin = Object.assign(new PassThrough(), { isTTY: true });
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    let err = '';
+    stdout.on('data', (d: Buffer) => (out += d.toString()));
+    stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const running = runInProcess(
+      [root, '--now', '2025-03-01T00:00:00Z', '--settle-time', '0', '--no-config', ...FAST],
+      {
+        stdin: stdin as unknown as NodeJS.ReadStream,
+        stdout: stdout as unknown as NodeJS.WriteStream,
+        stderr: stderr as unknown as NodeJS.WriteStream,
+        env: { ...process.env },
+        signal: new AbortController().signal,
+        commandLine: 'camera-archiver (prompt test)',
+      },
+    );
+    await waitFor(() => err.includes('Proceed?'), 60_000);
+    expect(out).toContain('Plan: 3 clip(s) in 2 day folder(s), 3 to transcode');
+    // Uploaded late, with its old mtime kept (rsync -t): not in the plan that was shown.
+    makeTree(root, [{ stamp: '20250116120000', camera: 'REO_late' }]);
+    stdin.write('y\n');
+    expect(await running).toBe(0);
+    expect(err).toMatch(/2025\/01\/16 changed after the plan was made: left as it is/);
+    const day = (d: string): string[] => readdirSync(path.join(root, '2025/01', d)).sort();
+    expect(existsSync(path.join(root, '2025/01/15'))).toBe(false); // archived, then pruned
+    expect(day('16')).toEqual(['REO_front_20250116100000.mp4', 'REO_late_20250116120000.mp4']);
+    expect(readdirSync(path.join(root, 'archived/2025/01/15')).sort()).toEqual([
+      'REO_back_20250115110000.mp4',
+      'REO_front_20250115100000.mp4',
+    ]);
   });
 });

@@ -12,11 +12,14 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   symlinkSync,
   truncateSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FAST, runCli } from '../helpers/cli.js';
@@ -198,48 +201,45 @@ describe('hostile input', () => {
     expect(Object.keys(snapshot(root)).filter((k) => !/archiver/.test(k))).toEqual(before);
   });
 
-  it('output and trash on another filesystem: archive placed, sources copied + fsynced + linked across', async () => {
-    let shm: string;
-    try {
-      shm = mkdtempSync('/dev/shm/cam-');
-    } catch {
-      console.warn('SKIP: /dev/shm not available for a cross-filesystem test');
-      return;
-    }
-    try {
-      makeTree(root, [{ stamp: '20250115100000', thumbnail: true }]);
-      const r = await runCli([
-        root,
-        '-y',
-        '-o',
-        path.join(shm, 'archive'),
-        '--trash-root',
-        path.join(shm, 'trash'),
-        ...NOW,
-        ...FAST,
-      ]);
-      expect(r.exitCode, r.stderr).toBe(0);
-      expect(listTree(shm)).toEqual([
-        'archive/',
-        'archive/2025/',
-        'archive/2025/01/',
-        'archive/2025/01/15/',
-        'archive/2025/01/15/REO_front_20250115100000.mp4',
-        'trash/',
-        'trash/input/',
-        'trash/input/2025/',
-        'trash/input/2025/01/',
-        'trash/input/2025/01/15/',
-        'trash/input/2025/01/15/REO_front_20250115100000.jpg',
-        'trash/input/2025/01/15/REO_front_20250115100000.mp4',
-      ]);
-      expect(
-        statSync(path.join(shm, 'trash/input', DAY, 'REO_front_20250115100000.mp4')).size,
-      ).toBe(statSync(clipTemplate()).size);
-    } finally {
-      removeDir(shm);
-    }
-  });
+  it.skipIf(!existsSync('/dev/shm'))(
+    'output and trash on another filesystem: archive placed, sources copied + fsynced + linked across',
+    async () => {
+      const shm = mkdtempSync('/dev/shm/cam-');
+      try {
+        makeTree(root, [{ stamp: '20250115100000', thumbnail: true }]);
+        const r = await runCli([
+          root,
+          '-y',
+          '-o',
+          path.join(shm, 'archive'),
+          '--trash-root',
+          path.join(shm, 'trash'),
+          ...NOW,
+          ...FAST,
+        ]);
+        expect(r.exitCode, r.stderr).toBe(0);
+        expect(listTree(shm)).toEqual([
+          'archive/',
+          'archive/2025/',
+          'archive/2025/01/',
+          'archive/2025/01/15/',
+          'archive/2025/01/15/REO_front_20250115100000.mp4',
+          'trash/',
+          'trash/input/',
+          'trash/input/2025/',
+          'trash/input/2025/01/',
+          'trash/input/2025/01/15/',
+          'trash/input/2025/01/15/REO_front_20250115100000.jpg',
+          'trash/input/2025/01/15/REO_front_20250115100000.mp4',
+        ]);
+        expect(
+          statSync(path.join(shm, 'trash/input', DAY, 'REO_front_20250115100000.mp4')).size,
+        ).toBe(statSync(clipTemplate()).size);
+      } finally {
+        removeDir(shm);
+      }
+    },
+  );
 
   it('a disk that fills up mid-transcode: error naming the clip, no partial, source kept, other clips fine', async () => {
     const mnt = path.join(root, 'small-disk');
@@ -371,3 +371,150 @@ function execRun(
     return { code: e.status ?? -1, stderr: e.stderr ?? '' };
   }
 }
+
+/** A small tmpfs at `dir` (root only): a real full or read-only footage filesystem. */
+function mountTmpfs(dir: string, size: string): void {
+  mkdirSync(dir, { recursive: true });
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
+}
+
+/** Fills the filesystem of `dir` to the last block. */
+function fill(dir: string): void {
+  try {
+    execFileSync('dd', ['if=/dev/zero', `of=${path.join(dir, 'filler')}`, 'bs=4k'], {
+      stdio: 'ignore',
+    });
+  } catch {
+    // dd ends with ENOSPC: that is the point
+  }
+}
+
+/** A webhook on loopback that keeps what it is sent. */
+async function webhook(): Promise<{ url: string; bodies: string[]; close: () => void }> {
+  const bodies: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      bodies.push(body);
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/hook`, bodies, close: () => server.close() };
+}
+
+describe('hostile filesystems and flags', () => {
+  let root: string;
+  beforeEach(() => {
+    root = tempDir();
+  });
+  afterEach(() => removeDir(root));
+
+  it.skipIf(!isRoot)(
+    'a full footage disk: the lock error names the file, no lock is left behind, the next run is not blocked',
+    async () => {
+      const disk = path.join(root, 'disk');
+      mountTmpfs(disk, '1m');
+      try {
+        makeTree(disk, [{ stamp: '20250115100000' }]);
+        fill(disk);
+        const full = await runCli([disk, '-y', ...NOW, ...FAST]);
+        expect(full.exitCode, full.stderr).toBe(1);
+        expect(full.stderr).toContain(`cannot write the lock file ${disk}/.camera-archiver.lock`);
+        expect(full.stderr).toMatch(/ENOSPC/);
+        expect(full.stderr).not.toMatch(/Unhandled|node:events/);
+        expect(readdirSync(disk).filter((n) => n.includes('lock'))).toEqual([]);
+        expect(existsSync(path.join(disk, DAY, 'REO_front_20250115100000.mp4'))).toBe(true);
+        // Space again: the next run archives at once, not 10 minutes later.
+        rmSync(path.join(disk, 'filler'));
+        const next = await runCli([disk, '-y', ...NOW, ...FAST]);
+        expect(next.exitCode, next.stderr).toBe(0);
+        expect(existsSync(path.join(disk, 'archived', DAY, 'REO_front_20250115100000.mp4'))).toBe(
+          true,
+        );
+      } finally {
+        execFileSync('umount', [disk]);
+      }
+    },
+  );
+
+  it.skipIf(!isRoot)(
+    'a read-only footage filesystem: an error naming the log file, exit 1, metrics and notification still sent',
+    async () => {
+      const disk = path.join(root, 'disk');
+      mountTmpfs(disk, '4m');
+      const hook = await webhook();
+      try {
+        makeTree(disk, [{ stamp: '20250115100000' }]);
+        execFileSync('mount', ['-o', 'remount,ro', disk]);
+        const metrics = path.join(root, 'metrics.prom');
+        const r = await runCli([
+          disk,
+          '-y',
+          '--metrics-file',
+          metrics,
+          '--notify-url',
+          hook.url,
+          ...NOW,
+          ...FAST,
+        ]);
+        expect(r.exitCode, r.stderr).toBe(1);
+        expect(r.stderr).toContain(`cannot write the log file ${disk}/archiver.log`);
+        expect(r.stderr).toMatch(/EROFS/);
+        expect(r.stderr).not.toMatch(/Unhandled|node:events/);
+        expect(readFileSync(metrics, 'utf8')).toMatch(
+          /camera_archiver_last_run_success\{[^}]*\} 0/,
+        );
+        expect(hook.bodies.length).toBeGreaterThan(0);
+        expect(hook.bodies[0]).toContain('archiver.log');
+      } finally {
+        hook.close();
+        execFileSync('umount', [disk]);
+      }
+    },
+  );
+
+  it('a log file that cannot be opened (its folder is a file): an error naming it, exit 1, nothing changed', async () => {
+    makeTree(root, [{ stamp: '20250115100000' }]);
+    writeFileSync(path.join(root, 'not-a-folder'), 'x');
+    const before = snapshot(root);
+    const log = path.join(root, 'not-a-folder', 'archiver.log');
+    const r = await runCli([root, '-y', '--log-file', log, ...NOW, ...FAST]);
+    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`cannot write the log file ${log}`);
+    expect(r.stderr).not.toMatch(/Unhandled|node:events/);
+    expect(snapshot(root)).toEqual(before);
+  });
+
+  it('archives, trash and the folders made for them follow the footage’s mode (0600 clips)', async () => {
+    makeTree(root, [{ stamp: '20250115100000', thumbnail: true }]);
+    for (const n of ['REO_front_20250115100000.mp4', 'REO_front_20250115100000.jpg'])
+      chmodSync(path.join(root, DAY, n), 0o600);
+    const r = await runCli([root, '-y', ...NOW, ...FAST]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const mode = (rel: string): string => (statSync(path.join(root, rel)).mode & 0o777).toString(8);
+    expect(mode(`archived/${DAY}/REO_front_20250115100000.mp4`)).toBe('600');
+    for (const dir of [
+      'archived',
+      'archived/2025',
+      `archived/${DAY}`,
+      '.deleted',
+      `.deleted/input/${DAY}`,
+    ])
+      expect(mode(dir), dir).toBe('700');
+    expect(mode(`.deleted/input/${DAY}/REO_front_20250115100000.mp4`)).toBe('600');
+  });
+
+  it('--jobs has bounds: 0 and 1000 are refused with exit 2 before anything is read', async () => {
+    makeTree(root, [{ stamp: '20250115100000' }]);
+    const before = snapshot(root);
+    for (const jobs of ['0', '1000']) {
+      const r = await runCli([root, '-y', '--jobs', jobs, ...NOW, ...FAST]);
+      expect(r.exitCode, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/--jobs must be a whole number/);
+    }
+    expect(snapshot(root)).toEqual(before);
+  });
+});

@@ -44,14 +44,15 @@ export async function statsHandler(argv: Record<string, unknown>, ctx: CliContex
     minFreeText,
     ageDays: age,
   };
-  const { checkInputRoot } = await import('../../archive-run.js');
-  await checkInputRoot(root);
+  const { checkTreeRoots } = await import('../../archive-run.js');
+  const real = await checkTreeRoots(root, output, trash); // by identity; overlaps are exit 2
+  for (const note of real.notes) ctx.stderr.write(`${note}\n`);
   const { collectStats, renderStats } = await import('../../stats.js');
   const report = await collectStats(
     {
-      root,
-      outputRoot: output,
-      trashRoot: trash,
+      root: real.root,
+      outputRoot: real.output,
+      trashRoot: real.trash,
     },
     limits,
     now,
