@@ -4,7 +4,7 @@
  *
  *   0 ok or nothing to do · 1 some work failed · 2 usage/config error · 129/130/143 SIGHUP/SIGINT/SIGTERM
  */
-import yargs from 'yargs';
+import yargs, { type MiddlewareFunction } from 'yargs';
 import {
   errorMessage,
   EXIT,
@@ -20,6 +20,7 @@ import { recordBuilder, recordHandler } from './commands/record.js';
 import { snapshotBuilder, snapshotHandler } from './commands/snapshot.js';
 import { configCommand } from './commands/config.js';
 import { statsBuilder, statsHandler } from './commands/stats.js';
+import { commandLineValues } from './commands/flags.js';
 import type { CliContext } from './context.js';
 
 const SIGNALS: readonly InterruptSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -75,6 +76,10 @@ export async function runCli(
       'completion',
       'print a bash/zsh completion script (add it to ~/.bashrc or ~/.zshrc)',
     )
+    // `-- DIR` stays in argv['--'] for the commands to read (flags.ts directoryOf); an option
+    // given twice takes its last value; a bad number keeps its text (commandLineValues).
+    .parserConfiguration({ 'populate--': true })
+    .middleware(commandLineValues(argv, base.env) as unknown as MiddlewareFunction, true)
     .strict()
     .recommendCommands()
     .env('CAMERA_ARCHIVER')

@@ -204,7 +204,7 @@ describe('camera-archiver archive (e2e)', () => {
   it.each([
     [['--age', '-1'], /--age must be/],
     [['--max-size', '5XB'], /invalid --max-size '5XB'/],
-    [['--jobs', '0'], /--jobs must be a whole number ≥ 1/],
+    [['--jobs', '0'], /--jobs must be a whole number from 1 to 64, got '0'/],
     [['--encoder', 'gpu'], /Invalid values/],
     [['--frobnicate'], /Unknown argument/],
     [['--settle-time', 'soon'], /invalid --settle-time/],
