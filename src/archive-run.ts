@@ -21,7 +21,7 @@ import {
   type EncoderChoice,
   type EncodingProfile,
 } from './encoders.js';
-import { EnvironmentError, interruptSignalOf, UsageError, type RunOutcome } from './errors.js';
+import { EnvironmentError, interruptSignalOf, type RunOutcome } from './errors.js';
 import { displayPath } from './display-path.js';
 import type { ExecutionReport } from './executor.js';
 import { acquireTreeLock, type TreeLock } from './lock.js';
@@ -157,11 +157,8 @@ async function runArchiveUnreported(
   const root = path.resolve(opts.root);
   const outputRoot = path.resolve(opts.output);
   const trashRoot = path.resolve(opts.trash);
-  if (!opts.dryRun && !opts.assumeYes && !io.stdin.isTTY) {
-    throw new UsageError(
-      'a real run asks before it changes anything, but standard input is not a terminal: add -y (--no-confirm) to proceed, or --dry-run to preview',
-    );
-  }
+  // Without a terminal and without -y, the question is still asked when there is work to do:
+  // it may be answered through a pipe, and nobody answering is refused then (confirm.ts).
   await checkInputRoot(root);
 
   const log = await createLogger({

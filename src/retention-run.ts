@@ -70,11 +70,8 @@ export async function runCleanup(opts: CleanupOptions, io: RunIo): Promise<RunOu
   const outputRoot = path.resolve(opts.output);
   const trashRoot = path.resolve(opts.trash);
   checkRoots(root, outputRoot, trashRoot);
-  if (!opts.dryRun && !opts.assumeYes && !io.stdin.isTTY) {
-    throw new UsageError(
-      'a real cleanup asks before it removes anything, but standard input is not a terminal: add -y (--no-confirm) to proceed, or --dry-run to preview',
-    );
-  }
+  // Without a terminal and without -y, the question is still asked when there is work to do:
+  // it may be answered through a pipe, and nobody answering is refused then (confirm.ts).
   const stateDir = opts.stateDir ?? defaultStateDir(io.env);
   const rootFacts = await readRootFacts(root, stateDir, opts.newRoot);
   const judged = judgeRoot(root, rootFacts);

@@ -214,13 +214,67 @@ describe('camera-archiver archive (e2e)', () => {
     expect(r.stderr).toMatch(message);
   });
 
-  it('without a terminal and without -y it does not hang and does not act: exit 2 with the way forward', async () => {
-    makeTree(root, [{ stamp: '20250115120000' }]);
-    const before = snapshot(root);
-    const r = await runCli([root, ...NOW], { input: '' });
-    expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/add -y \(--no-confirm\) to proceed, or --dry-run to preview/);
-    expect(snapshot(root)).toEqual(before);
+  describe('without a terminal and without -y', () => {
+    const withoutLog = (s: Record<string, string>): string[] =>
+      Object.keys(s).filter((k) => !/archiver|\.lock/.test(k));
+
+    it('nothing to do: exit 0, no question asked', async () => {
+      makeTree(root, [{ stamp: '20250225100000' }]); // recorded within --age: kept
+      const r = await runCli([root, ...NOW, ...FAST]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).toContain('nothing to do');
+      expect(r.stderr).not.toContain('Proceed?');
+    });
+
+    it('an answer from a pipe: y proceeds', async () => {
+      makeTree(root, [{ stamp: '20250115120000' }]);
+      const r = await runCli([root, ...NOW, ...FAST], { input: 'y\n' });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).toContain('Proceed? [y/N]');
+      expect(listTree(root)).toContain('archived/2025/01/15/REO_front_20250115120000.mp4');
+    });
+
+    it('an answer from a pipe: n cancels, exit 0, nothing changed', async () => {
+      makeTree(root, [{ stamp: '20250115120000' }]);
+      const before = withoutLog(snapshot(root));
+      const r = await runCli([root, ...NOW, ...FAST], { input: 'n\n' });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).toContain('cancelled at the prompt');
+      expect(withoutLog(snapshot(root))).toEqual(before);
+    });
+
+    it.each([
+      ['an empty pipe', { input: '' }],
+      ['/dev/null', {}],
+    ])(
+      'standard input at its end (%s): the documented refusal, exit 2, nothing changed',
+      async (_name, how) => {
+        makeTree(root, [{ stamp: '20250115120000' }]);
+        const before = snapshot(root);
+        const r = await runCli([root, ...NOW, ...FAST], how);
+        expect(r.exitCode).toBe(2);
+        expect(r.stderr).toMatch(
+          /standard input is not a terminal and gave no answer: add -y \(--no-confirm\) to proceed, or --dry-run to preview/,
+        );
+        expect(withoutLog(snapshot(root))).toEqual(withoutLog(before));
+      },
+    );
+
+    it('--cleanup too: a piped y proceeds, an empty pipe is refused', async () => {
+      makeTree(root, [{ stamp: '20250115120000' }, { stamp: '20250116120000' }]);
+      const state = tempDir('cam-state-');
+      try {
+        const args = [root, '--cleanup', '--age', '14', '--max-delete', 'none', ...NOW];
+        const refused = await runCli([...args, '--state-dir', state], { input: '' });
+        expect(refused.exitCode, refused.stderr).toBe(2);
+        expect(listTree(root)).toContain('2025/01/15/REO_front_20250115120000.mp4');
+        const yes = await runCli([...args, '--state-dir', state], { input: 'yes\n' });
+        expect(yes.exitCode, yes.stderr).toBe(0);
+        expect(listTree(root)).not.toContain('2025/01/15/REO_front_20250115120000.mp4');
+      } finally {
+        removeDir(state);
+      }
+    });
   });
 
   it('--clean-output without --cleanup never touches an archive', async () => {
@@ -303,22 +357,28 @@ describe('camera-archiver archive (e2e)', () => {
     },
   );
 
+  // CI installs util-linux: there a missing `script` fails instead of skipping the prompt tests.
+  it.runIf(process.env.CI && !hasScript)('util-linux script is installed (CI)', () => {
+    expect(hasScript).toBe(true);
+  });
+
   describe.skipIf(!hasScript)('the prompt, in a real terminal (util-linux script)', () => {
-    const inPty = (
-      args: string[],
-      keys: string,
-      delayMs = 1500,
-    ): Promise<{ code: number | null; out: string }> =>
+    // The keys go in once the prompt has appeared on the terminal, never after a guessed delay.
+    const inPty = (args: string[], keys: string): Promise<{ code: number | null; out: string }> =>
       new Promise((resolve) => {
         const cmd = [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' ');
         const child = spawn('script', ['-qec', cmd, '/dev/null'], {
           env: { ...process.env, TZ: 'UTC' },
         });
         let out = '';
+        let answered = false;
         child.stdout.on('data', (d: Buffer) => {
           out += d.toString();
+          if (!answered && out.includes('Proceed? [y/N]')) {
+            answered = true;
+            child.stdin.write(keys);
+          }
         });
-        setTimeout(() => child.stdin.write(keys), delayMs);
         child.on('close', (code) => resolve({ code, out }));
       });
 
