@@ -93,6 +93,8 @@ export interface ArchiveOptions {
   notifySecret?: string | undefined;
   /** Stop-by time: no clip starts after it (src/until.ts). */
   until?: StopBy | undefined;
+  /** `--state-dir`: where the log rotation keeps its bookkeeping (src/logger.ts). */
+  stateDir?: string | undefined;
   /** Run ffmpeg under `ionice -c3` when ionice exists (src/io-priority.ts). */
   ionice?: boolean | undefined;
 }
@@ -166,6 +168,7 @@ async function runArchiveUnreported(
     file: opts.dryRun ? undefined : opts.logFile,
     stderr: io.stderr,
     env: io.env,
+    stateDir: opts.stateDir,
   });
   let lock: TreeLock | undefined;
   try {
@@ -307,6 +310,7 @@ async function archive(
   // An unreadable folder may hide footage: an error (and exit 1), not a verbose note.
   let unreadable = 0;
   const noteIgnored = (ignored: IgnoredFile): void => {
+    if (ignored.path === opts.logFile) return; // our own log link (logger.ts)
     if (ignored.problem) {
       unreadable++;
       log.error(

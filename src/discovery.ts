@@ -17,6 +17,7 @@ import path from 'node:path';
 import {
   dayPathOfStamp,
   isDayFolder,
+  notDayFolderReason,
   isPartialName,
   MediaNameReader,
   mediaKindOfExtension,
@@ -224,6 +225,8 @@ export async function findDayFolders(options: DiscoveryOptions): Promise<Skeleto
           date: `${y}-${m}-${d}`,
         });
       } else if (childParts.length < maxDepth) {
+        const notDay = notDayFolderReason(childParts);
+        if (notDay) ignored.push({ path: full, reason: notDay });
         children.push(walk(full, childParts));
       } else {
         others++;

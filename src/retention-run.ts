@@ -81,6 +81,7 @@ export async function runCleanup(opts: CleanupOptions, io: RunIo): Promise<RunOu
     file: opts.dryRun || judged.refusal ? undefined : opts.logFile,
     stderr: io.stderr,
     env: io.env,
+    stateDir,
   });
   let lock: TreeLock | undefined;
   try {
@@ -147,7 +148,8 @@ async function cleanup(
   }
   const skeletons = await scanSkeletons(roots);
   for (const sk of Object.values(skeletons))
-    for (const ignored of sk.ignored) log.verbose(`ignored ${ignored.path}: ${ignored.reason}`);
+    for (const ignored of sk.ignored)
+      if (ignored.path !== opts.logFile) log.verbose(`ignored ${ignored.path}: ${ignored.reason}`);
   const plan = await planRetention(treeInventory(roots, skeletons), settings, rootFacts, fs, now);
   const limits = { maxSizeBytes: opts.maxSize, minFreeText: opts.minFreeText };
 

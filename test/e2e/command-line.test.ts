@@ -74,6 +74,23 @@ describe('the command line (e2e)', () => {
     expect(listTree(root)).toContain(`archived/${CLIP}`);
   });
 
+  it('-v lists folders that look like date folders but are not YYYY/MM/DD, with the reason', async () => {
+    makeTree(root, [
+      { stamp: '20230105120000', dir: '2023/1/5' },
+      { stamp: '20230228120000', dir: '2023/02/31' },
+    ]);
+    for (const args of [['--dry-run'], ['--cleanup', '--dry-run', '--age', '0']]) {
+      const r = await runCli([root, '-v', ...args, ...NOW]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).toContain(
+        `ignored ${root}/2023/1/5: not a date folder: month and day need two digits (YYYY/MM/DD, e.g. 2023/01/05)`,
+      );
+      expect(r.stderr).toContain(
+        `ignored ${root}/2023/02/31: not a date folder: 2023-02-31 is not a real date`,
+      );
+    }
+  });
+
   // Each bad value: [what is typed, what the message must say]. The message repeats the value.
   const BAD: [string[], RegExp][] = [
     [['--age', 'abc'], /--age must be a number of days from 0 to 36500, got 'abc'/],

@@ -338,6 +338,8 @@ export function toArchiveOptions(
     notifyUrls: parseNotifyUrls(strings(argv['notify-url'])),
     notifySecret: str(argv['notify-secret']),
     progress: (argv.progress as ArchiveOptions['progress']) ?? 'auto',
+    stateDir:
+      str(argv['state-dir']) === undefined ? undefined : path.resolve(String(argv['state-dir'])),
     commandLine,
     ...(now ? { now } : {}),
   };
