@@ -21,6 +21,7 @@ import { snapshotBuilder, snapshotHandler } from './commands/snapshot.js';
 import { configCommand } from './commands/config.js';
 import { statsBuilder, statsHandler } from './commands/stats.js';
 import { commandLineValues } from './commands/flags.js';
+import { COMMANDS, completeWith, completionArgv } from './completion.js';
 import type { CliContext } from './context.js';
 
 const SIGNALS: readonly InterruptSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -33,7 +34,8 @@ export async function runCli(
   const ctx: CliContext = { ...base, setExitCode: (c) => (code = c) };
   // Precedence (yargs' own): command line > CAMERA_ARCHIVER_* > config file > defaults.
   const configState = loadConfigState(argv, base.env);
-  const parser = yargs([...argv])
+  const completing: { parser?: unknown } = {}; // for the completion function to read its options
+  const parser = yargs(completionArgv(argv, COMMANDS))
     .scriptName('camera-archiver')
     .usage(
       '$0 [archive] [directory] [options]\n\nArchive old security-camera clips: transcode, verify, then trash the sources.',
@@ -75,6 +77,7 @@ export async function runCli(
     .completion(
       'completion',
       'print a bash/zsh completion script (add it to ~/.bashrc or ~/.zshrc)',
+      completeWith(() => completing.parser),
     )
     // `-- DIR` stays in argv['--'] for the commands to read (flags.ts directoryOf); an option
     // given twice takes its last value; a bad number keeps its text (commandLineValues).
@@ -91,6 +94,7 @@ export async function runCli(
     .fail((message, error) => {
       throw error ?? new UsageError(message);
     });
+  completing.parser = parser;
   // yargs prints the script but, without exitProcess, then runs the default command too.
   if (argv.length === 1 && argv[0] === 'completion') {
     parser.showCompletionScript();
