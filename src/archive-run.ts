@@ -296,11 +296,15 @@ async function archive(
       fallbackProfile = profileFor('software', base);
   };
 
+  // Resolved once: the dry run prints, and the real run starts, ffmpeg under the same ionice.
+  const ionice = resolveIonice(opts.ionice, io.env, log);
   const renderCtx = (): RenderContext => ({
     root: roots.root,
     ffmpeg: toolchain?.ffmpeg.path,
     caps: toolchain?.caps,
     profile,
+    ionice,
+    niceness: opts.niceness,
   });
   const print = (line: string): void => {
     io.stdout.write(`${line}\n`);
@@ -445,7 +449,7 @@ async function archive(
     signal: io.signal,
     failpoint: io.failpoint,
     stopStarting: stopChecker(opts.until),
-    ionice: resolveIonice(opts.ionice, io.env, log),
+    ionice,
   });
   const seconds = (Date.now() - started) / 1000;
   for (const line of renderReport(report, seconds, roots.root)) log.info(line);

@@ -8,7 +8,7 @@
 import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import { displayPath } from './display-path.js';
-import { buildTranscodeArgs, encoderName, type EncodingProfile } from './encoders.js';
+import { encoderName, type EncodingProfile } from './encoders.js';
 import { errorMessage, FileError } from './errors.js';
 import {
   dispose,
@@ -26,7 +26,7 @@ import type { DisposeArchivedAction, PlanAction, PlannedClip, TranscodeAction } 
 import type { ProgressReporter } from './progress.js';
 import type { Toolchain } from './toolchain.js';
 import { runTranscode, TranscodeError } from './transcoder.js';
-import { withIdleIo } from './io-priority.js';
+import { transcodeInvocation } from './io-priority.js';
 import { formatBytes } from './units.js';
 import { VerificationError, verifyArchive } from './verification.js';
 
@@ -192,11 +192,14 @@ export async function executePlan(
     const attempt = async (p: EncodingProfile): Promise<void> => {
       try {
         await runTranscode({
-          ...withIdleIo(
-            ctx.ionice,
-            ctx.toolchain.ffmpeg.path,
-            buildTranscodeArgs(p, clip.path, partial, ctx.toolchain.caps),
-          ),
+          ...transcodeInvocation({
+            ionice: ctx.ionice,
+            ffmpeg: ctx.toolchain.ffmpeg.path,
+            profile: p,
+            input: clip.path,
+            output: partial,
+            caps: ctx.toolchain.caps,
+          }),
           input: clip.path,
           durationSeconds: source.duration,
           signal: ctx.signal,

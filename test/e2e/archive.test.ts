@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, FAST, runCli } from '../helpers/cli.js';
+import { formatCommand } from '../../src/encoders.js';
 import { ffmpeg, makeTree, playsCleanly, probe } from '../helpers/media.js';
 import { listTree, removeDir, snapshot, tempDir } from '../helpers/tree.js';
 
@@ -129,13 +130,55 @@ describe('camera-archiver archive (e2e)', () => {
       'transcode 2025/01/15/REO_front_20250115120000.mp4 → archived/2025/01/15/REO_front_20250115120000.mp4',
     );
     expect(r.stdout).toMatch(
-      /run: \S*ffmpeg .*-c:v libx265 -preset ultrafast .*-f mp4 \S*\/\.REO_front_20250115120000\.mp4\.partial/,
+      /run( \(nice 10\))?: (\S*ionice -c3 -t )?\S*ffmpeg .*-c:v libx265 -preset ultrafast .*-f mp4 \S*\/\.REO_front_20250115120000\.mp4\.partial/,
     );
     expect(r.stdout).toContain(
       'then trash 2025/01/15/REO_front_20250115120000.mp4 → .deleted/input/2025/01/15/REO_front_20250115120000.mp4',
     );
     expect(r.stdout).toContain('remove folder 2025/01/15: date folder left empty');
     expect(existsSync(path.join(root, 'archiver.log'))).toBe(false);
+  });
+
+  it('the command the dry run prints is exactly the one the real run starts (ionice wrapper included)', async () => {
+    makeTree(root, [{ stamp: '20250115120000', thumbnail: true }]);
+    // An ionice first on PATH that records its own argv (NUL-separated), then runs the rest as
+    // util-linux ionice would: the transcode is the only command the run starts through it.
+    const tools = tempDir('cam-ionice-');
+    const argvLog = path.join(tools, 'argv');
+    const ionice = path.join(tools, 'ionice');
+    writeFileSync(
+      ionice,
+      [
+        '#!/bin/sh',
+        `for a in "$0" "$@"; do printf '%s\\0' "$a"; done >> '${argvLog}'`,
+        '[ "$1" = -c3 ] && [ "$2" = -t ] || exit 99',
+        'shift 2',
+        'exec "$@"',
+        '',
+      ].join('\n'),
+    );
+    chmodSync(ionice, 0o755);
+    const env = { PATH: `${tools}:${process.env.PATH ?? ''}` };
+    try {
+      const dry = await runCli([root, '--dry-run', '--json', ...NOW, ...FAST], { env });
+      expect(dry.exitCode, dry.stderr).toBe(0);
+      const planned = (
+        JSON.parse(dry.stdout) as { actions: { kind: string; command?: string[] }[] }
+      ).actions.find((a) => a.kind === 'transcode')?.command;
+      const text = await runCli([root, '--dry-run', ...NOW, ...FAST], { env });
+      expect(existsSync(argvLog)).toBe(false); // a dry run starts no transcode
+
+      const real = await runCli([root, '-y', ...NOW, ...FAST], { env });
+      expect(real.exitCode, real.stderr).toBe(0);
+      const started = readFileSync(argvLog, 'utf8').split('\0').slice(0, -1);
+      expect(started[0]).toBe(ionice);
+      expect(planned).toEqual(started);
+      expect(text.stdout).toContain(
+        `    run (nice 10): ${formatCommand(started[0] ?? '', started.slice(1))}\n`,
+      );
+    } finally {
+      removeDir(tools);
+    }
   });
 
   it('accepts the Python archiver flags: -o, --trash-root, --delete, --no-confirm, --no-skip, --log-file', async () => {
