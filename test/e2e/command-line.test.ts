@@ -29,7 +29,7 @@ describe('the command line (e2e)', () => {
     expect(stats.exitCode, stats.stderr).toBe(0);
     expect((JSON.parse(stats.stdout) as { root: string }).root).toBe(root);
     const record = await runCli(['record', '--status', '--', root]);
-    expect(record.stderr).toContain(`no recorder status under ${root}`);
+    expect(record.stdout + record.stderr).toContain(`no recorder status under ${root}`);
   });
 
   it('two directories (one before --, one after) are a usage error', async () => {
