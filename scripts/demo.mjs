@@ -2,10 +2,21 @@
 // `npm run demo`: builds a small sample camera tree with ffmpeg (two cameras, thumbnails, one
 // recent clip that must be kept), previews the run, archives it for real, and shows the result.
 // Uses the same ffmpeg the tool finds: the system one, or the npm-packaged fallback.
+// `npm run demo -- DIR` builds it in DIR instead of ./demo-camera. A demo folder is replaced on
+// the next demo run; any other folder is never removed (the marker file below tells them apart).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fg from 'fast-glob';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const root = path.resolve(process.argv[2] ?? path.join(repo, 'demo-camera'));
@@ -17,7 +28,22 @@ const stampOf = (d) =>
   `${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`;
 const dayDir = (s) => path.join(root, s.slice(0, 4), s.slice(4, 6), s.slice(6, 8));
 
-rmSync(root, { recursive: true, force: true });
+// Written into every folder the demo creates; only a folder holding it is ever removed.
+const MARKER = '.camera-archiver-demo';
+if (existsSync(root)) {
+  if (existsSync(path.join(root, MARKER))) rmSync(root, { recursive: true, force: true });
+  else if (readdirSync(root).length > 0) {
+    console.error(
+      `${root} exists and was not made by the demo: nothing was changed. Name a new or empty folder.`,
+    );
+    process.exit(2);
+  }
+}
+mkdirSync(root, { recursive: true });
+writeFileSync(
+  path.join(root, MARKER),
+  'made by camera-archiver scripts/demo.mjs; removed by its next run\n',
+);
 const templates = path.join(root, '.demo-templates');
 mkdirSync(templates, { recursive: true });
 const make = (name, pattern) => {
@@ -91,15 +117,14 @@ for (const daysAgo of [40, 39, 38]) {
 put('front', new Date(now - 86_400_000), true); // yesterday: newer than --age 30, kept
 rmSync(templates, { recursive: true, force: true });
 
-const list = (dir, rel = '') =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory()
-      ? list(path.join(dir, e.name), `${rel}${e.name}/`)
-      : [`${rel}${e.name}  (${statSync(path.join(dir, e.name)).size} bytes)`],
-  );
+// The tree's files (the trash included), without the log and the marker.
+const list = () =>
+  fg
+    .sync('**/*', { cwd: root, dot: true, stats: true, ignore: ['archiver*', MARKER] })
+    .map((e) => `${e.path}  (${e.stats?.size ?? 0} bytes)`);
 const show = (title) => {
   console.log(`\n== ${title}: ${root}`);
-  for (const line of list(root).sort()) if (!/archiver|audit/.test(line)) console.log(`   ${line}`);
+  for (const line of list().sort()) console.log(`   ${line}`);
 };
 const run = (args) => {
   console.log(`\n$ camera-archiver ${args.join(' ')}`);

@@ -4,7 +4,6 @@
  * Dry run and real run share discovery, planner and renderer; the only fork is here.
  */
 import { constants, existsSync, promises as fsp } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { confirmOrStop } from './confirm.js';
 import {
@@ -23,7 +22,7 @@ import {
   type EncoderChoice,
   type EncodingProfile,
 } from './encoders.js';
-import { EnvironmentError, interruptSignalOf, UsageError, type RunOutcome } from './errors.js';
+import { EnvironmentError, interruptSignalOf, type RunOutcome } from './errors.js';
 import { displayPath } from './display-path.js';
 import type { ExecutionReport, ExecutorContext } from './executor.js';
 import { acquireTreeLock, type TreeLock } from './lock.js';
@@ -105,6 +104,8 @@ export interface ArchiveOptions {
   notifySecret?: string | undefined;
   /** Stop-by time: no clip starts after it (src/until.ts). */
   until?: StopBy | undefined;
+  /** `--state-dir`: where the log rotation keeps its bookkeeping (src/logger.ts). */
+  stateDir?: string | undefined;
   /** Run ffmpeg under `ionice -c3` when ionice exists (src/io-priority.ts). */
   ionice?: boolean | undefined;
 }
@@ -128,22 +129,6 @@ export interface RunIo {
 
 export function consoleLevel(verbosity: number): Level {
   return verbosity < 0 ? 'warn' : verbosity === 0 ? 'info' : verbosity === 1 ? 'verbose' : 'debug';
-}
-
-/**
- * Parallel transcodes allowed: each ffmpeg already uses several threads, so beyond two per CPU
- * more jobs only add memory and disk contention (and hardware encoders cap their sessions). At
- * least 16, so one config file works on every host it is copied to.
- */
-export function maxJobs(): number {
-  return Math.max(16, 2 * os.availableParallelism());
-}
-
-/** `--jobs` within 1..maxJobs(), else a UsageError (exit 2) before anything is read. */
-export function checkJobs(jobs: number): void {
-  const max = maxJobs();
-  if (!Number.isInteger(jobs) || jobs < 1 || jobs > max)
-    throw new UsageError(`--jobs must be a whole number from 1 to ${max}, got ${jobs}`);
 }
 
 /**
@@ -229,12 +214,8 @@ async function runArchiveUnreported(
   io: RunIo,
   report: RunReport,
 ): Promise<RunOutcome> {
-  checkJobs(opts.jobs);
-  if (!opts.dryRun && !opts.assumeYes && !io.stdin.isTTY) {
-    throw new UsageError(
-      'a real run asks before it changes anything, but standard input is not a terminal: add -y (--no-confirm) to proceed, or --dry-run to preview',
-    );
-  }
+  // Without a terminal and without -y, the question is still asked when there is work to do:
+  // it may be answered through a pipe, and nobody answering is refused then (confirm.ts).
   // Resolved once, by identity: from here on the run knows each root by its real path only.
   const resolved = await resolveRoots({
     root: opts.root,
@@ -254,6 +235,7 @@ async function runArchiveUnreported(
     file: resolved.logFile?.real,
     stderr: io.stderr,
     env: io.env,
+    stateDir: opts.stateDir,
   });
   let lock: TreeLock | undefined;
   try {
@@ -384,11 +366,15 @@ async function archive(
       fallbackProfile = profileFor('software', { ...base, codec: profile.codec });
   };
 
+  // Resolved once: the dry run prints, and the real run starts, ffmpeg under the same ionice.
+  const ionice = resolveIonice(opts.ionice, io.env, log);
   const renderCtx = (): RenderContext => ({
     root: roots.root,
     ffmpeg: toolchain?.ffmpeg.path,
     caps: toolchain?.caps,
     profile,
+    ionice,
+    niceness: opts.niceness,
   });
   const print = (line: string): void => {
     io.stdout.write(`${line}\n`);
@@ -400,6 +386,7 @@ async function archive(
   // An unreadable folder may hide footage: an error (and exit 1), not a verbose note.
   let unreadable = 0;
   const noteIgnored = (ignored: IgnoredFile): void => {
+    if (ignored.path === opts.logFile) return; // our own log link (logger.ts)
     if (ignored.problem) {
       unreadable++;
       log.error(
@@ -580,7 +567,7 @@ async function archive(
       signal: io.signal,
       failpoint: io.failpoint,
       stopStarting: stopChecker(opts.until),
-      ionice: resolveIonice(opts.ionice, io.env, log),
+      ionice,
       maxArchiveRatio: opts.maxArchiveRatio,
     },
   });

@@ -18,6 +18,7 @@ import { identityOf, sameIdentity, type FileIdentity } from './roots.js';
 import {
   dayPathOfStamp,
   isDayFolder,
+  notDayFolderReason,
   isPartialName,
   MediaNameReader,
   mediaKindOfExtension,
@@ -252,6 +253,8 @@ export async function findDayFolders(options: DiscoveryOptions): Promise<Skeleto
           date: `${y}-${m}-${d}`,
         });
       } else if (childParts.length < maxDepth) {
+        const notDay = notDayFolderReason(childParts);
+        if (notDay) ignored.push({ path: full, reason: notDay });
         children.push(walk(full, childParts));
       } else {
         others++;

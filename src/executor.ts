@@ -8,7 +8,7 @@
 import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import { displayPath } from './display-path.js';
-import { buildTranscodeArgs, encoderName, type EncodingProfile } from './encoders.js';
+import { encoderName, type EncodingProfile } from './encoders.js';
 import { errorMessage, FileError } from './errors.js';
 import {
   dispose,
@@ -27,7 +27,7 @@ import type { DisposeArchivedAction, PlanAction, PlannedClip, TranscodeAction } 
 import type { ProgressReporter } from './progress.js';
 import type { Toolchain } from './toolchain.js';
 import { runTranscode, TranscodeError } from './transcoder.js';
-import { withIdleIo } from './io-priority.js';
+import { transcodeInvocation, withIdleIo } from './io-priority.js';
 import { formatBytes } from './units.js';
 import { VerificationError, verifyArchive } from './verification.js';
 import { describeStreamCopy, keepClipVideoIfSmaller, type StreamCopyNote } from './stream-copy.js';
@@ -199,9 +199,9 @@ export async function executePlan(
     const partial = partialPathFor(archivePath);
     let streamCopy: StreamCopyNote | undefined;
     const attempt = async (p: EncodingProfile): Promise<void> => {
-      const run = (args: string[]): Promise<void> =>
+      const start = (invocation: { ffmpeg: string; args: string[] }): Promise<void> =>
         runTranscode({
-          ...withIdleIo(ctx.ionice, ctx.toolchain.ffmpeg.path, args),
+          ...invocation,
           input: clip.path,
           durationSeconds: source.duration,
           signal: ctx.signal,
@@ -209,8 +209,21 @@ export async function executePlan(
           niceness: ctx.niceness,
           onProgress: (pr) => ctx.progress.fileProgress(clip.path, pr.fraction, pr.speed),
         });
+      // The stream copy's ffmpeg runs like the transcode's, at idle I/O priority.
+      const run = (args: string[]): Promise<void> =>
+        start(withIdleIo(ctx.ionice, ctx.toolchain.ffmpeg.path, args));
       try {
-        await run(buildTranscodeArgs(p, clip.path, partial, ctx.toolchain.caps));
+        // The very command the dry run prints (transcodeInvocation, shared with render.ts).
+        await start(
+          transcodeInvocation({
+            ionice: ctx.ionice,
+            ffmpeg: ctx.toolchain.ffmpeg.path,
+            profile: p,
+            input: clip.path,
+            output: partial,
+            caps: ctx.toolchain.caps,
+          }),
+        );
         ctx.failpoint?.('transcoded');
         if (ctx.signal.aborted) throw new Aborted();
         streamCopy = await keepClipVideoIfSmaller({

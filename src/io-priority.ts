@@ -8,10 +8,15 @@
  */
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
+import { buildTranscodeArgs, type EncodingProfile } from './encoders.js';
+import type { FfmpegCaps } from './toolchain.js';
 
-/** The ionice binary on PATH (or the usual places), if there is one. */
-export function findIonice(env: NodeJS.ProcessEnv): string | undefined {
-  const dirs = [...(env.PATH ?? '').split(path.delimiter).filter(Boolean), '/usr/bin', '/bin'];
+/** The ionice binary on PATH (or in `usual`, where util-linux puts it), if there is one. */
+export function findIonice(
+  env: NodeJS.ProcessEnv,
+  usual: readonly string[] = ['/usr/bin', '/bin'],
+): string | undefined {
+  const dirs = [...(env.PATH ?? '').split(path.delimiter).filter(Boolean), ...usual];
   for (const dir of dirs) {
     const candidate = path.join(dir, 'ionice');
     try {
@@ -35,14 +40,31 @@ export function withIdleIo(
     : { ffmpeg, args: [...args] };
 }
 
+/**
+ * The command that transcodes `input` into `output`: built here once, for the process the real
+ * run starts (executor.ts) and for the line the dry run prints (render.ts), so the two cannot
+ * differ. ffmpeg's CPU niceness is not part of it: it is set on ffmpeg's own PID once started.
+ */
+export function transcodeInvocation(p: {
+  ionice?: string | undefined;
+  ffmpeg: string;
+  profile: EncodingProfile;
+  input: string;
+  output: string;
+  caps: FfmpegCaps;
+}): { ffmpeg: string; args: string[] } {
+  return withIdleIo(p.ionice, p.ffmpeg, buildTranscodeArgs(p.profile, p.input, p.output, p.caps));
+}
+
 /** The ionice binary to use for this run, saying so at verbose level when there is none. */
 export function resolveIonice(
   enabled: boolean | undefined,
   env: NodeJS.ProcessEnv,
   log: { verbose(message: string): void },
+  find: (env: NodeJS.ProcessEnv) => string | undefined = findIonice,
 ): string | undefined {
   if (!enabled) return undefined;
-  const found = findIonice(env);
+  const found = find(env);
   if (!found) log.verbose('ionice not found: ffmpeg runs at normal I/O priority');
   return found;
 }

@@ -6,9 +6,11 @@
  * Without a log file (dry runs) winston is loaded only when the first line passes the console
  * level: a quiet dry run never pays its ≈ 40 ms of start-up (BENCHMARKS.md).
  */
-import { lstatSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, renameSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { defaultStateDir } from './storage.js';
 import type winstonType from 'winston';
 import type TransportStreamType from 'winston-transport';
 
@@ -35,6 +37,10 @@ export interface LoggerOptions {
   fileLevel?: Level;
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
+  /** Where the rotation's audit file goes; default `--state-dir`'s (logAuditFile). */
+  stateDir?: string | undefined;
+  /** The day a takeover's dated name carries (tests); default today. */
+  today?: (() => Date) | undefined;
 }
 
 /** journald's SyslogLevelPrefix: `<3>` error … `<7>` debug, so `journalctl -p warning` works. */
@@ -166,15 +172,21 @@ function fileTransport(
   const dir = path.dirname(file);
   const ext = path.extname(file) || '.log';
   const base = path.basename(file, ext);
-  // A regular file at the log path is the Python archiver's old log: leave it, skip the symlink.
+  // A regular file at the log path is an older log (the Python archiver's, which it never
+  // rotated): moved aside once under a dated name, so the path becomes our link to the current
+  // log and rotation works from then on.
   let symlinkOk = true;
-  try {
-    symlinkOk = lstatSync(file).isSymbolicLink();
-  } catch {
-    symlinkOk = true;
+  const takenOver = takeOverOldLog(file, options.today?.() ?? new Date());
+  if (takenOver.movedTo)
+    warnings.push(
+      `${file} was a regular file (an older log): moved it aside to ${path.basename(takenOver.movedTo)}; ${path.basename(file)} now links to the current log`,
+    );
+  else if (takenOver.error) {
+    symlinkOk = false;
+    warnings.push(
+      `${file} is a regular file (an older log) that cannot be moved aside (${takenOver.error}); writing ${base}-DATE${ext} beside it`,
+    );
   }
-  if (!symlinkOk)
-    warnings.push(`${file} is a regular file (an older log); writing ${base}-DATE${ext} beside it`);
   const transport = new DailyRotateFile({
     dirname: dir,
     filename: `${base}-%DATE%${ext}`,
@@ -183,7 +195,7 @@ function fileTransport(
     maxFiles: '30d',
     createSymlink: symlinkOk,
     symlinkName: path.basename(file),
-    auditFile: path.join(dir, `.${base}-audit.json`),
+    auditFile: logAuditFile(file, options),
     level: options.fileLevel ?? 'verbose',
     format: winston.format.printf((info) =>
       formatFileLine(String(info.timestamp), info.level, String(info.message)),
@@ -197,6 +209,64 @@ function fileTransport(
   // which the transport does not listen to: unheard, they crash the process.
   (transport as unknown as { logStream?: NodeJS.EventEmitter }).logStream?.on('error', onError);
   return transport;
+}
+
+/** `archiver-old-YYYY-MM-DD.log` beside the log path, or `….1.log`, `….2.log` if taken. */
+function takeOverOldLog(file: string, today: Date): { movedTo?: string; error?: string } {
+  try {
+    if (!lstatSync(file).isFile()) return {};
+  } catch {
+    return {}; // nothing there
+  }
+  const ext = path.extname(file) || '.log';
+  const stem = path.join(path.dirname(file), `${path.basename(file, ext)}-old-${isoDay(today)}`);
+  let target = `${stem}${ext}`;
+  for (let n = 1; existsSync(target); n++) target = `${stem}.${n}${ext}`;
+  try {
+    renameSync(file, target);
+    return { movedTo: target };
+  } catch (error) {
+    return { error: (error as NodeJS.ErrnoException).code ?? String(error) };
+  }
+}
+
+function isoDay(d: Date): string {
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/**
+ * The rotation's bookkeeping (which dated files exist, for the 30-day limit) lives in the state
+ * directory, not in the camera tree: `<state-dir>/logs/<log path>-<hash>.audit.json`. Where the
+ * state directory cannot be written (a sandbox without one), it stays beside the log as
+ * `.<name>-audit.json`. An audit file an earlier version left beside the log is moved in.
+ */
+export function logAuditFile(
+  file: string,
+  options: Pick<LoggerOptions, 'env' | 'stateDir'>,
+): string {
+  const ext = path.extname(file) || '.log';
+  const beside = path.join(path.dirname(file), `.${path.basename(file, ext)}-audit.json`);
+  const stateDir =
+    options.stateDir ?? (options.env.CAMERA_ARCHIVER_STATE_DIR || defaultStateDir(options.env));
+  const absolute = path.resolve(file);
+  const hash = createHash('sha256').update(absolute).digest('hex').slice(0, 8);
+  const name = `${absolute.replace(/^\//, '').replace(/[^A-Za-z0-9._-]+/g, '_')}-${hash}.audit.json`;
+  const audit = path.join(stateDir, 'logs', name);
+  try {
+    mkdirSync(path.dirname(audit), { recursive: true });
+  } catch {
+    return beside;
+  }
+  if (existsSync(beside) && !existsSync(audit)) {
+    try {
+      copyFileSync(beside, audit);
+      unlinkSync(beside);
+    } catch {
+      return beside;
+    }
+  }
+  return audit;
 }
 
 /** A logger that keeps lines in memory: for tests and for library callers that bring none. */

@@ -282,6 +282,21 @@ export function isDayFolder(parts: readonly string[]): boolean {
   return parseStamp(`${y}${m}${d}000000`) !== undefined;
 }
 
+/**
+ * Why a folder that looks like a date folder is not one (`2023/1/5`, `2023/02/31`), so that `-v`
+ * can say so; undefined when it is one, or does not look like one at all.
+ */
+export function notDayFolderReason(parts: readonly string[]): string | undefined {
+  const [y, m, d] = parts.slice(-3);
+  if (y === undefined || m === undefined || d === undefined) return undefined;
+  if (!/^\d{4}$/.test(y) || !/^\d{1,2}$/.test(m) || !/^\d{1,2}$/.test(d)) return undefined;
+  if (isDayFolder(parts)) return undefined;
+  const padded = `${y}/${m.padStart(2, '0')}/${d.padStart(2, '0')}`;
+  if (m.length < 2 || d.length < 2)
+    return `not a date folder: month and day need two digits (YYYY/MM/DD, e.g. ${padded}); its files are not archived`;
+  return `not a date folder: ${y}-${m}-${d} is not a real date; its files are not archived`;
+}
+
 /** A name that cannot clash in the trash: `<stem>.<n><ext>`, keeping stem and extension recognisable. */
 export function numberedName(fileName: string, n: number): string {
   const ext = path.extname(fileName);

@@ -3,12 +3,8 @@
  * out, except the JSON writer at the end, which hands its pieces to a sink as it goes.
  */
 import path from 'node:path';
-import {
-  buildTranscodeArgs,
-  encoderName,
-  formatCommand,
-  type EncodingProfile,
-} from './encoders.js';
+import { encoderName, formatCommand, type EncodingProfile } from './encoders.js';
+import { transcodeInvocation } from './io-priority.js';
 import { displayPath } from './display-path.js';
 import type { ExecutionReport } from './executor.js';
 import type { DayCounts, Disposal, PlanAction, PlanCounts, PlannedClip } from './planner.js';
@@ -20,6 +16,10 @@ export interface RenderContext {
   ffmpeg?: string | undefined;
   caps?: FfmpegCaps | undefined;
   profile?: EncodingProfile | undefined;
+  /** The run's ionice (io-priority.ts): the printed command is the one that runs. */
+  ionice?: string | undefined;
+  /** ffmpeg's CPU niceness, set on its PID (not part of the command line). */
+  niceness?: number | undefined;
 }
 
 function renderDisposal(d: Disposal, rel: (p: string) => string): string {
@@ -32,10 +32,15 @@ export function transcodeCommand(
   ctx: RenderContext,
 ): string[] | undefined {
   if (!ctx.profile || !ctx.caps || !ctx.ffmpeg) return undefined;
-  return [
-    ctx.ffmpeg,
-    ...buildTranscodeArgs(ctx.profile, action.clip.path, action.partialPath, ctx.caps),
-  ];
+  const run = transcodeInvocation({
+    ionice: ctx.ionice,
+    ffmpeg: ctx.ffmpeg,
+    profile: ctx.profile,
+    input: action.clip.path,
+    output: action.partialPath,
+    caps: ctx.caps,
+  });
+  return [run.ffmpeg, ...run.args];
 }
 
 export function renderAction(action: PlanAction, ctx: RenderContext): string[] {
@@ -46,7 +51,11 @@ export function renderAction(action: PlanAction, ctx: RenderContext): string[] {
       return [
         `transcode ${rel(action.clip.path)} → ${rel(action.archivePath)}`,
         `    why: ${action.reason}`,
-        ...(cmd ? [`    run: ${formatCommand(cmd[0] ?? 'ffmpeg', cmd.slice(1))}`] : []),
+        ...(cmd
+          ? [
+              `    run${ctx.niceness ? ` (nice ${ctx.niceness})` : ''}: ${formatCommand(cmd[0] ?? 'ffmpeg', cmd.slice(1))}`,
+            ]
+          : []),
         `    then verify ${rel(action.partialPath)} and rename it to ${path.basename(action.archivePath)}`,
         `    ${renderDisposal(action.disposal, rel)}`,
       ];

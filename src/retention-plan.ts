@@ -550,15 +550,29 @@ export function exceedsMaxDelete(
   const files = footage.reduce((s, a) => s + a.files.length, 0);
   const bytes = footage.reduce((s, a) => s + a.bytes, 0);
   const footageBytes = before.source + before.archive;
-  const hint =
-    'if that is intended, raise --max-delete (e.g. --max-delete 100%); nothing was removed';
+  // Says exactly what lets this very cleanup through (the first cleanup of a long-neglected tree,
+  // such as one the Python archiver left, may well remove most of it).
+  const hint = (enough: string): string =>
+    `nothing was removed. If that is intended, run the same command again with --max-delete ${enough} (or --max-delete none: no limit)`;
   if ('files' in cap && files > cap.files)
-    return `this cleanup would remove ${files} footage files, more than --max-delete ${cap.files}: ${hint}`;
+    return `this cleanup would remove ${files} footage files, more than --max-delete ${cap.files}: ${hint(String(files))}`;
   if ('bytes' in cap && bytes > cap.bytes)
-    return `this cleanup would remove ${formatBytes(bytes)} of footage, more than --max-delete ${formatBytes(cap.bytes)}: ${hint}`;
-  if ('percent' in cap && footageBytes > 0 && (100 * bytes) / footageBytes > cap.percent)
-    return `this cleanup would remove ${Math.round((100 * bytes) / footageBytes)}% of all footage (${formatBytes(bytes)} of ${formatBytes(footageBytes)}), more than --max-delete ${cap.percent}%: ${hint}`;
+    return `this cleanup would remove ${formatBytes(bytes)} of footage, more than --max-delete ${formatBytes(cap.bytes)}: ${hint(sizeAtLeast(bytes))}`;
+  const percent = footageBytes > 0 ? (100 * bytes) / footageBytes : 0;
+  if ('percent' in cap && percent > cap.percent)
+    return `this cleanup would remove ${Math.round(percent)}% of all footage (${formatBytes(bytes)} of ${formatBytes(footageBytes)}), more than --max-delete ${cap.percent}%: ${hint(`${Math.min(100, Math.ceil(percent))}%`)}`;
   return undefined;
+}
+
+/** A size as typed on the command line (1024-based, as parseSize reads it), rounded up. */
+function sizeAtLeast(bytes: number): string {
+  for (const [unit, factor] of [
+    ['TB', 1024 ** 4],
+    ['GB', 1024 ** 3],
+    ['MB', 1024 ** 2],
+  ] as const)
+    if (bytes >= factor) return `${Math.ceil(bytes / factor)}${unit}`;
+  return `${Math.max(1, Math.ceil(bytes / 1024))}KB`;
 }
 
 /** Day folders whose every entry is planned to leave, and the month/year folders above them. */

@@ -71,11 +71,8 @@ export async function runCleanup(opts: CleanupOptions, io: RunIo): Promise<RunOu
   const [root, outputRoot, trashRoot] = [resolved.input, resolved.output, resolved.trash].map(
     (r) => r.real,
   ) as [string, string, string];
-  if (!opts.dryRun && !opts.assumeYes && !io.stdin.isTTY) {
-    throw new UsageError(
-      'a real cleanup asks before it removes anything, but standard input is not a terminal: add -y (--no-confirm) to proceed, or --dry-run to preview',
-    );
-  }
+  // Without a terminal and without -y, the question is still asked when there is work to do:
+  // it may be answered through a pipe, and nobody answering is refused then (confirm.ts).
   const stateDir = opts.stateDir ?? defaultStateDir(io.env);
   const rootFacts = await readRootFacts(root, stateDir, opts.newRoot);
   const judged = judgeRoot(root, rootFacts);
@@ -85,6 +82,7 @@ export async function runCleanup(opts: CleanupOptions, io: RunIo): Promise<RunOu
     file: opts.dryRun || judged.refusal ? undefined : opts.logFile,
     stderr: io.stderr,
     env: io.env,
+    stateDir,
   });
   let lock: TreeLock | undefined;
   try {
@@ -152,7 +150,8 @@ async function cleanup(
   }
   const skeletons = await scanSkeletons(roots);
   for (const sk of Object.values(skeletons))
-    for (const ignored of sk.ignored) log.verbose(`ignored ${ignored.path}: ${ignored.reason}`);
+    for (const ignored of sk.ignored)
+      if (ignored.path !== opts.logFile) log.verbose(`ignored ${ignored.path}: ${ignored.reason}`);
   const plan = await planRetention(treeInventory(roots, skeletons), settings, rootFacts, fs, now);
   const limits = { maxSizeBytes: opts.maxSize, minFreeText: opts.minFreeText };
 

@@ -21,7 +21,7 @@ export interface TranscodeJob {
   input: string;
   durationSeconds: number;
   signal?: AbortSignal | undefined;
-  /** Kill ffmpeg when no progress block arrives for this long. */
+  /** Kill ffmpeg when no progress block arrives for this long; 0: no watchdog (`--stall-timeout 0`). */
   stallTimeoutMs: number;
   /** Run ffmpeg at this niceness (0 = unchanged). */
   niceness?: number | undefined;
@@ -89,6 +89,7 @@ export async function runTranscode(job: TranscodeJob): Promise<void> {
   let watchdog: NodeJS.Timeout | undefined;
   const arm = (): void => {
     if (watchdog) clearTimeout(watchdog);
+    if (!(job.stallTimeoutMs > 0)) return;
     watchdog = setTimeout(() => {
       stalled = true;
       child.kill('SIGKILL');

@@ -2,7 +2,7 @@
 import { UsageError } from './errors.js';
 
 const SIZE_UNITS: Record<string, number> = {
-  '': 1,
+  '': 1, // only for 0
   b: 1,
   k: 1024,
   kb: 1024,
@@ -18,14 +18,23 @@ const SIZE_UNITS: Record<string, number> = {
   tib: 1024 ** 4,
 };
 
-/** 1024-based, as the Python archiver: `500GB` = 500 × 1024³ bytes. */
+/**
+ * 1024-based, as the Python archiver: `500GB` = 500 × 1024³ bytes. A number without a unit is
+ * refused, as the Python archiver does: `--max-size 500` is far more likely a forgotten `GB` than
+ * a cap of 500 bytes that would delete everything.
+ */
 export function parseSize(text: string, optionName = 'size'): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+  if (m?.[1] && m[2] === '' && Number(m[1]) !== 0) {
+    throw new UsageError(
+      `invalid ${optionName} '${text}': ${m[1]} what? write ${m[1]}GB or ${m[1]}MB (units B, K, KB, M, MB, G, GB, T, TB, 1024-based)`,
+    );
+  }
   const unit = m?.[2]?.toLowerCase();
   const factor = unit === undefined ? undefined : SIZE_UNITS[unit];
   if (!m?.[1] || factor === undefined) {
     throw new UsageError(
-      `invalid ${optionName} '${text}': use a number with an optional unit B, K, KB, M, MB, G, GB, T, TB (1024-based), e.g. 500GB`,
+      `invalid ${optionName} '${text}': use a number with a unit B, K, KB, M, MB, G, GB, T, TB (1024-based), e.g. 500GB`,
     );
   }
   return Math.round(Number(m[1]) * factor);

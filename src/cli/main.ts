@@ -4,7 +4,7 @@
  *
  *   0 ok or nothing to do · 1 some work failed · 2 usage/config error · 129/130/143 SIGHUP/SIGINT/SIGTERM
  */
-import yargs, { type Argv } from 'yargs';
+import yargs, { type Argv, type MiddlewareFunction } from 'yargs';
 import {
   errorMessage,
   EXIT,
@@ -27,6 +27,8 @@ import { recordBuilder, recordHandler } from './commands/record.js';
 import { snapshotBuilder, snapshotHandler } from './commands/snapshot.js';
 import { configCommand } from './commands/config.js';
 import { statsBuilder, statsHandler } from './commands/stats.js';
+import { commandLineValues } from './commands/flags.js';
+import { COMMANDS, completeWith, completionArgv } from './completion.js';
 import type { CliContext } from './context.js';
 
 const SIGNALS: readonly InterruptSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -65,7 +67,9 @@ export async function runCli(
   const ctx: CliContext = { ...base, setExitCode: (c) => (code = c) };
   // Precedence: command line > CAMERA_ARCHIVER_* > config file > defaults (config-file.ts).
   const configState = loadConfigState(argv, base.env);
-  const parser = parserFor(argv, ctx, configState);
+  const completing: { parser?: unknown } = {}; // for the completion function to read its options
+  const parser = parserFor(argv, ctx, configState, completing);
+  completing.parser = parser;
   // yargs prints the script but, without exitProcess, then runs the default command too.
   if (argv.length === 1 && argv[0] === 'completion') {
     parser.showCompletionScript();
@@ -80,63 +84,75 @@ export async function runCli(
 }
 
 /** The command line's grammar: every command, each with the shared settings applied. */
-function parserFor(argv: readonly string[], ctx: CliContext, configState: ConfigState): Argv {
-  return yargs([...argv])
-    .scriptName('camera-archiver')
-    .usage(
-      '$0 [archive] [directory] [options]\n\nArchive old security-camera clips: transcode, verify, then trash the sources.',
-    )
-    .command(
-      ['archive [directory]', '$0 [directory]'],
-      'transcode old clips into the archive tree, verify, then trash or delete the sources (default command)',
-      shared(archiveBuilder, configState, SETTINGS.archive),
-      (args) => archiveHandler(args, ctx),
-    )
-    .command(
-      'record [root]',
-      'record cameras into the tree in clock-aligned segments (long-running)',
-      shared(recordBuilder, configState, SETTINGS.record),
-      (args) => recordHandler(args, ctx),
-    )
-    .command(
-      'snapshot [output]',
-      'grab one frame from a camera as JPEG',
-      shared(snapshotBuilder, configState, SETTINGS.snapshot),
-      (args) => snapshotHandler(args, ctx),
-    )
-    .command(
-      'detect',
-      'list V4L2 (USB) cameras with formats and a suggested config',
-      shared(detectBuilder, configState, SETTINGS.detect),
-      (args) => detectHandler(args, ctx),
-    )
-    .command(configCommand(ctx, configState))
-    .command(
-      'stats [directory]',
-      'footage per camera and per day, archive savings, free space and a forecast (reads sizes only)',
-      shared(statsBuilder, configState, SETTINGS.stats),
-      (args) => statsHandler(args, ctx),
-    )
-    .option('config', {
-      type: 'string',
-      global: true,
-      describe:
-        'config file, YAML or JSON [default: /etc/camera-archiver/config.{yaml,yml,json} if present; --no-config: none]',
-    })
-    .completion(
-      'completion',
-      'print a bash/zsh completion script (add it to ~/.bashrc or ~/.zshrc)',
-    )
-    .strict()
-    .recommendCommands()
-    .help()
-    .alias('help', 'h')
-    .version(packageVersion())
-    .wrap(Math.min(110, ctx.stdout.columns ?? 100))
-    .exitProcess(false)
-    .fail((message, error) => {
-      throw error ?? new UsageError(message);
-    });
+function parserFor(
+  argv: readonly string[],
+  ctx: CliContext,
+  configState: ConfigState,
+  completing: { parser?: unknown },
+): Argv {
+  return (
+    yargs(completionArgv(argv, COMMANDS))
+      .scriptName('camera-archiver')
+      .usage(
+        '$0 [archive] [directory] [options]\n\nArchive old security-camera clips: transcode, verify, then trash the sources.',
+      )
+      .command(
+        ['archive [directory]', '$0 [directory]'],
+        'transcode old clips into the archive tree, verify, then trash or delete the sources (default command)',
+        shared(archiveBuilder, configState, SETTINGS.archive),
+        (args) => archiveHandler(args, ctx),
+      )
+      .command(
+        'record [root]',
+        'record cameras into the tree in clock-aligned segments (long-running)',
+        shared(recordBuilder, configState, SETTINGS.record),
+        (args) => recordHandler(args, ctx),
+      )
+      .command(
+        'snapshot [output]',
+        'grab one frame from a camera as JPEG',
+        shared(snapshotBuilder, configState, SETTINGS.snapshot),
+        (args) => snapshotHandler(args, ctx),
+      )
+      .command(
+        'detect',
+        'list V4L2 (USB) cameras with formats and a suggested config',
+        shared(detectBuilder, configState, SETTINGS.detect),
+        (args) => detectHandler(args, ctx),
+      )
+      .command(configCommand(ctx, configState))
+      .command(
+        'stats [directory]',
+        'footage per camera and per day, archive savings, free space and a forecast (reads sizes only)',
+        shared(statsBuilder, configState, SETTINGS.stats),
+        (args) => statsHandler(args, ctx),
+      )
+      .option('config', {
+        type: 'string',
+        global: true,
+        describe:
+          'config file, YAML or JSON [default: /etc/camera-archiver/config.{yaml,yml,json} if present; --no-config: none]',
+      })
+      .completion(
+        'completion',
+        'print a bash/zsh completion script (add it to ~/.bashrc or ~/.zshrc)',
+        completeWith(() => completing.parser),
+      )
+      // `-- DIR` stays in argv['--'] for the commands to read (flags.ts directoryOf); an option
+      // given twice takes its last value; a bad number keeps its text (commandLineValues).
+      .parserConfiguration({ 'populate--': true })
+      .middleware(commandLineValues(argv, ctx.env) as unknown as MiddlewareFunction, true)
+      .strict()
+      .recommendCommands()
+      .help()
+      .alias('help', 'h')
+      .version(packageVersion())
+      .wrap(Math.min(110, ctx.stdout.columns ?? 100))
+      .exitProcess(false)
+      .fail((message, error) => {
+        throw error ?? new UsageError(message);
+      })
+  );
 }
 
 /**

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, FAST, runCli } from '../helpers/cli.js';
+import { formatCommand } from '../../src/encoders.js';
 import { ffmpeg, makeTree, playsCleanly, probe } from '../helpers/media.js';
 import { listTree, removeDir, snapshot, tempDir } from '../helpers/tree.js';
 
@@ -129,13 +130,55 @@ describe('camera-archiver archive (e2e)', () => {
       'transcode 2025/01/15/REO_front_20250115120000.mp4 → archived/2025/01/15/REO_front_20250115120000.mp4',
     );
     expect(r.stdout).toMatch(
-      /run: \S*ffmpeg .*-c:v libx265 -preset ultrafast .*-f mp4 \S*\/\.REO_front_20250115120000\.mp4\.partial/,
+      /run( \(nice 10\))?: (\S*ionice -c3 -t )?\S*ffmpeg .*-c:v libx265 -preset ultrafast .*-f mp4 \S*\/\.REO_front_20250115120000\.mp4\.partial/,
     );
     expect(r.stdout).toContain(
       'then trash 2025/01/15/REO_front_20250115120000.mp4 → .deleted/input/2025/01/15/REO_front_20250115120000.mp4',
     );
     expect(r.stdout).toContain('remove folder 2025/01/15: date folder left empty');
     expect(existsSync(path.join(root, 'archiver.log'))).toBe(false);
+  });
+
+  it('the command the dry run prints is exactly the one the real run starts (ionice wrapper included)', async () => {
+    makeTree(root, [{ stamp: '20250115120000', thumbnail: true }]);
+    // An ionice first on PATH that records its own argv (NUL-separated), then runs the rest as
+    // util-linux ionice would: the transcode is the only command the run starts through it.
+    const tools = tempDir('cam-ionice-');
+    const argvLog = path.join(tools, 'argv');
+    const ionice = path.join(tools, 'ionice');
+    writeFileSync(
+      ionice,
+      [
+        '#!/bin/sh',
+        `for a in "$0" "$@"; do printf '%s\\0' "$a"; done >> '${argvLog}'`,
+        '[ "$1" = -c3 ] && [ "$2" = -t ] || exit 99',
+        'shift 2',
+        'exec "$@"',
+        '',
+      ].join('\n'),
+    );
+    chmodSync(ionice, 0o755);
+    const env = { PATH: `${tools}:${process.env.PATH ?? ''}` };
+    try {
+      const dry = await runCli([root, '--dry-run', '--json', ...NOW, ...FAST], { env });
+      expect(dry.exitCode, dry.stderr).toBe(0);
+      const planned = (
+        JSON.parse(dry.stdout) as { actions: { kind: string; command?: string[] }[] }
+      ).actions.find((a) => a.kind === 'transcode')?.command;
+      const text = await runCli([root, '--dry-run', ...NOW, ...FAST], { env });
+      expect(existsSync(argvLog)).toBe(false); // a dry run starts no transcode
+
+      const real = await runCli([root, '-y', ...NOW, ...FAST], { env });
+      expect(real.exitCode, real.stderr).toBe(0);
+      const started = readFileSync(argvLog, 'utf8').split('\0').slice(0, -1);
+      expect(started[0]).toBe(ionice);
+      expect(planned).toEqual(started);
+      expect(text.stdout).toContain(
+        `    run (nice 10): ${formatCommand(started[0] ?? '', started.slice(1))}\n`,
+      );
+    } finally {
+      removeDir(tools);
+    }
   });
 
   it('accepts the Python archiver flags: -o, --trash-root, --delete, --no-confirm, --no-skip, --log-file', async () => {
@@ -204,7 +247,7 @@ describe('camera-archiver archive (e2e)', () => {
   it.each([
     [['--age', '-1'], /--age must be/],
     [['--max-size', '5XB'], /invalid --max-size '5XB'/],
-    [['--jobs', '0'], /--jobs must be a whole number ≥ 1/],
+    [['--jobs', '0'], /--jobs must be a whole number from 1 to 64, got '0'/],
     [['--encoder', 'gpu'], /Invalid values/],
     [['--frobnicate'], /Unknown argument/],
     [['--settle-time', 'soon'], /invalid --settle-time/],
@@ -214,13 +257,67 @@ describe('camera-archiver archive (e2e)', () => {
     expect(r.stderr).toMatch(message);
   });
 
-  it('without a terminal and without -y it does not hang and does not act: exit 2 with the way forward', async () => {
-    makeTree(root, [{ stamp: '20250115120000' }]);
-    const before = snapshot(root);
-    const r = await runCli([root, ...NOW], { input: '' });
-    expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/add -y \(--no-confirm\) to proceed, or --dry-run to preview/);
-    expect(snapshot(root)).toEqual(before);
+  describe('without a terminal and without -y', () => {
+    const withoutLog = (s: Record<string, string>): string[] =>
+      Object.keys(s).filter((k) => !/archiver|\.lock/.test(k));
+
+    it('nothing to do: exit 0, no question asked', async () => {
+      makeTree(root, [{ stamp: '20250225100000' }]); // recorded within --age: kept
+      const r = await runCli([root, ...NOW, ...FAST]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).toContain('nothing to do');
+      expect(r.stderr).not.toContain('Proceed?');
+    });
+
+    it('an answer from a pipe: y proceeds', async () => {
+      makeTree(root, [{ stamp: '20250115120000' }]);
+      const r = await runCli([root, ...NOW, ...FAST], { input: 'y\n' });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).toContain('Proceed? [y/N]');
+      expect(listTree(root)).toContain('archived/2025/01/15/REO_front_20250115120000.mp4');
+    });
+
+    it('an answer from a pipe: n cancels, exit 0, nothing changed', async () => {
+      makeTree(root, [{ stamp: '20250115120000' }]);
+      const before = withoutLog(snapshot(root));
+      const r = await runCli([root, ...NOW, ...FAST], { input: 'n\n' });
+      expect(r.exitCode, r.stderr).toBe(0);
+      expect(r.stderr).toContain('cancelled at the prompt');
+      expect(withoutLog(snapshot(root))).toEqual(before);
+    });
+
+    it.each([
+      ['an empty pipe', { input: '' }],
+      ['/dev/null', {}],
+    ])(
+      'standard input at its end (%s): the documented refusal, exit 2, nothing changed',
+      async (_name, how) => {
+        makeTree(root, [{ stamp: '20250115120000' }]);
+        const before = snapshot(root);
+        const r = await runCli([root, ...NOW, ...FAST], how);
+        expect(r.exitCode).toBe(2);
+        expect(r.stderr).toMatch(
+          /standard input is not a terminal and gave no answer: add -y \(--no-confirm\) to proceed, or --dry-run to preview/,
+        );
+        expect(withoutLog(snapshot(root))).toEqual(withoutLog(before));
+      },
+    );
+
+    it('--cleanup too: a piped y proceeds, an empty pipe is refused', async () => {
+      makeTree(root, [{ stamp: '20250115120000' }, { stamp: '20250116120000' }]);
+      const state = tempDir('cam-state-');
+      try {
+        const args = [root, '--cleanup', '--age', '14', '--max-delete', 'none', ...NOW];
+        const refused = await runCli([...args, '--state-dir', state], { input: '' });
+        expect(refused.exitCode, refused.stderr).toBe(2);
+        expect(listTree(root)).toContain('2025/01/15/REO_front_20250115120000.mp4');
+        const yes = await runCli([...args, '--state-dir', state], { input: 'yes\n' });
+        expect(yes.exitCode, yes.stderr).toBe(0);
+        expect(listTree(root)).not.toContain('2025/01/15/REO_front_20250115120000.mp4');
+      } finally {
+        removeDir(state);
+      }
+    });
   });
 
   it('--clean-output without --cleanup never touches an archive', async () => {
@@ -303,30 +400,28 @@ describe('camera-archiver archive (e2e)', () => {
     },
   );
 
+  // CI installs util-linux: there a missing `script` fails instead of skipping the prompt tests.
+  it.runIf(process.env.CI && !hasScript)('util-linux script is installed (CI)', () => {
+    expect(hasScript).toBe(true);
+  });
+
   describe.skipIf(!hasScript)('the prompt, in a real terminal (util-linux script)', () => {
-    const inPty = (
-      args: string[],
-      keys: string,
-      delayMs = 30_000,
-    ): Promise<{ code: number | null; out: string }> =>
+    // The keys go in once the prompt has appeared on the terminal, never after a guessed delay.
+    const inPty = (args: string[], keys: string): Promise<{ code: number | null; out: string }> =>
       new Promise((resolve) => {
         const cmd = [process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' ');
         const child = spawn('script', ['-qec', cmd, '/dev/null'], {
           env: { ...process.env, TZ: 'UTC' },
         });
         let out = '';
-        let sent = false;
-        // The keys go once the prompt is up (a key typed earlier may be lost when the terminal
-        // switches to raw mode), or after delayMs for runs that never prompt.
-        const send = (): void => {
-          if (!sent) child.stdin.write(keys);
-          sent = true;
-        };
+        let answered = false;
         child.stdout.on('data', (d: Buffer) => {
           out += d.toString();
-          if (out.includes('Proceed?')) setTimeout(send, 200);
+          if (!answered && out.includes('Proceed? [y/N]')) {
+            answered = true;
+            child.stdin.write(keys);
+          }
         });
-        setTimeout(send, delayMs);
         child.on('close', (code) => resolve({ code, out }));
       });
 

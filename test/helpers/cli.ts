@@ -1,4 +1,5 @@
 /** Runs the real bin/camera-archiver in a child process (the e2e tier's only way in). */
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
@@ -20,6 +21,15 @@ export interface CliOptions {
   cwd?: string;
   timeoutMs?: number;
 }
+
+/**
+ * The state directory the runs use unless a test names its own: cleanup's root markers and the
+ * log rotation's bookkeeping stay out of the home directory of whoever runs the tests.
+ */
+export const TEST_STATE_HOME = path.join(
+  os.tmpdir(),
+  `camera-archiver-test-state-${process.getuid?.() ?? 0}`,
+);
 
 /**
  * Quick, deterministic encoding for tests: the real pipeline with the fastest software preset,
@@ -54,7 +64,7 @@ export function startCli(
 ): ResultPromise<{ reject: false }> {
   return execa(process.execPath, [BIN, ...args], {
     reject: false,
-    env: { TZ: 'UTC', ...options.env },
+    env: { TZ: 'UTC', XDG_STATE_HOME: TEST_STATE_HOME, ...options.env },
     ...(options.input !== undefined ? { input: options.input } : { stdin: 'ignore' }),
     cwd: options.cwd ?? process.cwd(),
     timeout: options.timeoutMs ?? 120_000,

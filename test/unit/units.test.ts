@@ -9,12 +9,19 @@ describe('parseSize (1024-based, as the Python archiver)', () => {
     ['800M', 800 * 1024 ** 2],
     ['800mb', 800 * 1024 ** 2],
     ['10K', 10240],
-    ['123', 123],
+    ['123B', 123],
+    ['0', 0],
     ['2 GiB', 2 * 1024 ** 3],
   ])('%s', (text, bytes) => expect(parseSize(text)).toBe(bytes));
 
-  it.each(['', 'GB', '5XB', '-5GB', '1,5G'])('rejects %j as a usage error', (text) => {
+  it.each(['', 'GB', '5XB', '-5GB', '1,5G', '500'])('rejects %j as a usage error', (text) => {
     expect(() => parseSize(text, '--max-size')).toThrow(UsageError);
+  });
+
+  it('a size without a unit says what was probably meant', () => {
+    expect(() => parseSize('500', '--max-size')).toThrow(
+      "invalid --max-size '500': 500 what? write 500GB or 500MB",
+    );
   });
 });
 

@@ -1,3 +1,5 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { executePlan, type ExecutorContext } from '../../src/executor.js';
@@ -145,13 +147,31 @@ describe('low-impact runs: idle I/O priority', () => {
     });
   });
 
-  it('resolveIonice: off when disabled, says so when missing', () => {
+  it('resolveIonice: off when disabled, found when there, says so when missing', () => {
     const log = memoryLog();
-    expect(resolveIonice(false, process.env, log)).toBeUndefined();
-    expect(resolveIonice(true, { PATH: '/nonexistent' }, log)).toBe(
-      findIonice({ PATH: '/nonexistent' }),
-    );
-    if (!findIonice({ PATH: '/nonexistent' }))
-      expect(log.lines[0]?.message).toMatch(/ionice not found/);
+    expect(resolveIonice(false, process.env, log, () => '/usr/bin/ionice')).toBeUndefined();
+    expect(resolveIonice(true, {}, log, () => '/opt/bin/ionice')).toBe('/opt/bin/ionice');
+    expect(log.lines).toEqual([]);
+    // The lookup is injected: this case is reached also where util-linux is installed.
+    expect(resolveIonice(true, {}, log, () => undefined)).toBeUndefined();
+    expect(log.lines.map((l) => l.message)).toEqual([
+      'ionice not found: ffmpeg runs at normal I/O priority',
+    ]);
+  });
+
+  it('findIonice: PATH first, then the usual places, else none', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'cam-ionice-'));
+    try {
+      const fake = path.join(dir, 'ionice');
+      writeFileSync(fake, '#!/bin/sh\n');
+      chmodSync(fake, 0o755);
+      expect(findIonice({ PATH: `/nonexistent:${dir}` }, [])).toBe(fake);
+      expect(findIonice({ PATH: '/nonexistent' }, [dir])).toBe(fake);
+      expect(findIonice({ PATH: '/nonexistent' }, [])).toBeUndefined();
+      chmodSync(fake, 0o644); // not executable: not an ionice
+      expect(findIonice({ PATH: dir }, [])).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -14,7 +14,7 @@ import {
   type CodecChoice,
   type EncoderChoice,
 } from '../../encoders.js';
-import { exitCodeForOutcome } from '../../errors.js';
+import { exitCodeForOutcome, UsageError } from '../../errors.js';
 import { parseDuration, parseSize } from '../../units.js';
 import type { ArchiveOptions, RunIo } from '../../archive-run.js';
 import { parseNotifyUrls } from '../../notify.js';
@@ -65,7 +65,7 @@ export function archiveBuilder(y: Argv): Argv<Record<string, unknown>> {
     .option('age', {
       type: 'number',
       default: 30,
-      describe: 'only clips recorded more than DAYS ago (from the file name); 0 = all',
+      describe: 'only clips recorded more than DAYS ago (from the file name); 0 = no age threshold',
       group: 'Archive:',
     })
     .option('settle-time', {
@@ -129,7 +129,7 @@ export function archiveBuilder(y: Argv): Argv<Record<string, unknown>> {
       alias: 'j',
       type: 'number',
       default: 1,
-      describe: 'parallel transcodes',
+      describe: 'parallel transcodes (1-64)',
       group: 'Encoding:',
     })
     .option('encoder', {
@@ -157,7 +157,8 @@ export function archiveBuilder(y: Argv): Argv<Record<string, unknown>> {
     })
     .option('quality', {
       type: 'number',
-      describe: 'CRF / global_quality / QP / CQ (lower = better, larger) [default: per encoder]',
+      describe:
+        'CRF / global_quality / QP / CQ, 0-51 (lower = better, larger) [default: per encoder]',
       group: 'Encoding:',
     })
     .option('preset', {
@@ -196,13 +197,13 @@ export function archiveBuilder(y: Argv): Argv<Record<string, unknown>> {
     .option('stall-timeout', {
       type: 'string',
       default: '2m',
-      describe: 'stop ffmpeg when it reports no progress for this long',
+      describe: 'stop ffmpeg when it reports no progress for this long; 0 = never',
       group: 'Encoding:',
     })
     .option('nice', {
       type: 'number',
       default: 10,
-      describe: 'CPU niceness for ffmpeg (0 = unchanged)',
+      describe: 'CPU niceness for ffmpeg, 0-19 (0 = unchanged)',
       group: 'Encoding:',
     })
     .option('log-file', {
@@ -282,6 +283,27 @@ export function archiveBuilder(y: Argv): Argv<Record<string, unknown>> {
     ) as Argv<Record<string, unknown>>;
 }
 
+/**
+ * Every encoder's preset names (x264/x265, QSV, NVENC old and new): a name none of them knows is
+ * a typo, refused here rather than as a failed encoder probe (exit 1) once the run has started.
+ */
+const PRESETS = new Set([
+  ...['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower'],
+  ...['veryslow', 'placebo', 'default', 'hp', 'hq', 'bd', 'll', 'llhq', 'llhp', 'lossless'],
+  ...['losslesshp', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7'],
+  // SVT-AV1's numbered presets (0 slowest … 13 fastest).
+  ...Array.from({ length: 14 }, (_, n) => String(n)),
+]);
+
+function presetOf(v: unknown): string | undefined {
+  const preset = str(v);
+  if (preset !== undefined && !PRESETS.has(preset))
+    throw new UsageError(
+      `--preset must be an encoder preset (ultrafast … veryslow, p1 … p7, 0 … 13 for AV1), got '${preset}'`,
+    );
+  return preset;
+}
+
 /** Turns parsed flags into validated options; every bad value is a UsageError (exit 2). */
 export function toArchiveOptions(
   argv: Record<string, unknown>,
@@ -306,14 +328,17 @@ export function toArchiveOptions(
     maxSize: maxSize === undefined ? undefined : parseSize(maxSize, '--max-size'),
     logFile: path.resolve(str(argv['log-file']) ?? path.join(root, 'archiver.log')),
     settleSeconds: parseDuration(String(argv['settle-time'] ?? '5m'), '--settle-time'),
-    jobs: wholeNumber('jobs', argv.jobs, 1) ?? 1,
+    // More parallel transcodes than this only thrash the disk and the encoder.
+    jobs: wholeNumber('jobs', argv.jobs, 1, 64) ?? 1,
     encoder: argv.encoder as EncoderChoice,
     codec: argv.codec as CodecChoice,
-    keyframeInterval: wholeNumber('keyframe-interval', argv['keyframe-interval'], 1),
+    keyframeInterval: wholeNumber('keyframe-interval', argv['keyframe-interval'], 1, 100_000),
     maxArchiveRatio: parseMaxArchiveRatio(argv['max-archive-ratio']),
-    quality: argv.quality === undefined ? undefined : wholeNumber('quality', argv.quality, 0),
-    preset: str(argv.preset),
-    maxHeight: wholeNumber('max-height', argv['max-height'], 16),
+    // 0-63 covers every encoder's quality knob (CRF 0-51 for x264/x265, 0-63 for SVT-AV1 and
+    // av1_qsv/nvenc, QP for VAAPI); a value outside it is a typo, refused before the run starts.
+    quality: wholeNumber('quality', argv.quality, 0, 63),
+    preset: presetOf(argv.preset),
+    maxHeight: wholeNumber('max-height', argv['max-height'], 16, 8640),
     audio: argv.audio as AudioMode,
     hwDevice: str(argv['hw-device']) ?? '/dev/dri/renderD128',
     json: argv.json === true,
@@ -321,7 +346,8 @@ export function toArchiveOptions(
     ffmpeg: str(argv.ffmpeg),
     ffprobe: str(argv.ffprobe),
     stallTimeoutSeconds: parseDuration(String(argv['stall-timeout'] ?? '2m'), '--stall-timeout'),
-    niceness: wholeNumber('nice', argv.nice, 0) ?? 0,
+    // Below 0 needs privileges the run does not have; 19 is the kernel's lowest priority.
+    niceness: wholeNumber('nice', argv.nice, 0, 19) ?? 0,
     ionice: argv.ionice !== false,
     until: str(argv.until) === undefined ? undefined : parseUntil(String(argv.until), new Date()),
     metricsFile:
@@ -331,6 +357,8 @@ export function toArchiveOptions(
     notifyUrls: parseNotifyUrls(strings(argv['notify-url'])),
     notifySecret: str(argv['notify-secret']),
     progress: (argv.progress as ArchiveOptions['progress']) ?? 'auto',
+    stateDir:
+      str(argv['state-dir']) === undefined ? undefined : path.resolve(String(argv['state-dir'])),
     commandLine,
     ...(now ? { now } : {}),
   };

@@ -21,6 +21,7 @@ import {
 import { redactUrl } from '../../notify.js';
 import type { CliContext } from '../context.js';
 import { archiveBuilder, toArchiveOptions } from './archive.js';
+import { withEffectiveValues } from './config-effective.js';
 
 /** Never printed: they would land in logs and bug reports. */
 const SECRET_KEYS = new Set(['notify-secret']);
@@ -71,7 +72,7 @@ export function configRows(
 }
 
 function formatValue(value: unknown): string {
-  if (value === undefined) return '(unset)';
+  if (value === undefined) return '(none)';
   if (Array.isArray(value)) return value.length ? value.map(String).join(', ') : '(none)';
   return String(value);
 }
@@ -147,10 +148,12 @@ export function configCommand(ctx: CliContext, state: ConfigState): CommandModul
       // Output format from the command line only: `json: true` in the file is for the runs.
       const json =
         commandLineKeys(state.argv, schema, ['config']).has('json') && args.json === true;
+      // Every effective value, including the defaults that depend on other settings.
+      const shown = withEffectiveValues(rows, args, state.env, !json);
       ctx.stdout.write(
         json
-          ? `${JSON.stringify(configJson(rows, state), null, 2)}\n`
-          : `${renderConfigText(rows, state).join('\n')}\n`,
+          ? `${JSON.stringify(configJson(shown, state), null, 2)}\n`
+          : `${renderConfigText(shown, state).join('\n')}\n`,
       );
     },
   };

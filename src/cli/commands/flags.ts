@@ -24,14 +24,49 @@ export function num(v: unknown): number | undefined {
   return typeof v === 'number' && !Number.isNaN(v) ? v : undefined;
 }
 
-export function wholeNumber(name: string, v: unknown, min: number): number | undefined {
+/**
+ * A numeric flag checked against its range. Numeric flags are declared as strings to yargs so
+ * that a bad value can be repeated as typed (`--age abc`, not yargs' `NaN`); a config file may
+ * give a number.
+ */
+export function numberFlag(
+  name: string,
+  v: unknown,
+  range: { min: number; max: number; whole?: boolean; what?: string },
+): number | undefined {
   if (v === undefined) return undefined;
-  const n = num(v);
-  if (n === undefined || !Number.isInteger(n) || n < min) {
-    throw new UsageError(`--${name} must be a whole number ≥ ${min}, got '${String(v)}'`);
+  const typed = typeof v === 'string' ? v.trim() : v;
+  const n =
+    typeof typed === 'number'
+      ? typed
+      : typeof typed === 'string' && /^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(typed)
+        ? Number(typed)
+        : NaN;
+  if (
+    !Number.isFinite(n) ||
+    (range.whole && !Number.isInteger(n)) ||
+    n < range.min ||
+    n > range.max
+  ) {
+    const kind = range.what ?? (range.whole ? 'a whole number' : 'a number');
+    throw new UsageError(
+      `--${name} must be ${kind} from ${range.min} to ${range.max}, got '${String(v)}'`,
+    );
   }
   return n;
 }
+
+export function wholeNumber(
+  name: string,
+  v: unknown,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number | undefined {
+  return numberFlag(name, v, { min, max, whole: true });
+}
+
+/** Upper bound of `--age` and other day counts: a century, far beyond any camera's footage. */
+export const MAX_DAYS = 36_500;
 
 /** The `[directory]` positional with `--output` and `--trash-root`, whose defaults lie inside it. */
 export function treeFlags(y: Argv, group?: string): Argv {
@@ -54,13 +89,89 @@ export function treeFlags(y: Argv, group?: string): Argv {
     });
 }
 
+/**
+ * The `[directory]` positional, also when it follows `--` (`camera-archiver -y -- /camera2`):
+ * yargs fills positionals only from the words before `--` and keeps the rest in `argv['--']`
+ * (main.ts asks for that), so without this the run would fall back to /camera: a wrong tree.
+ */
+export function directoryOf(argv: Record<string, unknown>, name = 'directory'): string | undefined {
+  const given = str(argv[name]);
+  const tail = strings(argv['--']);
+  if (tail.length === 0) return given;
+  if (tail.length > 1)
+    throw new UsageError(`one ${name} expected after --, got ${tail.length}: ${tail.join(' ')}`);
+  // A positional defaults to /camera (treeFlags), so "given" may only be the default here.
+  if (given !== undefined && given !== DEFAULT_ROOT && given !== tail[0])
+    throw new UsageError(`${name} given twice: ${given} and ${tail[0] ?? ''} (after --)`);
+  return tail[0];
+}
+
+/** The part of yargs' runtime instance (the middleware's second argument) read here. */
+export interface ParserOptions {
+  getOptions(): { array: string[]; number: string[]; alias: Record<string, string[]> };
+}
+
+const camelCase = (s: string): string => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** The value last typed for an option on the command line (`--name V`, `--name=V`, `-a V`). */
+function typedOnCommandLine(raw: readonly string[], names: readonly string[]): string | undefined {
+  let typed: string | undefined;
+  const end = raw.indexOf('--');
+  const words = end < 0 ? raw : raw.slice(0, end);
+  words.forEach((word, i) => {
+    for (const name of names) {
+      const flag = name.length === 1 ? `-${name}` : `--${name}`;
+      if (word === flag) typed = words[i + 1] ?? '';
+      else if (word.startsWith(`${flag}=`)) typed = word.slice(flag.length + 1);
+    }
+  });
+  return typed;
+}
+
+/**
+ * yargs middleware (before validation) that makes the parsed values say what the user typed:
+ * - an option repeated on the command line takes its last value, as with the Python archiver
+ *   (argparse), instead of an array that then fails (`--age 7 --age 14` means 14); options
+ *   declared `array` (`--notify-url`, repeatable) keep every value;
+ * - a numeric option whose text is not a number gets that text back instead of yargs' `NaN`
+ *   (or its 0 for `--age ''`), so the validation's message can repeat it (`got 'abc'`).
+ */
+export function commandLineValues(
+  raw: readonly string[],
+  env: NodeJS.ProcessEnv,
+): (argv: Record<string, unknown>, yargs: ParserOptions) => void {
+  return (argv, yargs) => {
+    const options = yargs.getOptions();
+    const variants = (name: string): string[] => {
+      const names = [name, ...(options.alias[name] ?? [])];
+      return [...new Set([...names, ...names.map(camelCase)])];
+    };
+    const repeatable = new Set(options.array.flatMap(variants));
+    for (const [key, value] of Object.entries(argv)) {
+      if (key === '_' || key === '--' || repeatable.has(key) || !Array.isArray(value)) continue;
+      argv[key] = value[value.length - 1];
+    }
+    for (const name of options.number) {
+      const value = argv[name];
+      if (typeof value !== 'number') continue;
+      const names = variants(name);
+      const typed =
+        typedOnCommandLine(raw, names) ??
+        env[`CAMERA_ARCHIVER_${name.toUpperCase().replace(/-/g, '_')}`];
+      if (typed === undefined || /^\s*[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?\s*$/i.test(typed))
+        continue;
+      for (const key of names) if (key in argv) argv[key] = typed;
+    }
+  };
+}
+
 /** Absolute input, archive and trash roots from treeFlags' values. */
 export function treeRootsOf(argv: Record<string, unknown>): {
   root: string;
   output: string;
   trash: string;
 } {
-  const root = path.resolve(str(argv.directory) ?? DEFAULT_ROOT);
+  const root = path.resolve(directoryOf(argv) ?? DEFAULT_ROOT);
   return {
     root,
     output: path.resolve(str(argv.output) ?? path.join(root, OUTPUT_DIR_NAME)),
@@ -70,10 +181,10 @@ export function treeRootsOf(argv: Record<string, unknown>): {
 
 /** `--age`: days footage stays raw, a number ≥ 0. */
 export function ageDaysOf(argv: Record<string, unknown>): number {
-  const age = num(argv.age);
-  if (age === undefined || age < 0)
-    throw new UsageError(`--age must be a number of days ≥ 0, got '${String(argv.age)}'`);
-  return age;
+  // Bounded: a huge age would put the cutoff before any representable date.
+  return (
+    numberFlag('age', argv.age ?? 30, { min: 0, max: MAX_DAYS, what: 'a number of days' }) ?? 30
+  );
 }
 
 /** `--now` (tests and what-if runs): an ISO date, or undefined when not given. */

@@ -9,7 +9,7 @@ import { EXIT, UsageError, type InterruptSignal } from '../../errors.js';
 import type { RecordCommandOptions, RecordSignals } from '../../record/commands.js';
 import { parseNotifyUrls } from '../../notify.js';
 import type { CliContext } from '../context.js';
-import { str } from './flags.js';
+import { directoryOf, str } from './flags.js';
 
 export function recordBuilder(y: Argv): Argv<Record<string, unknown>> {
   return y
@@ -136,8 +136,9 @@ function percent(name: string, v: unknown): number | undefined {
 export function toRecordOptions(argv: Record<string, unknown>): RecordCommandOptions {
   const cameras = Array.isArray(argv.camera) ? argv.camera.map(String) : [];
   const verbose = typeof argv.verbose === 'number' ? argv.verbose : 0;
+  const root = directoryOf(argv, 'root'); // also after `--`
   return {
-    root: str(argv.root) ? path.resolve(String(argv.root)) : undefined,
+    root: root === undefined ? undefined : path.resolve(root),
     cameras,
     configFile: str(argv.config),
     segmentTime: str(argv['segment-time']),

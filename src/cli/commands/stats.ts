@@ -3,10 +3,10 @@
  * long the disk and limits will last. Reads sizes only; the work is in stats.ts, loaded on demand.
  */
 import type { Argv } from 'yargs';
-import { EXIT, UsageError } from '../../errors.js';
+import { EXIT } from '../../errors.js';
 import { parseSize } from '../../units.js';
 import type { CliContext } from '../context.js';
-import { ageDaysOf, nowOf, str, treeFlags, treeRootsOf } from './flags.js';
+import { ageDaysOf, MAX_DAYS, nowOf, str, treeFlags, treeRootsOf, wholeNumber } from './flags.js';
 
 export function statsBuilder(y: Argv): Argv<Record<string, unknown>> {
   return treeFlags(y)
@@ -31,9 +31,7 @@ export function statsBuilder(y: Argv): Argv<Record<string, unknown>> {
 export async function statsHandler(argv: Record<string, unknown>, ctx: CliContext): Promise<void> {
   const { root, output, trash } = treeRootsOf(argv);
   const age = ageDaysOf(argv);
-  const shown = typeof argv.days === 'number' ? argv.days : NaN;
-  if (!(Number.isInteger(shown) && shown >= 0))
-    throw new UsageError(`--days must be a whole number ≥ 0, got '${String(argv.days)}'`);
+  const shown = wholeNumber('days', argv.days ?? 14, 0, MAX_DAYS) ?? 14;
   const now = nowOf(argv) ?? new Date();
   const { parseMinFree } = await import('../../retention-options.js');
   const maxSize = str(argv['max-size']);
