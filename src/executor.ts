@@ -9,6 +9,13 @@ import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import { displayPath } from './display-path.js';
 import { buildTranscodeArgs, encoderName, type EncodingProfile } from './encoders.js';
+import {
+  formatIdentity,
+  identityMatches,
+  parseIdentity,
+  readIdentity,
+  type SourceIdentity,
+} from './identity.js';
 import { errorMessage, FileError } from './errors.js';
 import {
   dispose,
@@ -21,14 +28,20 @@ import {
 } from './file-manager.js';
 import type { Log } from './logger.js';
 import { probeMedia, type MediaInfo } from './media-probe.js';
-import { partialPathFor } from './naming.js';
+import { parseLegacyArchiveName, partialPathFor } from './naming.js';
 import type { DisposeArchivedAction, PlanAction, PlannedClip, TranscodeAction } from './planner.js';
 import type { ProgressReporter } from './progress.js';
 import type { Toolchain } from './toolchain.js';
 import { runTranscode, TranscodeError } from './transcoder.js';
 import { withIdleIo } from './io-priority.js';
 import { formatBytes } from './units.js';
-import { VerificationError, verifyArchive } from './verification.js';
+import {
+  expectedArchiveSize,
+  sampleClip,
+  VerificationError,
+  verifyArchive,
+  type ClipSampling,
+} from './verification.js';
 
 export interface ExecutorContext {
   toolchain: Toolchain;
@@ -36,6 +49,16 @@ export interface ExecutorContext {
   profile: EncodingProfile | undefined;
   /** Software profile to fall back to when an auto-selected hardware encoder fails a clip. */
   fallbackProfile?: EncodingProfile | undefined;
+  /**
+   * Selects the encoder when the plan had no transcode but one turns out to be needed (an
+   * existing archive that is not the clip's): without it such a clip could never be archived.
+   */
+  selectProfile?:
+    | (() => Promise<{
+        profile: EncodingProfile | undefined;
+        fallbackProfile?: EncodingProfile | undefined;
+      }>)
+    | undefined;
   root: string;
   outputRoot: string;
   trashRoot: string;
@@ -88,6 +111,8 @@ export type FileOutcome =
       archive: string;
       bytesIn: number;
       disposed: DisposedFile[];
+      /** The archive records no identity and was adopted because its pictures are the clip's. */
+      adoptedByContent?: boolean;
     }
   | { status: 'skipped'; clip: string; reason: string }
   | { status: 'failed'; clip: string; reason: string };
@@ -168,6 +193,9 @@ export async function executePlan(
     const file = action.clip.path;
     const probe = (async (): Promise<SourceProbe | undefined> => {
       const seen = await fsp.lstat(file);
+      // Never open a FIFO or device named like a clip (a FIFO blocks its reader): processClip
+      // reports it when its turn comes.
+      if (!seen.isFile()) return undefined;
       const info = await probeMedia(ctx.toolchain.ffprobe.path, file, { signal: ctx.signal });
       return { info, size: seen.size, mtimeMs: seen.mtimeMs };
     })().catch(() => undefined); // a failed probe is simply run again, in order, for its error
@@ -180,22 +208,58 @@ export async function executePlan(
     return probeMedia(ctx.toolchain.ffprobe.path, file, { signal: ctx.signal });
   };
 
+  let fallbackProfile = ctx.fallbackProfile;
+  const needProfile = async (clip: PlannedClip): Promise<EncodingProfile> => {
+    if (!profile && ctx.selectProfile) {
+      const selected = await ctx.selectProfile();
+      profile = selected.profile;
+      fallbackProfile ??= selected.fallbackProfile;
+    }
+    if (!profile) throw new FileError(clip.path, 'no encoder was selected for this run');
+    return profile;
+  };
+
+  /**
+   * Whether the file at `file` records this clip's identity: only then may a new archive of the
+   * clip replace it (--no-skip). Anything else there is another clip's footage, or unknown.
+   */
+  const recordsIdentity = async (file: string, identity: SourceIdentity): Promise<boolean> => {
+    try {
+      const info = await probeMedia(ctx.toolchain.ffprobe.path, file, { signal: ctx.signal });
+      const recorded = parseIdentity(info.identityTag);
+      return recorded !== undefined && identityMatches(recorded, identity);
+    } catch {
+      return false;
+    }
+  };
+
   const transcodeInto = async (
     clip: PlannedClip,
     source: MediaInfo,
-    archivePath: string,
-    replace: boolean,
-  ): Promise<{ encoder: string; bytesOut: number }> => {
-    if (!profile) throw new FileError(clip.path, 'no encoder was selected for this run');
+    identity: SourceIdentity,
+    target: { path: string; replace: boolean; fallback: string },
+  ): Promise<{ encoder: string; bytesOut: number; archivePath: string }> => {
+    await needProfile(clip);
+    let archivePath = target.path;
+    let replace = false;
+    if (target.replace) {
+      if (await recordsIdentity(target.path, identity)) replace = true;
+      else {
+        ctx.log.warn(
+          `${rel(target.path)} does not record ${rel(clip.path)} as its source: it is left as it is and the new archive is ${rel(target.fallback)}`,
+        );
+        archivePath = target.fallback;
+      }
+    }
     await ensureDirInside(ctx.outputRoot, path.dirname(archivePath));
     const partial = partialPathFor(archivePath);
     const attempt = async (p: EncodingProfile): Promise<void> => {
       try {
-        await runTranscode({
+        const result = await runTranscode({
           ...withIdleIo(
             ctx.ionice,
             ctx.toolchain.ffmpeg.path,
-            buildTranscodeArgs(p, clip.path, partial, ctx.toolchain.caps),
+            buildTranscodeArgs(p, clip.path, partial, ctx.toolchain.caps, formatIdentity(identity)),
           ),
           input: clip.path,
           durationSeconds: source.duration,
@@ -206,6 +270,17 @@ export async function executePlan(
         });
         ctx.failpoint?.('transcoded');
         if (ctx.signal.aborted) throw new Aborted();
+        // A transcode that wrote no samples (an encoder path that cannot download its frames)
+        // is checked against samples taken from the clip on their own: slower, never weaker.
+        const sampling: ClipSampling =
+          result.samples.length > 0
+            ? { samples: result.samples, frames: result.frames }
+            : await sampleClip(
+                ctx.toolchain.ffmpeg.path,
+                clip.path,
+                ctx.toolchain.caps,
+                ctx.signal,
+              );
         await verifyArchive(
           { ffmpeg: ctx.toolchain.ffmpeg.path, ffprobe: ctx.toolchain.ffprobe.path },
           partial,
@@ -213,8 +288,14 @@ export async function executePlan(
             source,
             videoCodec: p.codec,
             requireAudio: p.audio !== 'none',
-            samePacketCount: true,
+            expectedFrames: sampling.frames ?? source.video?.readPackets,
+            expectedSize: expectedArchiveSize(source, p.maxHeight),
+            clipSamples: sampling.samples,
+            exactSampleCount: true,
+            identity,
+            requireIdentity: true,
           },
+          ctx.toolchain.caps,
           ctx.signal,
         );
         ctx.failpoint?.('verified');
@@ -225,11 +306,11 @@ export async function executePlan(
         await fsp.rm(partial, { force: true });
       }
     };
-    let used = profile;
+    let used = await needProfile(clip);
     try {
       await attempt(used);
     } catch (error) {
-      const fallback = ctx.fallbackProfile;
+      const fallback = fallbackProfile;
       if (
         ctx.signal.aborted ||
         !fallback ||
@@ -252,7 +333,56 @@ export async function executePlan(
       await attempt(used);
     }
     const out = await fsp.stat(archivePath);
-    return { encoder: encoderName(used.encoder, used.codec), bytesOut: out.size };
+    return { encoder: encoderName(used.encoder, used.codec), bytesOut: out.size, archivePath };
+  };
+
+  /**
+   * The first candidate that is this clip's archive: it decodes, has the clip's duration and
+   * frames, records the clip's identity (or none, and then its pictures must be the clip's, as
+   * they must in any case). Undefined when none is.
+   */
+  const findArchive = async (
+    action: DisposeArchivedAction,
+    source: MediaInfo,
+    identity: SourceIdentity,
+  ): Promise<{ path: string; adoptedByContent: boolean } | undefined> => {
+    let sampling: ClipSampling | undefined;
+    for (const candidate of action.candidates) {
+      const legacy = parseLegacyArchiveName(path.basename(candidate)) !== undefined;
+      const seen = await fsp.lstat(candidate).catch(() => undefined);
+      if (!seen?.isFile()) continue;
+      sampling ??= await sampleClip(
+        ctx.toolchain.ffmpeg.path,
+        action.clip.path,
+        ctx.toolchain.caps,
+        ctx.signal,
+      );
+      try {
+        const verified = await verifyArchive(
+          { ffmpeg: ctx.toolchain.ffmpeg.path, ffprobe: ctx.toolchain.ffprobe.path },
+          candidate,
+          {
+            source,
+            // The Python archiver dropped audio and resampled frames: check what it did keep.
+            requireAudio: !legacy,
+            expectedFrames: legacy ? undefined : (sampling.frames ?? source.video?.readPackets),
+            clipSamples: sampling.samples,
+            exactSampleCount: !legacy,
+            identity,
+            requireIdentity: false,
+          },
+          ctx.toolchain.caps,
+          ctx.signal,
+        );
+        return { path: candidate, adoptedByContent: verified.identity === 'absent' };
+      } catch (error) {
+        if (ctx.signal.aborted || !(error instanceof VerificationError)) throw error;
+        ctx.log.warn(
+          `${rel(candidate)} is not an archive of ${rel(action.clip.path)} (${error.reason}); it is left as it is`,
+        );
+      }
+    }
+    return undefined;
   };
 
   const processClip = async (action: ClipAction): Promise<FileOutcome> => {
@@ -285,30 +415,36 @@ export async function executePlan(
     if (!(source.duration > 0))
       throw new FileError(clip.path, 'the clip has no duration (empty or damaged)');
 
+    const identity = await readIdentity(clip.path, clip.relPath, before.mtimeMs);
     let archivePath: string;
     let transcoded: { encoder: string; bytesOut: number } | undefined;
+    let adoptedByContent = false;
     if (action.kind === 'dispose-archived') {
-      archivePath = action.archivePath;
-      try {
-        await verifyArchive(
-          { ffmpeg: ctx.toolchain.ffmpeg.path, ffprobe: ctx.toolchain.ffprobe.path },
-          action.archivePath,
-          // The Python archiver dropped audio and resampled frames: check what it did keep.
-          { source, requireAudio: !action.legacy, samePacketCount: !action.legacy },
-          ctx.signal,
-        );
-      } catch (error) {
-        if (ctx.signal.aborted || !(error instanceof VerificationError)) throw error;
-        const own = action.legacy ? action.ownArchivePath : action.archivePath;
+      const found = await findArchive(action, source, identity);
+      if (found) {
+        archivePath = found.path;
+        adoptedByContent = found.adoptedByContent;
+      } else {
         ctx.log.warn(
-          `${rel(action.archivePath)} failed verification (${error.message}); transcoding ${rel(clip.path)} again`,
+          `no existing archive is of ${rel(clip.path)}: transcoding it to ${rel(action.ownArchivePath)}`,
         );
-        transcoded = await transcodeInto(clip, source, own, !action.legacy);
-        archivePath = own;
+        const made = await transcodeInto(clip, source, identity, {
+          path: action.ownArchivePath,
+          replace: false,
+          fallback: action.ownArchivePath,
+        });
+        transcoded = made;
+        archivePath = made.archivePath;
       }
     } else {
-      archivePath = action.archivePath;
-      transcoded = await transcodeInto(clip, source, action.archivePath, action.replacesExisting);
+      const made = await transcodeInto(clip, source, identity, {
+        path: action.archivePath,
+        replace: action.replacesExisting,
+        // Without a planned fallback, placement never clobbers: it fails, keeping the clip.
+        fallback: action.fallbackPath ?? action.archivePath,
+      });
+      transcoded = made;
+      archivePath = made.archivePath;
     }
 
     // The clip must be the very file we archived: an upload that rewrote it meanwhile keeps it.
@@ -345,6 +481,7 @@ export async function executePlan(
       archive: archivePath,
       bytesIn: before.size,
       disposed,
+      ...(adoptedByContent ? { adoptedByContent } : {}),
     };
   };
 
@@ -437,7 +574,7 @@ function logOutcome(log: Log, outcome: FileOutcome, rel: (p: string) => string):
     }
     case 'already-archived':
       log.info(
-        `already archived ${rel(outcome.clip)}: ${rel(outcome.archive)} verified${describeDisposal(outcome.disposed, rel)}`,
+        `already archived ${rel(outcome.clip)}: ${rel(outcome.archive)} verified${outcome.adoptedByContent ? " (it records no source: adopted because its pictures are the clip's)" : ''}${describeDisposal(outcome.disposed, rel)}`,
       );
       break;
     case 'skipped':

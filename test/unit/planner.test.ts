@@ -155,7 +155,7 @@ describe('planDay', () => {
     expect(a.ownArchivePath).toBe('/cam/archived/2025/01/15/REO_front_20250115120000.mp4');
   });
 
-  it('never trusts an ambiguous legacy archive: each camera gets its own archive', () => {
+  it('an ambiguous legacy archive is a candidate for each camera: its pictures decide, never its name', () => {
     const front = clip('REO_front_20250115120000.mp4');
     const back = clip('REO_back_20250115120000.mp4');
     const plan = planDay(
@@ -163,10 +163,10 @@ describe('planDay', () => {
       settings,
       NOW,
     );
-    expect(kinds(plan.actions)).toEqual(['transcode', 'transcode']);
-    const paths = plan.actions.map((a) => (a.kind === 'transcode' ? a.archivePath : ''));
-    expect(new Set(paths).size).toBe(2);
-    expect(plan.actions[0]?.reason).toMatch(/ambiguous/);
+    expect(kinds(plan.actions)).toEqual(['dispose-archived', 'dispose-archived']);
+    const own = plan.actions.map((a) => (a.kind === 'dispose-archived' ? a.ownArchivePath : ''));
+    expect(new Set(own).size).toBe(2);
+    expect(plan.actions[0]?.reason).toMatch(/Python archiver's archived-20250115120000.mp4 exists/);
   });
 
   it('plans removal of stale partial output first', () => {
