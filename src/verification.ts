@@ -80,8 +80,8 @@ function sizeProblem(archive: MediaInfo, exp: VerifyExpectations): string | unde
     return undefined;
   }
   // An existing archive may have been made with another --max-height (or by the Python archiver
-  // at 1024x768): usable footage is at least half the clip's size, or 480 lines.
-  const usable = (a.width * 2 >= s.width && a.height * 2 >= s.height) || a.height >= 480;
+  // at 1024x768): usable footage is more than half the clip's size, or 480 lines.
+  const usable = (a.width * 2 > s.width && a.height * 2 > s.height) || a.height >= 480;
   return usable ? undefined : `archive pictures are ${size}, the clip's ${s.width}x${s.height}`;
 }
 

@@ -45,6 +45,9 @@ export function mutateScript(dir: string): string {
     `#!/usr/bin/env bash
 set -e
 kind="$1"; out="$2"; tmp="$out.bad.mp4"
+if [ "$kind" = half-zeros ]; then
+  bytes=$(stat -c %s "$out"); truncate -s $((bytes / 2)) "$out"; truncate -s "$bytes" "$out"; exit 0
+fi
 n=$(${p} -v error -count_packets -select_streams v:0 -show_entries stream=nb_read_packets -of csv=p=0 "$out")
 size=$(${p} -v error -select_streams v:0 -show_entries stream=width,height -of csv=s=x:p=0 "$out")
 case "$kind" in
@@ -52,7 +55,6 @@ case "$kind" in
   frozen) ${f} -v error -y -i "$out" -map 0:v -map '0:a?' -c:a copy -vf 'loop=loop=-1:size=1:start=0,setpts=N/FRAME_RATE/TB' -frames:v "$n" ${encode} "$tmp";;
   downscaled) ${f} -v error -y -i "$out" -map 0:v -map '0:a?' -c:a copy -vf scale=160:120 ${encode} "$tmp";;
   other-clip) ${f} -v error -y -ss 7 -f lavfi -i "testsrc2=size=$size:rate=10" -i "$out" -map 0:v -map '1:a?' -c:a copy -frames:v "$n" -map_metadata 1 ${encode.replace('-map_metadata 0 ', '')} "$tmp";;
-  half-zeros) bytes=$(stat -c %s "$out"); truncate -s $((bytes / 2)) "$out"; truncate -s "$bytes" "$out"; exit 0;;
 esac
 mv "$tmp" "$out"
 `,

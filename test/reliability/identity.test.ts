@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseIdentity, readIdentity } from '../../src/identity.js';
 import { FAST, runCli } from '../helpers/cli.js';
 import { BAD_ARCHIVES, badTranscodeFfmpeg, mutateScript } from '../helpers/fake-ffmpeg.js';
-import { clipTemplate, ffprobe, type ClipSpec } from '../helpers/media.js';
+import { clipTemplate, ffmpeg, ffprobe, type ClipSpec } from '../helpers/media.js';
 import { listTree, removeDir, tempDir } from '../helpers/tree.js';
 import { identityViolations } from './invariants.js';
 
@@ -31,15 +31,19 @@ function put(root: string, rel: string, spec: ClipSpec = SPEC): string {
 }
 
 function tagOf(file: string): string | undefined {
-  const out = execFileSync(ffprobe(), [
-    '-v',
-    'error',
-    '-show_entries',
-    'format_tags=camera_archiver_source',
-    '-of',
-    'default=nw=1:nk=1',
-    file,
-  ]).toString();
+  const out = execFileSync(
+    ffprobe(),
+    [
+      '-v',
+      'error',
+      '-show_entries',
+      'format_tags=camera_archiver_source',
+      '-of',
+      'default=nw=1:nk=1',
+      file,
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  ).toString();
   return out.trim() || undefined;
 }
 
@@ -234,5 +238,105 @@ describe('content verification: wrong-but-plausible archives never pass', () => 
     expect(r.exitCode).toBe(1);
     expect(readFileSync(good).equals(bytes)).toBe(true);
     expect(existsSync(path.join(root, rel))).toBe(true);
+  });
+});
+
+describe('clips that used to fail forever, or stall the run', () => {
+  it('an existing file that fails verification is archived again even when nothing else needs a transcode', async () => {
+    const rel = `${DAY}/REO_front_${STAMP}.mp4`;
+    put(root, rel);
+    const ids = await identities(root, [rel]);
+    put(root, `archived/${DAY}/REO_front_${STAMP}.mp4`, { ...SPEC, seconds: 3 });
+    const dry = await runCli([root, '--dry-run', ...NOW, ...FAST]);
+    expect(dry.stdout).toMatch(/0 to transcode, 1 already archived/);
+    const r = await runCli([root, '-y', ...NOW, ...FAST]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toMatch(/no encoder was selected/);
+    expect(identityViolations(root, ids, { trash: true })).toEqual([]);
+  });
+
+  it('a FIFO named like a clip is never opened: the run goes on and says what it is', async () => {
+    put(root, `${DAY}/REO_a_${STAMP}.mp4`);
+    const fifo = path.join(root, DAY, `REO_b_${STAMP}.mp4`);
+    execFileSync('mkfifo', [fifo]);
+    // A FIFO opened for reading blocks until a writer comes: 120 s of ffprobe's time limit.
+    const r = await runCli([root, '-y', ...NOW, ...FAST, '--jobs', '1'], { timeoutMs: 90_000 });
+    expect(r.exitCode, r.stdout + r.stderr).not.toBeNull();
+    expect(r.stdout + r.stderr).toMatch(
+      /REO_b_20250115120000\.mp4.*(not a regular file|FIFO|fifo)/,
+    );
+    expect(archives(root)).toEqual([`archived/${DAY}/REO_a_${STAMP}.mp4`]);
+    expect(existsSync(fifo)).toBe(true);
+  });
+
+  it('MJPEG video inside .mp4 is video, not cover art', async () => {
+    const rel = `${DAY}/REO_front_${STAMP}.mp4`;
+    const src = path.join(root, rel);
+    mkdirSync(path.dirname(src), { recursive: true });
+    execFileSync(ffmpeg(), [
+      '-hide_banner',
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=10',
+      '-t',
+      '5',
+      '-c:v',
+      'mjpeg',
+      '-q:v',
+      '5',
+      '-f',
+      'mp4',
+      src,
+    ]);
+    const t = new Date(2025, 0, 15, 12, 1);
+    utimesSync(src, t, t);
+    const ids = await identities(root, [rel]);
+    const r = await runCli([root, '-y', ...NOW, ...FAST]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(identityViolations(root, ids, { trash: true })).toEqual([]);
+  });
+
+  it('a clip with an MP4 edit list archives: frames are counted as presented, not as stored', async () => {
+    const rel = `${DAY}/REO_front_${STAMP}.mp4`;
+    put(root, rel, { ...SPEC, editListSkip: 1.5 });
+    const probe = execFileSync(ffprobe(), [
+      '-v',
+      'error',
+      '-count_packets',
+      '-count_frames',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'stream=nb_read_packets,nb_read_frames',
+      '-of',
+      'csv=p=0',
+      path.join(root, rel),
+    ])
+      .toString()
+      .trim()
+      .split(',')
+      .map(Number);
+    // The premise: more packets stored than frames shown.
+    expect(probe[0]).toBeLessThan(probe[1] ?? 0);
+    const ids = await identities(root, [rel]);
+    const r = await runCli([root, '-y', ...NOW, ...FAST]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(identityViolations(root, ids, { trash: true })).toEqual([]);
+  });
+
+  it('a name near NAME_MAX archives (the temporary name is short)', async () => {
+    const camera = `REO_${'x'.repeat(255 - 4 - 19)}`;
+    const rel = `${DAY}/${camera}_${STAMP}.mp4`;
+    expect(Buffer.byteLength(path.basename(rel))).toBe(255);
+    put(root, rel);
+    const ids = await identities(root, [rel]);
+    const r = await runCli([root, '-y', ...NOW, ...FAST]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    expect(archives(root)).toEqual([`archived/${DAY}/${camera}_${STAMP}.mp4`]);
+    expect(identityViolations(root, ids, { trash: true })).toEqual([]);
   });
 });

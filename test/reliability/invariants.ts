@@ -100,15 +100,19 @@ export function endState(root: string): string[] {
 /** The identity an archive records (its `camera_archiver_source` tag), if any. */
 export function recordedIdentity(file: string): SourceIdentity | undefined {
   try {
-    const tag = execFileSync(ffprobe(), [
-      '-v',
-      'error',
-      '-show_entries',
-      'format_tags=camera_archiver_source',
-      '-of',
-      'default=nw=1:nk=1',
-      file,
-    ])
+    const tag = execFileSync(
+      ffprobe(),
+      [
+        '-v',
+        'error',
+        '-show_entries',
+        'format_tags=camera_archiver_source',
+        '-of',
+        'default=nw=1:nk=1',
+        file,
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    )
       .toString()
       .trim();
     return parseIdentity(tag || undefined);

@@ -132,7 +132,7 @@ describe('probe parsing and verification rules', () => {
     ).toBeUndefined();
   });
 
-  it('rejects a downscaled archive; an existing one may be smaller, but not below half', () => {
+  it('rejects a downscaled archive; an existing one may be smaller, but more than half', () => {
     const sized = (w: number, h: number): MediaInfo => archive({ width: w, height: h });
     const src: MediaInfo = {
       ...source,
@@ -144,6 +144,7 @@ describe('probe parsing and verification rules', () => {
     const existing = { ...exp, source: src, expectedSize: undefined };
     expect(compareProbes(sized(640, 480), existing)).toBeUndefined();
     expect(compareProbes(sized(160, 120), existing)).toMatch(/160x120/);
+    expect(compareProbes(sized(384, 288), existing)).toMatch(/384x288/);
   });
 
   it("an archive recording another clip is not this clip's; one recording none may still be adopted", () => {
