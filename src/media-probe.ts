@@ -72,12 +72,16 @@ export function parseProbe(json: string): MediaInfo {
     readPackets: num(s.nb_read_packets),
     attachedPic: s.disposition?.attached_pic === 1,
   }));
+  const formatName = raw.format?.format_name ?? 'unknown';
+  // A still image named like a clip (a JPEG called .mp4) opens through an image demuxer: its one
+  // picture is not video, whatever its codec.
+  const image = /(^|,)(image2|[a-z0-9]+_pipe)(,|$)/.test(formatName);
   return {
     duration: num(raw.format?.duration) ?? 0,
-    formatName: raw.format?.format_name ?? 'unknown',
+    formatName,
     streams,
     // Cover art is marked by its disposition, not by its codec: an MJPEG camera's video is MJPEG.
-    video: streams.find((s) => s.type === 'video' && !s.attachedPic),
+    video: image ? undefined : streams.find((s) => s.type === 'video' && !s.attachedPic),
     hasAudio: streams.some((s) => s.type === 'audio'),
     identityTag: raw.format?.tags?.[IDENTITY_TAG],
   };

@@ -194,6 +194,14 @@ describe('probe parsing and verification rules', () => {
       );
     expect(probe(0).video?.codec).toBe('mjpeg');
     expect(probe(1).video).toBeUndefined();
+    // A JPEG named .mp4 opens through an image demuxer: not video.
+    const still = parseProbe(
+      JSON.stringify({
+        format: { duration: '0.04', format_name: 'jpeg_pipe' },
+        streams: [{ index: 0, codec_type: 'video', codec_name: 'mjpeg' }],
+      }),
+    );
+    expect(still.video).toBeUndefined();
   });
 
   it('expected archive size follows --max-height with an even width, never scaling up', () => {
