@@ -412,19 +412,23 @@ function existingLike(output: OutputFolder | undefined, name: string): string[] 
 function clipNames(
   clip: ClipFile,
   day: DayInventory,
+  /** Filed in a folder of another date than its stamp's. */
+  misfiled: boolean,
   output: OutputFolder | undefined,
   caseOwner: string | undefined,
 ): ClipNames | undefined {
+  // Runs for every clip of the tree: the common case (filed under its date, nothing in its
+  // output folder) allocates nothing.
+  const hasEntries = output !== undefined && output.entries.size > 0;
+  if (!misfiled && caseOwner === undefined && !hasEntries) return undefined;
   const plain = archiveFileName(clip);
-  const misfiled = !day.folder.relDir.endsWith(dayPathOfStamp(clip.stamp));
   const plainTaken = existingLike(output, plain);
-  const legacy = output?.legacyByStamp.get(clip.stamp);
+  const legacy = hasEntries ? output.legacyByStamp.get(clip.stamp) : undefined;
   let collision: Collision = misfiled
     ? { kind: 'misfiled', folderDate: day.folder.date }
     : caseOwner !== undefined
       ? { kind: 'case', owner: caseOwner }
       : { kind: 'none' };
-  // The common case: nothing collides and nothing exists.
   if (collision.kind === 'none' && plainTaken.length === 0 && legacy === undefined)
     return undefined;
 
@@ -463,6 +467,13 @@ function clipNames(
   return { target, candidates, legacyCandidate, collision };
 }
 
+/** One flag per second of a day, cleared after each use (see decideDay). */
+const SEEN = new Uint8Array(86_400);
+function secondOfDay(timeMs: number): number {
+  const k = Math.floor(timeMs / 1000) % 86_400;
+  return k < 0 ? k + 86_400 : k;
+}
+
 /** Decides every clip of the day, counting; with `actions`, also builds each action. */
 function decideDay(
   day: DayInventory,
@@ -486,6 +497,9 @@ function decideDay(
   let outputKey = '';
   let archiveDir = '';
   let output: OutputFolder | undefined;
+  /** The clips of keyDate are filed in a folder of another date. */
+  let misfiled = false;
+  const folderDate = day.folder.date.replaceAll('-', '');
   const archiveDirs = new Map<string, string>();
   const outputsByDir = context.outputsByDir;
   const useOutputOf = (clip: ClipFile): void => {
@@ -493,6 +507,7 @@ function decideDay(
     if (keyDate !== '' && name.startsWith(keyDate, name.length - 18)) return;
     const s = clip.stamp;
     keyDate = s.slice(0, 8);
+    misfiled = keyDate !== folderDate;
     const dayPath = dayPathOfStamp(s);
     outputKey = day.folder.prefix ? `${day.folder.prefix}/${dayPath}` : dayPath;
     output = day.outputs.get(outputKey);
@@ -508,16 +523,31 @@ function decideDay(
   // Clips of this folder whose archive names fold to one (`X.mp4` beside `X.MP4`, or two cameras
   // differing in case): the first in (exact `.mp4` first, then name) order keeps the plain name.
   // Same archive name means same stamp, so only stamps seen twice are looked at.
-  const byStamp = new Map<string, ClipFile | ClipFile[]>();
-  for (const clip of day.clips) {
-    const seen = byStamp.get(clip.stamp);
-    if (seen === undefined) byStamp.set(clip.stamp, clip);
-    else if (Array.isArray(seen)) seen.push(clip);
-    else byStamp.set(clip.stamp, [seen, clip]);
+  // Same archive name means same stamp: only stamps seen twice are looked at. Most folders have
+  // none, found with a reused table indexed by the second of the day (no object per clip: this
+  // runs for every clip of the tree); clips of other days sharing a second only join a group, and
+  // their names decide below.
+  const byStamp = new Map<number, ClipFile[]>();
+  const clips = day.clips;
+  let repeated = false;
+  for (const clip of clips) {
+    const k = secondOfDay(clip.timeMs);
+    if (SEEN[k] === 1) repeated = true;
+    SEEN[k] = 1;
+  }
+  for (const clip of clips) SEEN[secondOfDay(clip.timeMs)] = 0;
+  if (repeated) {
+    const count = new Map<number, number>();
+    for (const clip of clips) count.set(clip.timeMs, (count.get(clip.timeMs) ?? 0) + 1);
+    for (const clip of clips) {
+      if ((count.get(clip.timeMs) ?? 0) < 2) continue;
+      const seen = byStamp.get(clip.timeMs);
+      if (seen) seen.push(clip);
+      else byStamp.set(clip.timeMs, [clip]);
+    }
   }
   const caseOwnerOf = new Map<ClipFile, string>();
   for (const group of byStamp.values()) {
-    if (!Array.isArray(group)) continue;
     const byFolded = new Map<string, ClipFile[]>();
     for (const clip of group) {
       const key = archiveFileName(clip).toLowerCase();
@@ -564,15 +594,25 @@ function decideDay(
       }
     }
     useOutputOf(clip);
-    const names = clipNames(clip, day, output, caseOwnerOf.get(clip));
-    const candidates = names?.candidates ?? [];
-    if (candidates.length > 0 && !settings.redoExisting) {
+    const names = clipNames(
+      clip,
+      day,
+      misfiled,
+      output,
+      caseOwnerOf.size > 0 ? caseOwnerOf.get(clip) : undefined,
+    );
+    if (names === undefined) {
+      // Nothing exists and nothing collides: a new archive under the plain name.
+      counts.transcode++;
+      actions?.push(new PlannedTranscode(context, clip, archiveDir, undefined, false, NEW));
+      continue;
+    }
+    if (names.candidates.length > 0 && !settings.redoExisting) {
       counts.disposeArchived++;
       actions?.push(new PlannedDisposeArchived(context, clip, archiveDir, names));
       continue;
     }
-    const target = names?.target ?? archiveFileName(clip);
-    const existing = candidates.includes(target);
+    const existing = names.candidates.includes(names.target);
     counts.transcode++;
     actions?.push(
       new PlannedTranscode(context, clip, archiveDir, names, existing, existing ? REDO : NEW),
