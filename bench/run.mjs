@@ -39,7 +39,7 @@ import {
   shellLine,
 } from './lib.mjs';
 import { buildProbeArgs } from '../dist/media-probe.js';
-import { buildDemuxCheckArgs } from '../dist/verification.js';
+import { buildDecodeCheckArgs } from '../dist/verification.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.dirname(here);
@@ -257,10 +257,12 @@ function benchTranscode() {
     // 1. The exact commands the pipeline runs, from its own dry run, in a plain shell loop.
     const plan = dryRunJson(pristine, ['--encoder', 'software']);
     const commands = plan.actions.filter((a) => a.kind === 'transcode').map((a) => a.command);
+    // The archive is the output after `-f mp4`; the clip's sampled pictures go to fd 3.
+    const outputOf = (c) => c[c.findIndex((x, i) => c[i - 2] === '-f' && c[i - 1] === 'mp4')];
     const script = path.join(work, 'direct.sh');
     writeFileSync(
       script,
-      `set -e\n${commands.map((c) => `mkdir -p ${shellLine([path.dirname(c[c.length - 1])])}\n${shellLine(c)} >/dev/null`).join('\n')}\n`,
+      `set -e\n${commands.map((c) => `mkdir -p ${shellLine([path.dirname(outputOf(c))])}\n${shellLine(c)} >/dev/null 3>/dev/null`).join('\n')}\n`,
     );
     const treeFor = (name) => {
       const root = path.join(work, name);
@@ -282,14 +284,14 @@ function benchTranscode() {
     };
     // One unmeasured direct pass first: it brings the clips into the page cache for every run.
     spawnSync('sh', [script], { stdio: 'ignore' });
-    for (const c of commands) rmSync(c[c.length - 1], { force: true });
+    for (const c of commands) rmSync(outputOf(c), { force: true });
     // Each repetition runs direct and pipeline back to back, so a change in the host's load hits
     // a pair alike; overheads are computed per pair and their median reported.
     for (let i = 0; i < Math.min(reps, small ? 1 : 3); i++) {
       const dr = measure('sh', [script]);
       direct.push(dr.seconds);
       cpu.direct.push(dr.cpuSeconds);
-      for (const c of commands) rmSync(c[c.length - 1], { force: true });
+      for (const c of commands) rmSync(outputOf(c), { force: true });
       const t1 = treeFor(`j1-${i}`);
       const r1 = runPipeline(t1, ['--jobs', '1']);
       pipeline1.push(r1.seconds);
@@ -353,7 +355,7 @@ function benchTranscode() {
     );
     row(
       'transcode',
-      'verification (ffprobe + demux, same commands)',
+      'verification (ffprobe + full decode with sampled pictures, same commands)',
       fmtS(v),
       fmtS(d),
       `${((v / d) * 100).toFixed(1)} % of transcode (target ≤ 10 %): ${verdict(v / d <= 0.1)}`,
@@ -403,7 +405,8 @@ function timeVerification(root) {
   for (const a of archives) {
     // The very commands verifyArchive runs (src/verification.ts, src/media-probe.ts).
     cpuSeconds += measure('ffprobe', buildProbeArgs(a)).cpuSeconds ?? NaN;
-    cpuSeconds += measure('ffmpeg', buildDemuxCheckArgs(a)).cpuSeconds ?? NaN;
+    cpuSeconds +=
+      measure('ffmpeg', buildDecodeCheckArgs(a, { hasFpsMode: true })).cpuSeconds ?? NaN;
   }
   return { seconds: (performance.now() - started) / 1000, cpuSeconds, archives: archives.length };
 }
@@ -504,9 +507,14 @@ function benchQuality() {
 
 /** One encode with the product's command; CPU seconds are the child's (GNU time). */
 function encodeOnce(command) {
-  const target = command[command.length - 1];
+  // The archive is the output after `-f mp4`; the clip's sampled pictures go to fd 3.
+  const target =
+    command[command.findIndex((_, i) => command[i - 2] === '-f' && command[i - 1] === 'mp4')];
   mkdirSync(path.dirname(target), { recursive: true });
-  const m = measure(command[0], command.slice(1), { maxBuffer: 1 << 30 });
+  const m = measure(command[0], command.slice(1), {
+    maxBuffer: 1 << 30,
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+  });
   if (m.status !== 0) throw new Error(`encode failed: ${m.stderr}`);
   return { target, bytes: statSync(target).size, seconds: m.seconds, cpuSeconds: m.cpuSeconds };
 }

@@ -554,6 +554,8 @@ async function archive(
       toolchain: tools,
       profile,
       fallbackProfile,
+      // An existing archive that is not the clip's needs an encoder the plan did not ask for.
+      selectProfile: async () => (await ensureEncoder(), { profile, fallbackProfile }),
       root: roots.root,
       outputRoot: roots.outputRoot,
       trashRoot: roots.trashRoot,

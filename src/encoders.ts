@@ -2,6 +2,8 @@
  * Encoding profiles and the one function that builds each ffmpeg argument list. Dry run prints
  * these lists and the transcoder runs them, so what is previewed is what runs.
  */
+import { sampleOutputArgs } from './frame-samples.js';
+import { IDENTITY_PLACEHOLDER, IDENTITY_TAG } from './identity.js';
 import type { FfmpegCaps } from './toolchain.js';
 
 export const ENCODER_CHOICES = ['auto', 'qsv', 'vaapi', 'nvenc', 'software'] as const;
@@ -223,12 +225,21 @@ export function audioArgs(mode: AudioMode): string[] {
   }
 }
 
-/** The full ffmpeg argument list for one archive (ffmpeg binary not included). */
+/** Where the transcode writes the clip's sampled pictures (frame-samples.ts): the transcoder reads fd 3. */
+export const SAMPLES_PIPE = 'pipe:3';
+
+/**
+ * The full ffmpeg argument list for one archive (ffmpeg binary not included). `identity` is the
+ * clip's identity (identity.ts), written into the archive's metadata; a dry run, which has not read
+ * the clip, shows a placeholder. The same command also writes small sampled pictures of the clip
+ * to fd 3, for verification to compare the archive's pictures with (the clip is decoded once).
+ */
 export function buildTranscodeArgs(
   profile: EncodingProfile,
   input: string,
   output: string,
   caps: Pick<FfmpegCaps, 'hasFpsMode' | 'hasStatsPeriod'>,
+  identity: string = IDENTITY_PLACEHOLDER,
 ): string[] {
   const filter = videoFilter(profile);
   return [
@@ -254,14 +265,24 @@ export function buildTranscodeArgs(
     ...(caps.hasFpsMode ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough']),
     '-map_metadata',
     '0',
-    // Index at the front so archives play while streaming (the rewrite costs one extra pass).
+    // Which clip this is the archive of: verification of an existing archive checks it.
+    '-metadata',
+    `${IDENTITY_TAG}=${identity}`,
+    // Index at the front so archives play while streaming (the rewrite costs one extra pass);
+    // use_metadata_tags lets the muxer write a key of our own (an mdta atom).
     '-movflags',
-    '+faststart',
+    '+faststart+use_metadata_tags',
     // The temporary name does not end in .mp4, so the muxer is named explicitly.
     '-f',
     'mp4',
     output,
+    ...sampleOutputArgs(SAMPLES_PIPE, caps, hardwareFrames(profile)),
   ];
+}
+
+/** The decoder leaves frames in GPU memory (see hardwareInputArgs). */
+function hardwareFrames(profile: EncodingProfile): boolean {
+  return profile.encoder === 'qsv' || profile.encoder === 'nvenc';
 }
 
 /** A one-frame test encode with the profile's real codec options; exit code 0 is the only proof. */

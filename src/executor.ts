@@ -9,6 +9,13 @@ import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import { displayPath } from './display-path.js';
 import { encoderName, type EncodingProfile } from './encoders.js';
+import {
+  formatIdentity,
+  identityMatches,
+  parseIdentity,
+  readIdentity,
+  type SourceIdentity,
+} from './identity.js';
 import { errorMessage, FileError } from './errors.js';
 import {
   dispose,
@@ -22,14 +29,20 @@ import {
 } from './file-manager.js';
 import type { Log } from './logger.js';
 import { probeMedia, type MediaInfo } from './media-probe.js';
-import { partialPathFor } from './naming.js';
+import { parseLegacyArchiveName, partialPathFor } from './naming.js';
 import type { DisposeArchivedAction, PlanAction, PlannedClip, TranscodeAction } from './planner.js';
 import type { ProgressReporter } from './progress.js';
 import type { Toolchain } from './toolchain.js';
 import { runTranscode, TranscodeError } from './transcoder.js';
 import { transcodeInvocation, withIdleIo } from './io-priority.js';
 import { formatBytes } from './units.js';
-import { VerificationError, verifyArchive } from './verification.js';
+import {
+  expectedArchiveSize,
+  sampleClip,
+  VerificationError,
+  verifyArchive,
+  type ClipSampling,
+} from './verification.js';
 import { describeStreamCopy, keepClipVideoIfSmaller, type StreamCopyNote } from './stream-copy.js';
 
 export interface ExecutorContext {
@@ -38,6 +51,16 @@ export interface ExecutorContext {
   profile: EncodingProfile | undefined;
   /** Software profile to fall back to when an auto-selected hardware encoder fails a clip. */
   fallbackProfile?: EncodingProfile | undefined;
+  /**
+   * Selects the encoder when the plan had no transcode but one turns out to be needed (an
+   * existing archive that is not the clip's): without it such a clip could never be archived.
+   */
+  selectProfile?:
+    | (() => Promise<{
+        profile: EncodingProfile | undefined;
+        fallbackProfile?: EncodingProfile | undefined;
+      }>)
+    | undefined;
   root: string;
   outputRoot: string;
   trashRoot: string;
@@ -94,6 +117,8 @@ export type FileOutcome =
       archive: string;
       bytesIn: number;
       disposed: DisposedFile[];
+      /** The archive records no identity and was adopted because its pictures are the clip's. */
+      adoptedByContent?: boolean;
     }
   | { status: 'skipped'; clip: string; reason: string }
   | { status: 'failed'; clip: string; reason: string };
@@ -174,6 +199,9 @@ export async function executePlan(
     const file = action.clip.path;
     const probe = (async (): Promise<SourceProbe | undefined> => {
       const seen = await fsp.lstat(file);
+      // Never open a FIFO or device named like a clip (a FIFO blocks its reader): processClip
+      // reports it when its turn comes.
+      if (!seen.isFile()) return undefined;
       const info = await probeMedia(ctx.toolchain.ffprobe.path, file, { signal: ctx.signal });
       return { info, size: seen.size, mtimeMs: seen.mtimeMs };
     })().catch(() => undefined); // a failed probe is simply run again, in order, for its error
@@ -186,20 +214,62 @@ export async function executePlan(
     return probeMedia(ctx.toolchain.ffprobe.path, file, { signal: ctx.signal });
   };
 
+  let fallbackProfile = ctx.fallbackProfile;
+  const needProfile = async (clip: PlannedClip): Promise<EncodingProfile> => {
+    if (!profile && ctx.selectProfile) {
+      const selected = await ctx.selectProfile();
+      profile = selected.profile;
+      fallbackProfile ??= selected.fallbackProfile;
+    }
+    if (!profile) throw new FileError(clip.path, 'no encoder was selected for this run');
+    return profile;
+  };
+
+  /**
+   * Whether the file at `file` records this clip's identity: only then may a new archive of the
+   * clip replace it (--no-skip). Anything else there is another clip's footage, or unknown.
+   */
+  const recordsIdentity = async (file: string, identity: SourceIdentity): Promise<boolean> => {
+    try {
+      const info = await probeMedia(ctx.toolchain.ffprobe.path, file, { signal: ctx.signal });
+      const recorded = parseIdentity(info.identityTag);
+      return recorded !== undefined && identityMatches(recorded, identity);
+    } catch {
+      return false;
+    }
+  };
+
   const transcodeInto = async (
     clip: PlannedClip,
     source: MediaInfo,
-    archivePath: string,
-    replace: boolean,
-  ): Promise<{ encoder: string; bytesOut: number; streamCopy?: StreamCopyNote | undefined }> => {
-    if (!profile) throw new FileError(clip.path, 'no encoder was selected for this run');
+    identity: SourceIdentity,
+    target: { path: string; replace: boolean; fallback: string },
+  ): Promise<{
+    encoder: string;
+    bytesOut: number;
+    archivePath: string;
+    streamCopy?: StreamCopyNote | undefined;
+  }> => {
+    await needProfile(clip);
+    let archivePath = target.path;
+    let replace = false;
+    if (target.replace) {
+      if (await recordsIdentity(target.path, identity)) replace = true;
+      else {
+        ctx.log.warn(
+          `${rel(target.path)} does not record ${rel(clip.path)} as its source: it is left as it is and the new archive is ${rel(target.fallback)}`,
+        );
+        archivePath = target.fallback;
+      }
+    }
     // An archive and the folders made for it are no more open than the clip (0600 stays 0600).
     const mode = (await fsp.stat(clip.path)).mode;
     await ensureDirInside(ctx.outputRoot, path.dirname(archivePath), folderModeFor(mode));
     const partial = partialPathFor(archivePath);
+    const recorded = formatIdentity(identity);
     let streamCopy: StreamCopyNote | undefined;
     const attempt = async (p: EncodingProfile): Promise<void> => {
-      const start = (invocation: { ffmpeg: string; args: string[] }): Promise<void> =>
+      const start = (invocation: { ffmpeg: string; args: string[] }) =>
         runTranscode({
           ...invocation,
           input: clip.path,
@@ -209,12 +279,9 @@ export async function executePlan(
           niceness: ctx.niceness,
           onProgress: (pr) => ctx.progress.fileProgress(clip.path, pr.fraction, pr.speed),
         });
-      // The stream copy's ffmpeg runs like the transcode's, at idle I/O priority.
-      const run = (args: string[]): Promise<void> =>
-        start(withIdleIo(ctx.ionice, ctx.toolchain.ffmpeg.path, args));
       try {
         // The very command the dry run prints (transcodeInvocation, shared with render.ts).
-        await start(
+        const result = await start(
           transcodeInvocation({
             ionice: ctx.ionice,
             ffmpeg: ctx.toolchain.ffmpeg.path,
@@ -222,10 +289,13 @@ export async function executePlan(
             input: clip.path,
             output: partial,
             caps: ctx.toolchain.caps,
+            identity: recorded,
           }),
         );
         ctx.failpoint?.('transcoded');
         if (ctx.signal.aborted) throw new Aborted();
+        // An encode larger than the clip is replaced by the clip's own video, stream-copied with
+        // the same identity tag and verified like any archive.
         streamCopy = await keepClipVideoIfSmaller({
           clip: clip.path,
           partial,
@@ -234,9 +304,23 @@ export async function executePlan(
           audio: p.audio,
           maxRatio: ctx.maxArchiveRatio ?? 1,
           caps: ctx.toolchain.caps,
-          run,
+          identity: recorded,
+          run: async (args) => {
+            await start(withIdleIo(ctx.ionice, ctx.toolchain.ffmpeg.path, args));
+          },
         });
         if (ctx.signal.aborted) throw new Aborted();
+        // A transcode that wrote no samples (an encoder path that cannot download its frames)
+        // is checked against samples taken from the clip on their own: slower, never weaker.
+        const sampling: ClipSampling =
+          result.samples.length > 0
+            ? { samples: result.samples, frames: result.frames }
+            : await sampleClip(
+                ctx.toolchain.ffmpeg.path,
+                clip.path,
+                ctx.toolchain.caps,
+                ctx.signal,
+              );
         await verifyArchive(
           { ffmpeg: ctx.toolchain.ffmpeg.path, ffprobe: ctx.toolchain.ffprobe.path },
           partial,
@@ -244,8 +328,14 @@ export async function executePlan(
             source,
             videoCodec: streamCopy ? source.video?.codec : p.codec,
             requireAudio: p.audio !== 'none',
-            samePacketCount: true,
+            expectedFrames: sampling.frames ?? source.video?.readPackets,
+            expectedSize: expectedArchiveSize(source, streamCopy ? undefined : p.maxHeight),
+            clipSamples: sampling.samples,
+            exactSampleCount: true,
+            identity,
+            requireIdentity: true,
           },
+          ctx.toolchain.caps,
           ctx.signal,
         );
         ctx.failpoint?.('verified');
@@ -256,11 +346,11 @@ export async function executePlan(
         await fsp.rm(partial, { force: true });
       }
     };
-    let used = profile;
+    let used = await needProfile(clip);
     try {
       await attempt(used);
     } catch (error) {
-      const fallback = ctx.fallbackProfile;
+      const fallback = fallbackProfile;
       if (
         ctx.signal.aborted ||
         !fallback ||
@@ -287,8 +377,58 @@ export async function executePlan(
     return {
       encoder: streamCopy ? 'copy' : encoderName(used.encoder, used.codec),
       bytesOut: out.size,
+      archivePath,
       streamCopy,
     };
+  };
+
+  /**
+   * The first candidate that is this clip's archive: it decodes, has the clip's duration and
+   * frames, records the clip's identity (or none, and then its pictures must be the clip's, as
+   * they must in any case). Undefined when none is.
+   */
+  const findArchive = async (
+    action: DisposeArchivedAction,
+    source: MediaInfo,
+    identity: SourceIdentity,
+  ): Promise<{ path: string; adoptedByContent: boolean } | undefined> => {
+    let sampling: ClipSampling | undefined;
+    for (const candidate of action.candidates) {
+      const legacy = parseLegacyArchiveName(path.basename(candidate)) !== undefined;
+      const seen = await fsp.lstat(candidate).catch(() => undefined);
+      if (!seen?.isFile()) continue;
+      sampling ??= await sampleClip(
+        ctx.toolchain.ffmpeg.path,
+        action.clip.path,
+        ctx.toolchain.caps,
+        ctx.signal,
+      );
+      try {
+        const verified = await verifyArchive(
+          { ffmpeg: ctx.toolchain.ffmpeg.path, ffprobe: ctx.toolchain.ffprobe.path },
+          candidate,
+          {
+            source,
+            // The Python archiver dropped audio and resampled frames: check what it did keep.
+            requireAudio: !legacy,
+            expectedFrames: legacy ? undefined : (sampling.frames ?? source.video?.readPackets),
+            clipSamples: sampling.samples,
+            exactSampleCount: !legacy,
+            identity,
+            requireIdentity: false,
+          },
+          ctx.toolchain.caps,
+          ctx.signal,
+        );
+        return { path: candidate, adoptedByContent: verified.identity === 'absent' };
+      } catch (error) {
+        if (ctx.signal.aborted || !(error instanceof VerificationError)) throw error;
+        ctx.log.warn(
+          `${rel(candidate)} is not an archive of ${rel(action.clip.path)} (${error.reason}); it is left as it is`,
+        );
+      }
+    }
+    return undefined;
   };
 
   const processClip = async (action: ClipAction): Promise<FileOutcome> => {
@@ -321,31 +461,37 @@ export async function executePlan(
     if (!(source.duration > 0))
       throw new FileError(clip.path, 'the clip has no duration (empty or damaged)');
 
+    const identity = await readIdentity(clip.path, clip.relPath, before.mtimeMs);
     let archivePath: string;
     let transcoded:
       { encoder: string; bytesOut: number; streamCopy?: StreamCopyNote | undefined } | undefined;
+    let adoptedByContent = false;
     if (action.kind === 'dispose-archived') {
-      archivePath = action.archivePath;
-      try {
-        await verifyArchive(
-          { ffmpeg: ctx.toolchain.ffmpeg.path, ffprobe: ctx.toolchain.ffprobe.path },
-          action.archivePath,
-          // The Python archiver dropped audio and resampled frames: check what it did keep.
-          { source, requireAudio: !action.legacy, samePacketCount: !action.legacy },
-          ctx.signal,
-        );
-      } catch (error) {
-        if (ctx.signal.aborted || !(error instanceof VerificationError)) throw error;
-        const own = action.legacy ? action.ownArchivePath : action.archivePath;
+      const found = await findArchive(action, source, identity);
+      if (found) {
+        archivePath = found.path;
+        adoptedByContent = found.adoptedByContent;
+      } else {
         ctx.log.warn(
-          `${rel(action.archivePath)} failed verification (${error.message}); transcoding ${rel(clip.path)} again`,
+          `no existing archive is of ${rel(clip.path)}: transcoding it to ${rel(action.ownArchivePath)}`,
         );
-        transcoded = await transcodeInto(clip, source, own, !action.legacy);
-        archivePath = own;
+        const made = await transcodeInto(clip, source, identity, {
+          path: action.ownArchivePath,
+          replace: false,
+          fallback: action.ownArchivePath,
+        });
+        transcoded = made;
+        archivePath = made.archivePath;
       }
     } else {
-      archivePath = action.archivePath;
-      transcoded = await transcodeInto(clip, source, action.archivePath, action.replacesExisting);
+      const made = await transcodeInto(clip, source, identity, {
+        path: action.archivePath,
+        replace: action.replacesExisting,
+        // Without a planned fallback, placement never clobbers: it fails, keeping the clip.
+        fallback: action.fallbackPath ?? action.archivePath,
+      });
+      transcoded = made;
+      archivePath = made.archivePath;
     }
 
     // The clip must be the very file we archived: an upload that rewrote it meanwhile keeps it.
@@ -383,6 +529,7 @@ export async function executePlan(
       archive: archivePath,
       bytesIn: before.size,
       disposed,
+      ...(adoptedByContent ? { adoptedByContent } : {}),
     };
   };
 
@@ -475,7 +622,7 @@ function logOutcome(log: Log, outcome: FileOutcome, rel: (p: string) => string):
     }
     case 'already-archived':
       log.info(
-        `already archived ${rel(outcome.clip)}: ${rel(outcome.archive)} verified${describeDisposal(outcome.disposed, rel)}`,
+        `already archived ${rel(outcome.clip)}: ${rel(outcome.archive)} verified${outcome.adoptedByContent ? " (it records no source: adopted because its pictures are the clip's)" : ''}${describeDisposal(outcome.disposed, rel)}`,
       );
       break;
     case 'skipped':

@@ -52,8 +52,14 @@ export function transcodeInvocation(p: {
   input: string;
   output: string;
   caps: FfmpegCaps;
+  /** The clip's identity for the archive's tag; a dry run, which has not read it, shows a placeholder. */
+  identity?: string | undefined;
 }): { ffmpeg: string; args: string[] } {
-  return withIdleIo(p.ionice, p.ffmpeg, buildTranscodeArgs(p.profile, p.input, p.output, p.caps));
+  return withIdleIo(
+    p.ionice,
+    p.ffmpeg,
+    buildTranscodeArgs(p.profile, p.input, p.output, p.caps, p.identity),
+  );
 }
 
 /** The ionice binary to use for this run, saying so at verbose level when there is none. */

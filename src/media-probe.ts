@@ -2,6 +2,7 @@
 import { execa } from 'execa';
 import { lastLines } from './encoders.js';
 import { FileError } from './errors.js';
+import { IDENTITY_TAG } from './identity.js';
 
 export interface StreamInfo {
   index: number;
@@ -15,6 +16,8 @@ export interface StreamInfo {
   nbFrames?: number | undefined;
   /** Packets actually read by `-count_packets`: catches truncation the header hides. */
   readPackets?: number | undefined;
+  /** A still picture attached to the file (cover art, a camera's poster frame): not the video. */
+  attachedPic?: boolean | undefined;
 }
 
 export interface MediaInfo {
@@ -23,10 +26,12 @@ export interface MediaInfo {
   streams: StreamInfo[];
   video?: StreamInfo | undefined;
   hasAudio: boolean;
+  /** The source identity an archive records (identity.ts), when it has one. */
+  identityTag?: string | undefined;
 }
 
 interface RawProbe {
-  format?: { duration?: string; format_name?: string };
+  format?: { duration?: string; format_name?: string; tags?: Record<string, string> };
   streams?: {
     index?: number;
     codec_type?: string;
@@ -37,6 +42,7 @@ interface RawProbe {
     r_frame_rate?: string;
     nb_frames?: string;
     nb_read_packets?: string;
+    disposition?: { attached_pic?: number };
   }[];
 }
 
@@ -64,13 +70,20 @@ export function parseProbe(json: string): MediaInfo {
     fps: rate(s.avg_frame_rate) ?? rate(s.r_frame_rate),
     nbFrames: num(s.nb_frames),
     readPackets: num(s.nb_read_packets),
+    attachedPic: s.disposition?.attached_pic === 1,
   }));
+  const formatName = raw.format?.format_name ?? 'unknown';
+  // A still image named like a clip (a JPEG called .mp4) opens through an image demuxer: its one
+  // picture is not video, whatever its codec.
+  const image = /(^|,)(image2|[a-z0-9]+_pipe)(,|$)/.test(formatName);
   return {
     duration: num(raw.format?.duration) ?? 0,
-    formatName: raw.format?.format_name ?? 'unknown',
+    formatName,
     streams,
-    video: streams.find((s) => s.type === 'video' && s.codec !== 'mjpeg' && s.codec !== 'png'),
+    // Cover art is marked by its disposition, not by its codec: an MJPEG camera's video is MJPEG.
+    video: image ? undefined : streams.find((s) => s.type === 'video' && !s.attachedPic),
     hasAudio: streams.some((s) => s.type === 'audio'),
+    identityTag: raw.format?.tags?.[IDENTITY_TAG],
   };
 }
 
@@ -80,7 +93,7 @@ export function buildProbeArgs(file: string): string[] {
     'error',
     '-count_packets',
     '-show_entries',
-    'format=duration,format_name:stream=index,codec_type,codec_name,width,height,avg_frame_rate,r_frame_rate,nb_frames,nb_read_packets',
+    `format=duration,format_name:format_tags=${IDENTITY_TAG}:stream=index,codec_type,codec_name,width,height,avg_frame_rate,r_frame_rate,nb_frames,nb_read_packets:stream_disposition=attached_pic`,
     '-of',
     'json',
     file,

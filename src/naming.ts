@@ -5,6 +5,7 @@
  * identifies the camera (Reolink: `REO_<camera>`). The timestamp is read as local wall-clock time
  * of the host, like the cameras that write it.
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 
 const LEGACY_ARCHIVE_NAME = /^archived-(\d{14})\.mp4$/i;
@@ -265,9 +266,49 @@ export function archivePathFor(outputRoot: string, clip: ClipName): string {
   return path.join(outputRoot, dayPathOfStamp(clip.stamp), archiveFileName(clip));
 }
 
-/** Where ffmpeg writes before verification: hidden, and not ending in .mp4. */
+/** The longest file name most filesystems take (NAME_MAX, in bytes). */
+export const NAME_MAX = 255;
+
+/**
+ * Where ffmpeg writes before verification: hidden, and not ending in .mp4. A name too long to
+ * take the prefix and suffix (a clip name near NAME_MAX) gets a short one derived from it, so it
+ * stays distinct per archive and the same across runs.
+ */
 export function partialPathFor(archivePath: string): string {
-  return path.join(path.dirname(archivePath), `.${path.basename(archivePath)}${PARTIAL_SUFFIX}`);
+  return path.join(path.dirname(archivePath), partialNameFor(path.basename(archivePath)));
+}
+
+export function partialNameFor(archiveName: string): string {
+  const name = `.${archiveName}${PARTIAL_SUFFIX}`;
+  if (Buffer.byteLength(name) <= NAME_MAX) return name;
+  return `.${createHash('sha256').update(archiveName).digest('hex').slice(0, 32)}${PARTIAL_SUFFIX}`;
+}
+
+/**
+ * Eight hex digits that tell apart clips whose archives would share a name (the same
+ * `<camera>_<stamp>` in two folders, or names differing only in case): from the clip's path
+ * relative to the input root, so the same clip always gets the same archive name.
+ */
+export function collisionTag(relPath: string): string {
+  return createHash('sha256').update(relPath).digest('hex').slice(0, 8);
+}
+
+/**
+ * A distinct archive name for a clip whose plain name is another clip's:
+ * `<camera>~<tag>_<stamp>.mp4`, then `<camera>~<tag>-2_<stamp>.mp4`, … . The stamp stays last, so
+ * retention and stats still read the name's date. A name over NAME_MAX shortens the camera part.
+ */
+export function alternateArchiveName(
+  clip: Pick<ClipName, 'camera' | 'stamp'>,
+  tag: string,
+  n = 1,
+): string {
+  const suffix = `~${tag}${n > 1 ? `-${n}` : ''}_${clip.stamp}.mp4`;
+  let camera = clip.camera;
+  while (camera.length > 0 && Buffer.byteLength(camera + suffix) > NAME_MAX) {
+    camera = [...camera].slice(0, -1).join('');
+  }
+  return camera + suffix;
 }
 
 export function isPartialName(fileName: string): boolean {

@@ -17,7 +17,13 @@ import type {
   OutputFolder,
   Skeleton,
 } from './discovery.js';
-import { archiveFileName, dayPathOfStamp, PARTIAL_SUFFIX } from './naming.js';
+import {
+  alternateArchiveName,
+  archiveFileName,
+  collisionTag,
+  dayPathOfStamp,
+  partialNameFor,
+} from './naming.js';
 
 export type DisposalMode = 'trash' | 'delete';
 
@@ -57,8 +63,13 @@ export interface TranscodeAction {
   readonly clip: PlannedClip;
   readonly archivePath: string;
   readonly partialPath: string;
-  /** True when a file already sits at archivePath and is replaced only by a verified new archive. */
+  /**
+   * --no-skip and a file already sits at archivePath: it is replaced by the verified new archive
+   * only if it records this clip's identity; otherwise the new archive goes to fallbackPath.
+   */
   readonly replacesExisting: boolean;
+  /** A free name for this clip's archive when archivePath turns out to hold another clip's. */
+  readonly fallbackPath?: string;
   readonly disposal: Disposal;
   readonly reason: string;
 }
@@ -66,10 +77,16 @@ export interface TranscodeAction {
 export interface DisposeArchivedAction {
   readonly kind: 'dispose-archived';
   readonly clip: PlannedClip;
+  /** The first of `candidates`. */
   readonly archivePath: string;
-  /** An `archived-<stamp>.mp4` made by the Python archiver. */
+  /**
+   * Existing files that may be this clip's archive, checked in order: the first that verifies
+   * against the clip (identity and pictures) is its archive.
+   */
+  readonly candidates: readonly string[];
+  /** archivePath is an `archived-<stamp>.mp4` made by the Python archiver. */
   readonly legacy: boolean;
-  /** Where a new archive goes if the existing one fails verification (the same path unless legacy). */
+  /** A free name where a new archive goes if no candidate verifies: never one of the candidates. */
   readonly ownArchivePath: string;
   readonly disposal: Disposal;
   readonly reason: string;
@@ -150,6 +167,32 @@ interface DayContext {
   relPrefix: string;
   /** `<trash>/input/<relDir>`. */
   trashDayDir: string;
+  /** Output folders by their path, to look up existing names (see existingLike). */
+  outputsByDir: Map<string, OutputFolder | undefined>;
+}
+
+/**
+ * How a clip's archive is named when it cannot simply take `<camera>_<stamp>.mp4`, and why: shown
+ * in the action's reason, so a dry run shows every collision before it happens.
+ */
+type Collision =
+  | { kind: 'none' }
+  /** Filed in a folder of another date: another clip may own the plain name in its own folder. */
+  | { kind: 'misfiled'; folderDate: string }
+  /** Names that differ only in case map to one archive name (one file on a case-insensitive disk). */
+  | { kind: 'case'; owner: string }
+  /** The plain name is taken by a file that is not this clip's archive as far as the plan knows. */
+  | { kind: 'taken'; by: string };
+
+/** The archive names the plan settled for one clip (see decideDay). */
+interface ClipNames {
+  /** The name a new archive of this clip takes (free in the output folder). */
+  target: string;
+  /** Existing files to verify as this clip's archive, in order. */
+  candidates: string[];
+  /** How many of `candidates` are the Python archiver's (at the end of the list). */
+  legacyCandidate: boolean;
+  collision: Collision;
 }
 
 /**
@@ -166,6 +209,7 @@ abstract class ClipAction {
     protected readonly source: ClipFile,
     /** `<output>/<YYYY/MM/DD of the stamp>`. */
     protected readonly archiveDir: string,
+    protected readonly names: ClipNames | undefined,
   ) {}
 
   get clip(): PlannedClip {
@@ -176,9 +220,26 @@ abstract class ClipAction {
     return (this.plannedDisposal ??= disposalFor(this.source, this.day));
   }
 
-  /** The archive this clip gets from this tool: `<output>/YYYY/MM/DD/<camera>_<stamp>.mp4`. */
+  /** The name a new archive of this clip takes: `<camera>_<stamp>.mp4` unless a collision. */
+  protected get targetName(): string {
+    return this.names?.target ?? archiveFileName(this.source);
+  }
+
   protected get ownPath(): string {
-    return joinName(this.archiveDir, archiveFileName(this.source));
+    return joinName(this.archiveDir, this.targetName);
+  }
+
+  /** A free name after the target: the clip's distinct name, never any existing file's. */
+  get fallbackPath(): string {
+    const names = this.names;
+    const tag = collisionTag(this.source.relPath);
+    const output = this.day.outputsByDir.get(this.archiveDir);
+    for (let n = 1; ; n++) {
+      const name = alternateArchiveName(this.source, tag, n);
+      if (name !== this.targetName && existingLike(output, name).length === 0)
+        if (!names?.candidates.some((c) => c.toLowerCase() === name.toLowerCase()))
+          return joinName(this.archiveDir, name);
+    }
   }
 
   protected get ageReason(): string {
@@ -187,11 +248,25 @@ abstract class ClipAction {
       ? `recorded ${recorded}, older than --age ${this.day.settings.ageDays} days`
       : `recorded ${recorded} (--age 0: no age threshold)`;
   }
+
+  /** Why the archive name is not the plain one; '' when it is. */
+  protected get collisionReason(): string {
+    const c = this.names?.collision;
+    if (!c || c.kind === 'none') return '';
+    const plain = archiveFileName(this.source);
+    switch (c.kind) {
+      case 'misfiled':
+        return `; filed under ${c.folderDate} but recorded on ${formatLocalTime(this.source.time).slice(0, 10)}: its archive is named ${this.targetName}, distinct from ${plain} of a clip filed under its own date`;
+      case 'case':
+        return `; ${c.owner} maps to the same archive name ${plain} (names differing only in case): this clip's archive is named ${this.targetName}`;
+      case 'taken':
+        return `; ${c.by} is taken by another file: this clip's archive is named ${this.targetName}`;
+    }
+  }
 }
 
 /** Why a transcode happens beyond the clip's age. */
-type TranscodeNote =
-  { kind: 'new' } | { kind: 'redo' } | { kind: 'ambiguous-legacy'; legacyName: string };
+type TranscodeNote = { kind: 'new' } | { kind: 'redo' };
 
 const NEW: TranscodeNote = { kind: 'new' };
 const REDO: TranscodeNote = { kind: 'redo' };
@@ -203,10 +278,11 @@ class PlannedTranscode extends ClipAction implements TranscodeAction {
     day: DayContext,
     source: ClipFile,
     archiveDir: string,
+    names: ClipNames | undefined,
     readonly replacesExisting: boolean,
     private readonly note: TranscodeNote,
   ) {
-    super(day, source, archiveDir);
+    super(day, source, archiveDir, names);
   }
 
   get archivePath(): string {
@@ -215,17 +291,15 @@ class PlannedTranscode extends ClipAction implements TranscodeAction {
 
   /** partialPathFor(archivePath), without splitting the path it has just built. */
   get partialPath(): string {
-    return joinName(this.archiveDir, `.${archiveFileName(this.source)}${PARTIAL_SUFFIX}`);
+    return joinName(this.archiveDir, partialNameFor(this.targetName));
   }
 
   get reason(): string {
     switch (this.note.kind) {
       case 'new':
-        return this.ageReason;
+        return this.ageReason + this.collisionReason;
       case 'redo':
-        return `${this.ageReason}; --no-skip: transcoding again, the verified result replaces the existing archive`;
-      case 'ambiguous-legacy':
-        return `${this.ageReason}; ${this.note.legacyName} is ambiguous (several cameras recorded at that second), so each clip gets its own archive`;
+        return `${this.ageReason}${this.collisionReason}; --no-skip: transcoding again, the verified result replaces the existing archive only if it records this clip's identity (else it takes ${path.basename(this.fallbackPath)})`;
     }
   }
 }
@@ -233,35 +307,37 @@ class PlannedTranscode extends ClipAction implements TranscodeAction {
 class PlannedDisposeArchived extends ClipAction implements DisposeArchivedAction {
   readonly kind = 'dispose-archived';
 
-  constructor(
-    day: DayContext,
-    source: ClipFile,
-    archiveDir: string,
-    /** The Python archiver's `archived-<stamp>.mp4` in the output folder, when that is the archive. */
-    private readonly legacyName: string | undefined,
-  ) {
-    super(day, source, archiveDir);
-  }
-
-  get legacy(): boolean {
-    return this.legacyName !== undefined;
+  get candidates(): readonly string[] {
+    return (this.names?.candidates ?? [archiveFileName(this.source)]).map((n) =>
+      joinName(this.archiveDir, n),
+    );
   }
 
   get archivePath(): string {
-    return this.legacyName === undefined
-      ? this.ownPath
-      : joinName(this.archiveDir, this.legacyName);
+    return this.candidates[0] ?? this.ownPath;
+  }
+
+  get legacy(): boolean {
+    return this.names !== undefined && this.names.legacyCandidate && this.candidates.length === 1;
   }
 
   get ownArchivePath(): string {
-    return this.ownPath;
+    const names = this.names;
+    // The target is free unless it is itself a candidate (an existing archive at the clip's name).
+    if (names && !names.candidates.includes(names.target)) return this.ownPath;
+    return this.fallbackPath;
   }
 
   get reason(): string {
-    return this.legacyName === undefined
-      ? `${this.ageReason}; archive already exists and is verified against the clip before the clip is removed`
-      : `${this.ageReason}; the Python archiver's ${this.legacyName} exists and is verified against the clip before the clip is removed`;
+    const names = this.names?.candidates ?? [archiveFileName(this.source)];
+    const which = names.map((n) => (isLegacyName(n) ? `the Python archiver's ${n}` : n));
+    const list = which.length === 1 ? `${which[0]} exists` : `${which.join(', ')} exist`;
+    return `${this.ageReason}${this.collisionReason}; ${list} and ${names.length === 1 ? 'is' : 'are'} verified against the clip (its recorded identity, or its pictures for an archive that records none) before the clip is removed; if none is this clip's archive, a new one is written to ${path.basename(this.ownArchivePath)}`;
   }
+}
+
+function isLegacyName(name: string): boolean {
+  return /^archived-\d{14}\.mp4$/i.test(name);
 }
 
 class PlannedKeep implements KeepAction {
@@ -301,6 +377,103 @@ export function countDay(day: DayInventory, settings: PlanSettings, now: Date): 
   return decideDay(day, settings, now, undefined);
 }
 
+/** Case-folded name → the names of one output folder that fold to it (built once per folder). */
+const foldedCache = new WeakMap<OutputFolder, Map<string, string[]>>();
+function foldedEntries(output: OutputFolder): Map<string, string[]> {
+  let map = foldedCache.get(output);
+  if (!map) {
+    map = new Map();
+    for (const name of output.entries) {
+      const key = name.toLowerCase();
+      const list = map.get(key);
+      if (list) list.push(name);
+      else map.set(key, [name]);
+    }
+    foldedCache.set(output, map);
+  }
+  return map;
+}
+
+/** Every existing name of `output` that folds to `name`, the exact one first. */
+function existingLike(output: OutputFolder | undefined, name: string): string[] {
+  if (!output || output.entries.size === 0) return [];
+  const found = foldedEntries(output).get(name.toLowerCase());
+  if (!found) return [];
+  return found.includes(name) ? [name, ...found.filter((n) => n !== name)] : [...found];
+}
+
+/**
+ * The archive names of one clip. The plain `<camera>_<stamp>.mp4` belongs to the clip filed under
+ * its own date whose name sorts first among those folding to the same archive name (an exact
+ * `.mp4` before `.MP4`); every other clip gets its own `<camera>~<tag>_<stamp>.mp4`. Existing files
+ * that may be the clip's archive (its names, in any case; the Python archiver's for its stamp)
+ * become candidates to verify; a new archive takes a name no file has.
+ */
+function clipNames(
+  clip: ClipFile,
+  day: DayInventory,
+  /** Filed in a folder of another date than its stamp's. */
+  misfiled: boolean,
+  output: OutputFolder | undefined,
+  caseOwner: string | undefined,
+): ClipNames | undefined {
+  // Runs for every clip of the tree: the common case (filed under its date, nothing in its
+  // output folder) allocates nothing.
+  const hasEntries = output !== undefined && output.entries.size > 0;
+  if (!misfiled && caseOwner === undefined && !hasEntries) return undefined;
+  const plain = archiveFileName(clip);
+  const plainTaken = existingLike(output, plain);
+  const legacy = hasEntries ? output.legacyByStamp.get(clip.stamp) : undefined;
+  let collision: Collision = misfiled
+    ? { kind: 'misfiled', folderDate: day.folder.date }
+    : caseOwner !== undefined
+      ? { kind: 'case', owner: caseOwner }
+      : { kind: 'none' };
+  if (collision.kind === 'none' && plainTaken.length === 0 && legacy === undefined)
+    return undefined;
+
+  const tag = collisionTag(clip.relPath);
+  const alternates: string[] = [];
+  for (let n = 1; ; n++) {
+    const found = existingLike(output, alternateArchiveName(clip, tag, n));
+    if (found.length === 0) break;
+    alternates.push(...found);
+  }
+  let target = plain;
+  let candidates: string[];
+  if (collision.kind === 'none') {
+    candidates = [...plainTaken, ...alternates];
+    // A name folding to the plain one but not it: on a case-insensitive disk, the same file.
+    if (plainTaken.length > 0 && plainTaken[0] !== plain) {
+      collision = { kind: 'taken', by: plainTaken[0] ?? plain };
+    }
+  } else {
+    candidates = [...alternates, ...plainTaken];
+  }
+  if (collision.kind !== 'none' || plainTaken.length > 0) {
+    if (collision.kind !== 'none') {
+      let n = 1;
+      for (; ; n++) {
+        const name = alternateArchiveName(clip, tag, n);
+        if (existingLike(output, name).length === 0 || candidates.includes(name)) {
+          target = name;
+          break;
+        }
+      }
+    }
+  }
+  const legacyCandidate = legacy !== undefined;
+  if (legacy !== undefined) candidates.push(legacy);
+  return { target, candidates, legacyCandidate, collision };
+}
+
+/** One flag per second of a day, cleared after each use (see decideDay). */
+const SEEN = new Uint8Array(86_400);
+function secondOfDay(timeMs: number): number {
+  const k = Math.floor(timeMs / 1000) % 86_400;
+  return k < 0 ? k + 86_400 : k;
+}
+
 /** Decides every clip of the day, counting; with `actions`, also builds each action. */
 function decideDay(
   day: DayInventory,
@@ -316,6 +489,7 @@ function decideDay(
     cutoff,
     relPrefix: `${day.folder.relDir}/`,
     trashDayDir: path.join(settings.trashRoot, 'input', day.folder.relDir),
+    outputsByDir: new Map(),
   };
   // Runs once per clip of the tree: the output key and folder are looked up once per stamp date
   // (clips of a folder nearly always share it), not once per clip.
@@ -323,12 +497,17 @@ function decideDay(
   let outputKey = '';
   let archiveDir = '';
   let output: OutputFolder | undefined;
+  /** The clips of keyDate are filed in a folder of another date. */
+  let misfiled = false;
+  const folderDate = day.folder.date.replaceAll('-', '');
   const archiveDirs = new Map<string, string>();
+  const outputsByDir = context.outputsByDir;
   const useOutputOf = (clip: ClipFile): void => {
     const name = clip.name;
     if (keyDate !== '' && name.startsWith(keyDate, name.length - 18)) return;
     const s = clip.stamp;
     keyDate = s.slice(0, 8);
+    misfiled = keyDate !== folderDate;
     const dayPath = dayPathOfStamp(s);
     outputKey = day.folder.prefix ? `${day.folder.prefix}/${dayPath}` : dayPath;
     output = day.outputs.get(outputKey);
@@ -336,20 +515,54 @@ function decideDay(
     if (dir === undefined) {
       dir = path.join(settings.outputRoot, outputKey);
       archiveDirs.set(outputKey, dir);
+      outputsByDir.set(dir, output);
     }
     archiveDir = dir;
   };
 
-  // A legacy `archived-<stamp>.mp4` cannot say which camera it came from: trust it only when a
-  // single clip in its output folder has that stamp (the Python tool's bug 1 made the others
-  // ambiguous). Counted only when some output folder has one: usually none does.
-  const clipsPerStamp = new Map<string, number>();
-  const anyLegacy = [...day.outputs.values()].some((o) => o.legacyByStamp.size > 0);
-  if (anyLegacy) {
-    for (const clip of day.clips) {
-      useOutputOf(clip);
-      const k = `${outputKey}|${clip.stamp}`;
-      clipsPerStamp.set(k, (clipsPerStamp.get(k) ?? 0) + 1);
+  // Clips of this folder whose archive names fold to one (`X.mp4` beside `X.MP4`, or two cameras
+  // differing in case): the first in (exact `.mp4` first, then name) order keeps the plain name.
+  // Same archive name means same stamp, so only stamps seen twice are looked at.
+  // Same archive name means same stamp: only stamps seen twice are looked at. Most folders have
+  // none, found with a reused table indexed by the second of the day (no object per clip: this
+  // runs for every clip of the tree); clips of other days sharing a second only join a group, and
+  // their names decide below.
+  const byStamp = new Map<number, ClipFile[]>();
+  const clips = day.clips;
+  let repeated = false;
+  for (const clip of clips) {
+    const k = secondOfDay(clip.timeMs);
+    if (SEEN[k] === 1) repeated = true;
+    SEEN[k] = 1;
+  }
+  for (const clip of clips) SEEN[secondOfDay(clip.timeMs)] = 0;
+  if (repeated) {
+    const count = new Map<number, number>();
+    for (const clip of clips) count.set(clip.timeMs, (count.get(clip.timeMs) ?? 0) + 1);
+    for (const clip of clips) {
+      if ((count.get(clip.timeMs) ?? 0) < 2) continue;
+      const seen = byStamp.get(clip.timeMs);
+      if (seen) seen.push(clip);
+      else byStamp.set(clip.timeMs, [clip]);
+    }
+  }
+  const caseOwnerOf = new Map<ClipFile, string>();
+  for (const group of byStamp.values()) {
+    const byFolded = new Map<string, ClipFile[]>();
+    for (const clip of group) {
+      const key = archiveFileName(clip).toLowerCase();
+      byFolded.set(key, [...(byFolded.get(key) ?? []), clip]);
+    }
+    for (const same of byFolded.values()) {
+      if (same.length < 2) continue;
+      same.sort((x, y) => {
+        const xe = x.name.endsWith('.mp4') ? 0 : 1;
+        const ye = y.name.endsWith('.mp4') ? 0 : 1;
+        return xe - ye || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0);
+      });
+      const owner = same[0];
+      if (!owner) continue;
+      for (const clip of same.slice(1)) caseOwnerOf.set(clip, owner.name);
     }
   }
 
@@ -381,32 +594,29 @@ function decideDay(
       }
     }
     useOutputOf(clip);
-    // size first: an output folder not written yet is empty, and has() would flatten the name.
-    const ownExists =
-      output !== undefined && output.entries.size > 0 && output.entries.has(archiveFileName(clip));
-    if (ownExists && !settings.redoExisting) {
-      counts.disposeArchived++;
-      actions?.push(new PlannedDisposeArchived(context, clip, archiveDir, undefined));
+    const names = clipNames(
+      clip,
+      day,
+      misfiled,
+      output,
+      caseOwnerOf.size > 0 ? caseOwnerOf.get(clip) : undefined,
+    );
+    if (names === undefined) {
+      // Nothing exists and nothing collides: a new archive under the plain name.
+      counts.transcode++;
+      actions?.push(new PlannedTranscode(context, clip, archiveDir, undefined, false, NEW));
       continue;
     }
-    const legacyName = anyLegacy ? output?.legacyByStamp.get(clip.stamp) : undefined;
-    if (legacyName === undefined || settings.redoExisting || ownExists) {
-      counts.transcode++;
-      actions?.push(
-        new PlannedTranscode(context, clip, archiveDir, ownExists, ownExists ? REDO : NEW),
-      );
-    } else if (clipsPerStamp.get(`${outputKey}|${clip.stamp}`) === 1) {
+    if (names.candidates.length > 0 && !settings.redoExisting) {
       counts.disposeArchived++;
-      actions?.push(new PlannedDisposeArchived(context, clip, archiveDir, legacyName));
-    } else {
-      counts.transcode++;
-      actions?.push(
-        new PlannedTranscode(context, clip, archiveDir, false, {
-          kind: 'ambiguous-legacy',
-          legacyName,
-        }),
-      );
+      actions?.push(new PlannedDisposeArchived(context, clip, archiveDir, names));
+      continue;
     }
+    const existing = names.candidates.includes(names.target);
+    counts.transcode++;
+    actions?.push(
+      new PlannedTranscode(context, clip, archiveDir, names, existing, existing ? REDO : NEW),
+    );
   }
   const disposed = counts.transcode + counts.disposeArchived;
   const emptiesFolder =

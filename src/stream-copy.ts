@@ -8,6 +8,7 @@
 import { promises as fsp } from 'node:fs';
 import { audioArgs, type AudioMode } from './encoders.js';
 import { UsageError } from './errors.js';
+import { IDENTITY_TAG } from './identity.js';
 import type { FfmpegCaps } from './toolchain.js';
 
 /** Default `--max-archive-ratio`: an archive may not be larger than its clip. */
@@ -31,7 +32,7 @@ export function parseMaxArchiveRatio(value: unknown): number {
 export function buildStreamCopyArgs(
   input: string,
   output: string,
-  opts: { videoCodec: string | undefined; audio: AudioMode },
+  opts: { videoCodec: string | undefined; audio: AudioMode; identity: string },
   caps: Pick<FfmpegCaps, 'hasFpsMode'>,
 ): string[] {
   return [
@@ -57,8 +58,11 @@ export function buildStreamCopyArgs(
     ...(caps.hasFpsMode ? ['-fps_mode', 'passthrough'] : ['-vsync', 'passthrough']),
     '-map_metadata',
     '0',
+    // The same identity tag as a transcode's: the copy is this clip's archive (identity.ts).
+    '-metadata',
+    `${IDENTITY_TAG}=${opts.identity}`,
     '-movflags',
-    '+faststart',
+    '+faststart+use_metadata_tags',
     '-f',
     'mp4',
     output,
@@ -87,6 +91,8 @@ export async function keepClipVideoIfSmaller(job: {
   audio: AudioMode;
   maxRatio: number;
   caps: Pick<FfmpegCaps, 'hasFpsMode'>;
+  /** The clip's identity, recorded in the copy as in any archive. */
+  identity: string;
   run: (args: string[]) => Promise<void>;
 }): Promise<StreamCopyNote | undefined> {
   const [clip, encoded] = await Promise.all([fsp.stat(job.clip), fsp.stat(job.partial)]);
@@ -95,7 +101,7 @@ export async function keepClipVideoIfSmaller(job: {
     buildStreamCopyArgs(
       job.clip,
       job.partial,
-      { videoCodec: job.videoCodec, audio: job.audio },
+      { videoCodec: job.videoCodec, audio: job.audio, identity: job.identity },
       job.caps,
     ),
   );

@@ -65,13 +65,22 @@ export function explainFailure(stderr: string, file?: string): string {
   return unique.slice(-4).join(' / ');
 }
 
-export async function runTranscode(job: TranscodeJob): Promise<void> {
+export interface TranscodeResult {
+  /** What ffmpeg wrote to fd 3: the clip's sampled pictures (buildTranscodeArgs, frame-samples.ts). */
+  samples: Buffer;
+  /** Frames written to the archive, from ffmpeg's last progress report. */
+  frames: number | undefined;
+}
+
+/** Samples beyond this are not kept (≈ 2 days of footage at one sample per 2 s). */
+const MAX_SAMPLE_BYTES = 256 * 1024 * 1024;
+
+export async function runTranscode(job: TranscodeJob): Promise<TranscodeResult> {
   const child = execa(job.ffmpeg, job.args, {
     reject: false,
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    buffer: { stdout: false, stderr: true },
+    // fd 3 carries the sampled pictures; stdout the progress; stderr the errors.
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+    buffer: { stdout: false, stderr: true, fd3: false },
     maxBuffer: { stderr: 1_000_000 },
     ...(job.signal ? { cancelSignal: job.signal } : {}),
     // SIGTERM lets ffmpeg stop; SIGKILL follows if it does not within 5 s.
@@ -98,16 +107,27 @@ export async function runTranscode(job: TranscodeJob): Promise<void> {
   arm();
 
   const block = new Map<string, string>();
+  let frames: number | undefined;
   if (child.stdout) {
     const lines = readline.createInterface({ input: child.stdout, crlfDelay: Infinity });
     lines.on('line', (line) => {
       if (applyProgressLine(block, line)) {
         arm();
+        const f = Number(block.get('frame'));
+        if (Number.isFinite(f)) frames = f;
         job.onProgress?.(progressFromBlock(block, job.durationSeconds));
         block.clear();
       }
     });
   }
+
+  const chunks: Buffer[] = [];
+  let sampleBytes = 0;
+  child.stdio[3]?.on('data', (chunk: Buffer) => {
+    if (sampleBytes + chunk.length > MAX_SAMPLE_BYTES) return;
+    chunks.push(chunk);
+    sampleBytes += chunk.length;
+  });
 
   const result = await child;
   if (watchdog) clearTimeout(watchdog);
@@ -125,4 +145,5 @@ export async function runTranscode(job: TranscodeJob): Promise<void> {
     const how = result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode}`;
     throw new TranscodeError(job.input, `ffmpeg failed (${how})${why ? `: ${why}` : ''}`);
   }
+  return { samples: Buffer.concat(chunks), frames };
 }

@@ -31,6 +31,10 @@ export interface ClipSpec {
   audioOnly?: boolean;
   /** Fragmented MP4 with the recorder's own movflags (keyframe every second). */
   fragmented?: boolean;
+  /** Start this many seconds into the test pattern: other footage of the same "camera". */
+  startAt?: number;
+  /** An MP4 edit list that hides this many seconds at the start (the decoder skips them). */
+  editListSkip?: number;
 }
 
 const CACHE = path.join(os.tmpdir(), `camera-archiver-test-media-${process.getuid?.() ?? 0}`);
@@ -44,19 +48,36 @@ export function clipTemplate(spec: ClipSpec = {}): string {
     faststart: false,
     audioOnly: false,
     fragmented: false,
+    startAt: 0,
+    editListSkip: 0,
     ...spec,
   };
   const key = createHash('sha1').update(JSON.stringify(s)).digest('hex').slice(0, 12);
   const file = path.join(CACHE, `${key}.mp4`);
   if (existsSync(file)) return file;
   mkdirSync(CACHE, { recursive: true });
-  const video = ['-f', 'lavfi', '-i', `testsrc2=size=${s.size}:rate=${s.rate}`];
+  const video = [
+    ...(s.startAt ? ['-ss', String(s.startAt)] : []),
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${s.size}:rate=${s.rate}`,
+  ];
   const audio = ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=16000'];
   const inputs = s.audioOnly ? audio : s.audio ? [...video, ...audio] : video;
   const codecs = [
     ...(s.audioOnly
       ? []
-      : ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-g', String(s.rate)]),
+      : [
+          '-c:v',
+          'libx264',
+          '-preset',
+          'ultrafast',
+          '-pix_fmt',
+          'yuv420p',
+          '-g',
+          String(s.editListSkip ? s.rate * s.seconds : s.rate),
+        ]),
     ...(s.audio || s.audioOnly ? ['-c:a', 'aac', '-b:a', '32k'] : []),
   ];
   const temp = `${file}.${process.pid}.tmp.mp4`;
@@ -88,6 +109,27 @@ export function clipTemplate(spec: ClipSpec = {}): string {
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
+  if (s.editListSkip) {
+    // Stream copy from a point between keyframes keeps the GOP's earlier packets and writes an
+    // edit list that hides them: more packets than presented frames, as some cameras upload.
+    const edited = `${file}.${process.pid}.edit.mp4`;
+    execFileSync(
+      ffmpeg(),
+      [
+        '-hide_banner',
+        '-nostdin',
+        '-v',
+        'error',
+        '-y',
+        '-ss',
+        String(s.editListSkip),
+        '-i',
+        temp,
+      ].concat(['-c', 'copy', edited]),
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    renameSync(edited, temp);
+  }
   renameSync(temp, file);
   return file;
 }

@@ -1,6 +1,7 @@
 import {
   copyFileSync,
   existsSync,
+  readFileSync,
   mkdirSync,
   readdirSync,
   statSync,
@@ -14,11 +15,13 @@ import { profileFor } from '../../src/encoders.js';
 import { executePlan, type ExecutorContext } from '../../src/executor.js';
 import { memoryLog } from '../../src/logger.js';
 import { probeMedia } from '../../src/media-probe.js';
+import { collisionTag } from '../../src/naming.js';
 import { planDay, type PlanAction, type PlanSettings } from '../../src/planner.js';
 import { silentProgress } from '../../src/progress.js';
 import { resolveToolchain, type Toolchain } from '../../src/toolchain.js';
 import { runTranscode } from '../../src/transcoder.js';
-import { verifyArchive } from '../../src/verification.js';
+import { readIdentity } from '../../src/identity.js';
+import { sampleClip, verifyArchive } from '../../src/verification.js';
 import { fakeFfmpeg, HANG_ON_TRANSCODE, QSV_BROKEN } from '../helpers/fake-ffmpeg.js';
 import { clipTemplate, ffmpeg, ffprobe, makeTree, playsCleanly, probe } from '../helpers/media.js';
 import { listTree, removeDir, tempDir } from '../helpers/tree.js';
@@ -85,12 +88,18 @@ describe('transcode + verification with real ffmpeg', () => {
     const good = path.join(root, 'good.mp4');
     copyFileSync(clipTemplate({ seconds: 2, faststart: true }), good);
     const source = await probeMedia(ffprobe(), good);
+    const sampling = await sampleClip(ffmpeg(), good, tools.caps);
+    const exp = {
+      source,
+      requireAudio: true,
+      expectedFrames: sampling.frames,
+      clipSamples: sampling.samples,
+      exactSampleCount: true,
+      identity: await readIdentity(good, 'good.mp4', 0),
+      requireIdentity: false,
+    };
     await expect(
-      verifyArchive({ ffmpeg: ffmpeg(), ffprobe: ffprobe() }, good, {
-        source,
-        requireAudio: true,
-        samePacketCount: true,
-      }),
+      verifyArchive({ ffmpeg: ffmpeg(), ffprobe: ffprobe() }, good, exp, tools.caps),
     ).resolves.toBeDefined();
     const cut = path.join(root, 'cut.mp4');
     copyFileSync(good, cut);
@@ -100,12 +109,8 @@ describe('transcode + verification with real ffmpeg', () => {
       1,
     );
     await expect(
-      verifyArchive({ ffmpeg: ffmpeg(), ffprobe: ffprobe() }, cut, {
-        source,
-        requireAudio: true,
-        samePacketCount: true,
-      }),
-    ).rejects.toThrow(/truncated|demux/);
+      verifyArchive({ ffmpeg: ffmpeg(), ffprobe: ffprobe() }, cut, exp, tools.caps),
+    ).rejects.toThrow(/truncated|decode/);
   });
 
   it('the watchdog stops an ffmpeg that hangs without output', async () => {
@@ -175,16 +180,28 @@ describe('transcode + verification with real ffmpeg', () => {
     expect(Math.abs(probe(archive).duration - 3)).toBeLessThan(0.2);
   });
 
-  it('an existing archive that fails verification is replaced by a verified one before the source goes', async () => {
+  it("an existing file that is not the clip's archive is never overwritten: the clip gets its own distinct name", async () => {
     makeTree(root, [{ stamp: '20250115120000' }]);
     const archive = path.join(root, 'archived/2025/01/15/REO_front_20250115120000.mp4');
     mkdirSync(path.dirname(archive), { recursive: true });
     copyFileSync(clipTemplate({ seconds: 3 }), archive);
-    const report = await executePlan(await plan(root), ctx);
-    expect(report.outcomes.map((o) => o.status)).toEqual(['archived']);
-    expect(log.lines.some((l) => /failed verification/.test(l.message))).toBe(true);
-    expect(probe(archive).videoCodec).toBe('hevc');
-    expect(playsCleanly(archive)).toBe(true);
+    const before = readFileSync(archive);
+    const actions = await plan(root);
+    const action = actions.find((a) => a.kind === 'dispose-archived');
+    if (action?.kind !== 'dispose-archived') throw new Error('plan');
+    const own = path.join(
+      root,
+      `archived/2025/01/15/REO_front~${collisionTag('2025/01/15/REO_front_20250115120000.mp4')}_20250115120000.mp4`,
+    );
+    expect(action.ownArchivePath).toBe(own);
+    const report = await executePlan(actions, ctx);
+    expect(report.outcomes.map((o) => [o.status, 'archive' in o ? o.archive : ''])).toEqual([
+      ['archived', own],
+    ]);
+    expect(log.lines.some((l) => /is not an archive of/.test(l.message))).toBe(true);
+    expect(readFileSync(archive).equals(before)).toBe(true);
+    expect(probe(own).videoCodec).toBe('hevc');
+    expect(playsCleanly(own)).toBe(true);
   });
 
   it('adopts a Python archiver archive that verifies, without transcoding again', async () => {

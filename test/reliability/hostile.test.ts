@@ -340,7 +340,7 @@ describe('hostile input', () => {
     const fake = fakeFfmpeg(dir, '');
     writeFileSync(
       fake,
-      `#!/usr/bin/env bash\n${JSON.stringify(ffmpeg())} "$@"; rc=$?\nout="\${@: -1}"\nif [ -f "$out" ] && [[ "$out" == *.partial ]]; then truncate -s $(( $(stat -c %s "$out") / 2 )) "$out"; fi\nexit $rc\n`,
+      `#!/usr/bin/env bash\n${JSON.stringify(ffmpeg())} "$@"; rc=$?\nout=""; p1=""; p2=""; for a in "$@"; do if [ "$p2" = "-f" ] && [ "$p1" = "mp4" ]; then out="$a"; fi; p2="$p1"; p1="$a"; done\nif [ -f "$out" ] && [[ "$out" == *.partial ]]; then truncate -s $(( $(stat -c %s "$out") / 2 )) "$out"; fi\nexit $rc\n`,
     );
     try {
       const r = await runCli([root, '-y', ...NOW, ...FAST, '--ffmpeg', fake]);

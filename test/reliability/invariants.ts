@@ -2,9 +2,11 @@
  * The invariants of DESIGN.md, checked on a real tree after any run (killed or not).
  * Each check returns human-readable violations; an empty list means the tree is safe.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { playsCleanly, probe } from '../helpers/media.js';
+import { identityMatches, parseIdentity, type SourceIdentity } from '../../src/identity.js';
+import { ffprobe, playsCleanly, probe } from '../helpers/media.js';
 import { listTree } from '../helpers/tree.js';
 
 export interface ClipRecord {
@@ -93,4 +95,69 @@ export function endState(root: string): string[] {
   return listTree(root).filter(
     (p) => !p.endsWith('/') && !/^(archiver|\.archiver|\.camera-archiver)/.test(p),
   );
+}
+
+/** The identity an archive records (its `camera_archiver_source` tag), if any. */
+export function recordedIdentity(file: string): SourceIdentity | undefined {
+  try {
+    const tag = execFileSync(
+      ffprobe(),
+      [
+        '-v',
+        'error',
+        '-show_entries',
+        'format_tags=camera_archiver_source',
+        '-of',
+        'default=nw=1:nk=1',
+        file,
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    )
+      .toString()
+      .trim();
+    return parseIdentity(tag || undefined);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface IdentityCheck {
+  /** Sources leave for the trash (not --delete): a source gone must be there. */
+  trash: boolean;
+  /** Clips adopted an archive that records no identity (a legacy one): clip rel → archive rel. */
+  adopted?: Record<string, string>;
+}
+
+/**
+ * The invariant in terms of identity: every clip is in place, or an archive that plays cleanly
+ * records that very clip (or was adopted for it by comparing pictures) — and then, with the
+ * trash, the source is in the trash.
+ */
+export function identityViolations(
+  root: string,
+  clips: readonly (SourceIdentity & { rel: string })[],
+  check: IdentityCheck,
+): string[] {
+  const violations: string[] = [];
+  const archives = listTree(root).filter(
+    (p) => p.startsWith('archived/') && p.endsWith('.mp4') && !p.split('/').pop()?.startsWith('.'),
+  );
+  const recorded = archives.map((rel) => ({ rel, id: recordedIdentity(path.join(root, rel)) }));
+  for (const clip of clips) {
+    if (existsSync(path.join(root, clip.rel))) continue;
+    const own = recorded.filter((a) => a.id && identityMatches(a.id, clip)).map((a) => a.rel);
+    const adopted = check.adopted?.[clip.rel];
+    const candidates = adopted ? [...own, adopted] : own;
+    if (candidates.length === 0)
+      violations.push(`source gone without an archive of it: ${clip.rel}`);
+    else if (
+      !candidates.some((a) => existsSync(path.join(root, a)) && playsCleanly(path.join(root, a)))
+    )
+      violations.push(
+        `source gone, its archive does not play: ${clip.rel} (${candidates.join(', ')})`,
+      );
+    if (check.trash && trashCopies(root, clip.rel).length === 0)
+      violations.push(`source gone and not in the trash: ${clip.rel}`);
+  }
+  return violations;
 }

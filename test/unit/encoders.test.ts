@@ -42,8 +42,20 @@ describe('buildTranscodeArgs', () => {
     expect(argAfter(args, '-fps_mode')).toBe('passthrough');
     expect(argAfter(args, '-progress')).toBe('pipe:1');
     expect(argAfter(args, '-f')).toBe('mp4');
-    expect(args.at(-1)).toBe('/out/.a.mp4.partial');
+    expect(argAfter(args, 'mp4')).toBe('/out/.a.mp4.partial');
     expect(argAfter(args, '-i')).toBe('/in/a.mp4');
+    // The clip's identity goes into the archive; its sampled pictures to fd 3.
+    expect(argAfter(args, '-metadata')).toMatch(/^camera_archiver_source=v1;size=/);
+    expect(argAfter(args, '-movflags')).toBe('+faststart+use_metadata_tags');
+    expect(args.at(-1)).toBe('pipe:3');
+    const withId = buildTranscodeArgs(
+      profileFor('software', base),
+      '/in/a.mp4',
+      '/o',
+      caps51,
+      'v1;x',
+    );
+    expect(argAfter(withId, '-metadata')).toBe('camera_archiver_source=v1;x');
   });
 
   it('older ffmpeg (npm static build) gets -vsync instead of -fps_mode and no -stats_period', () => {

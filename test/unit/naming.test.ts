@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  partialNameFor,
+  alternateArchiveName,
+  collisionTag,
   MediaNameReader,
   mediaKindOf,
   archivePathFor,
@@ -174,5 +177,31 @@ describe('dates', () => {
     expect(isDayFolder(['2025', '02', '30'])).toBe(false);
     expect(isDayFolder(['2025', '1', '15'])).toBe(false);
     expect(isDayFolder(['01', '15'])).toBe(false);
+  });
+});
+
+describe('temporary and alternate archive names', () => {
+  it('a temporary name fits NAME_MAX: readable when it can be, hashed when not', () => {
+    expect(partialNameFor('REO_front_20250115120000.mp4')).toBe(
+      '.REO_front_20250115120000.mp4.partial',
+    );
+    const long = `${'x'.repeat(236)}_20250115120000.mp4`;
+    expect(Buffer.byteLength(long)).toBe(255);
+    const partial = partialNameFor(long);
+    expect(partial).toMatch(/^\.[0-9a-f]{32}\.partial$/);
+    expect(partial).toBe(partialNameFor(long));
+    expect(partialNameFor(`y${long.slice(1)}`)).not.toBe(partial);
+  });
+
+  it('an alternate name keeps the stamp last and fits NAME_MAX', () => {
+    const clip = { camera: 'REO_front', stamp: '20250115120000' };
+    expect(alternateArchiveName(clip, 'abcd1234')).toBe('REO_front~abcd1234_20250115120000.mp4');
+    expect(alternateArchiveName(clip, 'abcd1234', 2)).toBe(
+      'REO_front~abcd1234-2_20250115120000.mp4',
+    );
+    const long = alternateArchiveName({ ...clip, camera: 'é'.repeat(200) }, 'abcd1234');
+    expect(Buffer.byteLength(long)).toBeLessThanOrEqual(255);
+    expect(mediaKindOf(long)).toBe('clip');
+    expect(collisionTag('a/b.mp4')).toMatch(/^[0-9a-f]{8}$/);
   });
 });

@@ -1,3 +1,5 @@
+import path from 'node:path';
+import { collisionTag } from '../../src/naming.js';
 import { describe, expect, it } from 'vitest';
 import {
   ClipFile,
@@ -156,7 +158,7 @@ describe('planDay', () => {
     expect(a.ownArchivePath).toBe('/cam/archived/2025/01/15/REO_front_20250115120000.mp4');
   });
 
-  it('never trusts an ambiguous legacy archive: each camera gets its own archive', () => {
+  it('an ambiguous legacy archive is a candidate for each camera: its pictures decide, never its name', () => {
     const front = clip('REO_front_20250115120000.mp4');
     const back = clip('REO_back_20250115120000.mp4');
     const plan = planDay(
@@ -164,10 +166,55 @@ describe('planDay', () => {
       settings,
       NOW,
     );
-    expect(kinds(plan.actions)).toEqual(['transcode', 'transcode']);
-    const paths = plan.actions.map((a) => (a.kind === 'transcode' ? a.archivePath : ''));
-    expect(new Set(paths).size).toBe(2);
-    expect(plan.actions[0]?.reason).toMatch(/ambiguous/);
+    expect(kinds(plan.actions)).toEqual(['dispose-archived', 'dispose-archived']);
+    const own = plan.actions.map((a) => (a.kind === 'dispose-archived' ? a.ownArchivePath : ''));
+    expect(new Set(own).size).toBe(2);
+    expect(plan.actions[0]?.reason).toMatch(/Python archiver's archived-20250115120000.mp4 exists/);
+  });
+
+  it('collisions are decided in the plan: misfiled stamps and names differing in case get distinct, stable names', () => {
+    const tagOf = (rel: string): string => collisionTag(rel);
+    // Misfiled: filed under 01/16, recorded 01/15. Its archive is never the plain name.
+    const misfiled = clip('REO_front_20250115120000.mp4', {}, '2025/01/16');
+    const inv = {
+      ...day([misfiled]),
+      folder: { dir: '/cam/2025/01/16', relDir: '2025/01/16', prefix: '', date: '2025-01-16' },
+    };
+    const m = planDay(inv, settings, NOW).actions[0];
+    if (m?.kind !== 'transcode') throw new Error('expected transcode');
+    const tag = tagOf('2025/01/16/REO_front_20250115120000.mp4');
+    expect(m.archivePath).toBe(`/cam/archived/2025/01/15/REO_front~${tag}_20250115120000.mp4`);
+    expect(m.reason).toMatch(/filed under 2025-01-16 but recorded on 2025-01-15/);
+    // Two cameras differing in case: the first in name order keeps the plain name.
+    const upper = clip('Front_20250115120000.mp4');
+    const lower = clip('front_20250115120000.mp4');
+    const plan = planDay(day([lower, upper]), settings, NOW).actions;
+    const paths = plan.map((a) => (a.kind === 'transcode' ? path.basename(a.archivePath) : ''));
+    expect(paths).toEqual([
+      `front~${tagOf('2025/01/15/front_20250115120000.mp4')}_20250115120000.mp4`,
+      'Front_20250115120000.mp4',
+    ]);
+    expect(plan[0]?.reason).toMatch(/Front_20250115120000.mp4 maps to the same archive name/);
+    // The same inputs give the same names, whatever the order.
+    const again = planDay(day([upper, lower]), settings, NOW).actions;
+    expect(again.map((a) => (a.kind === 'transcode' ? path.basename(a.archivePath) : ''))).toEqual(
+      [...paths].reverse(),
+    );
+  });
+
+  it('an existing file at the archive name is a candidate, never the target of a new archive', () => {
+    const c = clip('REO_front_20250115120000.mp4');
+    const a = planDay(day([c], output(['REO_front_20250115120000.mp4'])), settings, NOW).actions[0];
+    if (a?.kind !== 'dispose-archived') throw new Error('expected dispose-archived');
+    expect(a.candidates).toEqual(['/cam/archived/2025/01/15/REO_front_20250115120000.mp4']);
+    const tag = collisionTag('2025/01/15/REO_front_20250115120000.mp4');
+    expect(a.ownArchivePath).toBe(`/cam/archived/2025/01/15/REO_front~${tag}_20250115120000.mp4`);
+    // A file whose name differs only in case is the same file on a case-insensitive disk.
+    const b = planDay(day([c], output(['reo_front_20250115120000.mp4'])), settings, NOW).actions[0];
+    if (b?.kind !== 'dispose-archived') throw new Error('expected dispose-archived');
+    expect(b.candidates).toEqual(['/cam/archived/2025/01/15/reo_front_20250115120000.mp4']);
+    expect(b.ownArchivePath).toBe(`/cam/archived/2025/01/15/REO_front~${tag}_20250115120000.mp4`);
+    expect(b.reason).toMatch(/is taken by another file/);
   });
 
   it('plans removal of stale partial output first', () => {

@@ -57,18 +57,25 @@ describe('the never-larger archive', () => {
     const args = buildStreamCopyArgs(
       '/in/a.mp4',
       '/out/.a.partial',
-      { videoCodec: 'h264', audio: 'aac' },
+      { videoCodec: 'h264', audio: 'aac', identity: 'v1;size=1' },
       caps51,
     );
     expect(argAfter(args, '-c:v')).toBe('copy');
     expect(argAfter(args, '-i')).toBe('/in/a.mp4');
     expect(argAfter(args, '-c:a')).toBe('aac');
     expect(argAfter(args, '-fps_mode')).toBe('passthrough');
-    expect(argAfter(args, '-movflags')).toBe('+faststart');
+    expect(argAfter(args, '-movflags')).toBe('+faststart+use_metadata_tags');
+    // The copy records its clip like any archive (identity.ts).
+    expect(argAfter(args, '-metadata')).toBe('camera_archiver_source=v1;size=1');
     expect(argAfter(args, '-f')).toBe('mp4');
     expect(args.at(-1)).toBe('/out/.a.partial');
     expect(args).not.toContain('-tag:v');
-    const hevc = buildStreamCopyArgs('/i', '/o', { videoCodec: 'hevc', audio: 'none' }, caps41);
+    const hevc = buildStreamCopyArgs(
+      '/i',
+      '/o',
+      { videoCodec: 'hevc', audio: 'none', identity: 'v1;size=1' },
+      caps41,
+    );
     expect(argAfter(hevc, '-tag:v')).toBe('hvc1');
     expect(hevc).toContain('-an');
     expect(argAfter(hevc, '-vsync')).toBe('passthrough');
