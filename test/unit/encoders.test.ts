@@ -183,7 +183,7 @@ describe('AV1 profiles', () => {
     expect(argAfter(args, '-pix_fmt')).toBe('yuv420p');
     expect(args).not.toContain('-tag:v');
     // Playback in browsers: the index at the front, MP4 muxer.
-    expect(argAfter(args, '-movflags')).toBe('+faststart');
+    expect(argAfter(args, '-movflags')).toBe('+faststart+use_metadata_tags');
     expect(argAfter(args, '-f')).toBe('mp4');
   });
 
