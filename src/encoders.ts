@@ -3,7 +3,7 @@
  * these lists and the transcoder runs them, so what is previewed is what runs.
  */
 import { sampleOutputArgs } from './frame-samples.js';
-import { IDENTITY_PLACEHOLDER, IDENTITY_TAG } from './identity.js';
+import { IDENTITY_PLACEHOLDER, identityOutputArgs } from './identity.js';
 import type { FfmpegCaps } from './toolchain.js';
 
 export const ENCODER_CHOICES = ['auto', 'qsv', 'vaapi', 'nvenc', 'software'] as const;
@@ -266,12 +266,7 @@ export function buildTranscodeArgs(
     '-map_metadata',
     '0',
     // Which clip this is the archive of: verification of an existing archive checks it.
-    '-metadata',
-    `${IDENTITY_TAG}=${identity}`,
-    // Index at the front so archives play while streaming (the rewrite costs one extra pass);
-    // use_metadata_tags lets the muxer write a key of our own (an mdta atom).
-    '-movflags',
-    '+faststart+use_metadata_tags',
+    ...identityOutputArgs(identity),
     // The temporary name does not end in .mp4, so the muxer is named explicitly.
     '-f',
     'mp4',

@@ -29,6 +29,26 @@ export interface SourceIdentity {
 /** Shown by dry runs, where the clip has not been read yet. */
 export const IDENTITY_PLACEHOLDER = `${VERSION};size=<size>;mtime=<mtime>;sha256=<first and last MiB>;path=<clip>`;
 
+/**
+ * The output options that record `identity` in an archive: the tag, the movflag that lets the MP4
+ * muxer write a key of its own (an mdta atom), and the index at the front (archives play while
+ * streaming). With use_metadata_tags the muxer would also write the clip's copied brand keys,
+ * which readers then take for the archive's own (an AV1 archive reading "avc1"): they are cleared,
+ * the real `ftyp` box says what the file is. Used by the transcode and the stream copy alike.
+ */
+export function identityOutputArgs(identity: string): string[] {
+  return [
+    '-metadata',
+    `${IDENTITY_TAG}=${identity}`,
+    ...['major_brand', 'minor_version', 'compatible_brands'].flatMap((key) => [
+      '-metadata',
+      `${key}=`,
+    ]),
+    '-movflags',
+    '+faststart+use_metadata_tags',
+  ];
+}
+
 export function formatIdentity(id: SourceIdentity): string {
   return `${VERSION};size=${id.size};mtime=${Math.floor(id.mtimeMs)};sha256=${id.sha256};path=${encodeURIComponent(id.relPath)}`;
 }

@@ -8,7 +8,7 @@
 import { promises as fsp } from 'node:fs';
 import { audioArgs, type AudioMode } from './encoders.js';
 import { UsageError } from './errors.js';
-import { IDENTITY_TAG } from './identity.js';
+import { identityOutputArgs } from './identity.js';
 import type { FfmpegCaps } from './toolchain.js';
 
 /** Default `--max-archive-ratio`: an archive may not be larger than its clip. */
@@ -59,10 +59,7 @@ export function buildStreamCopyArgs(
     '-map_metadata',
     '0',
     // The same identity tag as a transcode's: the copy is this clip's archive (identity.ts).
-    '-metadata',
-    `${IDENTITY_TAG}=${opts.identity}`,
-    '-movflags',
-    '+faststart+use_metadata_tags',
+    ...identityOutputArgs(opts.identity),
     '-f',
     'mp4',
     output,
