@@ -6,6 +6,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import os from 'node:os';
@@ -168,13 +169,25 @@ describe('camera-archiver archive (e2e)', () => {
       const text = await runCli([root, '--dry-run', ...NOW, ...FAST], { env });
       expect(existsSync(argvLog)).toBe(false); // a dry run starts no transcode
 
+      const clipSize = statSync(path.join(root, '2025/01/15/REO_front_20250115120000.mp4')).size;
       const real = await runCli([root, '-y', ...NOW, ...FAST], { env });
       expect(real.exitCode, real.stderr).toBe(0);
       const started = readFileSync(argvLog, 'utf8').split('\0').slice(0, -1);
       expect(started[0]).toBe(ionice);
-      expect(planned).toEqual(started);
+      // Only the identity tag's value differs: the dry run has not read the clip, so it shows
+      // placeholders; the real run records the clip's size and fingerprint there.
+      const tag = (args: readonly string[] | undefined): number =>
+        (args ?? []).findIndex((a) => a.startsWith('camera_archiver_source='));
+      expect(planned?.[tag(planned)]).toMatch(/size=<size>;mtime=<mtime>/);
+      expect(started[tag(started)]).toMatch(
+        new RegExp(`size=${clipSize};mtime=\\d+;sha256=[0-9a-f]{64};path=`),
+      );
+      const withoutTag = (args: readonly string[]): string[] =>
+        args.filter((_, i) => i !== tag(args));
+      expect(withoutTag(planned ?? [])).toEqual(withoutTag(started));
+      // The text plan prints the same command as the JSON plan, placeholders and all.
       expect(text.stdout).toContain(
-        `    run (nice 10): ${formatCommand(started[0] ?? '', started.slice(1))}\n`,
+        `    run (nice 10): ${formatCommand(planned?.[0] ?? '', planned?.slice(1) ?? [])}\n`,
       );
     } finally {
       removeDir(tools);

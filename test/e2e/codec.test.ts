@@ -88,7 +88,10 @@ describe('codec options (e2e)', () => {
   it.each([
     [['--max-archive-ratio', '0'], /--max-archive-ratio must be a number above 0/],
     [['--max-archive-ratio', 'big'], /--max-archive-ratio must be a number above 0/],
-    [['--keyframe-interval', '0'], /--keyframe-interval must be a whole number ≥ 1/],
+    [
+      ['--keyframe-interval', '0'],
+      /--keyframe-interval must be a whole number from 1 to 100000, got '0'/,
+    ],
     [['--codec', 'vp9'], /Invalid values/],
   ])('usage errors exit 2: %j', async (args, message) => {
     const r = await runCli([root, '--dry-run', '--no-config', ...args]);

@@ -334,9 +334,9 @@ export function toArchiveOptions(
     codec: argv.codec as CodecChoice,
     keyframeInterval: wholeNumber('keyframe-interval', argv['keyframe-interval'], 1, 100_000),
     maxArchiveRatio: parseMaxArchiveRatio(argv['max-archive-ratio']),
-    // 0-63 covers every encoder's quality knob (CRF 0-51 for x264/x265, 0-63 for SVT-AV1 and
-    // av1_qsv/nvenc, QP for VAAPI); a value outside it is a typo, refused before the run starts.
-    quality: wholeNumber('quality', argv.quality, 0, 63),
+    // 0-255 covers every encoder's quality knob (CRF 0-51 for x264/x265, 0-63 for SVT-AV1,
+    // VAAPI AV1's q-index up to 255); a value outside it is a typo, refused before the run starts.
+    quality: wholeNumber('quality', argv.quality, 0, 255),
     preset: presetOf(argv.preset),
     maxHeight: wholeNumber('max-height', argv['max-height'], 16, 8640),
     audio: argv.audio as AudioMode,
