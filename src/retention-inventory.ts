@@ -205,7 +205,9 @@ async function readTrashDay(folder: DayFolder): Promise<{ units: Unit[]; entries
   for (const f of facts.values()) {
     const name = path.basename(f.path);
     const key = name.slice(0, name.length - path.extname(name).length);
-    groups.set(key, [...(groups.get(key) ?? []), f]);
+    const group = groups.get(key);
+    if (group) group.push(f);
+    else groups.set(key, [f]);
   }
   const units: Unit[] = [];
   for (const group of groups.values()) {
@@ -221,7 +223,7 @@ async function readTrashDay(folder: DayFolder): Promise<{ units: Unit[]; entries
       root: 'trash',
       kind: 'trash',
       camera: parsed?.camera ?? (legacy ? LEGACY_CAMERA : '?'),
-      recordedAt: time ?? new Date(Math.min(...group.map((f) => f.mtimeMs))),
+      recordedAt: time ?? new Date(group.reduce((m, f) => Math.min(m, f.mtimeMs), Infinity)),
       relDir: folder.relDir,
       files: group,
     });
@@ -237,8 +239,11 @@ export async function* dateBatches(
 ): AsyncGenerator<DateBatch> {
   const byDate = new Map<string, { kind: RootKind; folder: DayFolder }[]>();
   for (const kind of kinds)
-    for (const folder of skeletons[kind]?.days ?? [])
-      byDate.set(folder.date, [...(byDate.get(folder.date) ?? []), { kind, folder }]);
+    for (const folder of skeletons[kind]?.days ?? []) {
+      const list = byDate.get(folder.date);
+      if (list) list.push({ kind, folder });
+      else byDate.set(folder.date, [{ kind, folder }]);
+    }
   const cache = new OutputListings(roots.outputRoot);
   for (const date of [...byDate.keys()].sort()) {
     const units: Unit[] = [];
@@ -256,7 +261,8 @@ export async function* dateBatches(
         // An unreadable day folder is left alone, and never counted as emptied.
         continue;
       }
-      units.push(...read.units);
+      // Never push(...list): a day folder of 200,000 clips would overflow the call stack.
+      for (const u of read.units) units.push(u);
       dayEntries.set(`${kind}:${folder.relDir}`, read.entries);
     }
     yield { date, units, dayEntries };

@@ -13,15 +13,18 @@ import { executeRetention, type RetentionReport } from './retention-execute.js';
 import { scanSkeletons, treeInventory } from './retention-inventory.js';
 import {
   judgeRoot,
+  PlanInterrupted,
   planRetention,
   type FsFacts,
+  type RetentionAction,
   type MaxDelete,
   type MinFree,
   type RetentionPlan,
   type RetentionSettings,
 } from './retention-plan.js';
 import {
-  planToJson,
+  planSummaryJson,
+  writeJsonWithActions,
   renderOutcome,
   renderRetentionAction,
   renderRetentionReport,
@@ -39,6 +42,8 @@ export interface CleanupOptions {
   dryRun: boolean;
   assumeYes: boolean;
   cleanOutput: boolean;
+  /** --archive-age: archives' own age limit (0 = keep); undefined = --age (the Python meaning). */
+  archiveAgeDays?: number | undefined;
   ageDays: number;
   maxSize?: number | undefined;
   minFree?: MinFree | undefined;
@@ -125,15 +130,13 @@ async function cleanup(
 ): Promise<RunOutcome> {
   const now = io.clock();
   const started = Date.now();
-  const print = (line: string): void => {
-    io.stdout.write(`${line}\n`);
-  };
   const text = !opts.json && opts.verbosity >= 0;
   const settings: RetentionSettings = {
     ...roots,
     disposal: opts.deleteSources ? 'delete' : 'trash',
     ageDays: opts.ageDays,
     cleanOutput: opts.cleanOutput,
+    archiveAgeDays: opts.archiveAgeDays,
     maxSizeBytes: opts.maxSize,
     minFree: opts.minFree,
     trashDays: opts.trashDays,
@@ -151,8 +154,16 @@ async function cleanup(
   const skeletons = await scanSkeletons(roots);
   for (const sk of Object.values(skeletons))
     for (const ignored of sk.ignored) log.verbose(`ignored ${ignored.path}: ${ignored.reason}`);
-  const plan = await planRetention(treeInventory(roots, skeletons), settings, rootFacts, fs, now);
+  const plan = await planRetention(treeInventory(roots, skeletons), settings, rootFacts, fs, now, {
+    signal: io.signal,
+  });
+  const interrupted = (): RunOutcome => {
+    log.warn('cleanup interrupted while planning: nothing was removed');
+    return { status: 'interrupted', signal: interruptSignalOf(io.signal) };
+  };
+  if (plan.interrupted) return interrupted();
   const limits = { maxSizeBytes: opts.maxSize, minFreeText: opts.minFreeText };
+  const write = writerFor(io.stdout);
 
   const jsonBase = {
     command: 'cleanup',
@@ -163,6 +174,7 @@ async function cleanup(
     rules: {
       ageDays: opts.ageDays,
       cleanOutput: opts.cleanOutput,
+      archiveAgeDays: opts.archiveAgeDays ?? null,
       maxSize: opts.maxSize ?? null,
       minFree: opts.minFreeText ?? null,
       trashDays: opts.trashDays,
@@ -172,27 +184,56 @@ async function cleanup(
     },
   };
 
-  if (text && (opts.dryRun || opts.verbosity > 0 || !opts.assumeYes || plan.refusal))
-    for (const action of plan.actions)
-      for (const line of renderRetentionAction(action, roots.root)) print(line);
-  if (text) for (const line of renderTotals(plan, limits)) print(line);
+  try {
+    if (text && (opts.dryRun || opts.verbosity > 0 || !opts.assumeYes || plan.refusal)) {
+      let chunk = '';
+      for await (const action of plan.actions()) {
+        for (const line of renderRetentionAction(action, roots.root)) chunk += `${line}\n`;
+        if (chunk.length >= 64 * 1024) {
+          await write(chunk);
+          chunk = '';
+        }
+      }
+      await write(chunk);
+    }
+  } catch (error) {
+    if (error instanceof PlanInterrupted) return interrupted();
+    throw error;
+  }
+  if (text)
+    await write(
+      renderTotals(plan, limits)
+        .map((l) => `${l}\n`)
+        .join(''),
+    );
   const shortfallText = shortfallMessage(plan, opts);
 
   if (plan.refusal) {
     log.error(`cleanup refused: ${plan.refusal}`);
     if (opts.json)
-      print(JSON.stringify({ ...jsonBase, dryRun: opts.dryRun, ...planToJson(plan) }, null, 2));
+      await write(
+        `${JSON.stringify({ ...jsonBase, dryRun: opts.dryRun, ...planSummaryJson(plan), actions: [] }, null, 2)}\n`,
+      );
     return { status: 'failed', failures: 1 };
   }
   if (opts.dryRun) {
-    if (opts.json)
-      print(JSON.stringify({ ...jsonBase, dryRun: true, ...planToJson(plan) }, null, 2));
-    else if (text) print('Dry run, nothing was changed.');
+    try {
+      if (opts.json)
+        await writeJsonWithActions(
+          write,
+          { ...jsonBase, dryRun: true, ...planSummaryJson(plan) },
+          plan.actions(),
+        );
+      else if (text) await write('Dry run, nothing was changed.\n');
+    } catch (error) {
+      if (error instanceof PlanInterrupted) return interrupted();
+      throw error;
+    }
     if (shortfallText) log.error(shortfallText);
     return shortfallText ? { status: 'failed', failures: 1 } : { status: 'ok' };
   }
 
-  const removals = plan.actions.length;
+  const removals = plan.counts.removals + plan.counts.prunes;
   if (removals > 0 && !opts.assumeYes) {
     const stop = await confirmOrStop(io, log);
     if (stop) return stop;
@@ -200,10 +241,12 @@ async function cleanup(
 
   let report: RetentionReport | undefined;
   if (removals > 0) {
-    report = await executeRetention(plan.actions, {
+    report = await executeRetention(plan.actions(), {
       trashRoot: roots.trashRoot,
       log,
       signal: io.signal,
+      // Only --json lists every outcome; otherwise each is logged as it happens and forgotten.
+      keepOutcomes: opts.json,
       onOutcome: (o) => {
         const line = renderOutcome(o, roots.root);
         if (o.status === 'failed') log.error(line);
@@ -225,32 +268,59 @@ async function cleanup(
       log.warn(`could not write the root marker: ${String(error)}`);
     }
   }
-  if (opts.json)
-    print(
-      JSON.stringify(
-        {
-          ...jsonBase,
-          dryRun: false,
-          ...planToJson(plan),
-          durationSeconds: (Date.now() - started) / 1000,
-          freedBytes: report?.freedBytes ?? 0,
-          failed: failures,
-          prunedFolders: report?.prunedFolders ?? [],
-          outcomes: (report?.outcomes ?? []).map((o) => ({
-            paths: o.action.files.map((f) => f.path),
-            status: o.status,
-            reason: o.reason ?? null,
-            movedTo: o.files.map((f) => f.to ?? null),
-            freedBytes: o.freedBytes,
-          })),
-        },
-        null,
-        2,
-      ),
+  if (opts.json) {
+    const outcomes = report?.outcomes ?? [];
+    await writeJsonWithActions(
+      write,
+      { ...jsonBase, dryRun: false, ...planSummaryJson(plan) },
+      [
+        ...outcomes.map((o) => o.action),
+        ...(report?.prunedFolders ?? []).map((p): RetentionAction => ({
+          kind: 'prune-folder',
+          path: p,
+          reason: 'left empty by this cleanup',
+          bytes: 0,
+          permanent: true,
+        })),
+      ],
+      {
+        durationSeconds: (Date.now() - started) / 1000,
+        freedBytes: report?.freedBytes ?? 0,
+        failed: failures,
+        prunedFolders: report?.prunedFolders ?? [],
+        outcomes: outcomes.map((o) => ({
+          paths: o.action.files.map((f) => f.path),
+          status: o.status,
+          reason: o.reason ?? null,
+          movedTo: o.files.map((f) => f.to ?? null),
+          freedBytes: o.freedBytes,
+        })),
+      },
     );
+  }
   if (shortfallText) log.error(shortfallText);
   if (failures > 0) return { status: 'failed', failures };
   return shortfallText ? { status: 'failed', failures: 1 } : { status: 'ok' };
+}
+
+/** Writes to stdout and waits while the reader is behind (a pipe to a slow `jq`). */
+function writerFor(out: NodeJS.WritableStream): (chunk: string) => Promise<void> {
+  return (chunk) =>
+    new Promise((resolve) => {
+      if (chunk === '' || out.write(chunk)) {
+        resolve();
+        return;
+      }
+      const done = (): void => {
+        out.off('drain', done);
+        out.off('close', done);
+        out.off('error', done);
+        resolve();
+      };
+      out.on('drain', done);
+      out.on('close', done);
+      out.on('error', done);
+    });
 }
 
 function shortfallMessage(plan: RetentionPlan, opts: CleanupOptions): string | undefined {
@@ -258,9 +328,23 @@ function shortfallMessage(plan: RetentionPlan, opts: CleanupOptions): string | u
   const what: string[] = [];
   if (opts.maxSize !== undefined && plan.after.total > opts.maxSize)
     what.push(
-      `still ${formatBytes(plan.after.total)}, over --max-size ${formatBytes(opts.maxSize)}`,
+      `still ${formatBytes(plan.after.total)}, ${formatBytes(plan.after.total - opts.maxSize)} over --max-size ${formatBytes(opts.maxSize)}`,
     );
   if (opts.minFreeText && plan.freeAfter !== undefined)
     what.push(`free space ${formatBytes(plan.freeAfter)}, under --min-free ${opts.minFreeText}`);
-  return `the limits cannot be met without removing protected footage (${what.join('; ') || 'limit not reached'}); nothing newer than the protection window${opts.cleanOutput ? '' : ' and no archive (add --clean-output)'} is removed`;
+  const kept = [
+    `anything recorded within the protection window (--protect ${formatDuration(opts.protectSeconds)})`,
+  ];
+  if (opts.ageDays > 0)
+    kept.push(`sources not archived yet (recorded within --age ${opts.ageDays} days)`);
+  if (!opts.cleanOutput) kept.push('archives (add --clean-output to let the limits remove them)');
+  return `the limits cannot be met (${what.join('; ') || 'limit not reached'}): never removed are ${kept.join(', ')}`;
+}
+
+function formatDuration(seconds: number): string {
+  return seconds % 86400 === 0
+    ? `${seconds / 86400}d`
+    : seconds % 3600 === 0
+      ? `${seconds / 3600}h`
+      : `${Math.round(seconds / 60)}m`;
 }

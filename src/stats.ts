@@ -131,10 +131,9 @@ export class StatsAccumulator {
       if (u.kind === 'clip' || isTrashedSource(u)) {
         const bytes = u.files[0]?.bytes ?? 0;
         sourceSize.set(`${u.camera}|${u.recordedAt.getTime()}`, bytes);
-        sourceByTime.set(u.recordedAt.getTime(), [
-          ...(sourceByTime.get(u.recordedAt.getTime()) ?? []),
-          bytes,
-        ]);
+        const same = sourceByTime.get(u.recordedAt.getTime());
+        if (same) same.push(bytes);
+        else sourceByTime.set(u.recordedAt.getTime(), [bytes]);
       }
     }
     for (const u of batch.units) {

@@ -2,12 +2,14 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Skeleton } from '../../src/discovery.js';
 import {
+  collectActions,
   judgeRoot,
   Ledger,
   planRetention,
   type DateBatch,
   type FileFacts,
   type RemovalAction,
+  type RetentionAction,
   type RetentionInventory,
   type RetentionPlan,
   type RetentionSettings,
@@ -145,16 +147,23 @@ function inventory(units: Unit[]): RetentionInventory & { reads: number } {
   return inv;
 }
 
-function plan(
+/** A plan with its actions replayed into an array. */
+type Planned = Omit<RetentionPlan, 'actions'> & { actions: RetentionAction[] };
+
+async function collected(p: RetentionPlan): Promise<Planned> {
+  return { ...p, actions: await collectActions(p) };
+}
+
+async function plan(
   units: Unit[],
   settings: Partial<RetentionSettings> = {},
   fs?: { dev: number; sizeBytes: number; freeBytes: number },
   root: RootFacts = OK_ROOT,
-): Promise<RetentionPlan> {
-  return planRetention(inventory(units), { ...BASE, ...settings }, root, fs, NOW);
+): Promise<Planned> {
+  return collected(await planRetention(inventory(units), { ...BASE, ...settings }, root, fs, NOW));
 }
 
-const removals = (p: RetentionPlan): RemovalAction[] =>
+const removals = (p: Planned): RemovalAction[] =>
   p.actions.filter((a): a is RemovalAction => a.kind !== 'prune-folder');
 
 describe('age rule (--cleanup --age)', () => {
@@ -261,12 +270,14 @@ describe('--max-size', () => {
   it('does nothing when already under the cap, and reads the tree only once', async () => {
     const units = [unit(daysAgo(5)), unit(daysAgo(4))];
     const inv = inventory(units);
-    const p = await planRetention(
-      inv,
-      { ...BASE, ageDays: 0, maxSizeBytes: 100 * MiB },
-      OK_ROOT,
-      undefined,
-      NOW,
+    const p = await collected(
+      await planRetention(
+        inv,
+        { ...BASE, ageDays: 0, maxSizeBytes: 100 * MiB },
+        OK_ROOT,
+        undefined,
+        NOW,
+      ),
     );
     expect(p.actions).toEqual([]);
     expect(inv.reads).toBe(1);
@@ -413,12 +424,14 @@ describe('protections', () => {
 
   it('a refused tree gets an empty plan and is not even read', async () => {
     const inv = inventory([unit(daysAgo(40))]);
-    const p = await planRetention(
-      inv,
-      { ...BASE, maxSizeBytes: 0 },
-      { ...OK_ROOT, entryCount: 0 },
-      undefined,
-      NOW,
+    const p = await collected(
+      await planRetention(
+        inv,
+        { ...BASE, maxSizeBytes: 0 },
+        { ...OK_ROOT, entryCount: 0 },
+        undefined,
+        NOW,
+      ),
     );
     expect(p.actions).toEqual([]);
     expect(p.refusal).toMatch(/empty/);
