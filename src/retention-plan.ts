@@ -9,7 +9,7 @@
  * arrays. The shell renders the plan for a dry run and executes exactly the same actions for real.
  */
 import path from 'node:path';
-import { format, subDays } from 'date-fns';
+import { subDays } from 'date-fns';
 import type { Skeleton } from './discovery.js';
 import type { FileMove, PruneFolderAction } from './planner.js';
 import { planPrunes } from './planner.js';
@@ -215,8 +215,6 @@ export async function collectActions(plan: RetentionPlan): Promise<RetentionActi
 /** Free space is restored to the target plus this fraction of it, so one run lasts more than a day. */
 export const MIN_FREE_HYSTERESIS = 0.05;
 
-const TIME = 'yyyy-MM-dd HH:mm';
-
 /** Refuses a tree that looks wrong: missing, empty, or not the filesystem it was on before. */
 export function judgeRoot(
   root: string,
@@ -303,8 +301,15 @@ function unitBytes(u: Unit): number {
   return u.files.reduce((s, f) => s + f.bytes, 0);
 }
 
+/** `yyyy-MM-dd HH:mm` in local time; by hand, since it is made for every planned removal. */
+function localMinute(ms: number | Date): string {
+  const d = new Date(ms);
+  const p = (n: number): string => (n < 10 ? `0${n}` : String(n));
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
 function label(u: Unit): string {
-  return `recorded ${format(u.recordedAt, TIME)}`;
+  return `recorded ${localMinute(u.recordedAt)}`;
 }
 
 /** Why a unit may not be removed by any rule, or undefined. */
@@ -328,7 +333,7 @@ export function protection(u: Unit, settings: RetentionSettings, now: Date): str
     let newest = 0;
     for (const f of u.files) newest = Math.max(newest, f.mtimeMs);
     if (newest > window)
-      return `modified ${format(newest, TIME)} although named ${format(u.recordedAt, TIME)}, inside the protection window (${Math.round(settings.protectSeconds / 3600)}h)`;
+      return `modified ${localMinute(newest)} although named ${localMinute(u.recordedAt)}, inside the protection window (${Math.round(settings.protectSeconds / 3600)}h)`;
   }
   return undefined;
 }
@@ -596,6 +601,8 @@ class CapWalk {
     private readonly fs: FsFacts | undefined,
     private readonly now: Date,
     private readonly limit: Position | undefined,
+    /** The selection pass only needs the decisions; the replay writes the reasons. */
+    private readonly describe: boolean,
   ) {
     this.tally = cloneTally(start);
   }
@@ -626,13 +633,16 @@ class CapWalk {
     if (!wantSize && !wantFree) return undefined;
     const rule: RetentionRule = wantSize ? 'max-size' : 'min-free';
     const still = this.freeNeed - tally.freedForFree;
-    const capText =
-      rule === 'max-size'
+    const capText = !this.describe
+      ? ''
+      : rule === 'max-size'
         ? `over --max-size ${formatBytes(settings.maxSizeBytes ?? 0)} by ${formatBytes(this.sizeNeed())}`
         : settings.bytesToFree !== undefined
           ? `the disk needs ${formatBytes(still)} more free space`
           : `free space below --min-free: ${formatBytes(still)} still to free`;
-    const reason = `oldest ${whatOf(unit)} (${label(unit)}); ${capText}; deleted permanently${age ? ' instead of trashed' : ''} (trashing on the same disk frees nothing)`;
+    const reason = this.describe
+      ? `oldest ${whatOf(unit)} (${label(unit)}); ${capText}; deleted permanently${age ? ' instead of trashed' : ''} (trashing on the same disk frees nothing)`
+      : '';
     const action = removal(unit, rule, reason, true, settings);
     if (age) {
       // Undo the move into the trash that the age rule had planned.
@@ -800,9 +810,9 @@ export async function planRetention(
     if (fs.freeBytes + start.freedOnFs < target)
       freeNeed = Math.ceil(target * (1 + MIN_FREE_HYSTERESIS)) - fs.freeBytes - start.freedOnFs;
   }
-  const walkFrom = (limit: Position | undefined): CapWalk =>
-    new CapWalk(start, settings, before, freeNeed, fs, now, limit);
-  const selection = walkFrom(undefined);
+  const walkFrom = (limit: Position | undefined, describe: boolean): CapWalk =>
+    new CapWalk(start, settings, before, freeNeed, fs, now, limit, describe);
+  const selection = walkFrom(undefined, false);
   const needs = { maxSize: selection.sizeNeed(), minFree: freeNeed };
 
   // Pass 2, only when a cap is exceeded: trash first, then footage, oldest first, permanently.
@@ -847,7 +857,7 @@ export async function planRetention(
 
   // Pass 3, on demand: the same walk again, yielding what it decides.
   async function* replay(): AsyncGenerator<RetentionAction> {
-    const walk = walkFrom(limit);
+    const walk = walkFrom(limit, true);
     const ageLedger = start.ledger.withoutRemovals();
     for (const [s, open] of streams.entries()) {
       const last = lastOf[s];
