@@ -51,6 +51,8 @@ export interface StatsLimits {
   minFreeText?: string | undefined;
   /** Days footage stays untranscoded before it is archived (--age). */
   ageDays: number;
+  /** --archive-age: archives older than this are removed (0 or undefined: only the caps). */
+  archiveAgeDays?: number | undefined;
 }
 
 export interface Forecast {
@@ -62,6 +64,15 @@ export interface Forecast {
   diskHoldsDays: number | null;
   maxSizeHoldsDays: number | null;
   coveredDays: number | null;
+  /**
+   * Days of footage the configured retention keeps (raw for --age, then as archives), and what
+   * limits it: the earliest of --archive-age, --max-size and (with --min-free) the disk. Null when
+   * nothing limits it or the rate is unknown.
+   */
+  retentionKeepsDays: number | null;
+  /** Of those, the days kept as archives. */
+  archiveKeepsDays: number | null;
+  retentionLimit: 'archive-age' | 'max-size' | 'disk' | null;
 }
 
 export interface StatsReport {
@@ -250,6 +261,38 @@ export function computeForecast(
         ? round(daysHeld(limits.maxSizeBytes, rate, limits.ageDays, ratio))
         : null,
     coveredDays: covered,
+    ...retentionKeeps(rate, limits, ratio, fs, managedTotal, reserve),
+  };
+}
+
+function retentionKeeps(
+  rate: number | null,
+  limits: StatsLimits,
+  ratio: number | null,
+  fs: FsFacts | undefined,
+  managedTotal: number,
+  reserve: number,
+): Pick<Forecast, 'retentionKeepsDays' | 'archiveKeepsDays' | 'retentionLimit'> {
+  const candidates: [number, Forecast['retentionLimit']][] = [];
+  if (limits.archiveAgeDays !== undefined && limits.archiveAgeDays > 0)
+    candidates.push([Math.max(limits.archiveAgeDays, limits.ageDays), 'archive-age']);
+  if (rate && rate > 0) {
+    if (limits.maxSizeBytes !== undefined)
+      candidates.push([daysHeld(limits.maxSizeBytes, rate, limits.ageDays, ratio), 'max-size']);
+    if (fs && limits.minFree)
+      candidates.push([
+        daysHeld(managedTotal + fs.freeBytes - reserve, rate, limits.ageDays, ratio),
+        'disk',
+      ]);
+  }
+  const finite = candidates.filter(([d]) => Number.isFinite(d)).sort((a, b) => a[0] - b[0]);
+  const first = finite[0];
+  if (!first) return { retentionKeepsDays: null, archiveKeepsDays: null, retentionLimit: null };
+  const days = Math.floor(first[0] * 10) / 10;
+  return {
+    retentionKeepsDays: days,
+    archiveKeepsDays: Math.max(0, Math.floor((days - limits.ageDays) * 10) / 10),
+    retentionLimit: first[1],
   };
 }
 
@@ -369,6 +412,20 @@ export function renderStats(r: StatsReport, limits: StatsLimits, showDays: numbe
       `  (footage is kept raw for --age ${limits.ageDays} days, then archived at ${r.savings ? `${Math.round(r.savings.ratio * 100)}% of its size` : 'an unknown ratio (assumed 100%)'})`,
     );
   }
+  if (f.retentionKeepsDays !== null && f.archiveKeepsDays !== null) {
+    const by =
+      f.retentionLimit === 'archive-age'
+        ? `--archive-age ${limits.archiveAgeDays ?? ''}`
+        : f.retentionLimit === 'max-size'
+          ? `--max-size ${formatBytes(limits.maxSizeBytes ?? 0)}`
+          : `the disk, keeping --min-free ${limits.minFreeText ?? ''}`;
+    out.push(
+      `Retention as configured keeps ${days(f.retentionKeepsDays)} of footage: ${limits.ageDays} days raw (--age), then ${days(f.archiveKeepsDays)} of archives (limited by ${by})`,
+    );
+  } else if (limits.archiveAgeDays === undefined || limits.archiveAgeDays <= 0)
+    out.push(
+      'Retention as configured keeps archives until a limit is set (--max-size, --min-free or --archive-age).',
+    );
   if (f.coveredDays !== null) out.push(`Footage on disk now covers ${f.coveredDays} days.`);
   return out;
 }

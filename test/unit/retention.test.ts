@@ -449,3 +449,55 @@ describe('Ledger', () => {
     expect([l.remove(a), l.remove(b), l.remove(outside)]).toEqual([0, 100, 0]);
   });
 });
+
+describe('a retention model that keeps the archive', () => {
+  it('--archive-age separates how long archives are kept from when sources are archived', async () => {
+    const archive40 = unit(daysAgo(40), { root: 'archive' });
+    const archive400 = unit(daysAgo(400), { root: 'archive', camera: 'REO_b' });
+    // Python meaning: --clean-output --age 30 ages archives out with the sources.
+    const python = await plan([archive40, archive400], { cleanOutput: true });
+    expect(removals(python).map((a) => a.files[0]?.path)).toEqual([
+      archive400.files[0]?.path,
+      archive40.files[0]?.path,
+    ]);
+    // keep (0): no archive is removed by age.
+    expect(
+      removals(await plan([archive40, archive400], { cleanOutput: true, archiveAgeDays: 0 })),
+    ).toEqual([]);
+    const year = await plan([archive40, archive400], { cleanOutput: true, archiveAgeDays: 365 });
+    expect(removals(year).map((a) => [a.files[0]?.path, a.reason])).toEqual([
+      [archive400.files[0]?.path, expect.stringMatching(/older than --archive-age 365 days/)],
+    ]);
+  });
+
+  it('--max-size never removes a source newer than --age (not archived yet); old archives go first', async () => {
+    const fresh = unit(daysAgo(3)); // 10 MiB, unarchived
+    const a40 = unit(daysAgo(40), { root: 'archive' });
+    const a60 = unit(daysAgo(60), { root: 'archive', camera: 'REO_b' });
+    const p = await plan([fresh, a40, a60], {
+      ageDays: 7,
+      cleanOutput: true,
+      archiveAgeDays: 0,
+      maxSizeBytes: 10 * MiB,
+    });
+    expect(removals(p).map((a) => a.files[0]?.path)).toEqual([
+      a60.files[0]?.path,
+      a40.files[0]?.path,
+    ]);
+    expect(p.shortfall).toBe(false);
+    // Without --clean-output the archives stay: the cap falls short rather than take the clip.
+    const q = await plan([fresh, a40, a60], { ageDays: 7, maxSizeBytes: 10 * MiB });
+    expect(removals(q)).toEqual([]);
+    expect(q.shortfall).toBe(true);
+    expect(q.needs.maxSize).toBe(20 * MiB);
+  });
+
+  it('--protect judges a source by the later of its name and its modification time', async () => {
+    // A camera whose clock reset names today's footage 2000-01-01.
+    const reset = unit(new Date(2000, 0, 1), { extra: { mtimeMs: daysAgo(0, 2).getTime() } });
+    const old = unit(daysAgo(20), { camera: 'REO_b' });
+    const p = await plan([reset, old], { ageDays: 0, maxSizeBytes: 10 * MiB });
+    expect(removals(p).map((a) => a.files[0]?.path)).toEqual([old.files[0]?.path]);
+    expect(p.counts.protected).toBe(1);
+  });
+});
