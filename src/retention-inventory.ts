@@ -21,6 +21,12 @@ import {
 } from './discovery.js';
 import { parseClipName, parseLegacyArchiveName, parseStamp, stampToDate } from './naming.js';
 import type { DateBatch, FileFacts, RetentionInventory, RootKind, Unit } from './retention-plan.js';
+import {
+  trashNameOk,
+  trashPrefixOk,
+  withoutClashNumber,
+  type TrashAudit,
+} from './retention-trash.js';
 
 export interface TreeRoots {
   root: string;
@@ -190,16 +196,26 @@ async function readArchiveDay(folder: DayFolder): Promise<{ units: Unit[]; entri
   return { units, entries: entries.length };
 }
 
-/** `REO_x_20250101000000.2.mp4` (a name clash in the trash) → `REO_x_20250101000000.mp4`. */
-function withoutClashNumber(name: string): string {
-  const m = /^(.*)\.\d+(\.[^.]+)$/.exec(name);
-  return m ? `${m[1]}${m[2]}` : name;
-}
-
-/** Every regular file in a trash day folder; a clip and its thumbnail form one unit. */
-async function readTrashDay(folder: DayFolder): Promise<{ units: Unit[]; entries: number }> {
+/**
+ * The files of a trash day folder in the tool's layout; a clip and its thumbnail form one unit.
+ * Anything else is reported to the audit and never becomes a unit, so it is never purged.
+ */
+async function readTrashDay(
+  folder: DayFolder,
+  audit: TrashAudit | undefined,
+): Promise<{ units: Unit[]; entries: number }> {
   const entries = await listDir(folder.dir);
-  const files = entries.filter((e) => e.isFile()).map((e) => path.join(folder.dir, e.name));
+  const prefixOk = trashPrefixOk(folder.prefix);
+  const files: string[] = [];
+  let foreign = 0;
+  let example = '';
+  for (const e of entries) {
+    const file = path.join(folder.dir, e.name);
+    if (prefixOk && e.isFile() && trashNameOk(e.name)) files.push(file);
+    else if (prefixOk && foreign++ === 0) example = file;
+  }
+  // (A folder outside input/ and output/ is reported whole, from the skeleton.)
+  audit?.report(folder.dir, foreign, example);
   const facts = await statAll(files);
   const groups = new Map<string, FileFacts[]>();
   for (const f of facts.values()) {
@@ -236,6 +252,7 @@ export async function* dateBatches(
   roots: TreeRoots,
   skeletons: Partial<Record<RootKind, Skeleton>>,
   kinds: readonly RootKind[],
+  audit?: TrashAudit,
 ): AsyncGenerator<DateBatch> {
   const byDate = new Map<string, { kind: RootKind; folder: DayFolder }[]>();
   for (const kind of kinds)
@@ -256,7 +273,7 @@ export async function* dateBatches(
             ? await readSourceDay(folder, roots, cache)
             : kind === 'archive'
               ? await readArchiveDay(folder)
-              : await readTrashDay(folder);
+              : await readTrashDay(folder, audit);
       } catch {
         // An unreadable day folder is left alone, and never counted as emptied.
         continue;
@@ -272,10 +289,11 @@ export async function* dateBatches(
 export function treeInventory(
   roots: TreeRoots,
   skeletons: Partial<Record<RootKind, Skeleton>>,
+  audit?: TrashAudit,
 ): RetentionInventory {
   return {
     skeletons,
-    trash: () => dateBatches(roots, skeletons, ['trash']),
+    trash: () => dateBatches(roots, skeletons, ['trash'], audit),
     footage: () => dateBatches(roots, skeletons, ['source', 'archive']),
   };
 }

@@ -30,6 +30,14 @@ import {
   renderRetentionReport,
   renderTotals,
 } from './retention-render.js';
+import {
+  auditSkeleton,
+  hasTrashMarker,
+  TrashAudit,
+  trashInUse,
+  trashRefusal,
+  writeTrashMarker,
+} from './retention-trash.js';
 import { defaultStateDir, fsFacts, readRootFacts, writeRootMarker } from './storage.js';
 import { formatBytes } from './units.js';
 
@@ -154,9 +162,25 @@ async function cleanup(
   const skeletons = await scanSkeletons(roots);
   for (const sk of Object.values(skeletons))
     for (const ignored of sk.ignored) log.verbose(`ignored ${ignored.path}: ${ignored.reason}`);
-  const plan = await planRetention(treeInventory(roots, skeletons), settings, rootFacts, fs, now, {
-    signal: io.signal,
-  });
+  // The trash deletes only what the tool put there: anything else in it refuses the cleanup.
+  const audit = new TrashAudit();
+  const trashMarker = await hasTrashMarker(roots.trashRoot);
+  if (skeletons.trash) await auditSkeleton(roots.trashRoot, skeletons.trash, audit);
+  const plan = await planRetention(
+    treeInventory(roots, skeletons, audit),
+    settings,
+    rootFacts,
+    fs,
+    now,
+    { signal: io.signal },
+  );
+  const foreign = trashRefusal(roots.trashRoot, audit);
+  if (foreign && !plan.interrupted) plan.refusal = foreign;
+  const adoptTrash = !trashMarker && !plan.refusal && (await trashInUse(roots.trashRoot));
+  if (adoptTrash)
+    log.info(
+      `the trash ${roots.trashRoot} has no marker yet (made by an archive run, an older version or the Python archiver) and every file in it is in the layout: ${opts.dryRun ? 'a real cleanup adopts it' : 'adopting it'}`,
+    );
   const interrupted = (): RunOutcome => {
     log.warn('cleanup interrupted while planning: nothing was removed');
     return { status: 'interrupted', signal: interruptSignalOf(io.signal) };
@@ -260,6 +284,14 @@ async function cleanup(
   }
   if (report?.interrupted) return { status: 'interrupted', signal: interruptSignalOf(io.signal) };
   const failures = report?.failed ?? 0;
+  // Also a trash this run's age rule created: later cleanups know it as the tool's own.
+  if (failures === 0 && !trashMarker && (await trashInUse(roots.trashRoot))) {
+    try {
+      await writeTrashMarker(roots.trashRoot);
+    } catch (error) {
+      log.warn(`could not write the trash marker: ${String(error)}`);
+    }
+  }
   if (failures === 0 && plan.writeMarker) {
     try {
       await writeRootMarker(roots.root, stateDir);
