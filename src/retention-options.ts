@@ -74,6 +74,9 @@ export type CleanupBase = Pick<
   | 'json'
   | 'verbosity'
   | 'commandLine'
+  | 'metricsFile'
+  | 'notifyUrls'
+  | 'notifySecret'
 >;
 
 export function toCleanupOptions(argv: Record<string, unknown>, base: CleanupBase): CleanupOptions {

@@ -5,7 +5,15 @@
  */
 import path from 'node:path';
 import { confirmOrStop } from './confirm.js';
-import { interruptSignalOf, UsageError, type RunOutcome } from './errors.js';
+import {
+  errorMessage,
+  exitCodeForError,
+  exitCodeForOutcome,
+  interruptSignalOf,
+  UsageError,
+  type RunOutcome,
+} from './errors.js';
+import { reportCleanup } from './run-report.js';
 import { acquireTreeLock, type TreeLock } from './lock.js';
 import { createLogger, type AppLogger } from './logger.js';
 import { consoleLevel, type RunIo } from './archive-run.js';
@@ -68,6 +76,22 @@ export interface CleanupOptions {
   json: boolean;
   verbosity: number;
   commandLine: string;
+  /** Reported like an archive run's: `<file minus .prom>-cleanup.prom` and a webhook event. */
+  metricsFile?: string | undefined;
+  notifyUrls?: readonly string[] | undefined;
+  notifySecret?: string | undefined;
+}
+
+/** What the run did, filled in as it goes, for its metrics and notification. */
+interface CleanupTally {
+  removed: number;
+  skipped: number;
+  failed: number;
+  freedBytes: number;
+  managedBytes: number;
+  shortfall: boolean;
+  refused: boolean;
+  message?: string | undefined;
 }
 
 /** The three roots must be distinct: an archive tree that is also the input would be read as sources. */
@@ -99,32 +123,95 @@ export async function runCleanup(opts: CleanupOptions, io: RunIo): Promise<RunOu
     env: io.env,
   });
   let lock: TreeLock | undefined;
+  const started = performance.now();
+  const tally: CleanupTally = {
+    removed: 0,
+    skipped: 0,
+    failed: 0,
+    freedBytes: 0,
+    managedBytes: 0,
+    shortfall: false,
+    refused: false,
+  };
+  let outcome: RunOutcome | undefined;
+  let thrown: unknown;
   try {
-    if (judged.refusal) {
-      log.error(`cleanup refused: ${judged.refusal}`);
-      if (opts.json)
-        io.stdout.write(
-          `${JSON.stringify({ command: 'cleanup', dryRun: opts.dryRun, root, refusal: judged.refusal }, null, 2)}\n`,
-        );
-      return { status: 'failed', failures: 1 };
-    }
-    if (!opts.dryRun) {
-      lock = await acquireTreeLock({
-        dir: root,
-        command: opts.commandLine,
-        onTakeover: (why) => log.warn(`took over a stale lock (${why})`),
-      });
-    }
-    // A dry run ends with its plan, so its listing threads can give way to the planner for good.
-    if (opts.dryRun) io.lowerHelperThreads?.();
-    return await cleanup(opts, io, log, { root, outputRoot, trashRoot }, rootFacts, stateDir);
+    outcome = await cleanupChecked();
+    return outcome;
   } catch (error) {
-    log.error(error instanceof Error ? error.message : String(error));
-    (error as { logged?: boolean }).logged = true;
+    thrown = error;
     throw error;
   } finally {
     await lock?.release();
+    if (!opts.dryRun && (opts.metricsFile || opts.notifyUrls?.length)) {
+      const code =
+        thrown !== undefined ? exitCodeForError(thrown) : outcome ? exitCodeForOutcome(outcome) : 0;
+      const status =
+        thrown !== undefined
+          ? 'error'
+          : outcome?.status === 'interrupted'
+            ? 'interrupted'
+            : code === 0
+              ? 'ok'
+              : 'failed';
+      // A prompt the user declined is not a run to report.
+      if (outcome?.status !== 'cancelled')
+        await reportCleanup(
+          {
+            root,
+            metricsFile: opts.metricsFile,
+            notifyUrls: opts.notifyUrls,
+            notifySecret: opts.notifySecret,
+          },
+          {
+            ...tally,
+            root,
+            status,
+            exitCode: code,
+            durationSeconds: (performance.now() - started) / 1000,
+            message: thrown !== undefined ? errorMessage(thrown) : tally.message,
+          },
+          log,
+        );
+    }
     await log.close();
+  }
+
+  async function cleanupChecked(): Promise<RunOutcome> {
+    try {
+      if (judged.refusal) {
+        tally.refused = true;
+        tally.message = judged.refusal;
+        log.error(`cleanup refused: ${judged.refusal}`);
+        if (opts.json)
+          io.stdout.write(
+            `${JSON.stringify({ command: 'cleanup', dryRun: opts.dryRun, root, refusal: judged.refusal }, null, 2)}\n`,
+          );
+        return { status: 'failed', failures: 1 };
+      }
+      if (!opts.dryRun) {
+        lock = await acquireTreeLock({
+          dir: root,
+          command: opts.commandLine,
+          onTakeover: (why) => log.warn(`took over a stale lock (${why})`),
+        });
+      }
+      // A dry run ends with its plan, so its listing threads can give way to the planner for good.
+      if (opts.dryRun) io.lowerHelperThreads?.();
+      return await cleanup(
+        opts,
+        io,
+        log,
+        { root, outputRoot, trashRoot },
+        rootFacts,
+        stateDir,
+        tally,
+      );
+    } catch (error) {
+      log.error(error instanceof Error ? error.message : String(error));
+      (error as { logged?: boolean }).logged = true;
+      throw error;
+    }
   }
 }
 
@@ -135,6 +222,7 @@ async function cleanup(
   roots: { root: string; outputRoot: string; trashRoot: string },
   rootFacts: Awaited<ReturnType<typeof readRootFacts>>,
   stateDir: string,
+  tally: CleanupTally,
 ): Promise<RunOutcome> {
   const now = io.clock();
   const started = Date.now();
@@ -232,7 +320,10 @@ async function cleanup(
     );
   const shortfallText = shortfallMessage(plan, opts);
 
+  tally.managedBytes = plan.before.total;
   if (plan.refusal) {
+    tally.refused = true;
+    tally.message = plan.refusal;
     log.error(`cleanup refused: ${plan.refusal}`);
     if (opts.json)
       await write(
@@ -282,6 +373,15 @@ async function cleanup(
   } else {
     log.info('cleanup: nothing to remove');
   }
+  if (report) {
+    tally.removed = report.done;
+    tally.skipped = report.skipped;
+    tally.failed = report.failed;
+    tally.freedBytes = report.freedBytes;
+    tally.managedBytes = Math.max(0, plan.before.total - report.freedBytes);
+  }
+  tally.shortfall = plan.shortfall;
+  tally.message = shortfallMessage(plan, opts);
   if (report?.interrupted) return { status: 'interrupted', signal: interruptSignalOf(io.signal) };
   const failures = report?.failed ?? 0;
   // Also a trash this run's age rule created: later cleanups know it as the tool's own.
