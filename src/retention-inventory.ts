@@ -253,6 +253,7 @@ export async function* dateBatches(
   skeletons: Partial<Record<RootKind, Skeleton>>,
   kinds: readonly RootKind[],
   audit?: TrashAudit,
+  through?: string,
 ): AsyncGenerator<DateBatch> {
   const byDate = new Map<string, { kind: RootKind; folder: DayFolder }[]>();
   for (const kind of kinds)
@@ -263,6 +264,7 @@ export async function* dateBatches(
     }
   const cache = new OutputListings(roots.outputRoot);
   for (const date of [...byDate.keys()].sort()) {
+    if (through !== undefined && date > through) break;
     const units: Unit[] = [];
     const dayEntries = new Map<string, number>();
     for (const { kind, folder } of byDate.get(date) ?? []) {
@@ -293,7 +295,7 @@ export function treeInventory(
 ): RetentionInventory {
   return {
     skeletons,
-    trash: () => dateBatches(roots, skeletons, ['trash'], audit),
-    footage: () => dateBatches(roots, skeletons, ['source', 'archive']),
+    trash: (through) => dateBatches(roots, skeletons, ['trash'], audit, through),
+    footage: (through) => dateBatches(roots, skeletons, ['source', 'archive'], undefined, through),
   };
 }

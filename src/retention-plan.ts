@@ -52,10 +52,10 @@ export interface DateBatch {
 
 export interface RetentionInventory {
   skeletons: Partial<Record<RootKind, Skeleton>>;
-  /** Trash units, oldest date first. Called once per pass. */
-  trash(): AsyncIterable<DateBatch>;
-  /** Sources and archives, oldest date first. Called once per pass. */
-  footage(): AsyncIterable<DateBatch>;
+  /** Trash units, oldest date first, up to `through` (a date) when given. Called once per pass. */
+  trash(through?: string): AsyncIterable<DateBatch>;
+  /** Sources and archives, oldest date first, up to `through` when given. Called once per pass. */
+  footage(through?: string): AsyncIterable<DateBatch>;
 }
 
 export type MinFree = { bytes: number } | { percent: number };
@@ -756,7 +756,10 @@ export async function planRetention(
   });
   if (judged.refusal) return early({ refusal: judged.refusal });
   const aborted = (): boolean => options.signal?.aborted === true;
-  const streams = [() => inventory.trash(), () => inventory.footage()];
+  const streams = [
+    (through?: string) => inventory.trash(through),
+    (through?: string) => inventory.footage(through),
+  ];
 
   // Pass 1: count every byte once, book the rules that need no totals.
   const start: Tally = {
@@ -862,7 +865,8 @@ export async function planRetention(
     for (const [s, open] of streams.entries()) {
       const last = lastOf[s];
       if (!last) continue;
-      for await (const batch of open()) {
+      // Not a day further than the last removal: the storage guard reads only what it removes.
+      for await (const batch of open(last.date)) {
         if (aborted()) throw new PlanInterrupted();
         if (batch.date > last.date) break;
         for (const unit of sortedUnits(batch)) {
