@@ -600,7 +600,8 @@ class CapWalk {
     private readonly freeNeed: number,
     private readonly fs: FsFacts | undefined,
     private readonly now: Date,
-    private readonly limit: Position | undefined,
+    /** Undefined: no limit (the selection pass); null: take nothing (the selection took nothing). */
+    private readonly limit: Position | null | undefined,
     /** The selection pass only needs the decisions; the replay writes the reasons. */
     private readonly describe: boolean,
   ) {
@@ -623,7 +624,7 @@ class CapWalk {
   /** The cap's removal of this unprotected unit, or undefined; `age` is the age rule's action. */
   step(unit: Unit, pos: Position, age: RemovalAction | undefined): RemovalAction | undefined {
     if (this.met()) return undefined;
-    if (this.limit && comparePos(pos, this.limit) > 0) return undefined;
+    if (this.limit === null || (this.limit && comparePos(pos, this.limit) > 0)) return undefined;
     const { settings, tally } = this;
     if (!capEligible(unit, settings, this.now)) return undefined;
     if (age?.permanent) return undefined;
@@ -813,7 +814,7 @@ export async function planRetention(
     if (fs.freeBytes + start.freedOnFs < target)
       freeNeed = Math.ceil(target * (1 + MIN_FREE_HYSTERESIS)) - fs.freeBytes - start.freedOnFs;
   }
-  const walkFrom = (limit: Position | undefined, describe: boolean): CapWalk =>
+  const walkFrom = (limit: Position | null | undefined, describe: boolean): CapWalk =>
     new CapWalk(start, settings, before, freeNeed, fs, now, limit, describe);
   const selection = walkFrom(undefined, false);
   const needs = { maxSize: selection.sizeNeed(), minFree: freeNeed };
@@ -854,7 +855,8 @@ export async function planRetention(
   }
   const after = { ...selection.tally.after, total: selection.total() };
   const shortfall = !selection.met();
-  const limit = selection.last;
+  // The replay takes nothing past the selection's last removal, even from a tree that changed.
+  const limit = selection.last ?? null;
   const prunes = planRetentionPrunes(days, inventory.skeletons, settings);
   counts.prunes = prunes.length;
 

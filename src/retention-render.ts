@@ -30,6 +30,7 @@ export function renderRetentionAction(a: RetentionAction, root: string): string[
   return [
     `${VERB[a.kind]} ${filesText(a, rel)}  ${formatBytes(a.bytes)}${where}`,
     `    why [${a.rule}]: ${a.reason}`,
+    ...(a.stale ? [`    left alone: ${a.stale}`] : []),
   ];
 }
 
@@ -76,6 +77,7 @@ export function retentionActionToJson(a: RetentionAction): Record<string, unknow
     bytes: a.bytes,
     freedBytes: a.freedBytes,
     reason: a.reason,
+    ...(a.stale ? { stale: a.stale } : {}),
     ...(a.kind === 'trash' ? { moves: a.moves } : {}),
   };
 }
