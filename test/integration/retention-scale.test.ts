@@ -263,7 +263,7 @@ describe('retention scales linearly', () => {
       spy.mockRestore();
     }
     // Two days removed from: each read by the selection pass and by the replay; never all 60.
-    expect(new Set(listed).size, listed.join("\n")).toBe(2);
+    expect(new Set(listed).size, listed.join('\n')).toBe(2);
     expect(listed.length).toBeLessThanOrEqual(4);
   });
 
