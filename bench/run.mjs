@@ -3,7 +3,7 @@
  * same run on the same machine (other load on a shared host skews both sides alike; ratios of
  * interleaved runs are what we report). Prints a table and writes bench/results.json.
  *
- *   node bench/run.mjs [--size 1m|100k|10k] [--only discovery,startup,transcode,quality]
+ *   node bench/run.mjs [--size 1m|100k|10k] [--only discovery,startup,transcode,quality,retention]
  *                      [--reps N] [--tree DIR]
  *   env: BENCH_SIZE, BENCH_ONLY, BENCH_REPS, BENCH_TREE (same meanings)
  *
@@ -13,10 +13,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import {
+  closeSync,
   copyFileSync,
   existsSync,
+  ftruncateSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readFileSync,
   readdirSync,
   rmSync,
@@ -54,7 +57,7 @@ const flag = (name, env, fallback) => {
 const size = flag('size', 'BENCH_SIZE', '1m');
 if (!SIZES[size]) throw new Error(`--size must be one of ${Object.keys(SIZES).join(', ')}`);
 const only = new Set(
-  flag('only', 'BENCH_ONLY', 'discovery,startup,transcode,quality')
+  flag('only', 'BENCH_ONLY', 'discovery,startup,transcode,quality,retention')
     .split(',')
     .map((s) => s.trim()),
 );
@@ -166,6 +169,186 @@ function benchDiscovery() {
     quietPrintsOnlySummary: quietOk,
     targets: { ratioMet: r <= 1.5, memoryMet: peak < 200 },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retention and stats on sized trees (sparse files: sizes and names matter, contents do not).
+
+/** A year of 10 cameras at 144 clips a day is the 1M-file tree (clip + thumbnail each). */
+const RETENTION_SIZES = {
+  '1m': { cameras: 10, days: 365, clipsPerDay: 144 },
+  '100k': { cameras: 10, days: 35, clipsPerDay: 144 },
+  '10k': { cameras: 10, days: 4, clipsPerDay: 144 },
+};
+const CLIP_BYTES = 50 * 1024 * 1024;
+const THUMB_BYTES = 100 * 1024;
+const ARCHIVE_BYTES = 15 * 1024 * 1024;
+const RETENTION_NOW = new Date(Date.UTC(2025, 0, 1, 3));
+
+/**
+ * Sources for every day (each with a thumbnail, mtime a minute after the stamp), archives for the
+ * older half of the days: `days` days ending two days before RETENTION_NOW. Reused when its
+ * marker says the same; an extra day folder of `bigDay` clips when asked.
+ */
+function generateSizedTree(root, { cameras, days, clipsPerDay, bigDay = 0 }) {
+  const marker = path.join(root, '.bench-sized-tree.json');
+  const want = JSON.stringify({ cameras, days, clipsPerDay, bigDay, v: 1 });
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === want) return { reused: true };
+  rmSync(root, { recursive: true, force: true });
+  const started = performance.now();
+  let files = 0;
+  const put = (file, bytes, at) => {
+    const fd = openSync(file, 'w');
+    ftruncateSync(fd, bytes);
+    closeSync(fd);
+    utimesSync(file, at, at);
+    files++;
+  };
+  const day0 = RETENTION_NOW.getTime() - (days + 2) * 86_400_000;
+  for (let d = 0; d < days; d++) {
+    const date = new Date(day0 + d * 86_400_000);
+    const ymd = date.toISOString().slice(0, 10).replace(/-/g, '');
+    const rel = `${ymd.slice(0, 4)}/${ymd.slice(4, 6)}/${ymd.slice(6, 8)}`;
+    mkdirSync(path.join(root, rel), { recursive: true });
+    const archived = d < days / 2;
+    if (archived) mkdirSync(path.join(root, 'archived', rel), { recursive: true });
+    for (let i = 0; i < clipsPerDay; i++) {
+      const s = Math.floor((i * 86_400) / clipsPerDay);
+      const at = new Date(date.getTime() + s * 1000);
+      const stamp = at.toISOString().replace(/\D/g, '').slice(0, 14);
+      const mtime = new Date(at.getTime() + 60_000);
+      for (let c = 0; c < cameras; c++) {
+        const stem = `REO_cam${c}_${stamp}`;
+        put(path.join(root, rel, `${stem}.mp4`), CLIP_BYTES, mtime);
+        put(path.join(root, rel, `${stem}.jpg`), THUMB_BYTES, mtime);
+        if (archived) put(path.join(root, 'archived', rel, `${stem}.mp4`), ARCHIVE_BYTES, mtime);
+      }
+    }
+  }
+  if (bigDay > 0) {
+    const date = new Date(day0 - 86_400_000);
+    const ymd = date.toISOString().slice(0, 10).replace(/-/g, '');
+    const dir = path.join(root, ymd.slice(0, 4), ymd.slice(4, 6), ymd.slice(6, 8));
+    mkdirSync(dir, { recursive: true });
+    for (let i = 0; i < bigDay; i++) {
+      const s = i % 86_400;
+      const at = new Date(date.getTime() + s * 1000);
+      const stamp = at.toISOString().replace(/\D/g, '').slice(0, 14);
+      put(path.join(dir, `REO_cam${Math.floor(i / 86_400)}_${stamp}.mp4`), 1024 * 1024, at);
+    }
+  }
+  writeFileSync(marker, want);
+  return { reused: false, files, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Bytes of every .mp4/.jpg under root (what --max-size counts), by `find -printf`. */
+function treeBytes(root) {
+  const r = spawnSync(
+    'find',
+    [root, '-type', 'f', '(', '-name', '*.mp4', '-o', '-name', '*.jpg', ')', '-printf', '%s\n'],
+    {
+      encoding: 'utf8',
+      maxBuffer: 1 << 30,
+    },
+  );
+  return r.stdout.split('\n').reduce((s, l) => s + (Number(l) || 0), 0);
+}
+
+const spread = (xs) =>
+  xs.length ? `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)} s` : '';
+
+function benchRetention() {
+  const spec = RETENTION_SIZES[size];
+  const half = { ...spec, days: Math.max(1, Math.floor(spec.days / 2)) };
+  const base = path.join(os.tmpdir(), `cam-bench-retention-${size}`);
+  const trees = {
+    whole: path.join(base, 'whole'),
+    half: path.join(base, 'half'),
+    bigDay: path.join(base, 'big-day'),
+  };
+  console.error(`retention and stats on sized trees under ${base} (${size})`);
+  for (const [name, root, s] of [
+    ['whole', trees.whole, spec],
+    ['half', trees.half, half],
+    ['big-day', trees.bigDay, { cameras: 1, days: 0, clipsPerDay: 0, bigDay: 200_000 }],
+  ]) {
+    const g = generateSizedTree(root, s);
+    console.error(
+      `  ${name}: ${g.reused ? 'reused' : `${g.files} files in ${g.seconds.toFixed(1)} s`}`,
+    );
+  }
+  const now = RETENTION_NOW.toISOString();
+  const common = ['--dry-run', '--no-config', '--now', now, '--max-delete', 'none'];
+  const halfOf = (root) => `${Math.floor(treeBytes(root) / 2 / 1024)}K`;
+  const ageHalf = String(Math.floor(spec.days / 2) + 2);
+  const commands = {
+    find: (root) => ['find', [root, '-printf', '%s %p\n']],
+    'max-size half': (root) => [
+      process.execPath,
+      [cli, root, '--cleanup', '--age', '0', '--max-size', halfOf(root), ...common],
+    ],
+    'age rule': (root) => [process.execPath, [cli, root, '--cleanup', '--age', ageHalf, ...common]],
+    'clean-output': (root) => [
+      process.execPath,
+      [cli, root, '--cleanup', '--clean-output', '--age', ageHalf, ...common],
+    ],
+    stats: (root) => [process.execPath, [cli, 'stats', root, '--no-config', '--now', now]],
+  };
+  const runs = {};
+  const record = (key, r) => (runs[key] ??= []).push(r);
+  // Page cache warm, then every command in turn per repetition, so host load hits all alike.
+  for (const root of Object.values(trees)) spawnSync('find', [root], { stdio: 'ignore' });
+  const argsFor = {};
+  for (const [tree, root] of Object.entries(trees))
+    for (const [name, make] of Object.entries(commands)) {
+      if (tree === 'half' && !['find', 'max-size half'].includes(name)) continue;
+      if (tree === 'bigDay' && !['find', 'max-size half', 'stats'].includes(name)) continue;
+      argsFor[`${tree}: ${name}`] = make(root);
+    }
+  for (let rep = 0; rep < reps; rep++)
+    for (const [key, [cmd, cmdArgs]] of Object.entries(argsFor)) {
+      const r = measure(cmd, cmdArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
+      if (r.status !== 0 && !key.endsWith('find'))
+        throw new Error(`${key} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+      record(key, r);
+    }
+  const med = (key) => median(runs[key].map((r) => r.seconds));
+  const peakOf = (key) => Math.max(...runs[key].map((r) => r.rssMb ?? 0));
+  const out = { trees: { ...trees }, spec, reps, rows: {} };
+  for (const key of Object.keys(argsFor)) {
+    if (key.endsWith(': find')) continue;
+    const tree = key.split(':')[0];
+    const findKey = `${tree}: find`;
+    const rt = ratio(med(key), med(findKey));
+    const peak = peakOf(key);
+    row(
+      'retention',
+      `${key} (median of ${reps}, spread ${spread(runs[key].map((r) => r.seconds))})`,
+      fmtS(med(key)),
+      `find -printf ${fmtS(med(findKey))}`,
+      `${rt.toFixed(2)}× find (≤ 2×): ${verdict(rt <= 2)}; peak ${fmtMb(peak)} (< 200 MB): ${verdict(peak < 200)}`,
+    );
+    out.rows[key] = {
+      command: shellLine(argsFor[key][1]),
+      seconds: runs[key].map((r) => r.seconds),
+      cpuSeconds: runs[key].map((r) => r.cpuSeconds ?? null),
+      peakRssMb: runs[key].map((r) => r.rssMb ?? null),
+      findSeconds: runs[findKey].map((r) => r.seconds),
+      ratio: rt,
+    };
+  }
+  // Twice the files: the whole tree against the half one, each against its own find.
+  const scale = ratio(med('whole: max-size half'), med('half: max-size half'));
+  const findScale = ratio(med('whole: find'), med('half: find'));
+  row(
+    'retention',
+    'scaling: --max-size half, whole tree ÷ half tree (2× the files)',
+    `${scale.toFixed(2)}×`,
+    `find ${findScale.toFixed(2)}×`,
+    `target ≤ 2.2×: ${verdict(scale <= 2.2)}`,
+  );
+  out.scaling = { maxSizeHalf: scale, find: findScale };
+  results.benchmarks.retention = out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -590,6 +773,7 @@ if (only.has('discovery')) benchDiscovery();
 if (only.has('startup')) benchStartup();
 if (only.has('transcode')) benchTranscode();
 if (only.has('quality')) benchQuality();
+if (only.has('retention')) benchRetention();
 
 const header = ['benchmark', 'what', 'value', 'baseline', 'verdict'];
 const table = [header, header.map(() => '---'), ...rows.map((r) => header.map((h) => r[h] ?? ''))];

@@ -116,12 +116,16 @@ export function renderMetrics(m: RunMetrics): string {
       samples: [{ value: m.lastSuccess }],
     });
   }
+  return renderFamilies(families, m.root, METRIC_PREFIX);
+}
+
+function renderFamilies(families: Family[], root: string, prefix: string): string {
   const lines: string[] = [];
   for (const f of families) {
-    const name = `${METRIC_PREFIX}_${f.name}`;
+    const name = `${prefix}_${f.name}`;
     lines.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} gauge`);
     for (const s of f.samples) {
-      const labels = { root: m.root, ...s.labels };
+      const labels = { root, ...s.labels };
       const text = Object.entries(labels)
         .map(([k, v]) => `${k}="${escapeLabelValue(v)}"`)
         .join(',');
@@ -229,12 +233,16 @@ export async function writeMetricsFile(
     metrics.exitCode === 0
       ? Math.round(metrics.finishedAt.getTime() / 1000)
       : previousLastSuccess(previous, metrics.root);
+  await writeAtomically(file, renderMetrics({ ...metrics, lastSuccess }));
+}
+
+async function writeAtomically(file: string, text: string): Promise<void> {
   // Same directory, so rename is atomic; a name not ending in .prom, so node_exporter skips it.
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
     const handle = await fsp.open(temp, 'w', 0o644);
     try {
-      await handle.writeFile(renderMetrics({ ...metrics, lastSuccess }));
+      await handle.writeFile(text);
       await handle.sync();
     } finally {
       await handle.close();
@@ -244,4 +252,107 @@ export async function writeMetricsFile(
     await fsp.rm(temp, { force: true });
     throw error;
   }
+}
+
+/** What a finished `--cleanup` run reports (`camera_archiver_cleanup_*`). */
+export interface CleanupMetrics {
+  root: string;
+  finishedAt: Date;
+  durationSeconds: number;
+  exitCode: number;
+  removed: number;
+  skipped: number;
+  failed: number;
+  freedBytes: number;
+  /** Sources + archives + trash after the run, each byte once. */
+  managedBytes: number;
+  /** 1 when a limit could not be met without touching protected footage. */
+  shortfall: boolean;
+  /** 1 when the cleanup was refused (tree check, --max-delete, foreign files in the trash). */
+  refused: boolean;
+}
+
+const CLEANUP_PREFIX = `${METRIC_PREFIX}_cleanup`;
+
+export function renderCleanupMetrics(
+  m: CleanupMetrics & { lastSuccess?: number | undefined },
+): string {
+  const families: Family[] = [
+    {
+      name: 'last_run_timestamp_seconds',
+      help: 'Unix time the last cleanup finished.',
+      samples: [{ value: Math.round(m.finishedAt.getTime() / 1000) }],
+    },
+    {
+      name: 'last_run_duration_seconds',
+      help: 'Wall-clock duration of the last cleanup.',
+      samples: [{ value: Math.round(m.durationSeconds * 1000) / 1000 }],
+    },
+    {
+      name: 'last_run_exit_code',
+      help: 'Exit code of the last cleanup.',
+      samples: [{ value: m.exitCode }],
+    },
+    {
+      name: 'last_run_removals',
+      help: 'Removals of the last cleanup, by result.',
+      samples: [
+        { labels: { result: 'done' }, value: m.removed },
+        { labels: { result: 'skipped' }, value: m.skipped },
+        { labels: { result: 'failed' }, value: m.failed },
+      ],
+    },
+    {
+      name: 'last_run_freed_bytes',
+      help: 'Bytes the last cleanup freed on disk.',
+      samples: [{ value: m.freedBytes }],
+    },
+    {
+      name: 'managed_bytes',
+      help: 'Sources, archives and trash after the last cleanup, each byte once.',
+      samples: [{ value: m.managedBytes }],
+    },
+    {
+      name: 'last_run_shortfall',
+      help: '1 if a limit could not be met without removing protected footage.',
+      samples: [{ value: m.shortfall ? 1 : 0 }],
+    },
+    {
+      name: 'last_run_refused',
+      help: '1 if the last cleanup was refused and removed nothing.',
+      samples: [{ value: m.refused ? 1 : 0 }],
+    },
+  ];
+  if (m.lastSuccess !== undefined)
+    families.push({
+      name: 'last_success_timestamp_seconds',
+      help: 'Unix time the last successful cleanup finished.',
+      samples: [{ value: m.lastSuccess }],
+    });
+  return renderFamilies(families, m.root, CLEANUP_PREFIX);
+}
+
+/**
+ * The cleanup's own file beside the archive run's (`x.prom` → `x-cleanup.prom`): both runs share
+ * one --metrics-file setting, and each rewrites its whole file.
+ */
+export function cleanupMetricsPath(file: string): string {
+  const ext = path.extname(file);
+  return `${file.slice(0, file.length - ext.length)}-cleanup${ext || '.prom'}`;
+}
+
+export async function writeCleanupMetricsFile(file: string, m: CleanupMetrics): Promise<void> {
+  const previous = await fsp.readFile(file, 'utf8').catch(() => undefined);
+  let lastSuccess: number | undefined;
+  if (m.exitCode === 0) lastSuccess = Math.round(m.finishedAt.getTime() / 1000);
+  else if (previous)
+    try {
+      lastSuccess = parseMetricsText(previous).samples.find(
+        (x) =>
+          x.name === `${CLEANUP_PREFIX}_last_success_timestamp_seconds` && x.labels.root === m.root,
+      )?.value;
+    } catch {
+      lastSuccess = undefined;
+    }
+  await writeAtomically(file, renderCleanupMetrics({ ...m, lastSuccess }));
 }

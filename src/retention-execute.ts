@@ -8,7 +8,12 @@ import { promises as fsp } from 'node:fs';
 import { errorMessage } from './errors.js';
 import { moveNoClobber, pruneFolders } from './file-manager.js';
 import type { Log } from './logger.js';
-import type { FileFacts, RemovalAction, RetentionAction } from './retention-plan.js';
+import {
+  PlanInterrupted,
+  type FileFacts,
+  type RemovalAction,
+  type RetentionAction,
+} from './retention-plan.js';
 
 export interface RemovalOutcome {
   action: RemovalAction;
@@ -20,7 +25,10 @@ export interface RemovalOutcome {
 }
 
 export interface RetentionReport {
+  /** Every outcome, unless the caller asked not to keep them (see ExecuteOptions.keepOutcomes). */
   outcomes: RemovalOutcome[];
+  done: number;
+  skipped: number;
   prunedFolders: string[];
   interrupted: boolean;
   failed: number;
@@ -46,34 +54,51 @@ export interface ExecuteOptions {
   signal?: AbortSignal | undefined;
   /** Called after each removal, for per-file log lines. */
   onOutcome?: (outcome: RemovalOutcome) => void;
+  /** Keep every outcome in the report (default true); a big cleanup without --json need not. */
+  keepOutcomes?: boolean;
 }
 
 export async function executeRetention(
-  actions: readonly RetentionAction[],
+  actions: AsyncIterable<RetentionAction> | Iterable<RetentionAction>,
   options: ExecuteOptions,
 ): Promise<RetentionReport> {
   const report: RetentionReport = {
     outcomes: [],
+    done: 0,
+    skipped: 0,
     prunedFolders: [],
     interrupted: false,
     failed: 0,
     freedBytes: 0,
   };
   const folders: string[] = [];
-  for (const action of actions) {
-    if (options.signal?.aborted) {
-      report.interrupted = true;
-      break;
+  const keep = options.keepOutcomes ?? true;
+  try {
+    for await (const action of actions) {
+      if (options.signal?.aborted) {
+        report.interrupted = true;
+        break;
+      }
+      if (action.kind === 'prune-folder') {
+        folders.push(action.path);
+        continue;
+      }
+      const outcome = await executeOne(action, options.trashRoot);
+      if (keep) report.outcomes.push(outcome);
+      else if (outcome.status === 'done') report.done++;
+      else if (outcome.status === 'skipped') report.skipped++;
+      if (outcome.status === 'failed') report.failed++;
+      report.freedBytes += outcome.freedBytes;
+      options.onOutcome?.(outcome);
     }
-    if (action.kind === 'prune-folder') {
-      folders.push(action.path);
-      continue;
-    }
-    const outcome = await executeOne(action, options.trashRoot);
-    report.outcomes.push(outcome);
-    if (outcome.status === 'failed') report.failed++;
-    report.freedBytes += outcome.freedBytes;
-    options.onOutcome?.(outcome);
+  } catch (error) {
+    // The plan is replayed from the tree as it is executed; a signal stops that replay too.
+    if (!(error instanceof PlanInterrupted)) throw error;
+    report.interrupted = true;
+  }
+  if (keep) {
+    report.done = report.outcomes.filter((o) => o.status === 'done').length;
+    report.skipped = report.outcomes.filter((o) => o.status === 'skipped').length;
   }
   // Folders only after every removal, bottom-up as planned; rmdir never removes a non-empty one.
   if (!report.interrupted) {
@@ -89,6 +114,7 @@ export async function executeRetention(
 
 async function executeOne(action: RemovalAction, trashRoot: string): Promise<RemovalOutcome> {
   const outcome: RemovalOutcome = { action, status: 'done', files: [], freedBytes: 0 };
+  if (action.stale) return { ...outcome, status: 'skipped', reason: action.stale };
   try {
     for (const [i, f] of action.files.entries()) {
       const state = await unchanged(f);

@@ -21,6 +21,12 @@ import {
 } from './discovery.js';
 import { parseClipName, parseLegacyArchiveName, parseStamp, stampToDate } from './naming.js';
 import type { DateBatch, FileFacts, RetentionInventory, RootKind, Unit } from './retention-plan.js';
+import {
+  trashNameOk,
+  trashPrefixOk,
+  withoutClashNumber,
+  type TrashAudit,
+} from './retention-trash.js';
 
 export interface TreeRoots {
   root: string;
@@ -190,22 +196,34 @@ async function readArchiveDay(folder: DayFolder): Promise<{ units: Unit[]; entri
   return { units, entries: entries.length };
 }
 
-/** `REO_x_20250101000000.2.mp4` (a name clash in the trash) → `REO_x_20250101000000.mp4`. */
-function withoutClashNumber(name: string): string {
-  const m = /^(.*)\.\d+(\.[^.]+)$/.exec(name);
-  return m ? `${m[1]}${m[2]}` : name;
-}
-
-/** Every regular file in a trash day folder; a clip and its thumbnail form one unit. */
-async function readTrashDay(folder: DayFolder): Promise<{ units: Unit[]; entries: number }> {
+/**
+ * The files of a trash day folder in the tool's layout; a clip and its thumbnail form one unit.
+ * Anything else is reported to the audit and never becomes a unit, so it is never purged.
+ */
+async function readTrashDay(
+  folder: DayFolder,
+  audit: TrashAudit | undefined,
+): Promise<{ units: Unit[]; entries: number }> {
   const entries = await listDir(folder.dir);
-  const files = entries.filter((e) => e.isFile()).map((e) => path.join(folder.dir, e.name));
+  const prefixOk = trashPrefixOk(folder.prefix);
+  const files: string[] = [];
+  let foreign = 0;
+  let example = '';
+  for (const e of entries) {
+    const file = path.join(folder.dir, e.name);
+    if (prefixOk && e.isFile() && trashNameOk(e.name)) files.push(file);
+    else if (prefixOk && foreign++ === 0) example = file;
+  }
+  // (A folder outside input/ and output/ is reported whole, from the skeleton.)
+  audit?.report(folder.dir, foreign, example);
   const facts = await statAll(files);
   const groups = new Map<string, FileFacts[]>();
   for (const f of facts.values()) {
     const name = path.basename(f.path);
     const key = name.slice(0, name.length - path.extname(name).length);
-    groups.set(key, [...(groups.get(key) ?? []), f]);
+    const group = groups.get(key);
+    if (group) group.push(f);
+    else groups.set(key, [f]);
   }
   const units: Unit[] = [];
   for (const group of groups.values()) {
@@ -221,7 +239,7 @@ async function readTrashDay(folder: DayFolder): Promise<{ units: Unit[]; entries
       root: 'trash',
       kind: 'trash',
       camera: parsed?.camera ?? (legacy ? LEGACY_CAMERA : '?'),
-      recordedAt: time ?? new Date(Math.min(...group.map((f) => f.mtimeMs))),
+      recordedAt: time ?? new Date(group.reduce((m, f) => Math.min(m, f.mtimeMs), Infinity)),
       relDir: folder.relDir,
       files: group,
     });
@@ -234,13 +252,19 @@ export async function* dateBatches(
   roots: TreeRoots,
   skeletons: Partial<Record<RootKind, Skeleton>>,
   kinds: readonly RootKind[],
+  audit?: TrashAudit,
+  through?: string,
 ): AsyncGenerator<DateBatch> {
   const byDate = new Map<string, { kind: RootKind; folder: DayFolder }[]>();
   for (const kind of kinds)
-    for (const folder of skeletons[kind]?.days ?? [])
-      byDate.set(folder.date, [...(byDate.get(folder.date) ?? []), { kind, folder }]);
+    for (const folder of skeletons[kind]?.days ?? []) {
+      const list = byDate.get(folder.date);
+      if (list) list.push({ kind, folder });
+      else byDate.set(folder.date, [{ kind, folder }]);
+    }
   const cache = new OutputListings(roots.outputRoot);
   for (const date of [...byDate.keys()].sort()) {
+    if (through !== undefined && date > through) break;
     const units: Unit[] = [];
     const dayEntries = new Map<string, number>();
     for (const { kind, folder } of byDate.get(date) ?? []) {
@@ -251,12 +275,13 @@ export async function* dateBatches(
             ? await readSourceDay(folder, roots, cache)
             : kind === 'archive'
               ? await readArchiveDay(folder)
-              : await readTrashDay(folder);
+              : await readTrashDay(folder, audit);
       } catch {
         // An unreadable day folder is left alone, and never counted as emptied.
         continue;
       }
-      units.push(...read.units);
+      // Never push(...list): a day folder of 200,000 clips would overflow the call stack.
+      for (const u of read.units) units.push(u);
       dayEntries.set(`${kind}:${folder.relDir}`, read.entries);
     }
     yield { date, units, dayEntries };
@@ -266,10 +291,11 @@ export async function* dateBatches(
 export function treeInventory(
   roots: TreeRoots,
   skeletons: Partial<Record<RootKind, Skeleton>>,
+  audit?: TrashAudit,
 ): RetentionInventory {
   return {
     skeletons,
-    trash: () => dateBatches(roots, skeletons, ['trash']),
-    footage: () => dateBatches(roots, skeletons, ['source', 'archive']),
+    trash: (through) => dateBatches(roots, skeletons, ['trash'], audit, through),
+    footage: (through) => dateBatches(roots, skeletons, ['source', 'archive'], undefined, through),
   };
 }

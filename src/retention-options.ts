@@ -39,6 +39,15 @@ export function parseMinFree(value: string): MinFree {
   return { bytes: parseSize(value, '--min-free') };
 }
 
+/** `--archive-age`: days (0 or `keep` = archives are removed by the caps only, never by age). */
+export function parseArchiveAge(value: string): number {
+  if (/^(keep|never|off)$/i.test(value)) return 0;
+  const days = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(days))
+    throw new UsageError(`--archive-age must be a number of days or 'keep', got '${value}'`);
+  return days;
+}
+
 /** `200` files, `20GB` of footage, `50%` of all footage, or `none`. */
 export function parseMaxDelete(value: string): MaxDelete | undefined {
   if (/^(none|off|unlimited)$/i.test(value)) return undefined;
@@ -65,6 +74,9 @@ export type CleanupBase = Pick<
   | 'json'
   | 'verbosity'
   | 'commandLine'
+  | 'metricsFile'
+  | 'notifyUrls'
+  | 'notifySecret'
 >;
 
 export function toCleanupOptions(argv: Record<string, unknown>, base: CleanupBase): CleanupOptions {
@@ -79,11 +91,14 @@ export function toCleanupOptions(argv: Record<string, unknown>, base: CleanupBas
   const protectSeconds =
     protectText === undefined ? DEFAULT_PROTECT_SECONDS : parseDuration(protectText, '--protect');
   const maxDeleteText = text(argv['max-delete']);
+  const archiveAgeText = text(argv['archive-age']);
+  const archiveAgeDays = archiveAgeText === undefined ? undefined : parseArchiveAge(archiveAgeText);
   const stateDir = text(argv['state-dir']);
   return {
     ...base,
     minFree: minFreeText === undefined ? undefined : parseMinFree(minFreeText),
     minFreeText,
+    archiveAgeDays,
     trashDays,
     protectSeconds,
     maxDelete: maxDeleteText === undefined ? DEFAULT_MAX_DELETE : parseMaxDelete(maxDeleteText),

@@ -9,7 +9,7 @@
  * arrays. The shell renders the plan for a dry run and executes exactly the same actions for real.
  */
 import path from 'node:path';
-import { format, subDays } from 'date-fns';
+import { subDays } from 'date-fns';
 import type { Skeleton } from './discovery.js';
 import type { FileMove, PruneFolderAction } from './planner.js';
 import { planPrunes } from './planner.js';
@@ -52,10 +52,10 @@ export interface DateBatch {
 
 export interface RetentionInventory {
   skeletons: Partial<Record<RootKind, Skeleton>>;
-  /** Trash units, oldest date first. Called once per pass. */
-  trash(): AsyncIterable<DateBatch>;
-  /** Sources and archives, oldest date first. Called once per pass. */
-  footage(): AsyncIterable<DateBatch>;
+  /** Trash units, oldest date first, up to `through` (a date) when given. Called once per pass. */
+  trash(through?: string): AsyncIterable<DateBatch>;
+  /** Sources and archives, oldest date first, up to `through` when given. Called once per pass. */
+  footage(through?: string): AsyncIterable<DateBatch>;
 }
 
 export type MinFree = { bytes: number } | { percent: number };
@@ -70,6 +70,12 @@ export interface RetentionSettings {
   /** Age rule: sources (and archives with cleanOutput) recorded more than this many days ago; 0 = off. */
   ageDays: number;
   cleanOutput: boolean;
+  /**
+   * With cleanOutput: archives recorded more than this many days ago are removed by the age rule;
+   * 0 = never by age (only the caps remove them). Undefined: `ageDays`, the Python tool's meaning
+   * of `--cleanup --clean-output --age N`.
+   */
+  archiveAgeDays?: number | undefined;
   maxSizeBytes?: number | undefined;
   minFree?: MinFree | undefined;
   /** Trash rule: files in the trash for more than this many days are purged; 0 = off. */
@@ -118,6 +124,11 @@ interface RemovalBase {
   freedBytes: number;
   rule: RetentionRule;
   reason: string;
+  /**
+   * Set by a replay when a file is not as it was when the plan was made (changed, or new since):
+   * the executor leaves the action alone and says why.
+   */
+  stale?: string | undefined;
 }
 
 /** Age rule without --delete: recoverable, frees nothing yet. */
@@ -149,8 +160,30 @@ export interface Breakdown {
   total: number;
 }
 
+export interface PlanCounts {
+  /** Units (a clip with its thumbnail, an archive, a trashed pair) left alone by the protection window or settle time. */
+  protected: number;
+  units: number;
+  removals: number;
+  footageFilesRemoved: number;
+  /** Bytes of footage (sources and archives) the plan removes: what --max-delete judges. */
+  footageBytesRemoved: number;
+  permanent: number;
+  permanentBytes: number;
+  movedToTrash: number;
+  movedBytes: number;
+  /** Removals made for --max-size, --min-free or record's bytesToFree. */
+  capRemovals: number;
+  prunes: number;
+}
+
 export interface RetentionPlan {
-  actions: RetentionAction[];
+  /**
+   * The plan's actions in order (trash purges, footage, then empty folders), produced on demand by
+   * re-reading the tree: the plan never holds them all (a million removals would not fit in the
+   * memory budget). Each call replays the same decisions; see planRetention.
+   */
+  actions: () => AsyncIterable<RetentionAction>;
   /** Bytes under management (each byte once), before and after the plan. */
   before: Breakdown;
   after: Breakdown;
@@ -163,15 +196,24 @@ export interface RetentionPlan {
   shortfall: boolean;
   /** Why nothing may be done: the tree looks wrong, or --max-delete would be exceeded. */
   refusal?: string | undefined;
-  counts: { protected: number; units: number; removals: number; footageFilesRemoved: number };
+  counts: PlanCounts;
   /** First successful run on this root: the shell writes the marker. */
   writeMarker: boolean;
+  /** Planning stopped early on the abort signal: nothing may be done. */
+  interrupted: boolean;
+  /** Units visited by the planning passes (the guard test's measure of linear work). */
+  steps: number;
+}
+
+/** Every action of a plan, in order: for small plans and tests (a big plan is iterated instead). */
+export async function collectActions(plan: RetentionPlan): Promise<RetentionAction[]> {
+  const out: RetentionAction[] = [];
+  for await (const a of plan.actions()) out.push(a);
+  return out;
 }
 
 /** Free space is restored to the target plus this fraction of it, so one run lasts more than a day. */
 export const MIN_FREE_HYSTERESIS = 0.05;
-
-const TIME = 'yyyy-MM-dd HH:mm';
 
 /** Refuses a tree that looks wrong: missing, empty, or not the filesystem it was on before. */
 export function judgeRoot(
@@ -235,6 +277,20 @@ export class Ledger {
     return entry.removed === entry.nlink ? entry.bytes : 0;
   }
 
+  /** A copy, for a walk that must not disturb this one. */
+  clone(): Ledger {
+    const copy = new Ledger();
+    for (const [k, v] of this.multi) copy.multi.set(k, { ...v });
+    return copy;
+  }
+
+  /** A copy that has counted every link but removed none. */
+  withoutRemovals(): Ledger {
+    const copy = this.clone();
+    for (const v of copy.multi.values()) v.removed = 0;
+    return copy;
+  }
+
   /** Bytes of this path in the managed total (first link only). */
   counted(f: FileFacts): number {
     return f.nlink <= 1 ? f.bytes : 0;
@@ -245,20 +301,39 @@ function unitBytes(u: Unit): number {
   return u.files.reduce((s, f) => s + f.bytes, 0);
 }
 
+/** `yyyy-MM-dd HH:mm` in local time; by hand, since it is made for every planned removal. */
+function localMinute(ms: number | Date): string {
+  const d = new Date(ms);
+  const p = (n: number): string => (n < 10 ? `0${n}` : String(n));
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
 function label(u: Unit): string {
-  return `recorded ${format(u.recordedAt, TIME)}`;
+  return `recorded ${localMinute(u.recordedAt)}`;
 }
 
 /** Why a unit may not be removed by any rule, or undefined. */
 export function protection(u: Unit, settings: RetentionSettings, now: Date): string | undefined {
   const ms = now.getTime();
-  if (u.recordedAt.getTime() > ms - settings.protectSeconds * 1000)
+  const window = ms - settings.protectSeconds * 1000;
+  if (u.recordedAt.getTime() > window)
     return `${label(u)}, inside the protection window (${Math.round(settings.protectSeconds / 3600)}h)`;
   // Only sources are written by others (camera uploads); archives appear by atomic rename.
   if (u.root === 'source' && settings.settleSeconds > 0) {
-    const newest = Math.max(...u.files.map((f) => f.mtimeMs));
+    let newest = 0;
+    for (const f of u.files) newest = Math.max(newest, f.mtimeMs);
     if (newest > ms - settings.settleSeconds * 1000)
       return `modified ${Math.max(0, Math.round((ms - newest) / 1000))}s ago: may still be uploading`;
+  }
+  // A camera whose clock was reset names fresh footage `…_20000101000000.mp4`: the name alone would
+  // make it the oldest footage of all. Sources are judged by the later of name and modification
+  // time. (Archives are written at transcode time and the trash keeps the source's mtime, so only
+  // sources need it.)
+  if (u.root === 'source') {
+    let newest = 0;
+    for (const f of u.files) newest = Math.max(newest, f.mtimeMs);
+    if (newest > window)
+      return `modified ${localMinute(newest)} although named ${localMinute(u.recordedAt)}, inside the protection window (${Math.round(settings.protectSeconds / 3600)}h)`;
   }
   return undefined;
 }
@@ -309,7 +384,8 @@ export function ruleFor(
 ): RemovalAction | undefined {
   if (u.root === 'trash') {
     if (settings.trashDays <= 0) return undefined;
-    const trashedAt = Math.max(...u.files.map((f) => f.ctimeMs));
+    let trashedAt = 0;
+    for (const f of u.files) trashedAt = Math.max(trashedAt, f.ctimeMs);
     const limit = subDays(now, settings.trashDays).getTime();
     if (trashedAt >= limit) return undefined;
     const days = Math.floor((now.getTime() - trashedAt) / 86_400_000);
@@ -321,9 +397,11 @@ export function ruleFor(
       settings,
     );
   }
-  if (settings.ageDays <= 0) return undefined;
   if (u.root === 'archive' && !settings.cleanOutput) return undefined;
-  if (u.recordedAt >= subDays(now, settings.ageDays)) return undefined;
+  const archiveAge = u.root === 'archive' ? settings.archiveAgeDays : undefined;
+  const days = archiveAge ?? settings.ageDays;
+  if (days <= 0) return undefined;
+  if (u.recordedAt >= subDays(now, days)) return undefined;
   const what =
     u.kind === 'orphan-thumbnail'
       ? 'thumbnail without a clip'
@@ -333,7 +411,9 @@ export function ruleFor(
   return removal(
     u,
     'age',
-    `${what} ${label(u)}, older than --age ${settings.ageDays} days${u.root === 'archive' ? ' (--clean-output)' : ''}`,
+    archiveAge !== undefined
+      ? `${what} ${label(u)}, older than --archive-age ${archiveAge} days`
+      : `${what} ${label(u)}, older than --age ${settings.ageDays} days${u.root === 'archive' ? ' (--clean-output)' : ''}`,
     settings.disposal === 'delete',
     settings,
   );
@@ -348,182 +428,488 @@ function addTo(b: Breakdown, root: RootKind, bytes: number): void {
   b.total += bytes;
 }
 
-function groupOf(a: RetentionAction): number {
-  return a.kind === 'purge-trash' ? 0 : a.kind === 'prune-folder' ? 2 : 1;
+/** A 53-bit fingerprint of what lstat said about a file: path, size, inode, device, mtime. */
+export function fingerprint(f: FileFacts): number {
+  const text = `${f.path}\0${f.bytes}\0${f.ino}\0${f.dev}\0${f.mtimeMs}`;
+  let a = 0x811c9dc5;
+  let b = 0x01000193;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
+  }
+  return (a >>> 0) * 0x200000 + ((b >>> 0) & 0x1fffff);
 }
 
+/**
+ * The fingerprints of every file the plan removes: 8 bytes each, sorted once, searched by the
+ * replay so that a file changed (or appeared) since planning is left alone, as the plan promised.
+ */
+class FingerprintSet {
+  private values = new Float64Array(1024);
+  private size = 0;
+  private sealed = false;
+
+  add(f: FileFacts): void {
+    if (this.size === this.values.length) {
+      const bigger = new Float64Array(this.values.length * 2);
+      bigger.set(this.values);
+      this.values = bigger;
+    }
+    this.values[this.size++] = fingerprint(f);
+    this.sealed = false;
+  }
+
+  has(f: FileFacts): boolean {
+    if (!this.sealed) {
+      this.values = this.values.slice(0, this.size).sort();
+      this.sealed = true;
+    }
+    const x = fingerprint(f);
+    let lo = 0;
+    let hi = this.size - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = this.values[mid] ?? 0;
+      if (v === x) return true;
+      if (v < x) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
+  }
+}
+
+/** Where a unit stands in removal order: stream (0 trash, 1 footage), date batch, time, path. */
+interface Position {
+  stream: number;
+  date: string;
+  time: number;
+  key: string;
+}
+
+function comparePos(a: Position, b: Position): number {
+  return a.stream - b.stream || cmp(a.date, b.date) || a.time - b.time || cmp(a.key, b.key);
+}
+
+function posOf(stream: number, date: string, u: Unit): Position {
+  return { stream, date, time: u.recordedAt.getTime(), key: keyOf(u) };
+}
+
+/** Running totals of a plan; cloned so that the selection pass and each replay start alike. */
+interface Tally {
+  after: Breakdown;
+  /** Bytes the permanent removals free, everywhere and on the footage filesystem. */
+  freed: number;
+  freedOnFs: number;
+  /** Of freedOnFs, what the caps freed (what --min-free and bytesToFree count). */
+  freedForFree: number;
+  ledger: Ledger;
+}
+
+function cloneTally(t: Tally): Tally {
+  return { ...t, after: { ...t.after }, ledger: t.ledger.clone() };
+}
+
+/** Books a removal into running totals (never re-added: each costs the same at any plan size). */
+function account(t: Tally, a: RemovalAction, fs: FsFacts | undefined): void {
+  if (a.permanent) {
+    let freed = 0;
+    for (const f of a.files) freed += t.ledger.remove(f);
+    a.freedBytes = freed;
+    for (const f of a.files) addTo(t.after, a.root, -t.ledger.counted(f));
+    t.freed += freed;
+    if (fs === undefined || a.files.every((f) => f.dev === fs.dev)) t.freedOnFs += freed;
+  } else {
+    // Into the trash: the bytes change place, not amount.
+    for (const f of a.files) {
+      const counted = t.ledger.counted(f);
+      addTo(t.after, a.root, -counted);
+      addTo(t.after, 'trash', counted);
+    }
+  }
+}
+
+/** Per-day bookkeeping for the empty-folder prunes: one entry per day folder, never per file. */
+class DayBook {
+  readonly entries = new Map<string, number>();
+  readonly removed = new Map<string, number>();
+  readonly moveTargets = new Map<string, number>();
+  constructor(private readonly settings: RetentionSettings) {}
+
+  private relDirOf(root: RootKind, file: string): string {
+    return path
+      .relative(rootPath(root, this.settings), path.dirname(file))
+      .split(path.sep)
+      .join('/');
+  }
+
+  add(a: RemovalAction, batch: DateBatch): void {
+    for (const [k, v] of batch.dayEntries) this.entries.set(k, v);
+    for (const f of a.files) bump(this.removed, `${a.root}:${this.relDirOf(a.root, f.path)}`, 1);
+    if (a.kind === 'trash') this.moves(a, 1);
+  }
+
+  /** An age-rule move into the trash became a deletion: its target folder receives nothing. */
+  unmove(a: RemovalAction): void {
+    if (a.kind === 'trash') this.moves(a, -1);
+  }
+
+  private moves(a: TrashMoveAction, by: number): void {
+    for (const m of a.moves) bump(this.moveTargets, `trash:${this.relDirOf('trash', m.to)}`, by);
+  }
+}
+
+function bump(m: Map<string, number>, key: string, by: number): void {
+  m.set(key, (m.get(key) ?? 0) + by);
+}
+
+function whatOf(unit: Unit): string {
+  return unit.root === 'trash'
+    ? 'trashed file'
+    : unit.kind === 'archive'
+      ? 'archive'
+      : unit.kind === 'orphan-thumbnail'
+        ? 'thumbnail without a clip'
+        : 'clip';
+}
+
+/**
+ * Whether a cap may take this unit at all. Archives only with --clean-output. A source recorded
+ * within --age has not been archived yet (the nightly run archives what is older), so a cap never
+ * removes it: the newest evidence is never what makes room for old footage.
+ */
+export function capEligible(unit: Unit, settings: RetentionSettings, now: Date): boolean {
+  if (unit.root === 'archive') return settings.cleanOutput;
+  if (unit.root === 'source' && settings.ageDays > 0)
+    return unit.recordedAt < subDays(now, settings.ageDays);
+  return true;
+}
+
+/**
+ * The caps' walk, one unit at a time in removal order. It depends only on its starting Tally and
+ * the units it is shown, so the selection pass and every replay make the same decisions.
+ */
+class CapWalk {
+  readonly tally: Tally;
+  /** Last unit the selection pass took: a replay never takes anything after it. */
+  last: Position | undefined;
+  constructor(
+    start: Tally,
+    private readonly settings: RetentionSettings,
+    private readonly before: Breakdown,
+    private readonly freeNeed: number,
+    private readonly fs: FsFacts | undefined,
+    private readonly now: Date,
+    /** Undefined: no limit (the selection pass); null: take nothing (the selection took nothing). */
+    private readonly limit: Position | null | undefined,
+    /** The selection pass only needs the decisions; the replay writes the reasons. */
+    private readonly describe: boolean,
+  ) {
+    this.tally = cloneTally(start);
+  }
+
+  sizeNeed(): number {
+    const cap = this.settings.maxSizeBytes;
+    return cap === undefined ? 0 : Math.max(0, this.total() - cap);
+  }
+
+  total(): number {
+    return Math.max(0, this.before.total - this.tally.freed);
+  }
+
+  met(): boolean {
+    return this.sizeNeed() <= 0 && this.tally.freedForFree >= this.freeNeed;
+  }
+
+  /** The cap's removal of this unprotected unit, or undefined; `age` is the age rule's action. */
+  step(unit: Unit, pos: Position, age: RemovalAction | undefined): RemovalAction | undefined {
+    if (this.met()) return undefined;
+    if (this.limit === null || (this.limit && comparePos(pos, this.limit) > 0)) return undefined;
+    const { settings, tally } = this;
+    if (!capEligible(unit, settings, this.now)) return undefined;
+    if (age?.permanent) return undefined;
+    const onFs = this.fs === undefined || unit.files.every((f) => f.dev === this.fs?.dev);
+    const wantSize = this.sizeNeed() > 0;
+    const wantFree = tally.freedForFree < this.freeNeed && onFs;
+    if (!wantSize && !wantFree) return undefined;
+    const rule: RetentionRule = wantSize ? 'max-size' : 'min-free';
+    const still = this.freeNeed - tally.freedForFree;
+    const capText = !this.describe
+      ? ''
+      : rule === 'max-size'
+        ? `over --max-size ${formatBytes(settings.maxSizeBytes ?? 0)} by ${formatBytes(this.sizeNeed())}`
+        : settings.bytesToFree !== undefined
+          ? `the disk needs ${formatBytes(still)} more free space`
+          : `free space below --min-free: ${formatBytes(still)} still to free`;
+    const reason = this.describe
+      ? `oldest ${whatOf(unit)} (${label(unit)}); ${capText}; deleted permanently${age ? ' instead of trashed' : ''} (trashing on the same disk frees nothing)`
+      : '';
+    const action = removal(unit, rule, reason, true, settings);
+    if (age) {
+      // Undo the move into the trash that the age rule had planned.
+      for (const f of age.files) {
+        const counted = tally.ledger.counted(f);
+        addTo(tally.after, 'trash', -counted);
+        addTo(tally.after, unit.root, counted);
+      }
+    }
+    const freedBefore = tally.freedOnFs;
+    account(tally, action, this.fs);
+    tally.freedForFree += tally.freedOnFs - freedBefore;
+    this.last = pos;
+    return action;
+  }
+}
+
+export interface PlanOptions {
+  /** Checked between date batches: planning and replay stop promptly once it fires. */
+  signal?: AbortSignal | undefined;
+  /**
+   * Only what the removals need, not the totals (record's storage guard): with no per-unit rule
+   * and no --max-size, the count pass is skipped and the walk reads only the oldest days it
+   * removes from. `before` and `after` then cover only what was read.
+   */
+  partial?: boolean | undefined;
+}
+
+function emptyCounts(): PlanCounts {
+  return {
+    protected: 0,
+    units: 0,
+    removals: 0,
+    footageFilesRemoved: 0,
+    footageBytesRemoved: 0,
+    permanent: 0,
+    permanentBytes: 0,
+    movedToTrash: 0,
+    movedBytes: 0,
+    capRemovals: 0,
+    prunes: 0,
+  };
+}
+
+function book(counts: PlanCounts, a: RemovalAction, sign: 1 | -1): void {
+  counts.removals += sign;
+  if (a.root !== 'trash') {
+    counts.footageFilesRemoved += sign * a.files.length;
+    counts.footageBytesRemoved += sign * a.bytes;
+  }
+  if (a.permanent) {
+    counts.permanent += sign;
+    counts.permanentBytes += sign * a.bytes;
+  } else {
+    counts.movedToTrash += sign;
+    counts.movedBytes += sign * a.bytes;
+  }
+  if (a.rule === 'max-size' || a.rule === 'min-free') counts.capRemovals += sign;
+}
+
+/** Units of a batch in removal order: oldest first, then by path (a new array; the batch stays). */
+function sortedUnits(batch: DateBatch): Unit[] {
+  return batch.units.slice().sort(byTime);
+}
+
+/** Thrown by a replay whose abort signal fired between batches. */
+export class PlanInterrupted extends Error {
+  constructor() {
+    super('retention planning was interrupted');
+    this.name = 'PlanInterrupted';
+  }
+}
+
+/**
+ * Plans retention in time linear in the number of files and memory bounded by one date's files
+ * (plus an entry per day folder):
+ *   1. count: trash then footage, each byte once; the per-unit rules (trash retention, age) are
+ *      booked into running totals as they are met;
+ *   2. select, only when a cap is exceeded: trash then footage again in removal order, oldest
+ *      first, until the caps are met — remembering only where it stopped;
+ *   3. replay, on demand (`plan.actions()`): the streams again up to the last removal, making the
+ *      same decisions from the same starting totals, yielding each action as it is made.
+ * Order: trash purges, then footage (each stream by date folder, then time and path within a
+ * date), then the empty folders.
+ */
 export async function planRetention(
   inventory: RetentionInventory,
   settings: RetentionSettings,
   rootFacts: RootFacts,
   fs: FsFacts | undefined,
   now: Date,
+  options: PlanOptions = {},
 ): Promise<RetentionPlan> {
   const before = emptyBreakdown();
+  const counts = emptyCounts();
+  let steps = 0;
   const judged = judgeRoot(settings.root, rootFacts);
-  const refused = (refusal: string): RetentionPlan => ({
-    actions: [],
+  const early = (extra: Partial<RetentionPlan>): RetentionPlan => ({
+    actions: async function* () {},
     before,
     after: before,
     freeBefore: fs?.freeBytes,
     freeAfter: fs?.freeBytes,
     needs: { maxSize: 0, minFree: 0 },
     shortfall: false,
-    refusal,
-    counts: { protected: 0, units: 0, removals: 0, footageFilesRemoved: 0 },
+    counts,
     writeMarker: false,
+    interrupted: false,
+    steps,
+    ...extra,
   });
-  if (judged.refusal) return refused(judged.refusal);
+  if (judged.refusal) return early({ refusal: judged.refusal });
+  const aborted = (): boolean => options.signal?.aborted === true;
+  const streams = [
+    (through?: string) => inventory.trash(through),
+    (through?: string) => inventory.footage(through),
+  ];
 
-  const ledger = new Ledger();
-  const planned = new Map<string, RemovalAction>();
-  const dayEntries = new Map<string, number>();
-  let protectedCount = 0;
-  let units = 0;
-
-  // Pass 1: count every byte once, apply the rules that need no totals.
-  for (const stream of [inventory.trash(), inventory.footage()]) {
-    for await (const batch of stream) {
-      for (const unit of batch.units) {
-        units++;
-        for (const f of unit.files) addTo(before, unit.root, ledger.count(f));
+  // Pass 1: count every byte once, book the rules that need no totals.
+  const start: Tally = {
+    after: emptyBreakdown(),
+    freed: 0,
+    freedOnFs: 0,
+    freedForFree: 0,
+    ledger: new Ledger(),
+  };
+  const days = new DayBook(settings);
+  const planned = new FingerprintSet();
+  /** Per stream, the position of its last removal: a replay reads no further. */
+  const lastOf: (Position | undefined)[] = [undefined, undefined];
+  const perUnitRules =
+    settings.trashDays > 0 ||
+    settings.ageDays > 0 ||
+    (settings.cleanOutput && (settings.archiveAgeDays ?? 0) > 0);
+  const partial = options.partial === true && !perUnitRules && settings.maxSizeBytes === undefined;
+  for (const [s, open] of partial ? [] : streams.entries()) {
+    for await (const batch of open()) {
+      if (aborted()) return early({ interrupted: true, steps });
+      for (const unit of sortedUnits(batch)) {
+        steps++;
+        counts.units++;
+        for (const f of unit.files) {
+          const c = start.ledger.count(f);
+          addTo(before, unit.root, c);
+          addTo(start.after, unit.root, c);
+        }
         if (protection(unit, settings, now)) {
-          protectedCount++;
+          counts.protected++;
           continue;
         }
         const action = ruleFor(unit, settings, now);
-        if (action) {
-          planned.set(keyOf(unit), action);
-          for (const [k, v] of batch.dayEntries) dayEntries.set(k, v);
-        }
+        if (!action) continue;
+        account(start, action, fs);
+        for (const f of action.files) planned.add(f);
+        days.add(action, batch);
+        book(counts, action, 1);
+        lastOf[s] = posOf(s, batch.date, unit);
       }
     }
   }
+  start.after.total = Math.max(0, before.total - start.freed);
 
-  // Only after the whole count do we know which hard links are the last ones.
-  const after: Breakdown = { ...before };
-  let freedOnFs = 0;
-  const account = (a: RemovalAction): void => {
-    if (a.permanent) {
-      a.freedBytes = a.files.reduce((s, f) => s + ledger.remove(f), 0);
-      for (const f of a.files) {
-        const counted = ledger.counted(f);
-        addTo(after, a.root, -counted);
-      }
-      // Hard-link sharing (counted once elsewhere) is settled in the total below.
-      if (fs === undefined || a.files.every((f) => f.dev === fs.dev)) freedOnFs += a.freedBytes;
-    } else {
-      // Into the trash: the bytes change place, not amount.
-      for (const f of a.files) {
-        const counted = ledger.counted(f);
-        addTo(after, a.root, -counted);
-        addTo(after, 'trash', counted);
-      }
-    }
-  };
-  for (const a of planned.values()) account(a);
-  const settleTotal = (): void => {
-    after.total = Math.max(0, before.total - totalFreed());
-  };
-  const totalFreed = (): number => {
-    let freed = 0;
-    for (const a of planned.values()) freed += a.freedBytes;
-    return freed;
-  };
-  settleTotal();
-
-  const sizeNeedAt = (): number =>
-    settings.maxSizeBytes === undefined ? 0 : Math.max(0, after.total - settings.maxSizeBytes);
   let freeNeed = 0;
-  if (settings.bytesToFree !== undefined) freeNeed = Math.max(0, settings.bytesToFree - freedOnFs);
+  if (settings.bytesToFree !== undefined)
+    freeNeed = Math.max(0, settings.bytesToFree - start.freedOnFs);
   else if (settings.minFree && fs) {
     const target = minFreeTarget(settings.minFree, fs);
-    if (fs.freeBytes + freedOnFs < target)
-      freeNeed = Math.ceil(target * (1 + MIN_FREE_HYSTERESIS)) - fs.freeBytes - freedOnFs;
+    if (fs.freeBytes + start.freedOnFs < target)
+      freeNeed = Math.ceil(target * (1 + MIN_FREE_HYSTERESIS)) - fs.freeBytes - start.freedOnFs;
   }
-  const needs = { maxSize: sizeNeedAt(), minFree: freeNeed };
+  const walkFrom = (limit: Position | null | undefined, describe: boolean): CapWalk =>
+    new CapWalk(start, settings, before, freeNeed, fs, now, limit, describe);
+  const selection = walkFrom(undefined, false);
+  const needs = { maxSize: selection.sizeNeed(), minFree: freeNeed };
 
   // Pass 2, only when a cap is exceeded: trash first, then footage, oldest first, permanently.
-  let freedForFree = 0;
-  const met = (): boolean => sizeNeedAt() <= 0 && freedForFree >= freeNeed;
-  if (!met()) {
-    outer: for (const stream of [inventory.trash(), inventory.footage()]) {
-      for await (const batch of stream) {
-        for (const unit of [...batch.units].sort(byTime)) {
-          if (met()) break outer;
-          if (protection(unit, settings, now)) continue;
-          // Archives are never touched without --clean-output, caps included; they still count.
-          if (unit.root === 'archive' && !settings.cleanOutput) continue;
-          const key = keyOf(unit);
-          const existing = planned.get(key);
-          if (existing?.permanent) continue;
-          const onFs = fs === undefined || unit.files.every((f) => f.dev === fs.dev);
-          const wantSize = sizeNeedAt() > 0;
-          const wantFree = freedForFree < freeNeed && onFs;
-          if (!wantSize && !wantFree) continue;
-          const rule: RetentionRule = wantSize ? 'max-size' : 'min-free';
-          const capText =
-            rule === 'max-size'
-              ? `over --max-size ${formatBytes(settings.maxSizeBytes ?? 0)} by ${formatBytes(sizeNeedAt())}`
-              : settings.bytesToFree !== undefined
-                ? `the disk needs ${formatBytes(freeNeed - freedForFree)} more free space`
-                : `free space below --min-free: ${formatBytes(freeNeed - freedForFree)} still to free`;
-          const what =
-            unit.root === 'trash'
-              ? 'trashed file'
-              : unit.kind === 'archive'
-                ? 'archive'
-                : unit.kind === 'orphan-thumbnail'
-                  ? 'thumbnail without a clip'
-                  : 'clip';
-          const reason = `oldest ${what} (${label(unit)}); ${capText}; deleted permanently${existing ? ' instead of trashed' : ''} (trashing on the same disk frees nothing)`;
-          const action = removal(unit, rule, reason, true, settings);
-          if (existing) {
-            // Undo the move into the trash that the age rule had planned.
-            for (const f of existing.files) {
-              const counted = ledger.counted(f);
-              addTo(after, 'trash', -counted);
-              addTo(after, unit.root, counted);
+  if (!selection.met()) {
+    outer: for (const [s, open] of streams.entries()) {
+      for await (const batch of open()) {
+        if (aborted()) return early({ interrupted: true, steps });
+        for (const unit of sortedUnits(batch)) {
+          if (selection.met()) break outer;
+          steps++;
+          if (partial) {
+            counts.units++;
+            for (const f of unit.files) {
+              const c = selection.tally.ledger.count(f);
+              addTo(before, unit.root, c);
+              addTo(selection.tally.after, unit.root, c);
             }
           }
-          planned.set(key, action);
-          for (const [k, v] of batch.dayEntries) dayEntries.set(k, v);
-          const freedBefore = freedOnFs;
-          account(action);
-          freedForFree += freedOnFs - freedBefore;
-          settleTotal();
+          if (protection(unit, settings, now)) continue;
+          const age = ruleFor(unit, settings, now);
+          const action = selection.step(unit, posOf(s, batch.date, unit), age);
+          if (!action) continue;
+          if (age) {
+            book(counts, age, -1);
+            days.unmove(age);
+          } else {
+            days.add(action, batch);
+            for (const f of action.files) planned.add(f);
+          }
+          book(counts, action, 1);
+          const pos = posOf(s, batch.date, unit);
+          if (!lastOf[s] || comparePos(pos, lastOf[s]) > 0) lastOf[s] = pos;
         }
       }
     }
   }
-  const shortfall = !met();
+  const after = { ...selection.tally.after, total: selection.total() };
+  const shortfall = !selection.met();
+  // The replay takes nothing past the selection's last removal, even from a tree that changed.
+  const limit = selection.last ?? null;
+  const prunes = planRetentionPrunes(days, inventory.skeletons, settings);
+  counts.prunes = prunes.length;
 
-  const removals = [...planned.values()].sort(
-    (a, b) =>
-      groupOf(a) - groupOf(b) ||
-      a.recordedAt.getTime() - b.recordedAt.getTime() ||
-      cmp(a.files[0]?.path ?? '', b.files[0]?.path ?? ''),
-  );
-  const prunes = planRetentionPrunes(removals, dayEntries, inventory.skeletons, settings);
-  const footage = removals.filter((a) => a.root !== 'trash');
-  const counts = {
-    protected: protectedCount,
-    units,
-    removals: removals.length,
-    footageFilesRemoved: footage.reduce((s, a) => s + a.files.length, 0),
-  };
+  // Pass 3, on demand: the same walk again, yielding what it decides.
+  async function* replay(): AsyncGenerator<RetentionAction> {
+    const walk = walkFrom(limit, true);
+    const ageLedger = start.ledger.withoutRemovals();
+    for (const [s, open] of streams.entries()) {
+      const last = lastOf[s];
+      if (!last) continue;
+      // Not a day further than the last removal: the storage guard reads only what it removes.
+      for await (const batch of open(last.date)) {
+        if (aborted()) throw new PlanInterrupted();
+        if (batch.date > last.date) break;
+        for (const unit of sortedUnits(batch)) {
+          if (partial) for (const f of unit.files) walk.tally.ledger.count(f);
+          if (protection(unit, settings, now)) continue;
+          const age = ruleFor(unit, settings, now);
+          const action = walk.step(unit, posOf(s, batch.date, unit), age);
+          const chosen = action ?? age;
+          if (chosen && !chosen.files.every((f) => planned.has(f)))
+            chosen.stale = 'changed or appeared since the plan was made; left alone';
+          if (action) yield action;
+          else if (age) {
+            // Pass 1 booked the age rule already; only its freed bytes are worked out again, in
+            // the same order, so that hard links free their bytes with the same last link.
+            if (age.permanent) {
+              let freed = 0;
+              for (const f of age.files) freed += ageLedger.remove(f);
+              age.freedBytes = freed;
+            }
+            yield age;
+          }
+        }
+      }
+    }
+    yield* prunes;
+  }
+
   const plan: RetentionPlan = {
-    actions: [...removals, ...prunes],
+    actions: replay,
     before,
     after,
     freeBefore: fs?.freeBytes,
-    freeAfter: fs ? fs.freeBytes + freedOnFs : undefined,
+    freeAfter: fs ? fs.freeBytes + selection.tally.freedOnFs : undefined,
     needs,
     shortfall,
     counts,
     writeMarker: judged.writeMarker,
+    interrupted: false,
+    steps,
   };
-  const over = exceedsMaxDelete(footage, before, settings.maxDelete);
+  const over = exceedsMaxDelete(counts, before, settings.maxDelete);
   if (over) plan.refusal = over;
   return plan;
 }
@@ -542,13 +928,13 @@ function cmp(a: string, b: string): number {
 
 /** The --max-delete guard: footage (sources and archives) only; the trash is already removed footage. */
 export function exceedsMaxDelete(
-  footage: readonly RemovalAction[],
+  counts: Pick<PlanCounts, 'footageFilesRemoved' | 'footageBytesRemoved'>,
   before: Breakdown,
   cap: MaxDelete | undefined,
 ): string | undefined {
   if (!cap) return undefined;
-  const files = footage.reduce((s, a) => s + a.files.length, 0);
-  const bytes = footage.reduce((s, a) => s + a.bytes, 0);
+  const files = counts.footageFilesRemoved;
+  const bytes = counts.footageBytesRemoved;
   const footageBytes = before.source + before.archive;
   // Says exactly what lets this very cleanup through (the first cleanup of a long-neglected tree,
   // such as one the Python archiver left, may well remove most of it).
@@ -577,24 +963,10 @@ function sizeAtLeast(bytes: number): string {
 
 /** Day folders whose every entry is planned to leave, and the month/year folders above them. */
 function planRetentionPrunes(
-  removals: readonly RemovalAction[],
-  dayEntries: ReadonlyMap<string, number>,
+  days: DayBook,
   skeletons: Partial<Record<RootKind, Skeleton>>,
   settings: RetentionSettings,
 ): RetentionAction[] {
-  const removedPerDay = new Map<string, number>();
-  const relDirOf = (root: RootKind, file: string): string =>
-    path.relative(rootPath(root, settings), path.dirname(file)).split(path.sep).join('/');
-  for (const a of removals)
-    for (const f of a.files) {
-      const key = `${a.root}:${relDirOf(a.root, f.path)}`;
-      removedPerDay.set(key, (removedPerDay.get(key) ?? 0) + 1);
-    }
-  // A trash day folder that the age rule moves files into is not left empty, whatever is purged.
-  const moveTargets = new Set<string>();
-  for (const a of removals)
-    if (a.kind === 'trash')
-      for (const m of a.moves) moveTargets.add(`trash:${relDirOf('trash', m.to)}`);
   const prunes: RetentionAction[] = [];
   for (const root of ['source', 'archive', 'trash'] as const) {
     const skeleton = skeletons[root];
@@ -602,12 +974,13 @@ function planRetentionPrunes(
     const emptied = new Set<string>();
     for (const day of skeleton.days) {
       const key = `${root}:${day.relDir}`;
-      const entries = dayEntries.get(key);
+      const entries = days.entries.get(key);
+      // A trash day folder that the age rule moves files into is not left empty, whatever is purged.
       if (
         entries !== undefined &&
         entries > 0 &&
-        removedPerDay.get(key) === entries &&
-        !moveTargets.has(key)
+        days.removed.get(key) === entries &&
+        !((days.moveTargets.get(key) ?? 0) > 0)
       )
         emptied.add(day.relDir);
     }

@@ -30,6 +30,7 @@ export function renderRetentionAction(a: RetentionAction, root: string): string[
   return [
     `${VERB[a.kind]} ${filesText(a, rel)}  ${formatBytes(a.bytes)}${where}`,
     `    why [${a.rule}]: ${a.reason}`,
+    ...(a.stale ? [`    left alone: ${a.stale}`] : []),
   ];
 }
 
@@ -43,9 +44,7 @@ export interface Limits {
 }
 
 export function renderTotals(plan: RetentionPlan, limits: Limits): string[] {
-  const removals = plan.actions.filter((a): a is RemovalAction => a.kind !== 'prune-folder');
-  const permanent = removals.filter((a) => a.permanent);
-  const moved = removals.filter((a) => !a.permanent);
+  const c = plan.counts;
   const lines = [
     `Managed footage before: ${renderBreakdown(plan.before)}`,
     `Managed footage after:  ${renderBreakdown(plan.after)}${limits.maxSizeBytes !== undefined ? ` — limit --max-size ${formatBytes(limits.maxSizeBytes)}` : ''}`,
@@ -55,9 +54,9 @@ export function renderTotals(plan: RetentionPlan, limits: Limits): string[] {
       `Free space on the footage disk: ${formatBytes(plan.freeBefore)} → ${formatBytes(plan.freeAfter)}${limits.minFreeText ? ` — target --min-free ${limits.minFreeText}` : ''}`,
     );
   lines.push(
-    `Removals: ${permanent.length} permanent (${formatBytes(permanent.reduce((s, a) => s + a.bytes, 0))}), ${moved.length} to the trash (${formatBytes(moved.reduce((s, a) => s + a.bytes, 0))}), ${plan.actions.length - removals.length} empty folder(s); ${plan.counts.protected} item(s) protected (newest footage, or still uploading)`,
+    `Removals: ${c.permanent} permanent (${formatBytes(c.permanentBytes)}), ${c.movedToTrash} to the trash (${formatBytes(c.movedBytes)}), ${c.prunes} empty folder(s); ${c.protected} item(s) protected (newest footage, or still uploading)`,
   );
-  if (permanent.some((a) => a.rule === 'max-size' || a.rule === 'min-free'))
+  if (c.capRemovals > 0)
     lines.push(
       'Removals made to meet --max-size/--min-free are PERMANENT: moving files into a trash on the same disk frees nothing.',
     );
@@ -78,11 +77,13 @@ export function retentionActionToJson(a: RetentionAction): Record<string, unknow
     bytes: a.bytes,
     freedBytes: a.freedBytes,
     reason: a.reason,
+    ...(a.stale ? { stale: a.stale } : {}),
     ...(a.kind === 'trash' ? { moves: a.moves } : {}),
   };
 }
 
-export function planToJson(plan: RetentionPlan): Record<string, unknown> {
+/** The plan's summary fields, in the order `--json` prints them (the actions follow). */
+export function planSummaryJson(plan: RetentionPlan): Record<string, unknown> {
   return {
     before: plan.before,
     after: plan.after,
@@ -92,8 +93,35 @@ export function planToJson(plan: RetentionPlan): Record<string, unknown> {
     shortfall: plan.shortfall,
     refusal: plan.refusal ?? null,
     counts: plan.counts,
-    actions: plan.actions.map(retentionActionToJson),
   };
+}
+
+/**
+ * Writes `{ ...head, actions: [...], ...tail }` as indented JSON, one action at a time, waiting for
+ * the reader when it falls behind: a million actions never become one string.
+ */
+export async function writeJsonWithActions(
+  write: (chunk: string) => Promise<void>,
+  head: Record<string, unknown>,
+  actions: AsyncIterable<RetentionAction> | Iterable<RetentionAction>,
+  tail: Record<string, unknown> = {},
+): Promise<void> {
+  const field = (k: string, v: unknown): string =>
+    `  ${JSON.stringify(k)}: ${JSON.stringify(v, null, 2).replace(/\n/g, '\n  ')}`;
+  const headText = Object.entries(head).map(([k, v]) => field(k, v));
+  await write(`{\n${[...headText, '  "actions": ['].join(',\n')}`);
+  let first = true;
+  let buffered = '';
+  for await (const a of actions) {
+    buffered += `${first ? '\n' : ',\n'}    ${JSON.stringify(retentionActionToJson(a), null, 2).replace(/\n/g, '\n    ')}`;
+    first = false;
+    if (buffered.length >= 64 * 1024) {
+      await write(buffered);
+      buffered = '';
+    }
+  }
+  const tailText = Object.entries(tail).map(([k, v]) => `,\n${field(k, v)}`);
+  await write(`${buffered}${first ? ']' : '\n  ]'}${tailText.join('')}\n}\n`);
 }
 
 export function renderOutcome(o: RemovalOutcome, root: string): string {
@@ -107,7 +135,5 @@ export function renderOutcome(o: RemovalOutcome, root: string): string {
 }
 
 export function renderRetentionReport(report: RetentionReport, seconds: number): string {
-  const done = report.outcomes.filter((o) => o.status === 'done').length;
-  const skipped = report.outcomes.filter((o) => o.status === 'skipped').length;
-  return `${report.interrupted ? 'Interrupted' : 'Cleanup done'} in ${seconds.toFixed(1)}s: ${done} removed, ${skipped} left (changed since planned), ${report.failed} failed, ${formatBytes(report.freedBytes)} freed, ${report.prunedFolders.length} empty folder(s) removed`;
+  return `${report.interrupted ? 'Interrupted' : 'Cleanup done'} in ${seconds.toFixed(1)}s: ${report.done} removed, ${report.skipped} left (changed since planned), ${report.failed} failed, ${formatBytes(report.freedBytes)} freed, ${report.prunedFolders.length} empty folder(s) removed`;
 }

@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Log } from './logger.js';
 import { executeRetention } from './retention-execute.js';
 import { scanSkeletons, treeInventory } from './retention-inventory.js';
-import { planRetention, type FsFacts, type RemovalAction } from './retention-plan.js';
+import { planRetention, type FsFacts } from './retention-plan.js';
 import { fsFacts, readRootFacts } from './storage.js';
 
 export interface ReclaimRequest {
@@ -29,6 +29,8 @@ export interface ReclaimRequest {
   dryRun?: boolean;
   /** Whether archives may be removed too (default true: record's storage protection may). */
   includeArchives?: boolean;
+  /** Stops planning and removal promptly (the recorder's shutdown). */
+  signal?: AbortSignal | undefined;
 }
 
 export interface RemovedFile {
@@ -78,33 +80,38 @@ export async function reclaimSpace(request: ReclaimRequest): Promise<ReclaimRepo
     rootFacts,
     fs,
     request.now,
+    // Seconds on a million-file tree: only the oldest days it removes from are read.
+    { partial: true, signal: request.signal },
   );
   if (plan.refusal) {
     request.log.error(`storage: not removing anything: ${plan.refusal}`);
     return { freedBytes: 0, removed: [], shortfall: true, refusal: plan.refusal };
   }
-  const removals = plan.actions.filter((a): a is RemovalAction => a.kind !== 'prune-folder');
+  if (plan.interrupted) return { freedBytes: 0, removed: [], shortfall: true };
   if (request.dryRun) {
-    return {
-      freedBytes: removals.reduce((s, a) => s + a.freedBytes, 0),
-      removed: removals.flatMap((a) =>
-        a.files.map((f) => ({ path: f.path, bytes: f.bytes, reason: a.reason })),
-      ),
-      shortfall: plan.shortfall,
-    };
+    const removed: RemovedFile[] = [];
+    let freedBytes = 0;
+    for await (const a of plan.actions()) {
+      if (a.kind === 'prune-folder') continue;
+      freedBytes += a.freedBytes;
+      for (const f of a.files) removed.push({ path: f.path, bytes: f.bytes, reason: a.reason });
+    }
+    return { freedBytes, removed, shortfall: plan.shortfall };
   }
-  const report = await executeRetention(plan.actions, {
+  const removed: RemovedFile[] = [];
+  const report = await executeRetention(plan.actions(), {
     trashRoot: roots.trashRoot,
     log: request.log,
+    signal: request.signal,
+    keepOutcomes: false,
+    onOutcome: (o) => {
+      if (o.status === 'failed')
+        request.log.error(`storage: could not remove ${o.action.files[0]?.path}: ${o.reason}`);
+      else if (o.status === 'done')
+        for (const f of o.files)
+          removed.push({ path: f.path, bytes: f.bytes, reason: o.action.reason });
+    },
   });
-  for (const o of report.outcomes)
-    if (o.status === 'failed')
-      request.log.error(`storage: could not remove ${o.action.files[0]?.path}: ${o.reason}`);
-  const removed = report.outcomes
-    .filter((o) => o.status === 'done')
-    .flatMap((o) =>
-      o.files.map((f) => ({ path: f.path, bytes: f.bytes, reason: o.action.reason })),
-    );
   return {
     freedBytes: report.freedBytes,
     removed,

@@ -14,7 +14,12 @@ import {
 } from './errors.js';
 import type { ExecutionReport } from './executor.js';
 import type { Log } from './logger.js';
-import { writeMetricsFile } from './metrics.js';
+import {
+  cleanupMetricsPath,
+  writeCleanupMetricsFile,
+  writeMetricsFile,
+  type CleanupMetrics,
+} from './metrics.js';
 import { createNotifier, type NotifyEvent, type NotifierOptions } from './notify.js';
 import type { PlanCounts } from './planner.js';
 import { totalsOf } from './render.js';
@@ -193,4 +198,96 @@ export function stderrLog(stderr: NodeJS.WritableStream): Log {
   };
   const quiet = (): void => undefined;
   return { error: line('error'), warn: line('warn'), info: quiet, verbose: quiet, debug: quiet };
+}
+
+/** The numbers of a finished real `--cleanup` run, for its metrics file and webhook event. */
+export interface CleanupResult extends Omit<CleanupMetrics, 'finishedAt'> {
+  status: 'ok' | 'failed' | 'interrupted' | 'error';
+  /** Why it was refused or fell short, or the error. */
+  message?: string | undefined;
+}
+
+/**
+ * Reports a real cleanup like an archive run: `<metrics-file minus .prom>-cleanup.prom` and one
+ * `cleanup.finished|failed|interrupted` event. Never throws; dry runs report nothing.
+ */
+export async function reportCleanup(
+  options: Omit<RunReportOptions, 'dryRun'>,
+  result: CleanupResult,
+  log: Log,
+  clock: () => Date = () => new Date(),
+  host = os.hostname(),
+): Promise<void> {
+  const tasks: Promise<void>[] = [];
+  if (options.metricsFile) {
+    const file = cleanupMetricsPath(options.metricsFile);
+    const metrics: CleanupMetrics = {
+      root: result.root,
+      finishedAt: clock(),
+      durationSeconds: result.durationSeconds,
+      exitCode: result.exitCode,
+      removed: result.removed,
+      skipped: result.skipped,
+      failed: result.failed,
+      freedBytes: result.freedBytes,
+      managedBytes: result.managedBytes,
+      shortfall: result.shortfall,
+      refused: result.refused,
+    };
+    tasks.push(
+      writeCleanupMetricsFile(file, metrics).then(
+        () => log.verbose(`cleanup metrics written to ${file}`),
+        (error: unknown) => log.warn(`cannot write metrics file ${file}: ${errorMessage(error)}`),
+      ),
+    );
+  }
+  if (options.notifyUrls?.length) {
+    const notifier = createNotifier(
+      options.notifyUrls,
+      options.notifySecret,
+      log,
+      options.notifier,
+    );
+    const name =
+      result.status === 'ok'
+        ? 'cleanup.finished'
+        : result.status === 'interrupted'
+          ? 'cleanup.interrupted'
+          : 'cleanup.failed';
+    const verb =
+      result.status === 'ok'
+        ? 'finished'
+        : result.status === 'interrupted'
+          ? 'was interrupted'
+          : result.refused
+            ? 'refused to clean'
+            : 'finished with failures';
+    const text = `camera-archiver cleanup on ${host} ${verb} in ${formatSeconds(result.durationSeconds)}: ${result.removed} removed, ${result.failed} failed, ${formatBytes(result.freedBytes)} freed${result.message ? ` — ${result.message}` : ''}`;
+    tasks.push(
+      notifier
+        .notify({
+          event: name,
+          text,
+          status: result.status,
+          exitCode: result.exitCode,
+          root: options.root,
+          durationSeconds: Math.round(result.durationSeconds * 1000) / 1000,
+          failures: [],
+          summary: {
+            removed: result.removed,
+            skipped: result.skipped,
+            failed: result.failed,
+            freedBytes: result.freedBytes,
+            managedBytes: result.managedBytes,
+            shortfall: result.shortfall,
+            refused: result.refused,
+            ...(result.message ? { message: result.message } : {}),
+          },
+        })
+        .then(() => undefined),
+    );
+  }
+  await Promise.all(tasks).catch((error: unknown) =>
+    log.warn(`reporting the cleanup failed: ${errorMessage(error)}`),
+  );
 }

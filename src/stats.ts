@@ -51,6 +51,8 @@ export interface StatsLimits {
   minFreeText?: string | undefined;
   /** Days footage stays untranscoded before it is archived (--age). */
   ageDays: number;
+  /** --archive-age: archives older than this are removed (0 or undefined: only the caps). */
+  archiveAgeDays?: number | undefined;
 }
 
 export interface Forecast {
@@ -62,6 +64,15 @@ export interface Forecast {
   diskHoldsDays: number | null;
   maxSizeHoldsDays: number | null;
   coveredDays: number | null;
+  /**
+   * Days of footage the configured retention keeps (raw for --age, then as archives), and what
+   * limits it: the earliest of --archive-age, --max-size and (with --min-free) the disk. Null when
+   * nothing limits it or the rate is unknown.
+   */
+  retentionKeepsDays: number | null;
+  /** Of those, the days kept as archives. */
+  archiveKeepsDays: number | null;
+  retentionLimit: 'archive-age' | 'max-size' | 'disk' | null;
 }
 
 export interface StatsReport {
@@ -92,12 +103,33 @@ export function emptyBucket(): Bucket {
   };
 }
 
-const STAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss";
+/** Oldest and newest recording time of a bucket, as numbers until the bucket is finished. */
+const span = new WeakMap<Bucket, { lo: number; hi: number }>();
 
 function touch(b: Bucket, when: Date): void {
-  const t = format(when, STAMP_FORMAT);
-  if (b.oldest === undefined || t < b.oldest) b.oldest = t;
-  if (b.newest === undefined || t > b.newest) b.newest = t;
+  const t = when.getTime();
+  const s = span.get(b);
+  if (!s) span.set(b, { lo: t, hi: t });
+  else if (t < s.lo) s.lo = t;
+  else if (t > s.hi) s.hi = t;
+}
+
+/** `yyyy-MM-ddTHH:mm:ss` local time; by hand (date-fns' format dominated a 200,000-clip day). */
+function localStamp(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number): string => (n < 10 ? `0${n}` : String(n));
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+/** Writes the bucket's oldest/newest strings from its span. */
+function finishSpan(b: Bucket): void {
+  const s = span.get(b);
+  if (!s) return;
+  const lo = localStamp(s.lo);
+  const hi = localStamp(s.hi);
+  if (b.oldest === undefined || lo < b.oldest) b.oldest = lo;
+  if (b.newest === undefined || hi > b.newest) b.newest = hi;
+  span.delete(b);
 }
 
 function savingsOf(b: Bucket): Savings | null {
@@ -127,14 +159,16 @@ export class StatsAccumulator {
       u.root === 'trash' &&
       !u.relDir.startsWith('output/') &&
       /\.mp4$/i.test(u.files[0]?.path ?? '');
-    for (const u of batch.units) {
+    // Only archives look sources up: a day without archives (most of a busy tree) builds no index.
+    let archives = false;
+    for (const u of batch.units) if (u.root === 'archive') archives = true;
+    for (const u of archives ? batch.units : []) {
       if (u.kind === 'clip' || isTrashedSource(u)) {
         const bytes = u.files[0]?.bytes ?? 0;
         sourceSize.set(`${u.camera}|${u.recordedAt.getTime()}`, bytes);
-        sourceByTime.set(u.recordedAt.getTime(), [
-          ...(sourceByTime.get(u.recordedAt.getTime()) ?? []),
-          bytes,
-        ]);
+        const same = sourceByTime.get(u.recordedAt.getTime());
+        if (same) same.push(bytes);
+        else sourceByTime.set(u.recordedAt.getTime(), [bytes]);
       }
     }
     for (const u of batch.units) {
@@ -173,10 +207,14 @@ export class StatsAccumulator {
         }
       }
     }
+    finishSpan(day);
+    for (const b of Object.values(day.cameras)) finishSpan(b);
     if (batch.units.length > 0) this.days.push(day);
   }
 
   finish(roots: TreeRoots, fs: FsFacts | undefined, limits: StatsLimits, now: Date): StatsReport {
+    finishSpan(this.totals);
+    for (const b of this.cameras.values()) finishSpan(b);
     const forecast = computeForecast(this.days, this.totals, this.managed.total, fs, limits, now);
     return {
       root: roots.root,
@@ -251,6 +289,38 @@ export function computeForecast(
         ? round(daysHeld(limits.maxSizeBytes, rate, limits.ageDays, ratio))
         : null,
     coveredDays: covered,
+    ...retentionKeeps(rate, limits, ratio, fs, managedTotal, reserve),
+  };
+}
+
+function retentionKeeps(
+  rate: number | null,
+  limits: StatsLimits,
+  ratio: number | null,
+  fs: FsFacts | undefined,
+  managedTotal: number,
+  reserve: number,
+): Pick<Forecast, 'retentionKeepsDays' | 'archiveKeepsDays' | 'retentionLimit'> {
+  const candidates: [number, Forecast['retentionLimit']][] = [];
+  if (limits.archiveAgeDays !== undefined && limits.archiveAgeDays > 0)
+    candidates.push([Math.max(limits.archiveAgeDays, limits.ageDays), 'archive-age']);
+  if (rate && rate > 0) {
+    if (limits.maxSizeBytes !== undefined)
+      candidates.push([daysHeld(limits.maxSizeBytes, rate, limits.ageDays, ratio), 'max-size']);
+    if (fs && limits.minFree)
+      candidates.push([
+        daysHeld(managedTotal + fs.freeBytes - reserve, rate, limits.ageDays, ratio),
+        'disk',
+      ]);
+  }
+  const finite = candidates.filter(([d]) => Number.isFinite(d)).sort((a, b) => a[0] - b[0]);
+  const first = finite[0];
+  if (!first) return { retentionKeepsDays: null, archiveKeepsDays: null, retentionLimit: null };
+  const days = Math.floor(first[0] * 10) / 10;
+  return {
+    retentionKeepsDays: days,
+    archiveKeepsDays: Math.max(0, Math.floor((days - limits.ageDays) * 10) / 10),
+    retentionLimit: first[1],
   };
 }
 
@@ -370,6 +440,20 @@ export function renderStats(r: StatsReport, limits: StatsLimits, showDays: numbe
       `  (footage is kept raw for --age ${limits.ageDays} days, then archived at ${r.savings ? `${Math.round(r.savings.ratio * 100)}% of its size` : 'an unknown ratio (assumed 100%)'})`,
     );
   }
+  if (f.retentionKeepsDays !== null && f.archiveKeepsDays !== null) {
+    const by =
+      f.retentionLimit === 'archive-age'
+        ? `--archive-age ${limits.archiveAgeDays ?? ''}`
+        : f.retentionLimit === 'max-size'
+          ? `--max-size ${formatBytes(limits.maxSizeBytes ?? 0)}`
+          : `the disk, keeping --min-free ${limits.minFreeText ?? ''}`;
+    out.push(
+      `Retention as configured keeps ${days(f.retentionKeepsDays)} of footage: ${limits.ageDays} days raw (--age), then ${days(f.archiveKeepsDays)} of archives (limited by ${by})`,
+    );
+  } else if (limits.archiveAgeDays === undefined || limits.archiveAgeDays <= 0)
+    out.push(
+      'Retention as configured keeps archives until a limit is set (--max-size, --min-free or --archive-age).',
+    );
   if (f.coveredDays !== null) out.push(`Footage on disk now covers ${f.coveredDays} days.`);
   return out;
 }

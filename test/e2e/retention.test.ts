@@ -34,7 +34,8 @@ const env = (): Record<string, string> => ({ XDG_STATE_HOME: state });
 describe('camera-archiver --cleanup', () => {
   it('ends under --max-size after one run: trash first, oldest first, pairs together, as the dry run listed', async () => {
     const root = sampleTree();
-    const args = [root, '--cleanup', '--max-size', '6000K', '--now', NOW];
+    // --age 0: every source counts as archived already, so the size cap may take the oldest.
+    const args = [root, '--cleanup', '--age', '0', '--max-size', '6000K', '--now', NOW];
     const text = await runCli([...args, '--dry-run'], { env: env() });
     expect(text.exitCode).toBe(0);
     expect(text.stdout).toMatch(/PERMANENT/);
@@ -77,6 +78,25 @@ describe('camera-archiver --cleanup', () => {
     const again = await runCli([...args, '-y', '--json'], { env: env() });
     expect(again.exitCode).toBe(0);
     expect((JSON.parse(again.stdout) as { actions: unknown[] }).actions).toEqual([]);
+  });
+
+  it('--max-size never removes a source not archived yet (newer than --age): says by how much it falls short, exit 1', async () => {
+    const root = sampleTree();
+    const before = snapshot(root);
+    const r = await runCli(
+      [root, '--cleanup', '--age', '30', '--max-size', '6000K', '--now', NOW, '-y'],
+      {
+        env: env(),
+      },
+    );
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/still 7\.3 MiB, 1\.\d MiB over --max-size 5\.9 MiB/);
+    expect(r.stderr).toMatch(/sources not archived yet \(recorded within --age 30 days\)/);
+    // The trash went (permanently); every February source is still there.
+    const now = listTree(root);
+    for (const p of Object.keys(before).filter((x) => /^2025\/02\/.*\.(mp4|jpg)$/.test(x)))
+      expect(now).toContain(p);
+    expect(now.filter((p) => p.startsWith('.deleted/') && /\.(mp4|jpg)$/.test(p))).toEqual([]);
   });
 
   it('--max-delete aborts a cleanup about to remove far more than expected; nothing changes', async () => {

@@ -2,12 +2,14 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Skeleton } from '../../src/discovery.js';
 import {
+  collectActions,
   judgeRoot,
   Ledger,
   planRetention,
   type DateBatch,
   type FileFacts,
   type RemovalAction,
+  type RetentionAction,
   type RetentionInventory,
   type RetentionPlan,
   type RetentionSettings,
@@ -145,16 +147,23 @@ function inventory(units: Unit[]): RetentionInventory & { reads: number } {
   return inv;
 }
 
-function plan(
+/** A plan with its actions replayed into an array. */
+type Planned = Omit<RetentionPlan, 'actions'> & { actions: RetentionAction[] };
+
+async function collected(p: RetentionPlan): Promise<Planned> {
+  return { ...p, actions: await collectActions(p) };
+}
+
+async function plan(
   units: Unit[],
   settings: Partial<RetentionSettings> = {},
   fs?: { dev: number; sizeBytes: number; freeBytes: number },
   root: RootFacts = OK_ROOT,
-): Promise<RetentionPlan> {
-  return planRetention(inventory(units), { ...BASE, ...settings }, root, fs, NOW);
+): Promise<Planned> {
+  return collected(await planRetention(inventory(units), { ...BASE, ...settings }, root, fs, NOW));
 }
 
-const removals = (p: RetentionPlan): RemovalAction[] =>
+const removals = (p: Planned): RemovalAction[] =>
   p.actions.filter((a): a is RemovalAction => a.kind !== 'prune-folder');
 
 describe('age rule (--cleanup --age)', () => {
@@ -261,12 +270,14 @@ describe('--max-size', () => {
   it('does nothing when already under the cap, and reads the tree only once', async () => {
     const units = [unit(daysAgo(5)), unit(daysAgo(4))];
     const inv = inventory(units);
-    const p = await planRetention(
-      inv,
-      { ...BASE, ageDays: 0, maxSizeBytes: 100 * MiB },
-      OK_ROOT,
-      undefined,
-      NOW,
+    const p = await collected(
+      await planRetention(
+        inv,
+        { ...BASE, ageDays: 0, maxSizeBytes: 100 * MiB },
+        OK_ROOT,
+        undefined,
+        NOW,
+      ),
     );
     expect(p.actions).toEqual([]);
     expect(inv.reads).toBe(1);
@@ -413,12 +424,14 @@ describe('protections', () => {
 
   it('a refused tree gets an empty plan and is not even read', async () => {
     const inv = inventory([unit(daysAgo(40))]);
-    const p = await planRetention(
-      inv,
-      { ...BASE, maxSizeBytes: 0 },
-      { ...OK_ROOT, entryCount: 0 },
-      undefined,
-      NOW,
+    const p = await collected(
+      await planRetention(
+        inv,
+        { ...BASE, maxSizeBytes: 0 },
+        { ...OK_ROOT, entryCount: 0 },
+        undefined,
+        NOW,
+      ),
     );
     expect(p.actions).toEqual([]);
     expect(p.refusal).toMatch(/empty/);
@@ -434,5 +447,57 @@ describe('Ledger', () => {
     const outside = file('/c', 50, NOW, { ino: 2, nlink: 2 }); // second link outside our roots
     expect([l.count(a), l.count(b), l.count(outside)]).toEqual([100, 0, 50]);
     expect([l.remove(a), l.remove(b), l.remove(outside)]).toEqual([0, 100, 0]);
+  });
+});
+
+describe('a retention model that keeps the archive', () => {
+  it('--archive-age separates how long archives are kept from when sources are archived', async () => {
+    const archive40 = unit(daysAgo(40), { root: 'archive' });
+    const archive400 = unit(daysAgo(400), { root: 'archive', camera: 'REO_b' });
+    // Python meaning: --clean-output --age 30 ages archives out with the sources.
+    const python = await plan([archive40, archive400], { cleanOutput: true });
+    expect(removals(python).map((a) => a.files[0]?.path)).toEqual([
+      archive400.files[0]?.path,
+      archive40.files[0]?.path,
+    ]);
+    // keep (0): no archive is removed by age.
+    expect(
+      removals(await plan([archive40, archive400], { cleanOutput: true, archiveAgeDays: 0 })),
+    ).toEqual([]);
+    const year = await plan([archive40, archive400], { cleanOutput: true, archiveAgeDays: 365 });
+    expect(removals(year).map((a) => [a.files[0]?.path, a.reason])).toEqual([
+      [archive400.files[0]?.path, expect.stringMatching(/older than --archive-age 365 days/)],
+    ]);
+  });
+
+  it('--max-size never removes a source newer than --age (not archived yet); old archives go first', async () => {
+    const fresh = unit(daysAgo(3)); // 10 MiB, unarchived
+    const a40 = unit(daysAgo(40), { root: 'archive' });
+    const a60 = unit(daysAgo(60), { root: 'archive', camera: 'REO_b' });
+    const p = await plan([fresh, a40, a60], {
+      ageDays: 7,
+      cleanOutput: true,
+      archiveAgeDays: 0,
+      maxSizeBytes: 10 * MiB,
+    });
+    expect(removals(p).map((a) => a.files[0]?.path)).toEqual([
+      a60.files[0]?.path,
+      a40.files[0]?.path,
+    ]);
+    expect(p.shortfall).toBe(false);
+    // Without --clean-output the archives stay: the cap falls short rather than take the clip.
+    const q = await plan([fresh, a40, a60], { ageDays: 7, maxSizeBytes: 10 * MiB });
+    expect(removals(q)).toEqual([]);
+    expect(q.shortfall).toBe(true);
+    expect(q.needs.maxSize).toBe(20 * MiB);
+  });
+
+  it('--protect judges a source by the later of its name and its modification time', async () => {
+    // A camera whose clock reset names today's footage 2000-01-01.
+    const reset = unit(new Date(2000, 0, 1), { extra: { mtimeMs: daysAgo(0, 2).getTime() } });
+    const old = unit(daysAgo(20), { camera: 'REO_b' });
+    const p = await plan([reset, old], { ageDays: 0, maxSizeBytes: 10 * MiB });
+    expect(removals(p).map((a) => a.files[0]?.path)).toEqual([old.files[0]?.path]);
+    expect(p.counts.protected).toBe(1);
   });
 });

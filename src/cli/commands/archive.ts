@@ -84,7 +84,14 @@ export function archiveBuilder(y: Argv): Argv<Record<string, unknown>> {
     .option('clean-output', {
       type: 'boolean',
       default: false,
-      describe: 'with --cleanup: also remove archives older than --age',
+      describe:
+        'with --cleanup: archives are managed too (by --archive-age, else --age, and the caps)',
+      group: 'Retention:',
+    })
+    .option('archive-age', {
+      type: 'string',
+      describe:
+        'with --clean-output: remove archives older than DAYS; keep = only the caps [default: --age]',
       group: 'Retention:',
     })
     .option('max-size', {

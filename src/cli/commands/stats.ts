@@ -23,6 +23,10 @@ export function statsBuilder(y: Argv): Argv<Record<string, unknown>> {
       default: 30,
       describe: 'days footage stays raw before it is archived (forecast)',
     })
+    .option('archive-age', {
+      type: 'string',
+      describe: 'days archives are kept (as the cleanup run); keep = until a cap removes them',
+    })
     .option('days', { type: 'number', default: 14, describe: 'days shown in the table; 0 = all' })
     .option('json', { type: 'boolean', default: false, describe: 'print everything as JSON' })
     .option('now', { type: 'string', hidden: true }) as Argv<Record<string, unknown>>;
@@ -33,7 +37,8 @@ export async function statsHandler(argv: Record<string, unknown>, ctx: CliContex
   const age = ageDaysOf(argv);
   const shown = wholeNumber('days', argv.days ?? 14, 0, MAX_DAYS) ?? 14;
   const now = nowOf(argv) ?? new Date();
-  const { parseMinFree } = await import('../../retention-options.js');
+  const { parseArchiveAge, parseMinFree } = await import('../../retention-options.js');
+  const archiveAgeText = str(argv['archive-age']);
   const maxSize = str(argv['max-size']);
   const minFreeText = str(argv['min-free']);
   const limits = {
@@ -41,6 +46,7 @@ export async function statsHandler(argv: Record<string, unknown>, ctx: CliContex
     minFree: minFreeText === undefined ? undefined : parseMinFree(minFreeText),
     minFreeText,
     ageDays: age,
+    archiveAgeDays: archiveAgeText === undefined ? undefined : parseArchiveAge(archiveAgeText),
   };
   const { checkTreeRoots } = await import('../../archive-run.js');
   const real = await checkTreeRoots(root, output, trash); // by identity; overlaps are exit 2
