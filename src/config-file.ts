@@ -517,7 +517,7 @@ export function sharedSettingsFor(
     ? configValuesFor(state.file.data, settings.command, schema, settings.readByCommand)
     : undefined;
   const env = environmentValuesFor(state.env, schema, new Set(settings.positionals ?? []));
-  const cli = commandLineKeys(state.argv, schema, settings.words);
+  const cli = commandLineKeys(state.argv, schema, settings.words, settings.positionals?.[0]);
   const sources = new Map<string, Provenance>();
   for (const [key, where] of file?.keys ?? []) {
     sources.set(key, { source: 'config file', from: state.file?.path ?? '', fileKey: where });
@@ -596,11 +596,16 @@ export interface Provenance {
   fileKey?: string;
 }
 
-/** Option keys given on the command line, read with yargs' own parser (aliases resolved). */
+/**
+ * Option keys given on the command line, read with yargs' own parser (aliases resolved).
+ * `commandWords`: the words that name the command, in order (`config record`), each skipped when
+ * typed; the first word after them is the command's first positional (`positional`).
+ */
 export function commandLineKeys(
   argv: readonly string[],
   schema: OptionSchema,
   commandWords: readonly string[],
+  positional = 'directory',
 ): Set<string> {
   const pick = (type: OptionType): string[] =>
     [...schema.values()].filter((s) => s.type === type).map((s) => s.key);
@@ -618,10 +623,10 @@ export function commandLineKeys(
     // yargs-parser starts counters (-v) at 0 even when absent.
     if (schema.has(key) && !(schema.get(key)?.type === 'count' && value === 0)) keys.add(key);
   }
-  // Positionals: after the command word (if typed), the first one is `directory`.
+  // Positionals: after the command words (where typed), the first one is `positional`.
   const words = parsed._.map(String);
-  if (words.length && commandWords.includes(words[0] ?? '')) words.shift();
-  if (words.length && schema.has('directory')) keys.add('directory');
+  for (const word of commandWords) if (words[0] === word) words.shift();
+  if (words.length && schema.has(positional)) keys.add(positional);
   return keys;
 }
 

@@ -120,7 +120,7 @@ function parserFor(
         shared(detectBuilder, configState, SETTINGS.detect),
         (args) => detectHandler(args, ctx),
       )
-      .command(configCommand(ctx, configState))
+      .command(configCommand(ctx, configState, SETTINGS))
       .command(
         'stats [directory]',
         'footage per camera and per day, archive savings, free space and a forecast (reads sizes only)',

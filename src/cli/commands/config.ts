@@ -1,8 +1,10 @@
 /**
- * `camera-archiver config --print [--json] [archive options]`: the effective configuration of the
- * archive command and where each value came from (default, config file, environment, command
- * line). It accepts every archive option, so "what would tonight's run use?" is answered by
- * running it with the same environment and flags as the timer.
+ * `camera-archiver config --print [COMMAND] [--json] [COMMAND's options]`: the effective
+ * configuration of one command (archive by default; record, snapshot, detect, stats) and where each
+ * value came from (default, config file key, CAMERA_ARCHIVER_* variable, command line). Each
+ * command's options are built by that command's own builder and go through the same shared-config
+ * loading as a run (`withSharedConfig`), so a source is computed by the code that applies the value,
+ * and "what would this command line use?" is answered by running it under `config --print`.
  */
 import type { Argv, CommandModule } from 'yargs';
 import {
@@ -22,20 +24,36 @@ import { redactUrl } from '../../notify.js';
 import type { CliContext } from '../context.js';
 import { archiveBuilder, toArchiveOptions } from './archive.js';
 import { withEffectiveValues } from './config-effective.js';
+import { recordRows, statsRows, withoutPasswords } from './config-commands.js';
+import { detectBuilder } from './detect.js';
+import { recordBuilder } from './record.js';
+import { snapshotBuilder } from './snapshot.js';
+import { statsBuilder } from './stats.js';
 
 /** Never printed: they would land in logs and bug reports. */
 const SECRET_KEYS = new Set(['notify-secret']);
 /** Shown by origin only: webhook URLs usually carry their token. */
 const URL_KEYS = new Set(['notify-url']);
-/** `config` shows the archive command's settings, as `config` would run it. */
-const SETTINGS: CommandSettings = {
+
+/** The commands `config` can show, as main.ts declares their shared settings. */
+export type PrintableCommand = 'archive' | 'record' | 'snapshot' | 'detect' | 'stats';
+export type PrintableSettings = Record<PrintableCommand, CommandSettings>;
+
+/** `config` alone shows archive's settings, as the nightly run would use them. */
+const ARCHIVE_IN_CONFIG: CommandSettings = {
   command: 'archive',
-  words: ['config'],
+  words: ['config', 'archive'],
   positionals: ['directory'],
 };
 
 /** Options of the CLI itself, not settings. */
 const NOT_SETTINGS = new Set(['help', 'version', 'print', 'config']);
+/** Per command: options that pick an action rather than set a value (record --status --json). */
+const ACTIONS: Partial<Record<string, ReadonlySet<string>>> = {
+  record: new Set(['status', 'json']),
+  snapshot: new Set(['json']),
+  detect: new Set(['json']),
+};
 
 export interface ConfigRow extends Provenance {
   key: string;
@@ -47,23 +65,30 @@ export function shownValue(key: string, value: unknown): unknown {
   if (SECRET_KEYS.has(key)) return '(set, hidden)';
   if (URL_KEYS.has(key))
     return (Array.isArray(value) ? value : [value]).map((v) => redactUrl(String(v)));
-  return value;
+  return withoutPasswords(value);
 }
 
-/** The rows `config --print` shows: every setting, its effective value and its source. Pure. */
+/**
+ * The rows `config --print` shows: every setting of the command, its value and its source. Pure.
+ * `settings`: the command's shared settings, with the words that name it on this command line.
+ */
 export function configRows(
   argv: Record<string, unknown>,
   schema: OptionSchema,
   state: ConfigState,
   commandWords: readonly string[],
+  settings: CommandSettings = { ...ARCHIVE_IN_CONFIG, words: commandWords },
 ): ConfigRow[] {
-  const cli = commandLineKeys(state.argv, schema, commandWords);
-  const { sources } = sharedSettingsFor(state, { ...SETTINGS, words: commandWords }, schema);
+  const cli = commandLineKeys(state.argv, schema, commandWords, settings.positionals?.[0]);
+  const { sources } = sharedSettingsFor(state, { ...settings, words: commandWords }, schema);
+  const actions = ACTIONS[settings.command] ?? new Set();
   const rows: ConfigRow[] = [];
   for (const spec of schema.values()) {
-    if (NOT_SETTINGS.has(spec.key)) continue;
-    const { source, from } = provenanceOf(spec.key, cli, sources);
+    if (NOT_SETTINGS.has(spec.key) || actions.has(spec.key)) continue;
+    const { source, from, fileKey } = provenanceOf(spec.key, cli, sources);
     const where: Provenance = from === undefined ? { source } : { source, from };
+    // A key other than the option's own name (in a section: `record.notify-url`) is named.
+    if (fileKey !== undefined && fileKey !== spec.key) where.fileKey = fileKey;
     // Hidden options (the test clock, the --no-confirm spelling) only when someone set them.
     if (spec.hidden && where.source === 'default') continue;
     rows.push({ key: spec.key, value: shownValue(spec.key, argv[spec.key]), ...where });
@@ -77,84 +102,140 @@ function formatValue(value: unknown): string {
   return String(value);
 }
 
-export function renderConfigText(rows: readonly ConfigRow[], state: ConfigState): string[] {
+function formatSource(r: Provenance): string {
+  const source = r.from ? `${r.source} ${r.from}` : r.source;
+  return r.fileKey ? `${source} (key ${r.fileKey})` : source;
+}
+
+export function renderConfigText(
+  rows: readonly ConfigRow[],
+  state: ConfigState,
+  command: string = 'archive',
+): string[] {
   const file = state.file
     ? `${state.file.path} (${state.file.explicit ? 'from --config or CAMERA_ARCHIVER_CONFIG' : 'default location'})`
     : `none (no --config, and none of ${DEFAULT_CONFIG_FILES.join(', ')} exists)`;
-  const keyWidth = Math.max(...rows.map((r) => r.key.length));
-  const valueWidth = Math.min(40, Math.max(...rows.map((r) => formatValue(r.value).length)));
+  const keyWidth = Math.max(0, ...rows.map((r) => r.key.length));
+  const valueWidth = Math.min(40, Math.max(0, ...rows.map((r) => formatValue(r.value).length)));
   return [
-    'Effective configuration of camera-archiver archive',
+    `Effective configuration of camera-archiver ${command}`,
     `config file: ${file}`,
     'precedence: command line > environment (CAMERA_ARCHIVER_*) > config file > default',
     '',
-    ...rows.map((r) => {
-      const source = r.from ? `${r.source} ${r.from}` : r.source;
-      return `  ${r.key.padEnd(keyWidth)}  ${formatValue(r.value).padEnd(valueWidth)}  ${source}`;
-    }),
+    ...(rows.length ? [] : ['  (no settings)']),
+    ...rows.map(
+      (r) =>
+        `  ${r.key.padEnd(keyWidth)}  ${formatValue(r.value).padEnd(valueWidth)}  ${formatSource(r)}`,
+    ),
   ];
 }
 
 export function configJson(
   rows: readonly ConfigRow[],
   state: ConfigState,
+  command?: string,
 ): Record<string, unknown> {
   return {
     command: 'config',
+    ...(command ? { for: command } : {}),
     configFile: state.file?.path ?? null,
     options: Object.fromEntries(
       rows.map((r) => [
         r.key,
-        { value: r.value ?? null, source: r.source, ...(r.from ? { from: r.from } : {}) },
+        {
+          value: r.value ?? null,
+          source: r.source,
+          ...(r.from ? { from: r.from } : {}),
+          ...(r.fileKey ? { key: r.fileKey } : {}),
+        },
       ]),
     ),
   };
 }
 
-export function configCommand(ctx: CliContext, state: ConfigState): CommandModule {
-  let schema: OptionSchema = new Map();
+type Builder = (y: Argv) => Argv<Record<string, unknown>>;
+
+const SHOWN: Record<PrintableCommand, { usage: string; builder: Builder }> = {
+  archive: { usage: 'archive [directory]', builder: archiveBuilder },
+  record: { usage: 'record [root]', builder: recordBuilder },
+  snapshot: { usage: 'snapshot [output]', builder: snapshotBuilder },
+  detect: { usage: 'detect', builder: detectBuilder },
+  stats: { usage: 'stats [directory]', builder: statsBuilder },
+};
+
+export function configCommand(
+  ctx: CliContext,
+  state: ConfigState,
+  settings: PrintableSettings,
+): CommandModule {
+  /** One sub-command per command: its own options, its own shared settings. */
+  const shown = (command: PrintableCommand, isDefault: boolean): CommandModule => {
+    const own = { ...settings[command], words: ['config', command] };
+    let schema: OptionSchema = new Map();
+    return {
+      command: isDefault ? [SHOWN[command].usage, '$0 [directory]'] : SHOWN[command].usage,
+      describe: `the settings of ${command}${isDefault ? ' (the default)' : ''}`,
+      builder: (y: Argv) => {
+        const options = SHOWN[command].builder(y);
+        // `--json` (the output format here) for the commands that have no --json of their own.
+        if (!('json' in optionTable(options).key))
+          options.option('json', { type: 'boolean', default: false, describe: 'JSON output' });
+        const built = withSharedConfig(options, state, own);
+        schema = schemaFromTable(optionTable(built));
+        return built;
+      },
+      handler: (argv) => {
+        const args = argv as Record<string, unknown>;
+        const rows = configRows(args, schema, state, own.words, own);
+        // Output format from the command line only: `json: true` in the file is for the runs.
+        const wantsJson =
+          commandLineKeys(state.argv, schema, own.words, own.positionals?.[0]).has('json') &&
+          args.json === true;
+        // Every effective value, as the command computes it from these settings.
+        const effective =
+          command === 'archive'
+            ? (toArchiveOptions(args, ctx.commandLine), // the same validation as a run: exit 2
+              withEffectiveValues(rows, args, state.env, !wantsJson))
+            : command === 'record'
+              ? recordRows(rows, args, state, !wantsJson)
+              : command === 'stats'
+                ? statsRows(rows, args)
+                : rows;
+        ctx.stdout.write(
+          wantsJson
+            ? `${JSON.stringify(configJson(effective, state, command === 'archive' ? undefined : command), null, 2)}\n`
+            : `${renderConfigText(effective, state, command).join('\n')}\n`,
+        );
+      },
+    };
+  };
   return {
-    command: 'config [directory]',
-    describe: 'show the effective configuration and where each value came from',
-    builder: (y: Argv) => {
-      const built = withSharedConfig(
-        archiveBuilder(y)
-          .option('print', {
-            type: 'boolean',
-            default: true,
-            describe: 'print every archive setting with its source (the default action)',
-            group: 'Config:',
-          })
-          .example('$0 config --print', "what tonight's run uses, and why")
-          .example('$0 config --print --json', 'the same, for scripts')
-          .example(
-            'CAMERA_ARCHIVER_JOBS=2 $0 config --config ./test.yaml',
-            'check a new file and an override',
-          )
-          .epilogue(
-            'Accepts every archive option, so it answers "what would this command line use?". --json here means JSON output. The notify secret is never shown and notify URLs only by origin.',
-          ),
-        state,
-        SETTINGS,
-      );
-      schema = schemaFromTable(optionTable(built));
-      return built;
-    },
-    handler: (argv) => {
-      const args = argv as Record<string, unknown>;
-      // The same validation as a real run: a bad value is an error (exit 2) here too.
-      toArchiveOptions(args, ctx.commandLine);
-      const rows = configRows(args, schema, state, ['config']);
-      // Output format from the command line only: `json: true` in the file is for the runs.
-      const json =
-        commandLineKeys(state.argv, schema, ['config']).has('json') && args.json === true;
-      // Every effective value, including the defaults that depend on other settings.
-      const shown = withEffectiveValues(rows, args, state.env, !json);
-      ctx.stdout.write(
-        json
-          ? `${JSON.stringify(configJson(shown, state), null, 2)}\n`
-          : `${renderConfigText(shown, state).join('\n')}\n`,
-      );
-    },
+    command: 'config',
+    describe: 'show the effective configuration of a command and where each value came from',
+    builder: (y: Argv) =>
+      y
+        .option('print', {
+          type: 'boolean',
+          default: true,
+          global: true,
+          describe: 'print every setting with its source (the default action)',
+          group: 'Config:',
+        })
+        .command(shown('archive', true))
+        .command(shown('record', false))
+        .command(shown('snapshot', false))
+        .command(shown('detect', false))
+        .command(shown('stats', false))
+        .example('$0 config --print', "what tonight's archive run uses, and why")
+        .example('$0 config --print --json', 'the same, for scripts')
+        .example('$0 config --print record', 'what the recorder uses: cameras, segments, storage')
+        .example(
+          'CAMERA_ARCHIVER_JOBS=2 $0 config --config ./test.yaml',
+          'check a new file and an override',
+        )
+        .epilogue(
+          'Accepts every option of the command shown, so it answers "what would this command line use?". --json here means JSON output. The notify secret is never shown, notify URLs only by origin, and a camera URL\'s password as ***.',
+        ),
+    handler: () => undefined, // a sub-command (archive by default) always runs
   };
 }
