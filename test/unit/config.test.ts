@@ -358,3 +358,39 @@ describe('one shared file for archive and record', () => {
     expect(errors).toEqual([expect.stringMatching(/^key record\.bogus: not an option/)]);
   });
 });
+
+describe('config --print masks camera passwords', () => {
+  it('rtsp://user:PASSWORD@host prints as user:***@host, whatever the password holds (seeded)', async () => {
+    const { maskPasswords } = await import('../../src/cli/commands/config-commands.js');
+    const seed = Number(process.env.TEST_SEED ?? Date.now() % 1_000_000);
+    console.log(`maskPasswords seed=${seed} (TEST_SEED to repeat)`);
+    let state = seed || 1;
+    const next = (n: number): number => {
+      state = (state * 48271) % 2147483647; // Park–Miller: the same seed, the same cases
+      return state % n;
+    };
+    const pick = (chars: string, min: number, max: number): string =>
+      Array.from({ length: min + next(max - min + 1) }, () => chars[next(chars.length)]).join('');
+    for (let i = 0; i < 500; i++) {
+      // Passwords as people type them into camera UIs: '@' and ':' included (URL parsers take
+      // the authority's last '@' as the end of the user info).
+      const password = pick('ABCXYZ0189@:!$%&*+,;=~_-', 1, 16);
+      const user = pick('abcxyz019', 0, 8);
+      const host = `${pick('abcdefgh', 1, 8)}.lan${next(2) ? ':554' : ''}`;
+      const rest = next(2) ? `/${pick('abcdefgh/', 0, 12)}${next(2) ? '?channel=1' : ''}` : '';
+      const url = `${next(2) ? 'rtsp' : 'rtsps'}://${user}:${password}@${host}${rest}`;
+      const masked = `${url.slice(0, url.indexOf('://') + 3)}${user}:***@${host}${rest}`;
+      const where = `seed ${seed}, case ${i}: ${url}`;
+      expect(maskPasswords(url), where).toBe(masked);
+      expect(maskPasswords(`front=${url} and ${url}`), where).toBe(`front=${masked} and ${masked}`);
+    }
+    // No password, no user info, not a URL: unchanged.
+    for (const text of [
+      'rtsp://cam.lan/s',
+      'rtsp://user@cam.lan/s',
+      'lavfi:testsrc2',
+      '/dev/video0',
+    ])
+      expect(maskPasswords(text)).toBe(text);
+  });
+});
