@@ -204,6 +204,31 @@ describe('config --print (e2e)', () => {
       expect(o.jobs).toBeUndefined(); // archive's variable: not a stats setting
     });
 
+    it('snapshot and detect: shown even before the required camera is given; no password', async () => {
+      const bare = await runCli(['config', '--print', 'snapshot', '--no-config'], {
+        env: { XDG_STATE_HOME: state },
+      });
+      expect(bare.exitCode, bare.stderr).toBe(0);
+      expect(bare.stdout).toMatch(/^ {2}camera +\(none: snapshot requires it\) +default$/m);
+      const { stdout, options: o } = await printJson(
+        ['snapshot', '--no-config', '-c', 'front=rtsp://u:s3cr3t@cam.lan/s', 'front.jpg'],
+        { CAMERA_ARCHIVER_TIMEOUT: '5' },
+      );
+      expect(o.camera).toEqual({ value: 'front=rtsp://u:***@cam.lan/s', source: 'command line' });
+      expect(o.output).toEqual({ value: 'front.jpg', source: 'command line' });
+      expect(o.timeout).toEqual({
+        value: 5,
+        source: 'environment',
+        from: 'CAMERA_ARCHIVER_TIMEOUT',
+      });
+      expect(stdout).not.toContain('s3cr3t');
+      const detect = await runCli(['config', 'detect', '--no-config'], {
+        env: { XDG_STATE_HOME: state },
+      });
+      expect(detect.exitCode, detect.stderr).toBe(0);
+      expect(detect.stdout).toContain('Effective configuration of camera-archiver detect');
+    });
+
     it('a bad value is refused as the command itself refuses it (exit 2, naming its origin)', async () => {
       const r = await runCli(['config', '--print', 'stats', '--no-config', root], {
         env: { XDG_STATE_HOME: state, CAMERA_ARCHIVER_AGE: '-1' },

@@ -172,6 +172,7 @@ export function configCommand(
   const shown = (command: PrintableCommand, isDefault: boolean): CommandModule => {
     const own = { ...settings[command], words: ['config', command] };
     let schema: OptionSchema = new Map();
+    const required = new Set<string>();
     return {
       command: isDefault ? [SHOWN[command].usage, '$0 [directory]'] : SHOWN[command].usage,
       describe: `the settings of ${command}${isDefault ? ' (the default)' : ''}`,
@@ -180,6 +181,13 @@ export function configCommand(
         // `--json` (the output format here) for the commands that have no --json of their own.
         if (!('json' in optionTable(options).key))
           options.option('json', { type: 'boolean', default: false, describe: 'JSON output' });
+        // Shown even when a required option is missing (snapshot's --camera): its row says so.
+        const demanded = (optionTable(options) as { demandedOptions?: Record<string, unknown> })
+          .demandedOptions;
+        for (const key of Object.keys(demanded ?? {})) {
+          required.add(key);
+          delete demanded?.[key];
+        }
         const built = withSharedConfig(options, state, own);
         schema = schemaFromTable(optionTable(built));
         return built;
@@ -200,7 +208,11 @@ export function configCommand(
               ? recordRows(rows, args, state, !wantsJson)
               : command === 'stats'
                 ? statsRows(rows, args)
-                : rows;
+                : rows.map((r) =>
+                    r.value === undefined && required.has(r.key) && !wantsJson
+                      ? { ...r, value: `(none: ${command} requires it)` }
+                      : r,
+                  );
         ctx.stdout.write(
           wantsJson
             ? `${JSON.stringify(configJson(effective, state, command === 'archive' ? undefined : command), null, 2)}\n`
