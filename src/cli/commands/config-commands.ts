@@ -152,7 +152,11 @@ export function recordRows<R extends Row>(
                 from: file.path,
                 fileKey: `${camerasKey ?? 'cameras'}[${i}]`,
               }
-            : { source: row.source, ...(row.from ? { from: row.from } : {}) };
+            : {
+                source: row.source,
+                ...(row.from ? { from: row.from } : {}),
+                ...(row.fileKey ? { fileKey: row.fileKey } : {}),
+              };
         if (!noCamera) out.push({ key: `camera.${c.name}`, value: cameraValue(c, text), ...where });
       });
       continue;
