@@ -11,6 +11,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  renameSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -108,6 +109,17 @@ describe('migrating from the Python archiver (e2e)', () => {
 
     // Weekly: the first cleanup of a tree never cleaned before removes most of its footage, and
     // the --max-delete guard refuses it as a whole, saying exactly how to go on.
+    // A file in the trash outside the layout the tools write (input|output/YYYY/MM/DD/) was put
+    // there by neither: the cleanup refuses to purge such a trash, naming the file.
+    const stray = '.deleted/input/REO_front_20241105120000.mp4';
+    const foreign = await run(CLEANUP_LINE);
+    expect(foreign.exitCode).toBe(1);
+    expect(foreign.stderr).toContain(`${path.join(root, stray)} (outside the date folders)`);
+    expect(foreign.stderr).toContain('move those files out of the trash');
+    expect(listTree(root)).toContain(stray);
+    // As it says: moved out of the trash, the cleanup goes on.
+    renameSync(path.join(root, stray), path.join(root, 'stray-REO_front_20241105120000.mp4'));
+
     const before = listTree(root);
     const weekly = await run(CLEANUP_LINE);
     expect(weekly.exitCode).toBe(1);
@@ -133,8 +145,8 @@ describe('migrating from the Python archiver (e2e)', () => {
     expect(tree).toContain('.deleted/output/2024/12/01/archived-20241201120000.mp4');
     expect(tree).toContain('.deleted/output/2025/01/10/archived-20250110120000.mp4');
     expect(tree.filter((p) => p.startsWith('archived/') && !p.endsWith('/'))).toEqual([]);
-    // A trash file outside date folders is left where it is.
-    expect(tree).toContain('.deleted/input/REO_front_20241105120000.mp4');
+    // The file moved out of the trash is the user's again: untouched.
+    expect(tree).toContain('stray-REO_front_20241105120000.mp4');
 
     // --age 0 means "age rule off" here (the Python archiver: "everything").
     const ageZero = await run(['--cleanup', '--age', '0', '-y']);
