@@ -13,6 +13,7 @@ import { errorMessage } from '../errors.js';
 import type { Log } from '../logger.js';
 import { parseClipName, parseStamp } from '../naming.js';
 import { progressParser } from './ffmpeg-args.js';
+import { countRun, type TaskCounters } from './periodic.js';
 import type { MovedSegment } from './segment-mover.js';
 import { isStagedSegment } from './segment-mover.js';
 import { continuityGaps, ListTail, parseSegmentLine, type SegmentEntry } from './segment-list.js';
@@ -22,6 +23,11 @@ export const BACKOFF_SECONDS: readonly number[] = [1, 5, 10, 20, 30, 60];
 
 export function backoffSeconds(attempt: number): number {
   return BACKOFF_SECONDS[Math.min(Math.max(0, attempt), BACKOFF_SECONDS.length - 1)] ?? 60;
+}
+
+/** The same schedule scaled to a first delay of `firstMs` and capped at `maxMs`. */
+export function backoffMs(attempt: number, firstMs = 1000, maxMs = 60_000): number {
+  return Math.min(maxMs, backoffSeconds(attempt) * firstMs);
 }
 
 export interface ExitInfo {
@@ -92,6 +98,11 @@ export interface SupervisorOptions {
   reapOrphans?: (stagingDir: string) => Promise<number>;
   /** When aborted during a stop, ffmpeg is killed at once (the user asked twice). */
   hurry?: AbortSignal;
+  /** First restart delay and cap (BACKOFF_SECONDS scaled); default 1 s and 60 s. */
+  restartBackoffMs?: number;
+  restartBackoffMaxMs?: number;
+  /** Runs of the poll, watchdog and backoff paths, shown in the status file. */
+  counters?: TaskCounters;
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts; never rejects. */
@@ -135,7 +146,10 @@ export class CameraSupervisor {
   private readonly healthyMs: number;
   private readonly stopGraceMs: number;
 
+  private readonly counters: TaskCounters;
+
   constructor(private readonly o: SupervisorOptions) {
+    this.counters = o.counters ?? {};
     this.status = {
       name: o.name,
       source: o.source,
@@ -149,13 +163,17 @@ export class CameraSupervisor {
   }
 
   private changed(): void {
-    this.o.onChange?.(this.status);
+    try {
+      this.o.onChange?.(this.status);
+    } catch (error) {
+      // A listener's bug (status, notifications) must not end this camera's recording.
+      this.o.log.error(`camera ${this.o.name}: status listener failed: ${errorMessage(error)}`);
+    }
   }
 
   /** Records until `stop` aborts; resolves once the last segment is in the tree. */
   async run(stop: AbortSignal): Promise<void> {
     const { log, name } = this.o;
-    await fsp.mkdir(this.o.stagingDir, { recursive: true });
     await this.o.reapOrphans?.(this.o.stagingDir).catch((error: unknown) => {
       log.warn(`camera ${name}: could not check for a left-over ffmpeg: ${errorMessage(error)}`);
     });
@@ -171,7 +189,8 @@ export class CameraSupervisor {
       }
       if (stop.aborted) break;
       if (this.o.clock() - started >= this.healthyMs) attempt = 0;
-      const delay = backoffSeconds(attempt++);
+      const delayMs = backoffMs(attempt++, this.o.restartBackoffMs, this.o.restartBackoffMaxMs);
+      const delay = delayMs / 1000;
       this.status.restarts++;
       this.status.lastRestartCause = cause;
       this.status.lastError = cause;
@@ -181,7 +200,8 @@ export class CameraSupervisor {
       this.status.currentSince = undefined;
       this.changed();
       log.warn(`camera ${name}: ${cause}; restart #${this.status.restarts} in ${delay} s`);
-      await this.o.sleep(delay * 1000, stop);
+      countRun(this.counters, 'backoff');
+      await this.o.sleep(delayMs, stop);
     }
     this.status.state = 'stopped';
     this.status.pid = undefined;
@@ -282,6 +302,9 @@ export class CameraSupervisor {
   /** One ffmpeg run; returns why it ended. */
   private async runOnce(stop: AbortSignal): Promise<string> {
     const { log, name, clock } = this.o;
+    // Here, not once before the loop: a staging folder removed by hand (or a failed mount) is
+    // created again at the next restart instead of ending this camera's recording for good.
+    await fsp.mkdir(this.o.stagingDir, { recursive: true });
     const listFile = path.join(
       this.o.stagingDir,
       `.segments-${process.pid}-${++this.runCounter}.csv`,
@@ -347,7 +370,9 @@ export class CameraSupervisor {
           child.kill('SIGKILL');
         }
       };
-      void escalate();
+      void escalate().catch((error: unknown) =>
+        log.error(`camera ${name}: stopping ffmpeg failed: ${errorMessage(error)}`),
+      );
     };
     const onStop = (): void => stopChild('stopped');
     stop.addEventListener('abort', onStop, { once: true });
@@ -356,7 +381,15 @@ export class CameraSupervisor {
     try {
       while (!exit) {
         await Promise.race([child.exited, new Promise((r) => setTimeout(r, this.pollMs))]);
-        await this.drain(tail, entries);
+        // One failed poll (an unreadable list, a staging folder gone for a moment) is logged and
+        // tried again at the next one: leaving this loop would lose track of a running ffmpeg.
+        try {
+          await this.drain(tail, entries);
+          countRun(this.counters, 'poll');
+        } catch (error) {
+          countRun(this.counters, 'poll', error);
+          log.error(`camera ${name}: reading the segment list failed: ${errorMessage(error)}`);
+        }
         const now = clock();
         const current = await this.current();
         if (current) {
@@ -376,6 +409,7 @@ export class CameraSupervisor {
             lastSize = current.size;
           }
         }
+        countRun(this.counters, 'watchdog');
         if (!exit && !killTimer && now - lastActivity > this.o.stallMs) {
           stopChild(
             `watchdog: no progress and no output growth for ${Math.round((now - lastActivity) / 1000)} s`,
@@ -386,12 +420,14 @@ export class CameraSupervisor {
       stop.removeEventListener('abort', onStop);
     }
     const exitInfo = await child.exited;
-    await this.drain(tail, entries);
+    await this.drain(tail, entries).catch((error: unknown) =>
+      log.error(`camera ${name}: reading the segment list failed: ${errorMessage(error)}`),
+    );
     await this.queue;
     // Whatever the list never reported (ffmpeg killed, crashed) is a leftover: recover it now, so
     // the next run starts with an empty staging folder and never reuses a name.
     await this.recoverLeftovers('ffmpeg exit');
-    await fsp.rm(listFile, { force: true });
+    await fsp.rm(listFile, { force: true }).catch(() => undefined);
     this.status.pid = undefined;
     return cause ?? describeExit(exitInfo, stderrTail.at(-1));
   }
