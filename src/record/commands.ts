@@ -177,7 +177,8 @@ export async function runRecord(
       hasDevice: existsSync,
       statfs: nodeStatfs,
       reclaim: reclaimSpace,
-      lockCamera: (dir, camera) => lockCamera(dir, camera, io.commandLine, log),
+      // The lock file shows the command line to whoever finds the camera busy: no secrets in it.
+      lockCamera: (dir, camera) => lockCamera(dir, camera, redact(io.commandLine), log),
       reapOrphans: (dir) => reapOrphans(dir, log),
       clock: () => new Date(),
       monotonic: () => performance.now(),

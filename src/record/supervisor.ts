@@ -54,7 +54,8 @@ export interface SegmentSink {
   recoverAll(stagingDir: string, camera: string): Promise<MovedSegment[]>;
 }
 
-export type CameraState = 'starting' | 'recording' | 'waiting' | 'stopped';
+/** 'stalled': ffmpeg runs but nothing arrived for a while (the watchdog restarts it at stallMs). */
+export type CameraState = 'starting' | 'recording' | 'stalled' | 'waiting' | 'stopped';
 
 export interface CameraStatus {
   name: string;
@@ -410,6 +411,20 @@ export class CameraSupervisor {
           }
         }
         countRun(this.counters, 'watchdog');
+        // The status says so as soon as the camera goes quiet, not only when the watchdog acts:
+        // a camera that vanished without closing its connection is not "recording".
+        const quietMs = now - lastActivity;
+        const stalledAfterMs = Math.max(this.o.stallMs / 2, 3000, 4 * this.pollMs);
+        if (this.status.state === 'recording' && quietMs > stalledAfterMs) {
+          this.status.state = 'stalled';
+          this.status.lastError = `no data from the camera for ${Math.round(quietMs / 1000)} s`;
+          log.warn(`camera ${name}: ${this.status.lastError}`);
+          this.changed();
+        } else if (this.status.state === 'stalled' && quietMs <= stalledAfterMs) {
+          this.status.state = 'recording';
+          log.info(`camera ${name}: data flows again`);
+          this.changed();
+        }
         if (!exit && !killTimer && now - lastActivity > this.o.stallMs) {
           stopChild(
             `watchdog: no progress and no output growth for ${Math.round((now - lastActivity) / 1000)} s`,
