@@ -13,7 +13,7 @@ import {
   type Codec,
   type EncoderChoice,
 } from '../encoders.js';
-import { ConfigError, UsageError } from '../errors.js';
+import { ConfigError, EnvironmentError, UsageError } from '../errors.js';
 import { OUTPUT_DIR_NAME, TRASH_DIR_NAME } from '../naming.js';
 import { parseDuration } from '../units.js';
 
@@ -557,7 +557,9 @@ export function buildRecordConfig(
       );
     seen.add(c.name);
     if (c.source.kind === 'v4l2' && !env.deviceExists(c.source.input)) {
-      throw new ConfigError(
+      // Not a config error (exit 2, never restarted by the unit): a USB camera can appear a
+      // moment after boot, or come back after a replug. Exit 1, and systemd tries again.
+      throw new EnvironmentError(
         `camera '${c.name}': device ${c.source.input} does not exist (run 'camera-archiver detect' to list cameras)`,
       );
     }
