@@ -52,6 +52,16 @@ export const PERIODIC_PATHS = [
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * The recorder's environment: ours without CAMERA_ARCHIVER_* (the CLI reads those as options, and
+ * CAMERA_ARCHIVER_BIN is the harness's, not the recorder's).
+ */
+function recorderEnv() {
+  const env = { ...process.env, TZ: 'UTC' };
+  for (const k of Object.keys(env)) if (k.startsWith('CAMERA_ARCHIVER_')) delete env[k];
+  return env;
+}
+
 /** True when /usr/bin/python3 has gst-rtsp-server (the loopback camera). */
 export function rtspCameraAvailable() {
   return (
@@ -271,7 +281,7 @@ export async function soak(options = {}) {
       NOTIFY_SECRET,
       '-vv',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TZ: 'UTC' } },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: recorderEnv() },
   );
   let stdout = '';
   let stderr = '';
@@ -325,6 +335,7 @@ export async function soak(options = {}) {
     if (samples.length % 15 === 5) {
       const r = spawnSync(process.execPath, [o.bin, 'record', root, '--status'], {
         encoding: 'utf8',
+        env: recorderEnv(),
         timeout: 20_000,
       });
       statusOutputs.push({ t, inOutage: w >= 0, code: r.status, out: r.stdout + r.stderr });
