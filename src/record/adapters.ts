@@ -92,6 +92,9 @@ export function mediaTools(
         stdin: 'ignore',
         env: recorderEnv(env),
         timeout: 120_000,
+        // Own process group: a terminal's Ctrl+C is a request to stop recording, not to cut the
+        // thumbnail or remux of a segment that is being finished.
+        detached: true,
       });
       return { exitCode: r.exitCode ?? -1, stderr: String(r.stderr) };
     },
@@ -115,6 +118,7 @@ export async function probeSegment(
     stdin: 'ignore',
     env,
     timeout: timeoutMs,
+    detached: true, // see mediaTools: Ctrl+C must not kill the probe of a segment being finished
   });
   const tail = String(r.stderr).trim().split('\n').slice(-1)[0] ?? '';
   if (r.timedOut) return { kind: 'unknown', reason: `no answer within ${timeoutMs / 1000} s` };
