@@ -6,7 +6,6 @@
 import { existsSync, promises as fsp, readdirSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { EnvironmentError, errorMessage, UsageError } from '../errors.js';
 import { createLogger, type Level } from '../logger.js';
@@ -181,7 +180,6 @@ export async function runRecord(
       lockCamera: (dir, camera) => lockCamera(dir, camera, redact(io.commandLine), log),
       reapOrphans: (dir) => reapOrphans(dir, log),
       clock: () => new Date(),
-      monotonic: () => performance.now(),
       log,
     });
     await recorder.run({

@@ -11,7 +11,7 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import {
   formatCommand,
   profileFor,
@@ -59,8 +59,13 @@ export interface RecorderIo {
   log: Log;
   /** Sends a notification (camera offline/online, storage thresholds); must never throw. */
   notify?(event: NotifyEvent): void;
-  /** Monotonic milliseconds (performance.now): tells how far the wall clock stepped. */
+  /**
+   * Milliseconds since boot (default: os.uptime): tells how far the wall clock stepped, also
+   * across a restart of the recorder within one boot.
+   */
   monotonic?(): number;
+  /** This boot's id (default: /proc/sys/kernel/random/boot_id); undefined where unknown. */
+  bootId?(): string | undefined;
 }
 
 export interface RecorderControl {
@@ -142,12 +147,13 @@ export class Recorder {
    */
   private watchClock(): void {
     const wall = this.io.clock().getTime();
-    const offset = wall - (this.io.monotonic ?? (() => performance.now()))();
+    const offset = wall - (this.io.monotonic ?? (() => os.uptime() * 1000))();
     if (new Date(wall).getUTCFullYear() < 2000) {
       this.unsetClockOffset = offset;
       this.clockShiftMs = undefined;
       if (!this.clockUnsetLogged) {
         this.clockUnsetLogged = true;
+        this.saveUnsetClock(offset);
         this.io.log.error(
           `the system clock reads ${new Date(wall).toISOString()} (not set: no RTC, NTP not synced yet): segments are kept in staging and moved into the tree under their real time once the clock is set`,
         );
@@ -157,6 +163,49 @@ export class Recorder {
       this.io.log.warn(
         `the system clock is set now (it stepped ${Math.round(this.clockShiftMs / 1000)} s): moving the segments held since then`,
       );
+    }
+  }
+
+  /**
+   * The unset clock's offset, kept in staging with the boot's id: a recorder restarted in the
+   * same boot (a crash, a reload of the unit) can still place the segments named before the step.
+   */
+  private clockFile(): string {
+    return path.join(this.config.root, STAGING_DIR_NAME, '.clock-unset.json');
+  }
+
+  private bootId(): string | undefined {
+    if (this.io.bootId) return this.io.bootId();
+    try {
+      return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private saveUnsetClock(offsetMs: number): void {
+    const bootId = this.bootId();
+    if (!bootId) return;
+    try {
+      writeFileSync(this.clockFile(), `${JSON.stringify({ bootId, offsetMs })}\n`);
+    } catch (error) {
+      this.io.log.warn(`cannot keep the unset clock's offset: ${errorMessage(error)}`);
+    }
+  }
+
+  /** At start: an unset clock seen earlier in this boot (by a recorder that is gone). */
+  private loadUnsetClock(): void {
+    try {
+      const saved = JSON.parse(readFileSync(this.clockFile(), 'utf8')) as {
+        bootId?: string;
+        offsetMs?: number;
+      };
+      const bootId = this.bootId();
+      if (bootId && saved.bootId === bootId && typeof saved.offsetMs === 'number')
+        this.unsetClockOffset = saved.offsetMs;
+      else rmSync(this.clockFile(), { force: true });
+    } catch {
+      // None kept: the clock was never seen unset in this boot.
     }
   }
 
@@ -302,7 +351,11 @@ export class Recorder {
   /** Segments held in staging (no probe answer, clock not set): tried again, moved when possible. */
   private async retryHeld(): Promise<void> {
     this.watchClock();
-    if (this.mover.held.size === 0) return;
+    if (this.mover.held.size === 0) {
+      // Every segment of the unset-clock time is placed: the kept offset has done its job.
+      if (this.clockShiftMs !== undefined) rmSync(this.clockFile(), { force: true });
+      return;
+    }
     const moved = await this.mover.retryHeld();
     for (const m of moved) this.io.log.info(`staging: held segment moved to ${m.file}`);
     this.markDirty();
@@ -372,6 +425,8 @@ export class Recorder {
   async run(control: RecorderControl): Promise<void> {
     const { io, config } = this;
     await fsp.mkdir(path.join(config.root, STAGING_DIR_NAME), { recursive: true });
+    // Before any camera starts: its start-up recovery may meet segments of an unset clock.
+    this.loadUnsetClock();
     const locks: CameraLock[] = [];
     try {
       for (const camera of config.cameras) {

@@ -389,6 +389,8 @@ export class SegmentMover {
       }
       if (/^\.segments-.*\.csv$/.test(name)) continue;
       if (!isStagedSegment(name, camera)) continue;
+      // Held for the clock: complete and known; retryHeld() moves it once its time is known.
+      if (this.held.get(path.join(stagingDir, name))?.reason.includes('clock')) continue;
       const result = await this.recover(path.join(stagingDir, name));
       if (result) moved.push(result);
     }
