@@ -337,6 +337,7 @@ export async function soak(options = {}) {
       alive: existsSync(`/proc/${rec.pid}`),
       rss: rssKiB(rec.pid),
       fds: fdCount(rec.pid),
+      load: Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
       statusPid: status?.pid,
       cam1: status?.cameras?.find((c) => c.name === 'cam1')?.state,
     });
@@ -438,6 +439,15 @@ export async function soak(options = {}) {
   };
   const fds = { early: median(early.map((s) => s.fds)), late: median(late.map((s) => s.fds)) };
   rss.maxKiB = Math.max(...samples.map((s) => s.rss ?? 0));
+  // The trend, not just two points: median RSS (MiB), fds and load average of each tenth of the run.
+  const tenths = Array.from({ length: 10 }, (_, k) =>
+    samples.filter((s) => s.t >= (k * durationMs) / 10 && s.t < ((k + 1) * durationMs) / 10),
+  );
+  const trend = {
+    rssMiB: tenths.map((t) => Math.round((median(t.map((s) => s.rss)) ?? 0) / 102.4) / 10),
+    fds: tenths.map((t) => median(t.map((s) => s.fds)) ?? 0),
+    load: tenths.map((t) => median(t.map((s) => s.load)) ?? 0),
+  };
   if (rss.earlyKiB && rss.lateKiB)
     check(
       rss.lateKiB <= rss.earlyKiB * 1.25 + 16 * 1024,
@@ -525,6 +535,7 @@ export async function soak(options = {}) {
     perCamera,
     rss,
     fds,
+    trend,
     periodic,
     webhookRequests: hook.requests.length,
     webhookEvents: events,
@@ -554,6 +565,7 @@ export function formatReport(r) {
     );
   lines.push(
     `  RSS ${Math.round(r.rss.earlyKiB / 1024)} MiB early → ${Math.round(r.rss.lateKiB / 1024)} MiB late (max ${Math.round(r.rss.maxKiB / 1024)} MiB); open fds ${r.fds.early} → ${r.fds.late}`,
+    `  trend by tenths of the run: RSS MiB ${r.trend.rssMiB.join(' ')}; fds ${r.trend.fds.join(' ')}; load average ${r.trend.load.join(' ')}`,
     `  periodic runs: ${Object.entries(r.periodic)
       .map(([k, v]) => `${k} ${v.runs}${v.failures ? ` (${v.failures} failed)` : ''}`)
       .join(', ')}`,
