@@ -468,7 +468,11 @@ export class Recorder {
 
     let reloading: Promise<void> = Promise.resolve();
     const unsubscribe = control.onReload?.(() => {
-      reloading = reloading.then(() => this.reload(control));
+      // A failed reload (a lock that cannot be released, a start that throws) is logged; it must
+      // not become an unhandled rejection that ends the process with the other cameras running.
+      reloading = reloading
+        .then(() => this.reload(control))
+        .catch((error: unknown) => io.log.error(`reload failed: ${errorMessage(error)}`));
     });
 
     await new Promise<void>((resolve) => {
