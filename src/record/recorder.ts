@@ -357,7 +357,11 @@ export class Recorder {
       return;
     }
     const moved = await this.mover.retryHeld();
-    for (const m of moved) this.io.log.info(`staging: held segment moved to ${m.file}`);
+    for (const m of moved) {
+      this.io.log.info(`staging: held segment moved to ${m.file}`);
+      const camera = path.basename(m.file).replace(/_\d{14}\.mp4$/, '');
+      this.running.get(camera)?.supervisor.noteLateSegment(m);
+    }
     this.markDirty();
   }
 

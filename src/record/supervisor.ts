@@ -11,7 +11,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import type { Log } from '../logger.js';
-import { parseClipName, parseStamp } from '../naming.js';
+import { parseClipName, parseStamp, utcStampToLocal } from '../naming.js';
 import { progressParser } from './ffmpeg-args.js';
 import { countRun, type TaskCounters } from './periodic.js';
 import type { MovedSegment } from './segment-mover.js';
@@ -222,6 +222,24 @@ export class CameraSupervisor {
     }
   }
 
+  /**
+   * A listed segment the mover kept in staging (no probe answer, clock not set): it is footage
+   * all the same, so the next segment is not reported as following a gap.
+   */
+  private noteHeld(entry: SegmentEntry): void {
+    const clip = parseClipName(entry.name);
+    const local = clip ? utcStampToLocal(clip.stamp) : undefined;
+    const startMs = local ? stampMs(`${this.o.name}_${local}.mp4`) : undefined;
+    if (startMs !== undefined) this.lastSegmentEndMs = startMs + (entry.end - entry.start) * 1000;
+  }
+
+  /** A held segment the recorder moved later (retry): counted like any other. */
+  noteLateSegment(moved: MovedSegment): void {
+    this.status.segmentsWritten++;
+    this.status.lastSegment = path.basename(moved.file);
+    this.changed();
+  }
+
   private noteSegment(moved: MovedSegment, entry: SegmentEntry | undefined): void {
     const base = path.basename(moved.file);
     const startMs = stampMs(base);
@@ -251,6 +269,7 @@ export class CameraSupervisor {
       try {
         const moved = await this.o.sink.finish(path.join(this.o.stagingDir, entry.name));
         if (moved) this.noteSegment(moved, entry);
+        else this.noteHeld(entry);
       } catch (error) {
         this.status.lastError = `moving ${entry.name}: ${errorMessage(error)}`;
         this.o.log.error(
