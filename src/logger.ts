@@ -13,6 +13,7 @@ import path from 'node:path';
 import { defaultStateDir } from './storage.js';
 import type winstonType from 'winston';
 import type TransportStreamType from 'winston-transport';
+import { redact } from './redact.js';
 
 export type Level = 'error' | 'warn' | 'info' | 'verbose' | 'debug';
 
@@ -125,7 +126,7 @@ export async function createLogger(options: LoggerOptions): Promise<AppLogger> {
     (message: string): void => {
       if (!logger && LEVEL_RANK[level] > LEVEL_RANK[options.consoleLevel]) return;
       logger ??= build();
-      logger.log(level, message);
+      logger.log(level, redact(message)); // every line, console and file: no password leaves
     };
 
   return {

@@ -19,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { UsageError, errorMessage } from './errors.js';
 import type { Log } from './logger.js';
 import { packageVersion } from './package-version.js';
+import { redactDeep, registerSecret, registerUrlSecret } from './redact.js';
 
 export const SIGNATURE_HEADER = 'x-camera-archiver-signature';
 export const TIMESTAMP_HEADER = 'x-camera-archiver-timestamp';
@@ -162,6 +163,9 @@ export function createNotifier(
   options: NotifierOptions = {},
 ): Notifier {
   const o = { ...NOTIFY_DEFAULTS, ...options };
+  // Nothing we send or log may carry the secret or a URL's password.
+  registerSecret(secret);
+  for (const url of urls) registerUrlSecret(url);
   const doFetch = options.fetch ?? fetch;
   const sleep = options.sleep ?? realSleep;
   const clock = options.clock ?? (() => new Date());
@@ -282,7 +286,8 @@ export function createNotifier(
           host: os.hostname(),
           time: clock().toISOString(),
         };
-        const body = JSON.stringify(payload);
+        // Events carry error texts (ffmpeg's, with its input URL): redacted like every sink.
+        const body = JSON.stringify(redactDeep(payload));
         const id = randomUUID();
         const deadline = monotonic() + o.totalTimeoutMs;
         return await Promise.all(urls.map((url) => deliver(url, event, body, id, deadline)));

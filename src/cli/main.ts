@@ -21,6 +21,7 @@ import {
 } from '../config-file.js';
 import { RECORD_FILE_KEYS } from '../record/config.js';
 import { packageVersion } from '../package-version.js';
+import { redact } from '../redact.js';
 import { archiveBuilder, archiveHandler } from './commands/archive.js';
 import { detectBuilder, detectHandler } from './commands/detect.js';
 import { recordBuilder, recordHandler } from './commands/record.js';
@@ -232,7 +233,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   } catch (error) {
     code = exitCodeForError(error);
     if (!(error as { logged?: boolean }).logged)
-      process.stderr.write(`camera-archiver: ${errorMessage(error)}\n`);
+      process.stderr.write(`camera-archiver: ${redact(errorMessage(error))}\n`);
     if (error instanceof UsageError)
       process.stderr.write(`Run 'camera-archiver --help' for usage.\n`);
   }

@@ -34,6 +34,7 @@ import { Recorder } from './recorder.js';
 import { formatStatus, readStatus } from './status.js';
 import { detectCameras, renderDetect, type DetectIo } from './v4l2.js';
 import { createNotifier, type NotifyEvent } from '../notify.js';
+import { redact, registerSecret, registerUrlSecret } from '../redact.js';
 
 export interface CommandIo {
   stdout: NodeJS.WritableStream;
@@ -88,7 +89,17 @@ export async function loadRecordConfig(
     }
     file = { path: configFile, data: await parseConfigText(text, configFile) };
   }
-  return buildRecordConfig(file, options, { deviceExists });
+  const built = buildRecordConfig(file, options, { deviceExists });
+  registerConfigSecrets(built.config, options);
+  return built;
+}
+
+/** Camera passwords and the notification secret: hidden from every log, status and webhook. */
+function registerConfigSecrets(config: RecordConfig, options: RecordCommandOptions): void {
+  for (const c of config.cameras) if (c.source.kind === 'rtsp') registerUrlSecret(c.source.input);
+  for (const flag of options.cameras) registerUrlSecret(flag.slice(flag.indexOf('=') + 1));
+  registerSecret(options.notifySecret);
+  for (const url of options.notifyUrls ?? []) registerUrlSecret(url);
 }
 
 /** `record --status`: prints the status file; true when a recorder is running. */
@@ -101,8 +112,9 @@ export async function printStatus(root: string, json: boolean, io: CommandIo): P
     return false;
   }
   const alive = status.host === os.hostname() ? processAlive(status.pid) : true;
-  if (json) io.stdout.write(`${JSON.stringify({ ...status, alive }, null, 2)}\n`);
-  else io.stdout.write(formatStatus(status, new Date(), alive));
+  // The file is redacted when written; a file from an older version may not be.
+  if (json) io.stdout.write(redact(`${JSON.stringify({ ...status, alive }, null, 2)}\n`));
+  else io.stdout.write(redact(formatStatus(status, new Date(), alive)));
   return alive && status.state !== 'stopped';
 }
 
@@ -141,7 +153,11 @@ export async function runRecord(
     );
     const notifier =
       options.notifyUrls && options.notifyUrls.length > 0
-        ? createNotifier(options.notifyUrls, options.notifySecret, log)
+        ? createNotifier(options.notifyUrls, options.notifySecret, log, {
+            timeoutMs: config.intervals.notifyTimeoutMs,
+            backoffMs: config.intervals.notifyRetryMs,
+            totalTimeoutMs: config.intervals.notifyDeadlineMs,
+          })
         : undefined;
     const recorder = new Recorder(config, {
       ...(notifier ? { notify: (event: NotifyEvent) => void notifier.notify(event) } : {}),
@@ -160,7 +176,8 @@ export async function runRecord(
       hasDevice: existsSync,
       statfs: nodeStatfs,
       reclaim: reclaimSpace,
-      lockCamera: (dir, camera) => lockCamera(dir, camera, io.commandLine, log),
+      // The lock file shows the command line to whoever finds the camera busy: no secrets in it.
+      lockCamera: (dir, camera) => lockCamera(dir, camera, redact(io.commandLine), log),
       reapOrphans: (dir) => reapOrphans(dir, log),
       clock: () => new Date(),
       log,
@@ -197,6 +214,7 @@ export interface SnapshotOptions {
 
 /** One JPEG from a camera; written under a temporary name first, so OUT is whole or absent. */
 export async function runSnapshot(options: SnapshotOptions, io: CommandIo): Promise<string> {
+  registerUrlSecret(options.camera.slice(options.camera.indexOf('=') + 1));
   const { name, source } = parseCameraFlag(options.camera);
   const camera = {
     ...toCameraConfig(
@@ -243,7 +261,8 @@ export async function runSnapshot(options: SnapshotOptions, io: CommandIo): Prom
       const why =
         String(r.stderr).trim().split('\n').slice(-2).join(' / ') ||
         `ffmpeg exit ${r.exitCode ?? '?'}`;
-      throw new EnvironmentError(`camera ${name}: no frame: ${why}`);
+      // ffmpeg repeats its input URL in its errors: never print the camera's password.
+      throw new EnvironmentError(redact(`camera ${name}: no frame: ${why}`));
     }
     await fsp.rename(temp, output);
   } finally {

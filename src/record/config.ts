@@ -13,7 +13,7 @@ import {
   type Codec,
   type EncoderChoice,
 } from '../encoders.js';
-import { ConfigError, UsageError } from '../errors.js';
+import { ConfigError, EnvironmentError, UsageError } from '../errors.js';
 import { parseConfigText as parseConfigFileText } from '../config-file.js';
 import { OUTPUT_DIR_NAME, TRASH_DIR_NAME } from '../naming.js';
 import { parseDuration } from '../units.js';
@@ -64,6 +64,91 @@ export interface RecordConfig {
   storage: StorageThresholds;
   /** A camera whose output has not grown (and whose progress has not moved) this long is restarted. */
   stallSeconds: number;
+  /** How often each periodic path runs (config key `intervals:`); tests and soak runs shorten them. */
+  intervals: RecorderIntervals;
+}
+
+/** Milliseconds. Defaults suit a recorder that runs for months; see DEFAULT_INTERVALS. */
+export interface RecorderIntervals {
+  /** Status file rewrite while nothing changes (its updatedAt says the recorder is alive). */
+  statusMs: number;
+  /** Status file rewrite after a change (coalesced). */
+  statusFlushMs: number;
+  /** Free-space check of the storage guard. */
+  storageMs: number;
+  /** Repeat of the storage warning while the disk stays above the warn threshold. */
+  storageWarnRepeatMs: number;
+  /** Poll of ffmpeg's segment list, the current file's growth and the watchdog. */
+  pollMs: number;
+  /** First restart delay of a camera; later ones are 5, 10, 20, 30, 60 times it, capped. */
+  restartBackoffMs: number;
+  restartBackoffMaxMs: number;
+  /** An ffmpeg run this long counts as healthy: the next restart starts from the first delay. */
+  healthyRunMs: number;
+  /** How long ffmpeg may take to close its segment when stopped before it is killed. */
+  stopGraceMs: number;
+  /** Retry of segments held in staging (probe failed, or the clock was not set). */
+  heldRetryMs: number;
+  /** Webhooks: per attempt, first retry delay (doubling), and total deadline of one event. */
+  notifyTimeoutMs: number;
+  notifyRetryMs: number;
+  notifyDeadlineMs: number;
+}
+
+export const DEFAULT_INTERVALS: Readonly<RecorderIntervals> = {
+  statusMs: 5000,
+  statusFlushMs: 250,
+  storageMs: 30_000,
+  storageWarnRepeatMs: 10 * 60_000,
+  pollMs: 500,
+  restartBackoffMs: 1000,
+  restartBackoffMaxMs: 60_000,
+  healthyRunMs: 60_000,
+  stopGraceMs: 15_000,
+  heldRetryMs: 60_000,
+  notifyTimeoutMs: 10_000,
+  notifyRetryMs: 2000,
+  notifyDeadlineMs: 60_000,
+};
+
+/** `intervals:` keys of the config file (durations: `30s`, `0.25`, `10m`) → fields. */
+export const INTERVAL_KEYS: Readonly<Record<string, keyof RecorderIntervals>> = {
+  status: 'statusMs',
+  statusFlush: 'statusFlushMs',
+  storage: 'storageMs',
+  storageWarnRepeat: 'storageWarnRepeatMs',
+  poll: 'pollMs',
+  restartBackoff: 'restartBackoffMs',
+  restartBackoffMax: 'restartBackoffMaxMs',
+  healthyRun: 'healthyRunMs',
+  stopGrace: 'stopGraceMs',
+  heldRetry: 'heldRetryMs',
+  notifyTimeout: 'notifyTimeoutMs',
+  notifyRetry: 'notifyRetryMs',
+  notifyDeadline: 'notifyDeadlineMs',
+};
+
+/** Parses the `intervals:` mapping; each value is a duration between 10 ms and a day. */
+export function parseIntervals(raw: unknown, where: string): RecorderIntervals {
+  const out: RecorderIntervals = { ...DEFAULT_INTERVALS };
+  if (raw === undefined) return out;
+  if (!isRecord(raw)) throw new ConfigError(`${where} intervals: expected a mapping`);
+  for (const [key, value] of Object.entries(raw)) {
+    const field = INTERVAL_KEYS[camelCase(key)];
+    if (!field)
+      throw new ConfigError(
+        `${where} intervals: unknown option '${key}' (known: ${Object.keys(INTERVAL_KEYS).join(', ')})`,
+      );
+    const s = seconds(value, `${where} intervals.${key}`, 0);
+    if (!(s >= 0.01) || s > 86_400)
+      throw new ConfigError(
+        `${where} intervals.${key}: must be between 10ms (0.01) and 24h, got ${JSON.stringify(value)}`,
+      );
+    out[field] = Math.round(s * 1000);
+  }
+  if (out.restartBackoffMaxMs < out.restartBackoffMs)
+    throw new ConfigError(`${where} intervals: restartBackoffMax must not be below restartBackoff`);
+  return out;
 }
 
 export const DEFAULT_RECORD_ROOT = '/camera';
@@ -202,6 +287,7 @@ export const RECORD_FILE_KEYS: ReadonlySet<string> = new Set([
   'cameras',
   'storage',
   'stallTimeout',
+  'intervals',
 ]);
 
 function camelCase(name: string): string {
@@ -472,7 +558,9 @@ export function buildRecordConfig(
       );
     seen.add(c.name);
     if (c.source.kind === 'v4l2' && !env.deviceExists(c.source.input)) {
-      throw new ConfigError(
+      // Not a config error (exit 2, never restarted by the unit): a USB camera can appear a
+      // moment after boot, or come back after a replug. Exit 1, and systemd tries again.
+      throw new EnvironmentError(
         `camera '${c.name}': device ${c.source.input} does not exist (run 'camera-archiver detect' to list cameras)`,
       );
     }
@@ -533,6 +621,7 @@ export function buildRecordConfig(
       cameras,
       storage,
       stallSeconds,
+      intervals: parseIntervals(data.intervals, where),
     },
     warnings,
   };

@@ -11,6 +11,7 @@
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import {
   formatCommand,
   selectEncoder,
@@ -24,7 +25,15 @@ import type { FfmpegCaps } from '../toolchain.js';
 import type { CameraLock } from './adapters.js';
 import { describeSource, type CameraConfig, type RecordConfig } from './config.js';
 import { buildRecordArgs } from './ffmpeg-args.js';
-import { SegmentMover, type MediaTools } from './segment-mover.js';
+import { Periodic, type TaskCounters } from './periodic.js';
+import {
+  isStagedSegment,
+  QUARANTINE_DIR,
+  SegmentMover,
+  utcStampMs,
+  utcStampOf,
+  type MediaTools,
+} from './segment-mover.js';
 import { writeStatus, type RecorderStatus } from './status.js';
 import type { NotifyEvent } from '../notify.js';
 import { cameraTransition, storageTransition, type CameraMemory } from './events.js';
@@ -49,9 +58,13 @@ export interface RecorderIo {
   log: Log;
   /** Sends a notification (camera offline/online, storage thresholds); must never throw. */
   notify?(event: NotifyEvent): void;
-  statusIntervalMs?: number;
-  storageIntervalMs?: number;
-  stallPollMs?: number;
+  /**
+   * Milliseconds since boot (default: os.uptime): tells how far the wall clock stepped, also
+   * across a restart of the recorder within one boot.
+   */
+  monotonic?(): number;
+  /** This boot's id (default: /proc/sys/kernel/random/boot_id); undefined where unknown. */
+  bootId?(): string | undefined;
 }
 
 export interface RecorderControl {
@@ -89,6 +102,12 @@ export class Recorder {
   private readonly mover: SegmentMover;
   private readonly cameraMemory = new Map<string, CameraMemory>();
   private storageState: StorageStatus['state'] | undefined;
+  /** Runs and failures of every periodic path, shown in the status file. */
+  private readonly counters: TaskCounters = {};
+  /** wall − monotonic while the clock read before 2000; the step to a set clock follows from it. */
+  private unsetClockOffset: number | undefined;
+  private clockShiftMs: number | undefined;
+  private clockUnsetLogged = false;
 
   constructor(
     private config: RecordConfig,
@@ -100,6 +119,9 @@ export class Recorder {
       stagingRoot: path.join(config.root, STAGING_DIR_NAME),
       tools: io.tools,
       log: io.log,
+      counters: this.counters,
+      clock: io.clock,
+      fixStamp: (stamp) => this.fixStamp(stamp),
     });
     const longestSegment = Math.max(...config.cameras.map((c) => c.segmentSeconds));
     this.guard = new StorageGuard({
@@ -113,7 +135,83 @@ export class Recorder {
       clock: io.clock,
       // The segments being written now and the previous ones are never sacrificed for space.
       protectSeconds: Math.max(3600, 2 * longestSegment),
+      repeatMs: config.intervals.storageWarnRepeatMs,
     });
+  }
+
+  /**
+   * The clock of a board without a real-time clock reads 1970 until NTP sets it; ffmpeg names
+   * segments by it. Sampling wall − monotonic while it is unset and again once it is set gives the
+   * step, and so the real time of every segment named before it. Undefined until both are known.
+   */
+  private watchClock(): void {
+    const wall = this.io.clock().getTime();
+    const offset = wall - (this.io.monotonic ?? (() => os.uptime() * 1000))();
+    if (new Date(wall).getUTCFullYear() < 2000) {
+      this.unsetClockOffset = offset;
+      this.clockShiftMs = undefined;
+      if (!this.clockUnsetLogged) {
+        this.clockUnsetLogged = true;
+        this.saveUnsetClock(offset);
+        this.io.log.error(
+          `the system clock reads ${new Date(wall).toISOString()} (not set: no RTC, NTP not synced yet): segments are kept in staging and moved into the tree under their real time once the clock is set`,
+        );
+      }
+    } else if (this.unsetClockOffset !== undefined && this.clockShiftMs === undefined) {
+      this.clockShiftMs = offset - this.unsetClockOffset;
+      this.io.log.warn(
+        `the system clock is set now (it stepped ${Math.round(this.clockShiftMs / 1000)} s): moving the segments held since then`,
+      );
+    }
+  }
+
+  /**
+   * The unset clock's offset, kept in staging with the boot's id: a recorder restarted in the
+   * same boot (a crash, a reload of the unit) can still place the segments named before the step.
+   */
+  private clockFile(): string {
+    return path.join(this.config.root, STAGING_DIR_NAME, '.clock-unset.json');
+  }
+
+  private bootId(): string | undefined {
+    if (this.io.bootId) return this.io.bootId();
+    try {
+      return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private saveUnsetClock(offsetMs: number): void {
+    const bootId = this.bootId();
+    if (!bootId) return;
+    try {
+      writeFileSync(this.clockFile(), `${JSON.stringify({ bootId, offsetMs })}\n`);
+    } catch (error) {
+      this.io.log.warn(`cannot keep the unset clock's offset: ${errorMessage(error)}`);
+    }
+  }
+
+  /** At start: an unset clock seen earlier in this boot (by a recorder that is gone). */
+  private loadUnsetClock(): void {
+    try {
+      const saved = JSON.parse(readFileSync(this.clockFile(), 'utf8')) as {
+        bootId?: string;
+        offsetMs?: number;
+      };
+      const bootId = this.bootId();
+      if (bootId && saved.bootId === bootId && typeof saved.offsetMs === 'number')
+        this.unsetClockOffset = saved.offsetMs;
+      else rmSync(this.clockFile(), { force: true });
+    } catch {
+      // None kept: the clock was never seen unset in this boot.
+    }
+  }
+
+  private fixStamp(stamp: string): string | undefined {
+    this.watchClock();
+    if (this.clockShiftMs === undefined) return undefined;
+    return utcStampOf(utcStampMs(stamp) + this.clockShiftMs);
   }
 
   /** Encoder profile of an encode-mode camera, probed once per (encoder, codec, quality, preset). */
@@ -184,7 +282,12 @@ export class Recorder {
       clock: () => io.clock().getTime(),
       sleep: abortableSleep,
       stallMs: config.stallSeconds * 1000,
-      ...(io.stallPollMs !== undefined ? { pollMs: io.stallPollMs } : {}),
+      pollMs: config.intervals.pollMs,
+      healthyMs: config.intervals.healthyRunMs,
+      stopGraceMs: config.intervals.stopGraceMs,
+      restartBackoffMs: config.intervals.restartBackoffMs,
+      restartBackoffMaxMs: config.intervals.restartBackoffMaxMs,
+      counters: this.counters,
       onChange: (status) => {
         this.markDirty();
         this.noteCamera(status);
@@ -227,22 +330,66 @@ export class Recorder {
       this.io.clock(),
     );
     this.cameraMemory.set(status.name, memory);
-    if (event) this.io.notify?.(event);
+    if (event) this.send(event);
+  }
+
+  /** Notifications never fail the recorder, whatever the notifier does. */
+  private send(event: NotifyEvent): void {
+    try {
+      this.io.notify?.(event);
+    } catch (error) {
+      this.io.log.warn(`notification ${event.event} not sent: ${errorMessage(error)}`);
+    }
   }
 
   private async checkStorage(): Promise<void> {
-    await this.checkStorage();
+    await this.guard.check();
     const event = storageTransition(this.storageState, this.guard.status);
     this.storageState = this.guard.status.state;
-    if (event) this.io.notify?.(event);
+    if (event) this.send(event);
     this.markDirty();
+  }
+
+  /** Segments held in staging (no probe answer, clock not set): tried again, moved when possible. */
+  private async retryHeld(): Promise<void> {
+    this.watchClock();
+    if (this.mover.held.size === 0) {
+      // Every segment of the unset-clock time is placed: the kept offset has done its job.
+      if (this.clockShiftMs !== undefined) rmSync(this.clockFile(), { force: true });
+      return;
+    }
+    const moved = await this.mover.retryHeld();
+    for (const m of moved) {
+      this.io.log.info(`staging: held segment moved to ${m.file}`);
+      const camera = path.basename(m.file).replace(/_\d{14}\.mp4$/, '');
+      this.running.get(camera)?.supervisor.noteLateSegment(m);
+    }
+    this.markDirty();
+  }
+
+  /** Staged segment files of every camera now on disk (the truth for the last log line). */
+  private async stagedFiles(): Promise<string[]> {
+    const found: string[] = [];
+    for (const c of this.config.cameras) {
+      const dir = stagingDirOf(this.config.root, c.name);
+      const names = await fsp.readdir(dir).catch(() => [] as string[]);
+      for (const n of names) if (isStagedSegment(n, c.name)) found.push(path.join(dir, n));
+    }
+    return found;
+  }
+
+  private async quarantineCount(): Promise<number> {
+    const dir = path.join(this.config.root, STAGING_DIR_NAME, QUARANTINE_DIR);
+    return (await fsp.readdir(dir).catch(() => [] as string[])).filter((n) => !n.startsWith('.'))
+      .length;
   }
 
   private markDirty(): void {
     this.statusDirty = true;
   }
 
-  private snapshot(): RecorderStatus {
+  private async snapshot(): Promise<RecorderStatus> {
+    const quarantined = await this.quarantineCount();
     return {
       pid: process.pid,
       host: os.hostname(),
@@ -253,17 +400,30 @@ export class Recorder {
       nameTimeZone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'local',
       storage: this.guard.status,
       cameras: [...this.running.values()].map((r) => ({ ...r.supervisor.status })),
+      clock:
+        this.unsetClockOffset !== undefined && this.clockShiftMs === undefined ? 'unset' : 'ok',
+      held: [...this.mover.held.values()].map((h) => ({ ...h })),
+      quarantine: {
+        dir: path.join(this.config.root, STAGING_DIR_NAME, QUARANTINE_DIR),
+        files: quarantined,
+      },
+      periodic: JSON.parse(JSON.stringify(this.counters)) as TaskCounters,
     };
   }
 
+  /** Writes the status file now; a failure is logged and counted, and the next tick tries again. */
   private flushStatus(): Promise<void> {
     this.statusDirty = false;
-    const doc = this.snapshot();
     this.statusWrite = this.statusWrite
-      .then(() => writeStatus(this.config.root, doc))
-      .catch((error: unknown) =>
-        this.io.log.warn(`cannot write the status file: ${errorMessage(error)}`),
-      );
+      .then(async () => writeStatus(this.config.root, await this.snapshot()))
+      .catch((error: unknown) => {
+        const c = this.counters['status'];
+        if (c) {
+          c.failures++;
+          c.lastError = errorMessage(error);
+        }
+        this.io.log.warn(`cannot write the status file: ${errorMessage(error)}`);
+      });
     return this.statusWrite;
   }
 
@@ -271,6 +431,8 @@ export class Recorder {
   async run(control: RecorderControl): Promise<void> {
     const { io, config } = this;
     await fsp.mkdir(path.join(config.root, STAGING_DIR_NAME), { recursive: true });
+    // Before any camera starts: its start-up recovery may meet segments of an unset clock.
+    this.loadUnsetClock();
     const locks: CameraLock[] = [];
     try {
       for (const camera of config.cameras) {
@@ -290,20 +452,33 @@ export class Recorder {
       `recording ${config.cameras.length} camera${config.cameras.length === 1 ? '' : 's'} into ${config.root} (segment names and folders in UTC); Ctrl+C or SIGTERM stops after closing the current segments`,
     );
 
-    await this.guard.check();
+    const every = config.intervals;
+    // Every periodic path: one run at a time, a failure logged and retried at the next tick.
+    const tasks = [
+      // Rewritten every few seconds even when idle: updatedAt tells readers the recorder is alive.
+      new Periodic('status', every.statusMs, () => this.flushStatus(), io.log, this.counters),
+      new Periodic(
+        'statusFlush',
+        every.statusFlushMs,
+        () => (this.statusDirty ? this.flushStatus() : undefined),
+        io.log,
+        this.counters,
+      ),
+      new Periodic('storage', every.storageMs, () => this.checkStorage(), io.log, this.counters),
+      new Periodic('heldRetry', every.heldRetryMs, () => this.retryHeld(), io.log, this.counters),
+    ];
+    this.watchClock();
+    await tasks[2]?.runNow();
     await this.flushStatus();
-    // Rewritten every few seconds even when idle: updatedAt tells readers the recorder is alive.
-    const statusTimer = setInterval(() => void this.flushStatus(), io.statusIntervalMs ?? 5000);
-    const dirtyTimer = setInterval(() => {
-      if (this.statusDirty) void this.flushStatus();
-    }, 250);
-    const storageTimer = setInterval(() => {
-      void this.checkStorage();
-    }, io.storageIntervalMs ?? 30_000);
+    for (const t of tasks) t.start();
 
     let reloading: Promise<void> = Promise.resolve();
     const unsubscribe = control.onReload?.(() => {
-      reloading = reloading.then(() => this.reload(control));
+      // A failed reload (a lock that cannot be released, a start that throws) is logged; it must
+      // not become an unhandled rejection that ends the process with the other cameras running.
+      reloading = reloading
+        .then(() => this.reload(control))
+        .catch((error: unknown) => io.log.error(`reload failed: ${errorMessage(error)}`));
     });
 
     await new Promise<void>((resolve) => {
@@ -316,9 +491,11 @@ export class Recorder {
     unsubscribe?.();
     await reloading;
     await Promise.all([...this.running.values()].map((r) => r.done));
-    clearInterval(statusTimer);
-    clearInterval(dirtyTimer);
-    clearInterval(storageTimer);
+    await Promise.all(tasks.map((t) => t.stop()));
+    // One last try for held segments (a probe that failed once, a clock set meanwhile).
+    await this.retryHeld().catch((error: unknown) =>
+      io.log.error(`staging: retrying held segments failed: ${errorMessage(error)}`),
+    );
     this.state = 'stopped';
     await this.flushStatus();
     for (const r of this.running.values()) await r.lock.release();
@@ -326,9 +503,19 @@ export class Recorder {
       (n, r) => n + r.supervisor.status.segmentsWritten,
       0,
     );
-    io.log.info(
-      `stopped: ${total} segment${total === 1 ? '' : 's'} written this run; staging is empty`,
-    );
+    // Said as it is, from the disk: footage must never sit in hidden staging unmentioned.
+    const left = await this.stagedFiles();
+    const written = `stopped: ${total} segment${total === 1 ? '' : 's'} written this run`;
+    if (left.length === 0) io.log.info(`${written}; staging is empty`);
+    else
+      io.log.error(
+        `${written}; ${left.length} segment${left.length === 1 ? '' : 's'} kept in staging (moved at the next start once possible): ${left
+          .map((f) => {
+            const why = this.mover.held.get(f)?.reason;
+            return `${f}${why ? ` (${why})` : ''}`;
+          })
+          .join('; ')}`,
+      );
   }
 
   /** SIGHUP: start new cameras, stop removed ones, restart changed ones; keep the rest recording. */

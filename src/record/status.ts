@@ -5,7 +5,10 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
+import { redactDeep } from '../redact.js';
 import { formatSeconds } from '../units.js';
+import type { TaskCounters } from './periodic.js';
+import type { HeldSegment } from './segment-mover.js';
 import type { StorageStatus } from './storage-guard.js';
 import type { CameraStatus } from './supervisor.js';
 
@@ -24,6 +27,14 @@ export interface RecorderStatus {
   nameTimeZone: string;
   storage?: StorageStatus | undefined;
   cameras: CameraStatus[];
+  /** 'unset' while the system clock reads before 2000 (segments are held until it is set). */
+  clock?: 'ok' | 'unset' | undefined;
+  /** Segments kept in staging on purpose (no probe answer, clock not set), with the reason. */
+  held?: HeldSegment[] | undefined;
+  /** Files proven not to be video, moved aside instead of deleted. */
+  quarantine?: { dir: string; files: number } | undefined;
+  /** Runs and failures of each periodic path (status, storage, poll, watchdog, backoff, …). */
+  periodic?: TaskCounters | undefined;
 }
 
 export function statusPath(root: string): string {
@@ -33,7 +44,11 @@ export function statusPath(root: string): string {
 export async function writeStatus(root: string, status: RecorderStatus): Promise<void> {
   const file = statusPath(root);
   const temp = `${file}.${process.pid}.tmp`;
-  await fsp.writeFile(temp, `${JSON.stringify(status, null, 2)}\n`);
+  // Owner-only: it names sources and errors. The temp file is new, so the mode applies, and the
+  // rename replaces a world-readable file left by an older version.
+  await fsp.rm(temp, { force: true });
+  await fsp.writeFile(temp, `${JSON.stringify(redactDeep(status), null, 2)}\n`, { mode: 0o600 });
+  await fsp.chmod(temp, 0o600);
   await fsp.rename(temp, file);
 }
 
@@ -83,5 +98,12 @@ export function formatStatus(status: RecorderStatus, now: Date, alive: boolean):
     lines.push(`  source ${c.source}${c.lastSegment ? `; last segment ${c.lastSegment}` : ''}`);
     if (c.lastError) lines.push(`  last error: ${c.lastError}`);
   }
+  if (status.clock === 'unset')
+    lines.push('clock: NOT SET (before 2000): segments are held in staging until it is set');
+  for (const h of status.held ?? []) lines.push(`held in staging: ${h.file}: ${h.reason}`);
+  if (status.quarantine && status.quarantine.files > 0)
+    lines.push(
+      `quarantine: ${status.quarantine.files} file${status.quarantine.files === 1 ? '' : 's'} proven not to be video in ${status.quarantine.dir} (kept for inspection)`,
+    );
   return `${lines.join('\n')}\n`;
 }

@@ -11,8 +11,9 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { errorMessage } from '../errors.js';
 import type { Log } from '../logger.js';
-import { parseClipName, parseStamp } from '../naming.js';
+import { parseClipName, parseStamp, utcStampToLocal } from '../naming.js';
 import { progressParser } from './ffmpeg-args.js';
+import { countRun, type TaskCounters } from './periodic.js';
 import type { MovedSegment } from './segment-mover.js';
 import { isStagedSegment } from './segment-mover.js';
 import { continuityGaps, ListTail, parseSegmentLine, type SegmentEntry } from './segment-list.js';
@@ -22,6 +23,11 @@ export const BACKOFF_SECONDS: readonly number[] = [1, 5, 10, 20, 30, 60];
 
 export function backoffSeconds(attempt: number): number {
   return BACKOFF_SECONDS[Math.min(Math.max(0, attempt), BACKOFF_SECONDS.length - 1)] ?? 60;
+}
+
+/** The same schedule scaled to a first delay of `firstMs` and capped at `maxMs`. */
+export function backoffMs(attempt: number, firstMs = 1000, maxMs = 60_000): number {
+  return Math.min(maxMs, backoffSeconds(attempt) * firstMs);
 }
 
 export interface ExitInfo {
@@ -48,7 +54,8 @@ export interface SegmentSink {
   recoverAll(stagingDir: string, camera: string): Promise<MovedSegment[]>;
 }
 
-export type CameraState = 'starting' | 'recording' | 'waiting' | 'stopped';
+/** 'stalled': ffmpeg runs but nothing arrived for a while (the watchdog restarts it at stallMs). */
+export type CameraState = 'starting' | 'recording' | 'stalled' | 'waiting' | 'stopped';
 
 export interface CameraStatus {
   name: string;
@@ -92,6 +99,11 @@ export interface SupervisorOptions {
   reapOrphans?: (stagingDir: string) => Promise<number>;
   /** When aborted during a stop, ffmpeg is killed at once (the user asked twice). */
   hurry?: AbortSignal;
+  /** First restart delay and cap (BACKOFF_SECONDS scaled); default 1 s and 60 s. */
+  restartBackoffMs?: number;
+  restartBackoffMaxMs?: number;
+  /** Runs of the poll, watchdog and backoff paths, shown in the status file. */
+  counters?: TaskCounters;
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts; never rejects. */
@@ -135,7 +147,10 @@ export class CameraSupervisor {
   private readonly healthyMs: number;
   private readonly stopGraceMs: number;
 
+  private readonly counters: TaskCounters;
+
   constructor(private readonly o: SupervisorOptions) {
+    this.counters = o.counters ?? {};
     this.status = {
       name: o.name,
       source: o.source,
@@ -149,13 +164,17 @@ export class CameraSupervisor {
   }
 
   private changed(): void {
-    this.o.onChange?.(this.status);
+    try {
+      this.o.onChange?.(this.status);
+    } catch (error) {
+      // A listener's bug (status, notifications) must not end this camera's recording.
+      this.o.log.error(`camera ${this.o.name}: status listener failed: ${errorMessage(error)}`);
+    }
   }
 
   /** Records until `stop` aborts; resolves once the last segment is in the tree. */
   async run(stop: AbortSignal): Promise<void> {
     const { log, name } = this.o;
-    await fsp.mkdir(this.o.stagingDir, { recursive: true });
     await this.o.reapOrphans?.(this.o.stagingDir).catch((error: unknown) => {
       log.warn(`camera ${name}: could not check for a left-over ffmpeg: ${errorMessage(error)}`);
     });
@@ -171,7 +190,8 @@ export class CameraSupervisor {
       }
       if (stop.aborted) break;
       if (this.o.clock() - started >= this.healthyMs) attempt = 0;
-      const delay = backoffSeconds(attempt++);
+      const delayMs = backoffMs(attempt++, this.o.restartBackoffMs, this.o.restartBackoffMaxMs);
+      const delay = delayMs / 1000;
       this.status.restarts++;
       this.status.lastRestartCause = cause;
       this.status.lastError = cause;
@@ -181,7 +201,8 @@ export class CameraSupervisor {
       this.status.currentSince = undefined;
       this.changed();
       log.warn(`camera ${name}: ${cause}; restart #${this.status.restarts} in ${delay} s`);
-      await this.o.sleep(delay * 1000, stop);
+      countRun(this.counters, 'backoff');
+      await this.o.sleep(delayMs, stop);
     }
     this.status.state = 'stopped';
     this.status.pid = undefined;
@@ -199,6 +220,24 @@ export class CameraSupervisor {
         `camera ${this.o.name}: recovering staged files at ${when} failed: ${errorMessage(error)}`,
       );
     }
+  }
+
+  /**
+   * A listed segment the mover kept in staging (no probe answer, clock not set): it is footage
+   * all the same, so the next segment is not reported as following a gap.
+   */
+  private noteHeld(entry: SegmentEntry): void {
+    const clip = parseClipName(entry.name);
+    const local = clip ? utcStampToLocal(clip.stamp) : undefined;
+    const startMs = local ? stampMs(`${this.o.name}_${local}.mp4`) : undefined;
+    if (startMs !== undefined) this.lastSegmentEndMs = startMs + (entry.end - entry.start) * 1000;
+  }
+
+  /** A held segment the recorder moved later (retry): counted like any other. */
+  noteLateSegment(moved: MovedSegment): void {
+    this.status.segmentsWritten++;
+    this.status.lastSegment = path.basename(moved.file);
+    this.changed();
   }
 
   private noteSegment(moved: MovedSegment, entry: SegmentEntry | undefined): void {
@@ -230,6 +269,7 @@ export class CameraSupervisor {
       try {
         const moved = await this.o.sink.finish(path.join(this.o.stagingDir, entry.name));
         if (moved) this.noteSegment(moved, entry);
+        else this.noteHeld(entry);
       } catch (error) {
         this.status.lastError = `moving ${entry.name}: ${errorMessage(error)}`;
         this.o.log.error(
@@ -282,6 +322,9 @@ export class CameraSupervisor {
   /** One ffmpeg run; returns why it ended. */
   private async runOnce(stop: AbortSignal): Promise<string> {
     const { log, name, clock } = this.o;
+    // Here, not once before the loop: a staging folder removed by hand (or a failed mount) is
+    // created again at the next restart instead of ending this camera's recording for good.
+    await fsp.mkdir(this.o.stagingDir, { recursive: true });
     const listFile = path.join(
       this.o.stagingDir,
       `.segments-${process.pid}-${++this.runCounter}.csv`,
@@ -347,7 +390,9 @@ export class CameraSupervisor {
           child.kill('SIGKILL');
         }
       };
-      void escalate();
+      void escalate().catch((error: unknown) =>
+        log.error(`camera ${name}: stopping ffmpeg failed: ${errorMessage(error)}`),
+      );
     };
     const onStop = (): void => stopChild('stopped');
     stop.addEventListener('abort', onStop, { once: true });
@@ -356,7 +401,15 @@ export class CameraSupervisor {
     try {
       while (!exit) {
         await Promise.race([child.exited, new Promise((r) => setTimeout(r, this.pollMs))]);
-        await this.drain(tail, entries);
+        // One failed poll (an unreadable list, a staging folder gone for a moment) is logged and
+        // tried again at the next one: leaving this loop would lose track of a running ffmpeg.
+        try {
+          await this.drain(tail, entries);
+          countRun(this.counters, 'poll');
+        } catch (error) {
+          countRun(this.counters, 'poll', error);
+          log.error(`camera ${name}: reading the segment list failed: ${errorMessage(error)}`);
+        }
         const now = clock();
         const current = await this.current();
         if (current) {
@@ -376,6 +429,21 @@ export class CameraSupervisor {
             lastSize = current.size;
           }
         }
+        countRun(this.counters, 'watchdog');
+        // The status says so as soon as the camera goes quiet, not only when the watchdog acts:
+        // a camera that vanished without closing its connection is not "recording".
+        const quietMs = now - lastActivity;
+        const stalledAfterMs = Math.max(this.o.stallMs / 2, 3000, 4 * this.pollMs);
+        if (this.status.state === 'recording' && quietMs > stalledAfterMs) {
+          this.status.state = 'stalled';
+          this.status.lastError = `no data from the camera for ${Math.round(quietMs / 1000)} s`;
+          log.warn(`camera ${name}: ${this.status.lastError}`);
+          this.changed();
+        } else if (this.status.state === 'stalled' && quietMs <= stalledAfterMs) {
+          this.status.state = 'recording';
+          log.info(`camera ${name}: data flows again`);
+          this.changed();
+        }
         if (!exit && !killTimer && now - lastActivity > this.o.stallMs) {
           stopChild(
             `watchdog: no progress and no output growth for ${Math.round((now - lastActivity) / 1000)} s`,
@@ -386,12 +454,14 @@ export class CameraSupervisor {
       stop.removeEventListener('abort', onStop);
     }
     const exitInfo = await child.exited;
-    await this.drain(tail, entries);
+    await this.drain(tail, entries).catch((error: unknown) =>
+      log.error(`camera ${name}: reading the segment list failed: ${errorMessage(error)}`),
+    );
     await this.queue;
     // Whatever the list never reported (ffmpeg killed, crashed) is a leftover: recover it now, so
     // the next run starts with an empty staging folder and never reuses a name.
     await this.recoverLeftovers('ffmpeg exit');
-    await fsp.rm(listFile, { force: true });
+    await fsp.rm(listFile, { force: true }).catch(() => undefined);
     this.status.pid = undefined;
     return cause ?? describeExit(exitInfo, stderrTail.at(-1));
   }

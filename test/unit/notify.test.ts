@@ -226,3 +226,33 @@ describe('createNotifier (scripted fetch)', () => {
     expect(await createNotifier([], 'x', memoryLog()).notify({ event: 'e' })).toEqual([]);
   });
 });
+
+describe('redaction of what is sent', () => {
+  it('the body never carries a URL password, a camera password or the signing secret', async () => {
+    const { clearSecrets, registerUrlSecret } = await import('../../src/redact.js');
+    registerUrlSecret('rtsp://admin:cam-pass-99@10.0.0.2/s');
+    const sent: string[] = [];
+    const notifier = createNotifier(
+      ['http://hook:hook-pass@127.0.0.1:1/x'],
+      'sign-secret-1',
+      memoryLog(),
+      {
+        fetch: (async (_url: unknown, init?: { body?: unknown }) => {
+          sent.push(String(init?.body));
+          return new Response('ok');
+        }) as unknown as typeof fetch,
+        clock: () => NOW,
+      },
+    );
+    await notifier.notify({
+      event: 'record.camera-offline',
+      cause: 'rtsp://admin:cam-pass-99@10.0.0.2/s: 401; echo cam-pass-99 sign-secret-1 hook-pass',
+      text: 'camera front is offline: rtsp://u:other-pw@h/x',
+    });
+    clearSecrets();
+    expect(sent).toHaveLength(1);
+    for (const secret of ['cam-pass-99', 'sign-secret-1', 'hook-pass', 'other-pw'])
+      expect(sent[0], secret).not.toContain(secret);
+    expect(sent[0]).toContain('rtsp://admin:***@10.0.0.2/s');
+  });
+});

@@ -83,19 +83,50 @@ describe('contrib/systemd units', () => {
     );
   });
 
-  it('recorder: always restarted, stopped with SIGINT and time to finish segments', () => {
+  it('recorder: always restarted, stopped with SIGTERM to the recorder only, reloaded with SIGHUP', () => {
     const unit = parseUnit('camera-recorder.service');
     expect(get(unit, 'Service', 'ExecStart')[0]).toMatch(/^camera-archiver record/);
     expect(get(unit, 'Service', 'Restart')).toEqual(['always']);
     expect(get(unit, 'Service', 'RestartPreventExitStatus')).toEqual(['2']);
-    expect(get(unit, 'Service', 'KillSignal')).toEqual(['SIGINT']);
+    expect(get(unit, 'Service', 'KillSignal')).toEqual(['SIGTERM']);
+    expect(get(unit, 'Service', 'KillMode')).toEqual(['mixed']);
+    expect(get(unit, 'Service', 'ExecReload')).toEqual(['/bin/kill -HUP $MAINPID']);
+    // ffmpeg's own grace (15 s) plus the move must fit before systemd's SIGKILL.
     expect(
       Number.parseInt(get(unit, 'Service', 'TimeoutStopSec')[0] ?? '0', 10),
-    ).toBeGreaterThanOrEqual(10);
+    ).toBeGreaterThanOrEqual(20);
     expect(get(unit, 'Unit', 'StartLimitIntervalSec')).toEqual(['0']);
     expect(get(unit, 'Service', 'DeviceAllow')).toEqual(['char-video4linux rw', 'char-drm rw']);
     expect(get(unit, 'Service', 'SupplementaryGroups')).toEqual(['video render']);
     expect(get(unit, 'Service', 'Nice')).toEqual([]);
     expect(get(unit, 'Install', 'WantedBy')).toEqual(['multi-user.target']);
+  });
+
+  it('README says of the recorder unit what the unit file says (signal, kill mode, reload, restart)', () => {
+    const unit = parseUnit('camera-recorder.service');
+    const readme = readFileSync(path.resolve('README.md'), 'utf8');
+    // Every `Key=value` the README quotes for these keys must be the unit's value.
+    for (const key of [
+      'KillSignal',
+      'KillMode',
+      'ExecReload',
+      'TimeoutStopSec',
+      'Restart',
+      'RestartPreventExitStatus',
+    ]) {
+      const quoted = [...readme.matchAll(new RegExp('`' + key + '=([^`]+)`', 'g'))].map(
+        (m) => m[1],
+      );
+      expect(quoted.length, `README quotes ${key}=`).toBeGreaterThan(0);
+      for (const value of quoted)
+        expect(get(unit, 'Service', key), `README: ${key}=${value}`).toEqual([value]);
+    }
+    // The units table row names the same stop signal.
+    const row = readme.split('\n').find((l) => l.startsWith('| `camera-recorder.service`')) ?? '';
+    const signal = get(unit, 'Service', 'KillSignal')[0] ?? '';
+    expect(row).toContain(`\`${signal}\``);
+    for (const other of ['SIGINT', 'SIGTERM', 'SIGKILL'].filter((s) => s !== signal))
+      expect(row, `table row names ${other}`).not.toContain(other);
+    expect(readme).toContain('apt-get install v4l-utils');
   });
 });
