@@ -61,11 +61,25 @@ export function clearSecrets(): void {
   ordered = [];
 }
 
-const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"<>]*):([^\s@/'"<>]+)@/gi;
+/** A URL's scheme and authority (up to the path, query, fragment, or the end of the word). */
+const URL_AUTHORITY = /\b([a-z][a-z0-9+.-]*:\/\/)([^/?#\s'"<>]*)/gi;
+
+/**
+ * `scheme://user:secret@host` → `scheme://user:***@host`. The user info ends at the authority's
+ * last `@`, as URL parsers read it, so a password typed with a raw `@` is hidden whole.
+ */
+function maskUrlPasswords(text: string): string {
+  return text.replace(URL_AUTHORITY, (whole, scheme: string, authority: string) => {
+    const at = authority.lastIndexOf('@');
+    const colon = authority.indexOf(':');
+    if (at < 0 || colon < 0 || colon > at) return whole;
+    return `${scheme}${authority.slice(0, colon)}:${REDACTED}${authority.slice(at)}`;
+  });
+}
 
 /** The text with URL passwords and registered secrets replaced by ***. */
 export function redact(text: string): string {
-  let out = text.replace(URL_PASSWORD, (_m, head: string) => `${head}:${REDACTED}@`);
+  let out = maskUrlPasswords(text);
   for (const s of ordered) if (out.includes(s)) out = out.split(s).join(REDACTED);
   return out;
 }

@@ -361,7 +361,7 @@ describe('one shared file for archive and record', () => {
 
 describe('config --print masks camera passwords', () => {
   it('rtsp://user:PASSWORD@host prints as user:***@host, whatever the password holds (seeded)', async () => {
-    const { maskPasswords } = await import('../../src/cli/commands/config-commands.js');
+    const { redact: maskPasswords } = await import('../../src/redact.js');
     const seed = Number(process.env.TEST_SEED ?? Date.now() % 1_000_000);
     console.log(`maskPasswords seed=${seed} (TEST_SEED to repeat)`);
     let state = seed || 1;

@@ -176,11 +176,26 @@ describe('Recorder periodic paths (injected world)', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     // A status write that fails (the root made unwritable for a moment) is retried too.
-    mkdirSync(`${statusFile}.${process.pid}.tmp`);
+    // Held until the failure is logged, not for a guessed time: a loaded host may be slow.
+    // The writer's own temporary may exist for a moment: take the name once it is free.
+    for (;;) {
+      try {
+        mkdirSync(`${statusFile}.${process.pid}.tmp`);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    }
     writeFileSync(path.join(`${statusFile}.${process.pid}.tmp`, 'x'), '');
-    await new Promise((r) => setTimeout(r, 100));
+    const failed = (): boolean =>
+      world.log.lines.some((l) => l.message.includes('cannot write the status file'));
+    while (!failed() && Date.now() < deadline + 20_000) await new Promise((r) => setTimeout(r, 20));
     removeDir(`${statusFile}.${process.pid}.tmp`);
-    await new Promise((r) => setTimeout(r, 100));
+    // …and until a later write succeeds again.
+    const runsAfter = read()?.periodic?.['status']?.runs ?? 0;
+    while ((read()?.periodic?.['status']?.runs ?? 0) <= runsAfter && Date.now() < deadline + 40_000)
+      await new Promise((r) => setTimeout(r, 20));
     stop.abort();
     await done;
     const status = read();

@@ -12,35 +12,10 @@ import {
   recordSettings,
   type CameraConfig,
 } from '../../record/config.js';
+import { redact } from '../../redact.js';
 import { durationText, type Row } from './config-effective.js';
 import { ageDaysOf, treeRootsOf } from './flags.js';
 import { toRecordOptions } from './record.js';
-
-/**
- * `rtsp://user:secret@host/…` → `rtsp://user:***@host/…`, wherever a URL appears in the text. The
- * user info ends at the authority's last `@`, as URL parsers read it, so a password holding an
- * `@` is masked whole.
- */
-export function maskPasswords(text: string): string {
-  return text.replace(
-    /([a-z][a-z0-9+.-]*:\/\/)([^/?#\s]*)/gi,
-    (whole, scheme: string, authority: string) => {
-      const at = authority.lastIndexOf('@');
-      const colon = authority.indexOf(':');
-      if (at < 0 || colon < 0 || colon > at) return whole;
-      return `${scheme}${authority.slice(0, colon)}:***${authority.slice(at)}`;
-    },
-  );
-}
-
-/** Every string in a value, passwords masked (a camera given on the command line…). */
-export function withoutPasswords(value: unknown): unknown {
-  if (typeof value === 'string') return maskPasswords(value);
-  if (Array.isArray(value)) return value.map(withoutPasswords);
-  if (value !== null && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutPasswords(v)]));
-  return value;
-}
 
 function isMapping(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -76,9 +51,7 @@ const RECORD_UNSET: Record<string, string> = {
 };
 
 function cameraValue(c: CameraConfig, text: boolean): unknown {
-  const source = maskPasswords(
-    c.source.kind === 'lavfi' ? `lavfi:${c.source.input}` : c.source.input,
-  );
+  const source = redact(c.source.kind === 'lavfi' ? `lavfi:${c.source.input}` : c.source.input);
   const details = {
     source,
     mode: c.mode,

@@ -24,7 +24,8 @@ import { redactUrl } from '../../notify.js';
 import type { CliContext } from '../context.js';
 import { archiveBuilder, toArchiveOptions } from './archive.js';
 import { withEffectiveValues } from './config-effective.js';
-import { recordRows, statsRows, withoutPasswords } from './config-commands.js';
+import { redactDeep } from '../../redact.js';
+import { recordRows, statsRows } from './config-commands.js';
 import { detectBuilder } from './detect.js';
 import { recordBuilder } from './record.js';
 import { snapshotBuilder } from './snapshot.js';
@@ -65,7 +66,7 @@ export function shownValue(key: string, value: unknown): unknown {
   if (SECRET_KEYS.has(key)) return '(set, hidden)';
   if (URL_KEYS.has(key))
     return (Array.isArray(value) ? value : [value]).map((v) => redactUrl(String(v)));
-  return withoutPasswords(value);
+  return redactDeep(value);
 }
 
 /**
