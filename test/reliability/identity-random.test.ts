@@ -16,6 +16,7 @@ import { BIN, FAST, runCli } from '../helpers/cli.js';
 import { clipTemplate } from '../helpers/media.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
 import { identityViolations } from './invariants.js';
+import { seededRandom } from '../helpers/random.js';
 
 const SEED = Number(process.env.RELIABILITY_SEED ?? Date.now() % 1_000_000);
 const TREES = Number(process.env.RELIABILITY_TREES ?? 4);
@@ -27,17 +28,6 @@ const FLAG_SETS: readonly string[][] = [
   ['--delete'],
   ['--jobs', '2', '--no-skip'],
 ];
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Tree {
   clips: (SourceIdentity & { rel: string })[];
@@ -117,7 +107,7 @@ describe('identity invariant under random trees, flags and SIGKILLs', () => {
   afterAll(() => roots.forEach(removeDir));
 
   it(`${TREES} random trees (seed ${SEED}; rerun with RELIABILITY_SEED=${SEED})`, async () => {
-    const random = mulberry32(SEED);
+    const random = seededRandom(SEED);
     for (let t = 0; t < TREES; t++) {
       const root = tempDir('cam-idr-');
       roots.push(root);

@@ -11,21 +11,11 @@ import { BIN, runCli, SLOW } from '../helpers/cli.js';
 import { makeTree, type TreeClip } from '../helpers/media.js';
 import { listTree, removeDir, tempDir } from '../helpers/tree.js';
 import { checkInvariants, endState, type ClipRecord } from './invariants.js';
+import { seededRandom } from '../helpers/random.js';
 
 const SEED = Number(process.env.RELIABILITY_SEED ?? 20250115);
 const KILLS = Number(process.env.RELIABILITY_KILLS ?? 20);
 const ARGS = ['-y', '--now', '2025-03-01T00:00:00Z', ...SLOW, '--settle-time', '0'];
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CLIPS: TreeClip[] = [
   {
@@ -94,7 +84,7 @@ describe('kill loop (SIGKILL of the whole process group at random moments)', () 
     expect(clean.exitCode, clean.stderr).toBe(0);
     const expected = endState(reference);
 
-    const random = mulberry32(SEED);
+    const random = seededRandom(SEED);
     const phases = new Map<string, number>();
     let root = tempDir('cam-kill-');
     roots.push(root);

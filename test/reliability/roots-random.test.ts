@@ -16,21 +16,11 @@ import { FAST, runCli } from '../helpers/cli.js';
 import { clipTemplate, makeTree, type TreeClip } from '../helpers/media.js';
 import { listTree, removeDir, snapshot, tempDir } from '../helpers/tree.js';
 import { archiveIsGood } from './invariants.js';
+import { seededRandom } from '../helpers/random.js';
 
 const SEED = Number(process.env.RELIABILITY_SEED ?? 20251130);
 const LAYOUTS = Number(process.env.RELIABILITY_LAYOUTS ?? 16);
 const NOW = ['--now', '2025-03-01T00:00:00Z', '--settle-time', '0', '--age', '0'];
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CLIPS: TreeClip[] = [
   { camera: 'REO_front', stamp: '20250115120000', thumbnail: true },
@@ -195,7 +185,7 @@ afterAll(() => {
 describe('random root layouts × flags', () => {
   it(`refuse with exit 2 before touching anything, or lose no clip (seed ${SEED}, ${LAYOUTS} layouts)`, async () => {
     console.log(`roots-random seed ${SEED} (RELIABILITY_SEED=${SEED} replays it)`);
-    const rnd = mulberry32(SEED);
+    const rnd = seededRandom(SEED);
     const duration = 1; // every clip is the 1 s template
     const template = sha(clipTemplate());
     let refused = 0;

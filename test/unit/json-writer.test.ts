@@ -1,18 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { jsonObjectWriter, streamSink } from '../../src/render.js';
-
-/** A small deterministic PRNG (mulberry32): the seed is printed, so a failure reproduces. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../helpers/random.js';
 
 function value(rnd: () => number, depth: number): unknown {
   const r = rnd();
@@ -30,7 +19,7 @@ describe('jsonObjectWriter', () => {
   it('writes exactly what JSON.stringify(object, null, 2) writes (seeded random objects)', async () => {
     const seed = Number(process.env.TEST_SEED ?? Date.now() % 1_000_000);
     console.log(`jsonObjectWriter seed ${seed} (TEST_SEED=${seed} to repeat)`);
-    const rnd = random(seed);
+    const rnd = seededRandom(seed);
     for (let round = 0; round < 300; round++) {
       const head = value(rnd, 1);
       const items = Array.from({ length: Math.floor(rnd() * 4) }, () => value(rnd, 1));

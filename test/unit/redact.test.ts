@@ -7,20 +7,9 @@ import {
   registerSecret,
   registerUrlSecret,
 } from '../../src/redact.js';
+import { seededRandom } from '../helpers/random.js';
 
 afterEach(() => clearSecrets());
-
-/** Small seeded PRNG (mulberry32), so a failure names a reproducible case. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('redact', () => {
   it.each([
@@ -72,7 +61,7 @@ describe('redact', () => {
 
   it('randomized: no registered password survives in any form, inside or outside URLs', () => {
     const seed = Number(process.env.REDACT_SEED ?? Date.now() % 1_000_000);
-    const random = prng(seed);
+    const random = seededRandom(seed);
     const alphabet = 'abcXYZ0189!#$%&()*+,;=:@/?[]~-._ ';
     const pick = (n: number): string =>
       Array.from({ length: n }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');

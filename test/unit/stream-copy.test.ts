@@ -7,28 +7,17 @@ import {
   parseMaxArchiveRatio,
 } from '../../src/stream-copy.js';
 import { parseCaps } from '../../src/toolchain.js';
+import { seededRandom } from '../helpers/random.js';
 
 const caps51 = parseCaps('ffmpeg version 5.1.9\nlibavformat    59. 27.100 / 59. 27.100');
 const caps41 = parseCaps('ffmpeg version N-47683-static\nlibavformat    58. 24.100 / 58. 24.100');
 const argAfter = (args: string[], flag: string): string | undefined => args[args.indexOf(flag) + 1];
 
-/** mulberry32: a small seeded generator, so a failure can be replayed from the printed seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('the never-larger archive', () => {
   it('an archive is too large exactly when it is above the share of its clip (seeded)', () => {
     const seed = Number(process.env.TEST_SEED ?? Date.now() % 1e9);
     console.log(`stream-copy ratio seed ${seed}`);
-    const random = rng(seed);
+    const random = seededRandom(seed);
     for (let i = 0; i < 2000; i++) {
       const clip = Math.floor(random() * 1e9);
       const ratio = 0.01 + random() * 2;

@@ -1,0 +1,14 @@
+/**
+ * The seeded generator of every randomized test (mulberry32): small, fast, and the same sequence
+ * for the same seed on every machine, so a failure names a case that replays from its printed seed.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
