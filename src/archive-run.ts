@@ -178,18 +178,6 @@ export async function checkLogFile(file: string): Promise<void> {
   }
 }
 
-export async function checkInputRoot(root: string): Promise<void> {
-  let info;
-  try {
-    info = await fsp.stat(root);
-  } catch {
-    throw new EnvironmentError(
-      `input directory ${root} does not exist (nothing was created or changed)`,
-    );
-  }
-  if (!info.isDirectory()) throw new EnvironmentError(`input path ${root} is not a directory`);
-}
-
 export async function runArchive(opts: ArchiveOptions, io: RunIo): Promise<RunOutcome> {
   // Metrics and webhooks report every real run, also one that throws before it has a logger.
   const report = new RunReport({
