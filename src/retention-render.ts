@@ -3,6 +3,7 @@ import path from 'node:path';
 import { displayPath } from './display-path.js';
 import type { RemovalOutcome, RetentionReport } from './retention-execute.js';
 import type { Breakdown, RemovalAction, RetentionAction, RetentionPlan } from './retention-plan.js';
+import type { TextSink } from './render.js';
 import { formatBytes } from './units.js';
 
 function filesText(a: RemovalAction, rel: (p: string) => string): string {
@@ -101,7 +102,7 @@ export function planSummaryJson(plan: RetentionPlan): Record<string, unknown> {
  * the reader when it falls behind: a million actions never become one string.
  */
 export async function writeJsonWithActions(
-  write: (chunk: string) => Promise<void>,
+  write: TextSink,
   head: Record<string, unknown>,
   actions: AsyncIterable<RetentionAction> | Iterable<RetentionAction>,
   tail: Record<string, unknown> = {},

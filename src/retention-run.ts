@@ -46,6 +46,7 @@ import {
   writeTrashMarker,
 } from './retention-trash.js';
 import { defaultStateDir, fsFacts, readRootFacts, writeRootMarker } from './storage.js';
+import { streamSink } from './render.js';
 import { formatBytes } from './units.js';
 
 export interface CleanupOptions {
@@ -267,7 +268,8 @@ async function cleanup(
   };
   if (plan.interrupted) return interrupted();
   const limits = { maxSizeBytes: opts.maxSize, minFreeText: opts.minFreeText };
-  const write = writerFor(io.stdout);
+  // At the reader's pace (a pipe to a slow `jq`), and never waiting for one that has left.
+  const write = streamSink(io.stdout);
 
   const jsonBase = {
     command: 'cleanup',
@@ -425,26 +427,6 @@ async function cleanup(
   if (shortfallText) log.error(shortfallText);
   if (failures > 0) return { status: 'failed', failures };
   return shortfallText ? { status: 'failed', failures: 1 } : { status: 'ok' };
-}
-
-/** Writes to stdout and waits while the reader is behind (a pipe to a slow `jq`). */
-function writerFor(out: NodeJS.WritableStream): (chunk: string) => Promise<void> {
-  return (chunk) =>
-    new Promise((resolve) => {
-      if (chunk === '' || out.write(chunk)) {
-        resolve();
-        return;
-      }
-      const done = (): void => {
-        out.off('drain', done);
-        out.off('close', done);
-        out.off('error', done);
-        resolve();
-      };
-      out.on('drain', done);
-      out.on('close', done);
-      out.on('error', done);
-    });
 }
 
 function shortfallMessage(plan: RetentionPlan, opts: CleanupOptions): string | undefined {
