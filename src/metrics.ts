@@ -56,24 +56,38 @@ function formatValue(value: number): string {
   return String(value);
 }
 
-export function renderMetrics(m: RunMetrics): string {
-  const seconds = (d: Date): number => Math.round(d.getTime() / 1000);
-  const families: Family[] = [
+/** The families every run writes, archive and cleanup alike: when it finished, how long, its exit code. */
+function runFamilies(
+  m: { finishedAt: Date; durationSeconds: number; exitCode: number },
+  what: string,
+  exitHelp: string,
+): Family[] {
+  return [
     {
       name: 'last_run_timestamp_seconds',
-      help: 'Unix time the last run finished.',
-      samples: [{ value: seconds(m.finishedAt) }],
+      help: `Unix time the last ${what} finished.`,
+      samples: [{ value: Math.round(m.finishedAt.getTime() / 1000) }],
     },
     {
       name: 'last_run_duration_seconds',
-      help: 'Wall-clock duration of the last run.',
+      help: `Wall-clock duration of the last ${what}.`,
       samples: [{ value: Math.round(m.durationSeconds * 1000) / 1000 }],
     },
     {
       name: 'last_run_exit_code',
-      help: 'Exit code of the last run: 0 ok, 1 some work failed, 2 usage or configuration, 129/130/143 signal.',
+      help: exitHelp,
       samples: [{ value: m.exitCode }],
     },
+  ];
+}
+
+export function renderMetrics(m: RunMetrics): string {
+  const families: Family[] = [
+    ...runFamilies(
+      m,
+      'run',
+      'Exit code of the last run: 0 ok, 1 some work failed, 2 usage or configuration, 129/130/143 signal.',
+    ),
     {
       name: 'last_run_success',
       help: '1 if the last run ended with exit code 0.',
@@ -278,21 +292,7 @@ export function renderCleanupMetrics(
   m: CleanupMetrics & { lastSuccess?: number | undefined },
 ): string {
   const families: Family[] = [
-    {
-      name: 'last_run_timestamp_seconds',
-      help: 'Unix time the last cleanup finished.',
-      samples: [{ value: Math.round(m.finishedAt.getTime() / 1000) }],
-    },
-    {
-      name: 'last_run_duration_seconds',
-      help: 'Wall-clock duration of the last cleanup.',
-      samples: [{ value: Math.round(m.durationSeconds * 1000) / 1000 }],
-    },
-    {
-      name: 'last_run_exit_code',
-      help: 'Exit code of the last cleanup.',
-      samples: [{ value: m.exitCode }],
-    },
+    ...runFamilies(m, 'cleanup', 'Exit code of the last cleanup.'),
     {
       name: 'last_run_removals',
       help: 'Removals of the last cleanup, by result.',
