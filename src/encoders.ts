@@ -229,6 +229,22 @@ export function audioArgs(mode: AudioMode): string[] {
 export const SAMPLES_PIPE = 'pipe:3';
 
 /**
+ * How every ffmpeg that writes an archive starts (the transcode and the stream copy): quiet but for
+ * errors, overwriting its own temporary, and machine-readable progress on stdout (key=value blocks:
+ * out_time_us, speed, progress=end) for the transcoder's progress and stall watchdog.
+ */
+export const ARCHIVE_RUN_PREAMBLE: readonly string[] = [
+  '-hide_banner',
+  '-nostdin',
+  '-y',
+  '-loglevel',
+  'error',
+  '-nostats',
+  '-progress',
+  'pipe:1',
+];
+
+/**
  * The full ffmpeg argument list for one archive (ffmpeg binary not included). `identity` is the
  * clip's identity (identity.ts), written into the archive's metadata; a dry run, which has not read
  * the clip, shows a placeholder. The same command also writes small sampled pictures of the clip
@@ -243,15 +259,7 @@ export function buildTranscodeArgs(
 ): string[] {
   const filter = videoFilter(profile);
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-y',
-    '-loglevel',
-    'error',
-    '-nostats',
-    // Machine-readable progress on stdout: key=value blocks (out_time_us, speed, progress=end).
-    '-progress',
-    'pipe:1',
+    ...ARCHIVE_RUN_PREAMBLE,
     ...(caps.hasStatsPeriod ? ['-stats_period', '1'] : []),
     ...hardwareInputArgs(profile),
     '-i',

@@ -6,7 +6,7 @@
  * leaves only after a checked archive of that very clip exists.
  */
 import { promises as fsp } from 'node:fs';
-import { audioArgs, type AudioMode } from './encoders.js';
+import { ARCHIVE_RUN_PREAMBLE, audioArgs, type AudioMode } from './encoders.js';
 import { UsageError } from './errors.js';
 import { identityOutputArgs } from './identity.js';
 import type { FfmpegCaps } from './toolchain.js';
@@ -36,14 +36,7 @@ export function buildStreamCopyArgs(
   caps: Pick<FfmpegCaps, 'hasFpsMode'>,
 ): string[] {
   return [
-    '-hide_banner',
-    '-nostdin',
-    '-y',
-    '-loglevel',
-    'error',
-    '-nostats',
-    '-progress',
-    'pipe:1',
+    ...ARCHIVE_RUN_PREAMBLE,
     '-i',
     input,
     '-map',
