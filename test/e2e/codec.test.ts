@@ -7,22 +7,13 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { ffmpeg, makeTree, probe } from '../helpers/media.js';
+import { ffmpeg, hasSvtAv1, makeTree, probe, STATIC_FFMPEG } from '../helpers/media.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
 
 const NOW = ['--now', '2025-03-01T00:00:00Z'];
-const hasSvtAv1 = ((): boolean => {
-  try {
-    return execFileSync(ffmpeg(), ['-hide_banner', '-encoders'], { encoding: 'utf8' }).includes(
-      'libsvtav1',
-    );
-  } catch {
-    return false;
-  }
-})();
 // Missing SVT-AV1 skips locally; in CI it runs, and fails.
 const needSvt = !hasSvtAv1 && !process.env.CI;
-const staticFfmpeg = path.resolve('node_modules/@ffmpeg-installer/linux-x64/ffmpeg');
+const staticFfmpeg = STATIC_FFMPEG;
 
 describe('codec options (e2e)', () => {
   let root: string;

@@ -256,3 +256,39 @@ export function playsCleanly(file: string): boolean {
     return false;
   }
 }
+
+/** Whether this ffmpeg has SVT-AV1 (Debian's does; the npm static build does not). */
+export const hasSvtAv1 = ((): boolean => {
+  try {
+    return execFileSync(ffmpeg(), ['-hide_banner', '-encoders'], { encoding: 'utf8' }).includes(
+      'libsvtav1',
+    );
+  } catch {
+    return false;
+  }
+})();
+
+/** The npm static ffmpeg (2018, no AV1), for the fall-back tests. */
+export const STATIC_FFMPEG = path.resolve('node_modules/@ffmpeg-installer/linux-x64/ffmpeg');
+
+/** The identity tag (`camera_archiver_source`) a file records, as written; undefined when none. */
+export function identityTagOf(file: string): string | undefined {
+  try {
+    const out = execFileSync(
+      ffprobe(),
+      [
+        '-v',
+        'error',
+        '-show_entries',
+        'format_tags=camera_archiver_source',
+        '-of',
+        'default=nw=1:nk=1',
+        file,
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    ).toString();
+    return out.trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -9,50 +9,26 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { profileFor, selectEncoder, type EncodingProfile } from '../../src/encoders.js';
 import { executePlan, type ExecutorContext, type FileOutcome } from '../../src/executor.js';
 import { memoryLog } from '../../src/logger.js';
-import { planDay, type PlanAction } from '../../src/planner.js';
-import { discoverDays, findDayFolders } from '../../src/discovery.js';
 import { silentProgress } from '../../src/progress.js';
 import { runCaptured } from '../../src/run-captured.js';
 import { resolveToolchain, type Toolchain } from '../../src/toolchain.js';
-import { ffmpeg, ffprobe, makeTree, playsCleanly, probe } from '../helpers/media.js';
+import {
+  ffmpeg,
+  ffprobe,
+  hasSvtAv1,
+  makeTree,
+  playsCleanly,
+  probe,
+  STATIC_FFMPEG,
+} from '../helpers/media.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
+import { planTree } from '../helpers/plan.js';
 
 const NOW = new Date(2025, 2, 1);
-const hasSvtAv1 = ((): boolean => {
-  try {
-    return execFileSync(ffmpeg(), ['-hide_banner', '-encoders'], { encoding: 'utf8' }).includes(
-      'libsvtav1',
-    );
-  } catch {
-    return false;
-  }
-})();
 // Missing SVT-AV1 skips locally; in CI it is a failure (the tests run and fail).
 const needSvt = !hasSvtAv1 && !process.env.CI;
-const staticFfmpeg = path.resolve('node_modules/@ffmpeg-installer/linux-x64/ffmpeg');
+const staticFfmpeg = STATIC_FFMPEG;
 const needStatic = !existsSync(staticFfmpeg) && !process.env.CI;
-
-async function planTree(root: string): Promise<PlanAction[]> {
-  const settings = {
-    root,
-    outputRoot: path.join(root, 'archived'),
-    trashRoot: path.join(root, '.deleted'),
-    disposal: 'trash' as const,
-    ageDays: 30,
-    settleSeconds: 0,
-    redoExisting: false,
-  };
-  const options = {
-    root,
-    excluded: [settings.outputRoot, settings.trashRoot],
-    outputRoot: settings.outputRoot,
-    statClipsNewerThan: new Date(8.64e15),
-  };
-  const actions: PlanAction[] = [];
-  for await (const day of discoverDays(options, await findDayFolders(options)))
-    actions.push(...planDay(day, settings, NOW).actions);
-  return actions;
-}
 
 function streamFacts(file: string): Record<string, string> {
   const out = execFileSync(
@@ -133,7 +109,7 @@ describe('AV1 and the never-larger archive, with real ffmpeg', () => {
         hwDevice: '/dev/null',
         preset: 'ultrafast',
       });
-      const report = await executePlan(await planTree(root), context(profile));
+      const report = await executePlan(await planTree(root, NOW), context(profile));
       const o = archived(report.outcomes[0]);
       expect(o.encoder).toBe('libsvtav1');
       expect(o.streamCopy).toBeUndefined();
@@ -179,7 +155,7 @@ describe('AV1 and the never-larger archive, with real ffmpeg', () => {
       hwDevice: '/dev/null',
       preset: 'ultrafast',
     });
-    const report = await executePlan(await planTree(root), context(hevc));
+    const report = await executePlan(await planTree(root, NOW), context(hevc));
     const o = archived(report.outcomes[0]);
     expect(o.encoder).toBe('copy');
     expect(o.streamCopy).toMatchObject({ encoder: 'libx265', clipBytes, videoCodec: 'h264' });
@@ -204,11 +180,14 @@ describe('AV1 and the never-larger archive, with real ffmpeg', () => {
       preset: 'ultrafast',
     });
     // A generous share keeps the encode; a tiny one turns it into the clip's own video.
-    const kept = await executePlan(await planTree(root), context(hevc, { maxArchiveRatio: 10 }));
+    const kept = await executePlan(
+      await planTree(root, NOW),
+      context(hevc, { maxArchiveRatio: 10 }),
+    );
     expect(archived(kept.outcomes[0]).encoder).toBe('libx265');
     makeTree(root, [{ stamp: '20250115130000', spec: { seconds: 1, audio: false } }]);
     const copied = await executePlan(
-      await planTree(root),
+      await planTree(root, NOW),
       context(hevc, { maxArchiveRatio: 0.001 }),
     );
     const o = archived(copied.outcomes.find((x) => x.clip.includes('130000')));

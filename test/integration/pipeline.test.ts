@@ -10,13 +10,11 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { discoverDays, findDayFolders } from '../../src/discovery.js';
 import { profileFor } from '../../src/encoders.js';
 import { executePlan, type ExecutorContext } from '../../src/executor.js';
 import { memoryLog } from '../../src/logger.js';
 import { probeMedia } from '../../src/media-probe.js';
 import { collisionTag } from '../../src/naming.js';
-import { planDay, type PlanAction, type PlanSettings } from '../../src/planner.js';
 import { silentProgress } from '../../src/progress.js';
 import { resolveToolchain, type Toolchain } from '../../src/toolchain.js';
 import { runTranscode } from '../../src/transcoder.js';
@@ -25,6 +23,7 @@ import { sampleClip, verifyArchive } from '../../src/verification.js';
 import { fakeFfmpeg, HANG_ON_TRANSCODE, QSV_BROKEN } from '../helpers/fake-ffmpeg.js';
 import { clipTemplate, ffmpeg, ffprobe, makeTree, playsCleanly, probe } from '../helpers/media.js';
 import { listTree, removeDir, tempDir } from '../helpers/tree.js';
+import { planTree } from '../helpers/plan.js';
 
 const NOW = new Date(2025, 2, 1);
 const software = profileFor('software', {
@@ -33,29 +32,6 @@ const software = profileFor('software', {
   hwDevice: '/dev/null',
   preset: 'ultrafast',
 });
-
-async function plan(root: string, extra: Partial<PlanSettings> = {}): Promise<PlanAction[]> {
-  const settings: PlanSettings = {
-    root,
-    outputRoot: path.join(root, 'archived'),
-    trashRoot: path.join(root, '.deleted'),
-    disposal: 'trash',
-    ageDays: 30,
-    settleSeconds: 0,
-    redoExisting: false,
-    ...extra,
-  };
-  const options = {
-    root,
-    excluded: [settings.outputRoot, settings.trashRoot],
-    outputRoot: settings.outputRoot,
-    statClipsNewerThan: new Date(8.64e15),
-  };
-  const actions: PlanAction[] = [];
-  for await (const day of discoverDays(options, await findDayFolders(options)))
-    actions.push(...planDay(day, settings, NOW).actions);
-  return actions;
-}
 
 describe('transcode + verification with real ffmpeg', () => {
   let root: string;
@@ -134,7 +110,7 @@ describe('transcode + verification with real ffmpeg', () => {
       { camera: 'REO_front', stamp: '20250115121000', content: 'not a video' },
       { camera: 'REO_back', stamp: '20250115120000', spec: { audio: false } },
     ]);
-    const report = await executePlan(await plan(root), ctx);
+    const report = await executePlan(await planTree(root, NOW), ctx);
     const byClip = Object.fromEntries(
       report.outcomes.map((o) => [path.basename(o.clip), o.status]),
     );
@@ -159,7 +135,7 @@ describe('transcode + verification with real ffmpeg', () => {
     ]);
     if (!first || !second) throw new Error('tree');
     let rewritten = false;
-    const report = await executePlan(await plan(root), {
+    const report = await executePlan(await planTree(root, NOW), {
       ...ctx,
       jobs: 1,
       // The second clip's probe started when the first clip started; replace it meanwhile.
@@ -186,7 +162,7 @@ describe('transcode + verification with real ffmpeg', () => {
     mkdirSync(path.dirname(archive), { recursive: true });
     copyFileSync(clipTemplate({ seconds: 3 }), archive);
     const before = readFileSync(archive);
-    const actions = await plan(root);
+    const actions = await planTree(root, NOW);
     const action = actions.find((a) => a.kind === 'dispose-archived');
     if (action?.kind !== 'dispose-archived') throw new Error('plan');
     const own = path.join(
@@ -209,7 +185,7 @@ describe('transcode + verification with real ffmpeg', () => {
     const legacy = path.join(root, 'archived/2025/01/15/archived-20250115120000.mp4');
     mkdirSync(path.dirname(legacy), { recursive: true });
     copyFileSync(clipTemplate({ audio: false }), legacy);
-    const report = await executePlan(await plan(root), ctx);
+    const report = await executePlan(await planTree(root, NOW), ctx);
     expect(report.outcomes.map((o) => o.status)).toEqual(['already-archived']);
     expect(readdirSync(path.dirname(legacy))).toEqual(['archived-20250115120000.mp4']);
     expect(
@@ -220,7 +196,7 @@ describe('transcode + verification with real ffmpeg', () => {
   it('an auto-selected hardware encoder that fails mid-run falls back to software for that clip', async () => {
     makeTree(root, [{ stamp: '20250115120000' }]);
     const fake = fakeFfmpeg(path.join(root, 'bin'), QSV_BROKEN);
-    const report = await executePlan(await plan(root), {
+    const report = await executePlan(await planTree(root, NOW), {
       ...ctx,
       toolchain: { ...tools, ffmpeg: { path: fake, origin: 'option' } },
       profile: profileFor('qsv', { codec: 'hevc', audio: 'aac', hwDevice: '/dev/null' }),
@@ -238,7 +214,7 @@ describe('transcode + verification with real ffmpeg', () => {
   it('an explicitly chosen hardware encoder that fails is a failure, the clip is kept', async () => {
     makeTree(root, [{ stamp: '20250115120000' }]);
     const fake = fakeFfmpeg(path.join(root, 'bin'), QSV_BROKEN);
-    const report = await executePlan(await plan(root), {
+    const report = await executePlan(await planTree(root, NOW), {
       ...ctx,
       toolchain: { ...tools, ffmpeg: { path: fake, origin: 'option' } },
       profile: profileFor('qsv', { codec: 'hevc', audio: 'aac', hwDevice: '/dev/null' }),
@@ -254,7 +230,7 @@ describe('transcode + verification with real ffmpeg', () => {
     makeTree(root, [{ stamp: '20250115120000', spec: { seconds: 20, size: '640x360', rate: 25 } }]);
     const controller = new AbortController();
     const progress = { ...silentProgress, fileProgress: () => controller.abort('SIGINT') };
-    const report = await executePlan(await plan(root), {
+    const report = await executePlan(await planTree(root, NOW), {
       ...ctx,
       profile: { ...software, preset: 'medium' },
       progress,

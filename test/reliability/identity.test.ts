@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseIdentity, readIdentity } from '../../src/identity.js';
 import { FAST, runCli } from '../helpers/cli.js';
 import { BAD_ARCHIVES, badTranscodeFfmpeg, mutateScript } from '../helpers/fake-ffmpeg.js';
-import { clipTemplate, ffmpeg, ffprobe, type ClipSpec } from '../helpers/media.js';
+import { clipTemplate, ffmpeg, ffprobe, identityTagOf, type ClipSpec } from '../helpers/media.js';
 import { listTree, removeDir, tempDir } from '../helpers/tree.js';
 import { identityViolations } from './invariants.js';
 
@@ -28,23 +28,6 @@ function put(root: string, rel: string, spec: ClipSpec = SPEC): string {
   const t = new Date(2025, 0, 15, 12, 1);
   utimesSync(file, t, t);
   return file;
-}
-
-function tagOf(file: string): string | undefined {
-  const out = execFileSync(
-    ffprobe(),
-    [
-      '-v',
-      'error',
-      '-show_entries',
-      'format_tags=camera_archiver_source',
-      '-of',
-      'default=nw=1:nk=1',
-      file,
-    ],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  ).toString();
-  return out.trim() || undefined;
 }
 
 function archives(root: string): string[] {
@@ -78,7 +61,7 @@ describe('archive identity', () => {
     const r = await runCli([root, '-y', ...NOW, ...FAST]);
     expect(r.exitCode, r.stderr).toBe(0);
     const recorded = parseIdentity(
-      tagOf(path.join(root, 'archived', DAY, `REO_front_${STAMP}.mp4`)),
+      identityTagOf(path.join(root, 'archived', DAY, `REO_front_${STAMP}.mp4`)),
     );
     expect(recorded).toEqual({ ...before, mtimeMs: Math.floor(before.mtimeMs) });
   });

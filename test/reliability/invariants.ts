@@ -2,11 +2,10 @@
  * The invariants of DESIGN.md, checked on a real tree after any run (killed or not).
  * Each check returns human-readable violations; an empty list means the tree is safe.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { identityMatches, parseIdentity, type SourceIdentity } from '../../src/identity.js';
-import { ffprobe, playsCleanly, probe } from '../helpers/media.js';
+import { identityTagOf, playsCleanly, probe } from '../helpers/media.js';
 import { listTree } from '../helpers/tree.js';
 
 export interface ClipRecord {
@@ -99,26 +98,7 @@ export function endState(root: string): string[] {
 
 /** The identity an archive records (its `camera_archiver_source` tag), if any. */
 export function recordedIdentity(file: string): SourceIdentity | undefined {
-  try {
-    const tag = execFileSync(
-      ffprobe(),
-      [
-        '-v',
-        'error',
-        '-show_entries',
-        'format_tags=camera_archiver_source',
-        '-of',
-        'default=nw=1:nk=1',
-        file,
-      ],
-      { stdio: ['ignore', 'pipe', 'ignore'] },
-    )
-      .toString()
-      .trim();
-    return parseIdentity(tag || undefined);
-  } catch {
-    return undefined;
-  }
+  return parseIdentity(identityTagOf(file));
 }
 
 export interface IdentityCheck {
