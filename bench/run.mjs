@@ -41,8 +41,8 @@ import {
   ratio,
   shellLine,
 } from './lib.mjs';
-import { buildProbeArgs } from '../dist/media-probe.js';
-import { buildDecodeCheckArgs } from '../dist/verification.js';
+import { buildProbeArgs } from '../dist/media/probe.js';
+import { buildDecodeCheckArgs } from '../dist/archive/verification.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.dirname(here);
@@ -572,7 +572,7 @@ function benchTranscode() {
   }
 }
 
-/** The verification commands of src/verification.ts + src/media-probe.ts, timed over every archive. */
+/** The verification commands of src/archive/verification.ts + src/media/probe.ts, timed over every archive. */
 function timeVerification(root) {
   const archives = [];
   const walk = (dir) => {
@@ -586,7 +586,7 @@ function timeVerification(root) {
   const started = performance.now();
   let cpuSeconds = 0;
   for (const a of archives) {
-    // The very commands verifyArchive runs (src/verification.ts, src/media-probe.ts).
+    // The very commands verifyArchive runs (src/archive/verification.ts, src/media/probe.ts).
     cpuSeconds += measure('ffprobe', buildProbeArgs(a)).cpuSeconds ?? NaN;
     cpuSeconds +=
       measure('ffmpeg', buildDecodeCheckArgs(a, { hasFpsMode: true })).cpuSeconds ?? NaN;

@@ -20,7 +20,7 @@ import fg from 'fast-glob';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const root = path.resolve(process.argv[2] ?? path.join(repo, 'demo-camera'));
-const { locateTool } = await import(path.join(repo, 'dist/toolchain.js'));
+const { locateTool } = await import(path.join(repo, 'dist/media/toolchain.js'));
 const ffmpeg = locateTool('ffmpeg', undefined, process.env).path;
 
 const pad = (n) => String(n).padStart(2, '0');

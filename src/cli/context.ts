@@ -1,5 +1,5 @@
 /** What every command handler gets from the CLI edge: streams, environment, clock and the abort signal. */
-import type { InterruptSignal } from '../errors.js';
+import type { InterruptSignal } from '../core/errors.js';
 
 export interface CliContext {
   stdin: NodeJS.ReadStream;

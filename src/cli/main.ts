@@ -11,17 +11,17 @@ import {
   exitCodeForError,
   UsageError,
   type InterruptSignal,
-} from '../errors.js';
+} from '../core/errors.js';
 import {
   attributeError,
   loadConfigState,
   withSharedConfig,
   type CommandSettings,
   type ConfigState,
-} from '../config-file.js';
+} from '../core/config-file.js';
 import { RECORD_FILE_KEYS } from '../record/config.js';
-import { packageVersion } from '../package-version.js';
-import { redact } from '../redact.js';
+import { packageVersion } from '../core/package-version.js';
+import { redact } from '../core/redact.js';
 import { archiveBuilder, archiveHandler } from './commands/archive.js';
 import { detectBuilder, detectHandler } from './commands/detect.js';
 import { recordBuilder, recordHandler } from './commands/record.js';
@@ -66,7 +66,7 @@ export async function runCli(
 ): Promise<number> {
   let code: number = EXIT.ok;
   const ctx: CliContext = { ...base, setExitCode: (c) => (code = c) };
-  // Precedence: command line > CAMERA_ARCHIVER_* > config file > defaults (config-file.ts).
+  // Precedence: command line > CAMERA_ARCHIVER_* > config file > defaults (core/config-file.ts).
   const configState = loadConfigState(argv, base.env);
   const completing: { parser?: unknown } = {}; // for the completion function to read its options
   const parser = parserFor(argv, ctx, configState, completing);

@@ -7,10 +7,10 @@ import { existsSync, promises as fsp, readdirSync, realpathSync } from 'node:fs'
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { EnvironmentError, errorMessage, UsageError } from '../errors.js';
-import { createLogger, type Level } from '../logger.js';
-import { reclaimSpace } from '../retention.js';
-import { resolveToolchain } from '../toolchain.js';
+import { EnvironmentError, errorMessage, UsageError } from '../core/errors.js';
+import { createLogger, type Level } from '../core/logger.js';
+import { reclaimSpace } from '../retention/reclaim.js';
+import { resolveToolchain } from '../media/toolchain.js';
 import {
   deviceExists,
   lockCamera,
@@ -33,8 +33,8 @@ import { buildSnapshotArgs } from './ffmpeg-args.js';
 import { Recorder } from './recorder.js';
 import { formatStatus, readStatus } from './status.js';
 import { detectCameras, renderDetect, type DetectIo } from './v4l2.js';
-import { createNotifier, type NotifyEvent } from '../notify.js';
-import { redact, registerSecret, registerUrlSecret } from '../redact.js';
+import { createNotifier, type NotifyEvent } from '../core/notify.js';
+import { redact, registerSecret, registerUrlSecret } from '../core/redact.js';
 
 export interface CommandIo {
   stdout: NodeJS.WritableStream;
@@ -236,7 +236,7 @@ export async function runSnapshot(options: SnapshotOptions, io: CommandIo): Prom
   const output = path.resolve(options.output);
   if (!/\.jpe?g$/i.test(output))
     throw new UsageError(`snapshot output must end in .jpg, got ${options.output}`);
-  const { locateTool, parseCaps } = await import('../toolchain.js');
+  const { locateTool, parseCaps } = await import('../media/toolchain.js');
   const ffmpeg = locateTool('ffmpeg', options.ffmpeg, io.env).path;
   const version = await execa(ffmpeg, ['-hide_banner', '-version'], {
     reject: false,

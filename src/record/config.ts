@@ -12,11 +12,11 @@ import {
   type AudioMode,
   type Codec,
   type EncoderChoice,
-} from '../encoders.js';
-import { ConfigError, EnvironmentError, UsageError } from '../errors.js';
-import { parseConfigText as parseConfigFileText } from '../config-file.js';
-import { OUTPUT_DIR_NAME, TRASH_DIR_NAME } from '../naming.js';
-import { parseDuration } from '../units.js';
+} from '../media/encoders.js';
+import { ConfigError, EnvironmentError, UsageError } from '../core/errors.js';
+import { parseConfigText as parseConfigFileText } from '../core/config-file.js';
+import { OUTPUT_DIR_NAME, TRASH_DIR_NAME } from '../tree/naming.js';
+import { parseDuration } from '../core/units.js';
 
 export type SourceKind = 'v4l2' | 'rtsp' | 'lavfi';
 
@@ -278,7 +278,7 @@ const CAMERA_KEYS = new Set([
   'preset',
   'keyframeInterval',
 ]);
-/** Structured settings read here, not by the CLI's flat option loader (config-file.ts skips them). */
+/** Structured settings read here, not by the CLI's flat option loader (core/config-file.ts skips them). */
 export const RECORD_FILE_KEYS: ReadonlySet<string> = new Set([
   'root',
   'output',
@@ -627,7 +627,7 @@ export function buildRecordConfig(
   };
 }
 
-/** Parses config file text through the one parser every command uses (config-file.ts). */
+/** Parses config file text through the one parser every command uses (core/config-file.ts). */
 export async function parseConfigText(text: string, file: string): Promise<unknown> {
   return Promise.resolve(parseConfigFileText(text, file));
 }

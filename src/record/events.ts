@@ -3,7 +3,7 @@
  * coming back, and storage crossing the warn/block thresholds. One event per transition, never
  * one per check, so a flapping camera or a disk sitting at 85 % does not flood a webhook.
  */
-import type { NotifyEvent } from '../notify.js';
+import type { NotifyEvent } from '../core/notify.js';
 import type { StorageStatus } from './storage-guard.js';
 import type { CameraStatus } from './supervisor.js';
 

@@ -4,8 +4,8 @@
  * these lists, so what a user reads is what ran. Pure functions.
  */
 import path from 'node:path';
-import { audioArgs, videoEncodeParts, type EncodingProfile } from '../encoders.js';
-import type { FfmpegCaps } from '../toolchain.js';
+import { audioArgs, videoEncodeParts, type EncodingProfile } from '../media/encoders.js';
+import type { FfmpegCaps } from '../media/toolchain.js';
 import type { CameraConfig } from './config.js';
 
 /** Segment list and output name pattern of one ffmpeg run of one camera. */

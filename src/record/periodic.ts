@@ -9,8 +9,8 @@
  * status file carries: a monitoring script (and the long-running tests) can see that each path
  * keeps firing.
  */
-import { errorMessage } from '../errors.js';
-import type { Log } from '../logger.js';
+import { errorMessage } from '../core/errors.js';
+import type { Log } from '../core/logger.js';
 
 export interface TaskCount {
   runs: number;

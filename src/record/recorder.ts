@@ -17,11 +17,11 @@ import {
   selectEncoder,
   type EncodingProfile,
   type ProbeRunner,
-} from '../encoders.js';
-import { EnvironmentError, errorMessage } from '../errors.js';
-import type { Log } from '../logger.js';
-import type { ReclaimReport, ReclaimRequest } from '../retention.js';
-import type { FfmpegCaps } from '../toolchain.js';
+} from '../media/encoders.js';
+import { EnvironmentError, errorMessage } from '../core/errors.js';
+import type { Log } from '../core/logger.js';
+import type { ReclaimReport, ReclaimRequest } from '../retention/reclaim.js';
+import type { FfmpegCaps } from '../media/toolchain.js';
 import type { CameraLock } from './adapters.js';
 import { describeSource, type CameraConfig, type RecordConfig } from './config.js';
 import { buildRecordArgs } from './ffmpeg-args.js';
@@ -35,7 +35,7 @@ import {
   type MediaTools,
 } from './segment-mover.js';
 import { writeStatus, type RecorderStatus } from './status.js';
-import type { NotifyEvent } from '../notify.js';
+import type { NotifyEvent } from '../core/notify.js';
 import { cameraTransition, storageTransition, type CameraMemory } from './events.js';
 import { StorageGuard, type DiskStats, type StorageStatus } from './storage-guard.js';
 import { abortableSleep, CameraSupervisor, type CameraStatus, type Spawner } from './supervisor.js';

@@ -15,16 +15,16 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { errorMessage } from '../errors.js';
-import { moveNoClobber } from '../file-manager.js';
-import type { Log } from '../logger.js';
+import { errorMessage } from '../core/errors.js';
+import { moveNoClobber } from '../tree/file-manager.js';
+import type { Log } from '../core/logger.js';
 import {
   dayPathOfStamp,
   parseClipName,
   parseStamp,
   PARTIAL_SUFFIX,
   utcStampToLocal,
-} from '../naming.js';
+} from '../tree/naming.js';
 import { countRun, type TaskCounters } from './periodic.js';
 import { buildRemuxArgs, buildThumbnailArgs } from './ffmpeg-args.js';
 

@@ -5,8 +5,8 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { redactDeep } from '../redact.js';
-import { formatSeconds } from '../units.js';
+import { redactDeep } from '../core/redact.js';
+import { formatSeconds } from '../core/units.js';
 import type { TaskCounters } from './periodic.js';
 import type { HeldSegment } from './segment-mover.js';
 import type { StorageStatus } from './storage-guard.js';

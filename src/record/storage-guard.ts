@@ -5,10 +5,10 @@
  * footage. Recording never stops because of this: when space cannot be made the guard says so
  * loudly on every check, and the mover's refusal to keep 0-byte files keeps the tree clean.
  */
-import { errorMessage } from '../errors.js';
-import type { Log } from '../logger.js';
-import type { ReclaimReport, ReclaimRequest } from '../retention.js';
-import { formatBytes } from '../units.js';
+import { errorMessage } from '../core/errors.js';
+import type { Log } from '../core/logger.js';
+import type { ReclaimReport, ReclaimRequest } from '../retention/reclaim.js';
+import { formatBytes } from '../core/units.js';
 import type { StorageThresholds } from './config.js';
 
 export interface DiskStats {

@@ -9,9 +9,9 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { errorMessage } from '../errors.js';
-import type { Log } from '../logger.js';
-import { parseClipName, parseStamp, utcStampToLocal } from '../naming.js';
+import { errorMessage } from '../core/errors.js';
+import type { Log } from '../core/logger.js';
+import { parseClipName, parseStamp, utcStampToLocal } from '../tree/naming.js';
 import { progressParser } from './ffmpeg-args.js';
 import { countRun, type TaskCounters } from './periodic.js';
 import type { MovedSegment } from './segment-mover.js';

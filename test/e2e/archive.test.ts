@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, FAST, runCli } from '../helpers/cli.js';
-import { formatCommand } from '../../src/encoders.js';
+import { formatCommand } from '../../src/media/encoders.js';
 import { ffmpeg, makeTree, playsCleanly, probe } from '../helpers/media.js';
 import { listTree, removeDir, snapshot, tempDir } from '../helpers/tree.js';
 

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseMetricsText } from '../../src/metrics.js';
+import { parseMetricsText } from '../../src/core/metrics.js';
 import { execa } from 'execa';
 import { BIN, FAST, runCli } from '../helpers/cli.js';
 import { makeTree } from '../helpers/media.js';

@@ -15,7 +15,7 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { FRAGMENTED_MOVFLAGS } from '../../src/record/ffmpeg-args.js';
-import { locateTool } from '../../src/toolchain.js';
+import { locateTool } from '../../src/media/toolchain.js';
 
 export const ffmpeg = (): string => locateTool('ffmpeg', undefined, process.env).path;
 export const ffprobe = (): string => locateTool('ffprobe', undefined, process.env).path;

@@ -1,5 +1,5 @@
 /** Reading one sample out of a metrics file's text, for the tests that check what was written. */
-import { parseMetricsText } from '../../src/metrics.js';
+import { parseMetricsText } from '../../src/core/metrics.js';
 
 /** The value of the sample named `name` whose labels include `labels`, if there is one. */
 export function metricValue(

@@ -3,8 +3,8 @@
  * integration tests that hand it to the executor themselves.
  */
 import path from 'node:path';
-import { discoverDays, findDayFolders } from '../../src/discovery.js';
-import { planDay, type PlanAction, type PlanSettings } from '../../src/planner.js';
+import { discoverDays, findDayFolders } from '../../src/archive/discovery.js';
+import { planDay, type PlanAction, type PlanSettings } from '../../src/archive/planner.js';
 
 export async function planTree(
   root: string,

@@ -6,12 +6,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { profileFor, selectEncoder, type EncodingProfile } from '../../src/encoders.js';
-import { executePlan, type ExecutorContext, type FileOutcome } from '../../src/executor.js';
-import { memoryLog } from '../../src/logger.js';
-import { silentProgress } from '../../src/progress.js';
-import { runCaptured } from '../../src/run-captured.js';
-import { resolveToolchain, type Toolchain } from '../../src/toolchain.js';
+import { profileFor, selectEncoder, type EncodingProfile } from '../../src/media/encoders.js';
+import { executePlan, type ExecutorContext, type FileOutcome } from '../../src/archive/executor.js';
+import { memoryLog } from '../../src/core/logger.js';
+import { silentProgress } from '../../src/archive/progress.js';
+import { runCaptured } from '../../src/media/run-captured.js';
+import { resolveToolchain, type Toolchain } from '../../src/media/toolchain.js';
 import {
   ffmpeg,
   ffprobe,

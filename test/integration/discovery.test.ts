@@ -7,7 +7,7 @@ import {
   findDayFolders,
   type DayInventory,
   type DiscoveryOptions,
-} from '../../src/discovery.js';
+} from '../../src/archive/discovery.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
 
 function touch(root: string, rel: string, content = 'x'): string {

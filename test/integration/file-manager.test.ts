@@ -19,7 +19,7 @@ import {
   moveNoClobber,
   placeArchive,
   pruneFolders,
-} from '../../src/file-manager.js';
+} from '../../src/tree/file-manager.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
 
 /** /dev/shm: another filesystem for cross-device moves; CI has it, so there its absence fails. */

@@ -10,9 +10,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
-import { discoverDays, READ_AHEAD, type DiscoveryOptions } from '../../src/discovery.js';
-import type { ExecutionReport } from '../../src/executor.js';
-import type { PlanAction } from '../../src/planner.js';
+import { discoverDays, READ_AHEAD, type DiscoveryOptions } from '../../src/archive/discovery.js';
+import type { ExecutionReport } from '../../src/archive/executor.js';
+import type { PlanAction } from '../../src/archive/planner.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
 
 /**
@@ -24,8 +24,8 @@ const executed = vi.hoisted(() => ({
   heap: [] as number[],
   gc: undefined as (() => void) | undefined,
 }));
-vi.mock('../../src/executor.js', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../../src/executor.js')>();
+vi.mock('../../src/archive/executor.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../src/archive/executor.js')>();
   return {
     ...original,
     executePlan: (actions: readonly PlanAction[]): Promise<ExecutionReport> => {

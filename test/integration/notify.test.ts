@@ -8,9 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EnvironmentError } from '../../src/errors.js';
-import { memoryLog } from '../../src/logger.js';
-import { parseMetricsText } from '../../src/metrics.js';
+import { EnvironmentError } from '../../src/core/errors.js';
+import { memoryLog } from '../../src/core/logger.js';
+import { parseMetricsText } from '../../src/core/metrics.js';
 import {
   createNotifier,
   verifySignature,
@@ -18,8 +18,8 @@ import {
   EVENT_HEADER,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
-} from '../../src/notify.js';
-import { RunReport } from '../../src/run-report.js';
+} from '../../src/core/notify.js';
+import { RunReport } from '../../src/archive/report.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
 
 interface Received {

@@ -13,7 +13,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { memoryLog } from '../../src/logger.js';
+import { memoryLog } from '../../src/core/logger.js';
 import { mediaTools } from '../../src/record/adapters.js';
 import { SegmentMover, type MediaTools } from '../../src/record/segment-mover.js';
 import { formatStatus, type RecorderStatus } from '../../src/record/status.js';

@@ -9,7 +9,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { memoryLog } from '../../src/logger.js';
+import { memoryLog } from '../../src/core/logger.js';
 import { lockCamera, mediaTools } from '../../src/record/adapters.js';
 import { SegmentMover } from '../../src/record/segment-mover.js';
 import { clipTemplate, ffmpeg, ffprobe, playsCleanly, probe } from '../helpers/media.js';

@@ -11,16 +11,16 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
-import { memoryLog } from '../../src/logger.js';
-import { reclaimSpace } from '../../src/retention.js';
+import { memoryLog } from '../../src/core/logger.js';
+import { reclaimSpace } from '../../src/retention/reclaim.js';
 import {
   planRetention,
   type DateBatch,
   type RetentionInventory,
   type RetentionSettings,
   type Unit,
-} from '../../src/retention-plan.js';
-import { collectStats } from '../../src/stats.js';
+} from '../../src/retention/plan.js';
+import { collectStats } from '../../src/retention/stats.js';
 import { sparseTree } from '../helpers/sized-tree.js';
 import { removeDir, snapshot, tempDir } from '../helpers/tree.js';
 

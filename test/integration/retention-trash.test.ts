@@ -8,7 +8,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
-import { TRASH_MARKER_FILE } from '../../src/retention-trash.js';
+import { TRASH_MARKER_FILE } from '../../src/retention/trash.js';
 import { KiB, putSized } from '../helpers/sized-tree.js';
 import { removeDir, snapshot, tempDir } from '../helpers/tree.js';
 

@@ -1,18 +1,18 @@
 import { linkSync, mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { memoryLog } from '../../src/logger.js';
-import { reclaimSpace } from '../../src/retention.js';
-import { executeRetention } from '../../src/retention-execute.js';
-import { scanSkeletons, treeInventory } from '../../src/retention-inventory.js';
+import { memoryLog } from '../../src/core/logger.js';
+import { reclaimSpace } from '../../src/retention/reclaim.js';
+import { executeRetention } from '../../src/retention/execute.js';
+import { scanSkeletons, treeInventory } from '../../src/retention/inventory.js';
 import {
   collectActions,
   planRetention,
   type RemovalAction,
   type RetentionSettings,
-} from '../../src/retention-plan.js';
-import { collectStats } from '../../src/stats.js';
-import { readRootFacts, writeRootMarker } from '../../src/storage.js';
+} from '../../src/retention/plan.js';
+import { collectStats } from '../../src/retention/stats.js';
+import { readRootFacts, writeRootMarker } from '../../src/retention/storage.js';
 import { KiB, putSized, retentionSampleTree } from '../helpers/sized-tree.js';
 import { listTree, removeDir, tempDir } from '../helpers/tree.js';
 

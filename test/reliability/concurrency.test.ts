@@ -6,7 +6,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli as runInProcess } from '../../src/cli/main.js';
-import { LOCK_FILE_NAME, linuxProcessProbe } from '../../src/lock.js';
+import { LOCK_FILE_NAME, linuxProcessProbe } from '../../src/tree/lock.js';
 import { BIN, FAST, runCli, SLOW } from '../helpers/cli.js';
 import { makeTree } from '../helpers/media.js';
 import { removeDir, tempDir } from '../helpers/tree.js';

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readIdentity, type SourceIdentity } from '../../src/identity.js';
+import { readIdentity, type SourceIdentity } from '../../src/media/identity.js';
 import { BIN, FAST, runCli } from '../helpers/cli.js';
 import { clipTemplate } from '../helpers/media.js';
 import { removeDir, tempDir } from '../helpers/tree.js';

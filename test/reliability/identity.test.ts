@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseIdentity, readIdentity } from '../../src/identity.js';
+import { parseIdentity, readIdentity } from '../../src/media/identity.js';
 import { FAST, runCli } from '../helpers/cli.js';
 import { BAD_ARCHIVES, badTranscodeFfmpeg, mutateScript } from '../helpers/fake-ffmpeg.js';
 import { clipTemplate, ffmpeg, ffprobe, identityTagOf, type ClipSpec } from '../helpers/media.js';

@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { identityMatches, parseIdentity, type SourceIdentity } from '../../src/identity.js';
+import { identityMatches, parseIdentity, type SourceIdentity } from '../../src/media/identity.js';
 import { identityTagOf, playsCleanly, probe } from '../helpers/media.js';
 import { listTree } from '../helpers/tree.js';
 

@@ -4,7 +4,7 @@
  * (between rename and trash move, between thumbnail and clip, mid-move, mid-prune) are all proven.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAILPOINTS } from '../../src/executor.js';
+import { FAILPOINTS } from '../../src/archive/executor.js';
 import { FAST, runCli } from '../helpers/cli.js';
 import { makeTree, type TreeClip } from '../helpers/media.js';
 import { removeDir, tempDir } from '../helpers/tree.js';

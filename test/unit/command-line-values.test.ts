@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { commandLineValues, directoryOf } from '../../src/cli/commands/flags.js';
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../src/core/errors.js';
 
 const yargsLike = {
   getOptions: () => ({

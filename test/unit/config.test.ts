@@ -18,7 +18,7 @@ import {
   environmentValuesFor,
   DEFAULT_CONFIG_FILES,
   type OptionSchema,
-} from '../../src/config-file.js';
+} from '../../src/core/config-file.js';
 import { RECORD_FILE_KEYS } from '../../src/record/config.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
 
@@ -361,7 +361,7 @@ describe('one shared file for archive and record', () => {
 
 describe('config --print masks camera passwords', () => {
   it('rtsp://user:PASSWORD@host prints as user:***@host, whatever the password holds (seeded)', async () => {
-    const { redact: maskPasswords } = await import('../../src/redact.js');
+    const { redact: maskPasswords } = await import('../../src/core/redact.js');
     const seed = Number(process.env.TEST_SEED ?? Date.now() % 1_000_000);
     console.log(`maskPasswords seed=${seed} (TEST_SEED to repeat)`);
     let state = seed || 1;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scanDay, type DayScan } from '../../src/discovery.js';
+import { scanDay, type DayScan } from '../../src/archive/discovery.js';
 
 const FOLDER = { dir: '/cam/2025/01/15', relDir: '2025/01/15' };
 

@@ -15,8 +15,8 @@ import {
   svtPreset,
   videoEncodeParts,
   type EncodingProfile,
-} from '../../src/encoders.js';
-import { parseCaps } from '../../src/toolchain.js';
+} from '../../src/media/encoders.js';
+import { parseCaps } from '../../src/media/toolchain.js';
 
 const caps51 = parseCaps('ffmpeg version 5.1.9-0+deb12u1\nlibavformat    59. 27.100 / 59. 27.100');
 const caps41 = parseCaps(

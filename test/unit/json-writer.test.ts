@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { jsonObjectWriter, streamSink } from '../../src/render.js';
+import { jsonObjectWriter, streamSink } from '../../src/archive/render.js';
 import { seededRandom } from '../helpers/random.js';
 
 function value(rnd: () => number, depth: number): unknown {

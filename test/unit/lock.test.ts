@@ -8,7 +8,7 @@ import {
   STALE_FOREIGN_MS,
   type LockOwner,
   type ProcessProbe,
-} from '../../src/lock.js';
+} from '../../src/tree/lock.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
 
 const owner: LockOwner = {

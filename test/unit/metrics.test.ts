@@ -8,7 +8,7 @@ import {
   renderMetrics,
   writeMetricsFile,
   type RunMetrics,
-} from '../../src/metrics.js';
+} from '../../src/core/metrics.js';
 import { metricValue } from '../helpers/metrics.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
 

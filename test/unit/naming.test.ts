@@ -16,7 +16,7 @@ import {
   partialPathFor,
   stampToDate,
   utcStampToLocal,
-} from '../../src/naming.js';
+} from '../../src/tree/naming.js';
 
 describe('parseClipName', () => {
   it('reads Reolink clips and thumbnails, keeping the camera', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { memoryLog } from '../../src/logger.js';
+import { memoryLog } from '../../src/core/logger.js';
 import {
   backoffDelay,
   createNotifier,
@@ -11,7 +11,7 @@ import {
   verifySignature,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
-} from '../../src/notify.js';
+} from '../../src/core/notify.js';
 
 const NOW = new Date('2025-03-01T05:00:00Z');
 
@@ -229,7 +229,7 @@ describe('createNotifier (scripted fetch)', () => {
 
 describe('redaction of what is sent', () => {
   it('the body never carries a URL password, a camera password or the signing secret', async () => {
-    const { clearSecrets, registerUrlSecret } = await import('../../src/redact.js');
+    const { clearSecrets, registerUrlSecret } = await import('../../src/core/redact.js');
     registerUrlSecret('rtsp://admin:cam-pass-99@10.0.0.2/s');
     const sent: string[] = [];
     const notifier = createNotifier(

@@ -1,21 +1,21 @@
 import path from 'node:path';
-import { collisionTag } from '../../src/naming.js';
+import { collisionTag } from '../../src/tree/naming.js';
 import { describe, expect, it } from 'vitest';
 import {
   ClipFile,
   type DayInventory,
   type OutputFolder,
   type Skeleton,
-} from '../../src/discovery.js';
-import { parseClipName, parseStamp, stampToDate } from '../../src/naming.js';
+} from '../../src/archive/discovery.js';
+import { parseClipName, parseStamp, stampToDate } from '../../src/tree/naming.js';
 import {
   countDay,
   planDay,
   planPrunes,
   type PlanAction,
   type PlanSettings,
-} from '../../src/planner.js';
-import { actionToJson } from '../../src/render.js';
+} from '../../src/archive/planner.js';
+import { actionToJson } from '../../src/archive/render.js';
 
 const NOW = new Date(2025, 2, 1, 3, 0, 0); // 2025-03-01 03:00 local
 const settings: PlanSettings = {

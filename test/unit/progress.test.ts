@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatFileLine, memoryLog } from '../../src/logger.js';
-import { lineProgress, overallDetail, wrapToWidth } from '../../src/progress.js';
+import { formatFileLine, memoryLog } from '../../src/core/logger.js';
+import { lineProgress, overallDetail, wrapToWidth } from '../../src/archive/progress.js';
 
 describe('plain progress lines (cron, journald, log files)', () => {
   it('one line per interval per file, never a carriage return', () => {

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { memoryLog } from '../../src/logger.js';
+import { memoryLog } from '../../src/core/logger.js';
 import { buildRecordConfig, DEFAULT_INTERVALS, parseIntervals } from '../../src/record/config.js';
 import { Periodic, type TaskCounters } from '../../src/record/periodic.js';
 import { Recorder, type RecorderIo } from '../../src/record/recorder.js';

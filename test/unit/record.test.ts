@@ -1,9 +1,9 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, UsageError } from '../../src/errors.js';
-import { memoryLog } from '../../src/logger.js';
-import type { ReclaimRequest } from '../../src/retention.js';
+import { ConfigError, UsageError } from '../../src/core/errors.js';
+import { memoryLog } from '../../src/core/logger.js';
+import type { ReclaimRequest } from '../../src/retention/reclaim.js';
 import {
   buildRecordConfig,
   parseCameraFlag,

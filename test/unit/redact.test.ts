@@ -6,7 +6,7 @@ import {
   redactDeep,
   registerSecret,
   registerUrlSecret,
-} from '../../src/redact.js';
+} from '../../src/core/redact.js';
 import { seededRandom } from '../helpers/random.js';
 
 afterEach(() => clearSecrets());

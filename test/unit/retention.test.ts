@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Skeleton } from '../../src/discovery.js';
+import type { Skeleton } from '../../src/archive/discovery.js';
 import {
   collectActions,
   judgeRoot,
@@ -16,7 +16,7 @@ import {
   type RootFacts,
   type RootKind,
   type Unit,
-} from '../../src/retention-plan.js';
+} from '../../src/retention/plan.js';
 
 const NOW = new Date(2025, 2, 1, 3, 0, 0); // 2025-03-01 03:00 (TZ=UTC in tests)
 const MiB = 1024 * 1024;

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { LEGACY_CAMERA } from '../../src/retention-inventory.js';
-import type { DateBatch, FileFacts, RootKind, Unit } from '../../src/retention-plan.js';
-import { computeForecast, daysHeld, emptyBucket, StatsAccumulator } from '../../src/stats.js';
+import { LEGACY_CAMERA } from '../../src/retention/inventory.js';
+import type { DateBatch, FileFacts, RootKind, Unit } from '../../src/retention/plan.js';
+import {
+  computeForecast,
+  daysHeld,
+  emptyBucket,
+  StatsAccumulator,
+} from '../../src/retention/stats.js';
 
 const NOW = new Date(2025, 2, 1, 3, 0, 0);
 const ROOTS = { root: '/cam', outputRoot: '/cam/archived', trashRoot: '/cam/.deleted' };

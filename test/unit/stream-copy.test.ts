@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
+import { UsageError } from '../../src/core/errors.js';
 import {
   buildStreamCopyArgs,
   describeStreamCopy,
   exceedsArchiveRatio,
   parseMaxArchiveRatio,
-} from '../../src/stream-copy.js';
-import { parseCaps } from '../../src/toolchain.js';
+} from '../../src/archive/stream-copy.js';
+import { parseCaps } from '../../src/media/toolchain.js';
 import { seededRandom } from '../helpers/random.js';
 
 const caps51 = parseCaps('ffmpeg version 5.1.9\nlibavformat    59. 27.100 / 59. 27.100');

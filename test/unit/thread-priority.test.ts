@@ -3,7 +3,7 @@ import {
   LOWEST_PRIORITY,
   lowerHelperThreads,
   type ThreadControl,
-} from '../../src/thread-priority.js';
+} from '../../src/media/thread-priority.js';
 
 function fakeThreads(
   ids: number[],

@@ -1,16 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { formatIdentity, parseIdentity } from '../../src/identity.js';
-import type { MediaInfo, StreamInfo } from '../../src/media-probe.js';
-import { samplesProblem, SAMPLE_BYTES } from '../../src/frame-samples.js';
-import { parseProbe } from '../../src/media-probe.js';
-import { applyProgressLine, explainFailure, progressFromBlock } from '../../src/transcoder.js';
+import { formatIdentity, parseIdentity } from '../../src/media/identity.js';
+import type { MediaInfo, StreamInfo } from '../../src/media/probe.js';
+import { samplesProblem, SAMPLE_BYTES } from '../../src/media/frame-samples.js';
+import { parseProbe } from '../../src/media/probe.js';
+import {
+  applyProgressLine,
+  explainFailure,
+  progressFromBlock,
+} from '../../src/archive/transcoder.js';
 import {
   compareProbes,
   durationTolerance,
   expectedArchiveSize,
   identityProblem,
-} from '../../src/verification.js';
-import { parseCaps } from '../../src/toolchain.js';
+} from '../../src/archive/verification.js';
+import { parseCaps } from '../../src/media/toolchain.js';
 
 describe('ffmpeg -progress parsing', () => {
   it('reads blocks, trims padded values, treats out_time_us as microseconds', () => {

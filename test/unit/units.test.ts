@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
-import { formatBytes, parseDuration, parseSize } from '../../src/units.js';
+import { UsageError } from '../../src/core/errors.js';
+import { formatBytes, parseDuration, parseSize } from '../../src/core/units.js';
 
 describe('parseSize (1024-based, as the Python archiver)', () => {
   it.each([

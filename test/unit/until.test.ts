@@ -2,19 +2,19 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { executePlan, type ExecutorContext } from '../../src/executor.js';
-import { findIonice, resolveIonice, withIdleIo } from '../../src/io-priority.js';
-import { memoryLog } from '../../src/logger.js';
-import type { TranscodeAction } from '../../src/planner.js';
-import { silentProgress } from '../../src/progress.js';
-import type { Toolchain } from '../../src/toolchain.js';
+import { executePlan, type ExecutorContext } from '../../src/archive/executor.js';
+import { findIonice, resolveIonice, withIdleIo } from '../../src/media/io-priority.js';
+import { memoryLog } from '../../src/core/logger.js';
+import type { TranscodeAction } from '../../src/archive/planner.js';
+import { silentProgress } from '../../src/archive/progress.js';
+import type { Toolchain } from '../../src/media/toolchain.js';
 import {
   describeStopBy,
   isPastStopBy,
   parseUntil,
   stopByMessage,
   stopChecker,
-} from '../../src/until.js';
+} from '../../src/core/until.js';
 
 // TZ=UTC (vitest.config.ts): local time and UTC coincide.
 const at = (iso: string): Date => new Date(iso);

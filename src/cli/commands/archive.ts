@@ -1,6 +1,6 @@
 /**
  * `camera-archiver [archive] [directory]`: the Python archiver's flags, plus the options users of
- * this kind of tool expect. Only argument shapes live here; the work is in archive-run.ts, loaded
+ * this kind of tool expect. Only argument shapes live here; the work is in archive/run.ts, loaded
  * on demand so `--help` stays fast.
  */
 import path from 'node:path';
@@ -13,14 +13,14 @@ import {
   type AudioMode,
   type CodecChoice,
   type EncoderChoice,
-} from '../../encoders.js';
-import { exitCodeForOutcome, UsageError } from '../../errors.js';
-import { parseDuration, parseSize } from '../../units.js';
-import type { ArchiveOptions, RunIo } from '../../archive-run.js';
-import { parseNotifyUrls } from '../../notify.js';
-import { parseMaxArchiveRatio } from '../../stream-copy.js';
-import { lowerHelperThreads } from '../../thread-priority.js';
-import { parseUntil } from '../../until.js';
+} from '../../media/encoders.js';
+import { exitCodeForOutcome, UsageError } from '../../core/errors.js';
+import { parseDuration, parseSize } from '../../core/units.js';
+import type { ArchiveOptions, RunIo } from '../../archive/run.js';
+import { parseNotifyUrls } from '../../core/notify.js';
+import { parseMaxArchiveRatio } from '../../archive/stream-copy.js';
+import { lowerHelperThreads } from '../../media/thread-priority.js';
+import { parseUntil } from '../../core/until.js';
 import type { CliContext } from '../context.js';
 import { failpointFromEnv } from '../failpoint.js';
 import {
@@ -377,7 +377,7 @@ export async function archiveHandler(
 ): Promise<void> {
   const options = toArchiveOptions(argv, ctx.commandLine);
   // Retention flags are validated on every run (a bad value is exit 2), used only with --cleanup.
-  const { toCleanupOptions } = await import('../../retention-options.js');
+  const { toCleanupOptions } = await import('../../retention/options.js');
   const cleanupOptions = toCleanupOptions(argv, options);
   const at = options.now;
   const io: RunIo = {
@@ -391,7 +391,7 @@ export async function archiveHandler(
     lowerHelperThreads: () => void lowerHelperThreads(),
   };
   const outcome = options.cleanup
-    ? await (await import('../../retention-run.js')).runCleanup(cleanupOptions, io)
-    : await (await import('../../archive-run.js')).runArchive(options, io);
+    ? await (await import('../../retention/run.js')).runCleanup(cleanupOptions, io)
+    : await (await import('../../archive/run.js')).runArchive(options, io);
   ctx.setExitCode(exitCodeForOutcome(outcome));
 }

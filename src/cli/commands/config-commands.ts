@@ -5,14 +5,14 @@
  * roots from `treeRootsOf`), each with where it came from, down to the key in the config file.
  */
 import path from 'node:path';
-import type { ConfigState, Provenance } from '../../config-file.js';
+import type { ConfigState, Provenance } from '../../core/config-file.js';
 import {
   buildRecordConfig,
   DEFAULT_SEGMENT_SECONDS,
   recordSettings,
   type CameraConfig,
 } from '../../record/config.js';
-import { redact } from '../../redact.js';
+import { redact } from '../../core/redact.js';
 import { durationText, type Row } from './config-effective.js';
 import { ageDaysOf, treeRootsOf } from './flags.js';
 import { toRecordOptions } from './record.js';

@@ -5,10 +5,10 @@
  * spellings of one setting (`-y`/`--yes` and `--no-confirm`). The values come from the same
  * parsing a run does, so what is printed is what a run would use.
  */
-import type { Provenance } from '../../config-file.js';
-import { toCleanupOptions } from '../../retention-options.js';
-import { defaultStateDir } from '../../storage.js';
-import { formatBytes } from '../../units.js';
+import type { Provenance } from '../../core/config-file.js';
+import { toCleanupOptions } from '../../retention/options.js';
+import { defaultStateDir } from '../../core/state-dir.js';
+import { formatBytes } from '../../core/units.js';
 import { toArchiveOptions } from './archive.js';
 
 export interface Row extends Provenance {

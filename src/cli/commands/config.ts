@@ -19,12 +19,12 @@ import {
   type ConfigState,
   type OptionSchema,
   type Provenance,
-} from '../../config-file.js';
-import { redactUrl } from '../../notify.js';
+} from '../../core/config-file.js';
+import { redactUrl } from '../../core/notify.js';
 import type { CliContext } from '../context.js';
 import { archiveBuilder, toArchiveOptions } from './archive.js';
 import { withEffectiveValues } from './config-effective.js';
-import { redactDeep } from '../../redact.js';
+import { redactDeep } from '../../core/redact.js';
 import { recordRows, statsRows } from './config-commands.js';
 import { detectBuilder } from './detect.js';
 import { recordBuilder } from './record.js';

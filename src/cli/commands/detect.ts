@@ -1,6 +1,6 @@
 /** `camera-archiver detect`: V4L2 cameras, their formats and stable names, and a suggested config. */
 import type { Argv } from 'yargs';
-import { EXIT } from '../../errors.js';
+import { EXIT } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
 
 export function detectBuilder(y: Argv): Argv<Record<string, unknown>> {

@@ -5,8 +5,8 @@
  */
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { UsageError } from '../../errors.js';
-import { OUTPUT_DIR_NAME, TRASH_DIR_NAME } from '../../naming.js';
+import { UsageError } from '../../core/errors.js';
+import { OUTPUT_DIR_NAME, TRASH_DIR_NAME } from '../../tree/naming.js';
 
 export const DEFAULT_ROOT = '/camera';
 

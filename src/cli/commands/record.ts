@@ -5,9 +5,9 @@
  */
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { EXIT, UsageError, type InterruptSignal } from '../../errors.js';
+import { EXIT, UsageError, type InterruptSignal } from '../../core/errors.js';
 import type { RecordCommandOptions, RecordSignals } from '../../record/commands.js';
-import { parseNotifyUrls } from '../../notify.js';
+import { parseNotifyUrls } from '../../core/notify.js';
 import type { CliContext } from '../context.js';
 import { directoryOf, str } from './flags.js';
 

@@ -1,6 +1,6 @@
 /** `camera-archiver snapshot --camera NAME=SOURCE OUT.jpg`: one frame, a quick camera check. */
 import type { Argv } from 'yargs';
-import { EXIT, UsageError } from '../../errors.js';
+import { EXIT, UsageError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
 
 export function snapshotBuilder(y: Argv): Argv<Record<string, unknown>> {

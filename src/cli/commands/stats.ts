@@ -3,8 +3,8 @@
  * long the disk and limits will last. Reads sizes only; the work is in stats.ts, loaded on demand.
  */
 import type { Argv } from 'yargs';
-import { EXIT } from '../../errors.js';
-import { parseSize } from '../../units.js';
+import { EXIT } from '../../core/errors.js';
+import { parseSize } from '../../core/units.js';
 import type { CliContext } from '../context.js';
 import { ageDaysOf, MAX_DAYS, nowOf, str, treeFlags, treeRootsOf, wholeNumber } from './flags.js';
 
@@ -37,7 +37,7 @@ export async function statsHandler(argv: Record<string, unknown>, ctx: CliContex
   const age = ageDaysOf(argv);
   const shown = wholeNumber('days', argv.days ?? 14, 0, MAX_DAYS) ?? 14;
   const now = nowOf(argv) ?? new Date();
-  const { parseArchiveAge, parseMinFree } = await import('../../retention-options.js');
+  const { parseArchiveAge, parseMinFree } = await import('../../retention/options.js');
   const archiveAgeText = str(argv['archive-age']);
   const maxSize = str(argv['max-size']);
   const minFreeText = str(argv['min-free']);
@@ -48,10 +48,10 @@ export async function statsHandler(argv: Record<string, unknown>, ctx: CliContex
     ageDays: age,
     archiveAgeDays: archiveAgeText === undefined ? undefined : parseArchiveAge(archiveAgeText),
   };
-  const { checkTreeRoots } = await import('../../archive-run.js');
+  const { checkTreeRoots } = await import('../../archive/run.js');
   const real = await checkTreeRoots(root, output, trash); // by identity; overlaps are exit 2
   for (const note of real.notes) ctx.stderr.write(`${note}\n`);
-  const { collectStats, renderStats } = await import('../../stats.js');
+  const { collectStats, renderStats } = await import('../../retention/stats.js');
   const report = await collectStats(
     {
       root: real.root,

@@ -6,7 +6,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { EnvironmentError } from './errors.js';
+import { EnvironmentError } from '../core/errors.js';
 import { runCaptured } from './run-captured.js';
 
 export type ToolOrigin = 'option' | 'environment' | 'PATH' | 'npm package';

@@ -225,7 +225,7 @@ export function audioArgs(mode: AudioMode): string[] {
   }
 }
 
-/** Where the transcode writes the clip's sampled pictures (frame-samples.ts): the transcoder reads fd 3. */
+/** Where the transcode writes the clip's sampled pictures (media/frame-samples.ts): the transcoder reads fd 3. */
 export const SAMPLES_PIPE = 'pipe:3';
 
 /**

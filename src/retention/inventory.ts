@@ -18,15 +18,10 @@ import {
   type DayFolder,
   type DiscoveryOptions,
   type Skeleton,
-} from './discovery.js';
-import { parseClipName, parseLegacyArchiveName, parseStamp, stampToDate } from './naming.js';
-import type { DateBatch, FileFacts, RetentionInventory, RootKind, Unit } from './retention-plan.js';
-import {
-  trashNameOk,
-  trashPrefixOk,
-  withoutClashNumber,
-  type TrashAudit,
-} from './retention-trash.js';
+} from '../archive/discovery.js';
+import { parseClipName, parseLegacyArchiveName, parseStamp, stampToDate } from '../tree/naming.js';
+import type { DateBatch, FileFacts, RetentionInventory, RootKind, Unit } from './plan.js';
+import { trashNameOk, trashPrefixOk, withoutClashNumber, type TrashAudit } from './trash.js';
 
 export interface TreeRoots {
   root: string;

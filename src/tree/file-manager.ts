@@ -8,9 +8,19 @@
  */
 import { constants, promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
-import { FileError } from './errors.js';
+import { FileError } from '../core/errors.js';
+
+export type DisposalMode = 'trash' | 'delete';
+
+export interface FileMove {
+  from: string;
+  to: string;
+}
+
+/** What happens to a source clip and its thumbnail once its archive is verified. */
+export type Disposal =
+  { mode: 'trash'; moves: readonly FileMove[] } | { mode: 'delete'; files: readonly string[] };
 import { numberedName, PARTIAL_SUFFIX } from './naming.js';
-import type { Disposal } from './planner.js';
 
 const MAX_NUMBERED = 1000;
 
@@ -53,7 +63,7 @@ export async function ensureDirInside(root: string, dir: string, mode?: number):
   if (!isInside(absRoot, absDir)) {
     throw new FileError(dir, `refusing to write outside ${root}`);
   }
-  // The root's own path was resolved and checked by src/roots.ts; it may not exist yet.
+  // The root's own path was resolved and checked by src/tree/roots.ts; it may not exist yet.
   await fsp.mkdir(absRoot, { recursive: true, ...(mode === undefined ? {} : { mode }) });
   const realRoot = await fsp.realpath(absRoot);
   let current = absRoot;

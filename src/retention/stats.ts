@@ -6,12 +6,7 @@
  * nested roots included. The aggregation is pure (StatsAccumulator); the shell only feeds it.
  */
 import { format } from 'date-fns';
-import {
-  LEGACY_CAMERA,
-  dateBatches,
-  scanSkeletons,
-  type TreeRoots,
-} from './retention-inventory.js';
+import { LEGACY_CAMERA, dateBatches, scanSkeletons, type TreeRoots } from './inventory.js';
 import {
   Ledger,
   minFreeTarget,
@@ -19,9 +14,9 @@ import {
   type FsFacts,
   type MinFree,
   type Unit,
-} from './retention-plan.js';
+} from './plan.js';
 import { fsFacts } from './storage.js';
-import { formatBytes } from './units.js';
+import { formatBytes } from '../core/units.js';
 
 export interface Bucket {
   clips: number;

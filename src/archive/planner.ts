@@ -23,9 +23,8 @@ import {
   collisionTag,
   dayPathOfStamp,
   partialNameFor,
-} from './naming.js';
-
-export type DisposalMode = 'trash' | 'delete';
+} from '../tree/naming.js';
+import type { Disposal, DisposalMode, FileMove } from '../tree/file-manager.js';
 
 export interface PlanSettings {
   root: string;
@@ -39,15 +38,6 @@ export interface PlanSettings {
   /** --no-skip: transcode again even when an archive exists. */
   redoExisting: boolean;
 }
-
-export interface FileMove {
-  from: string;
-  to: string;
-}
-
-/** What happens to a source clip and its thumbnail once its archive is verified. */
-export type Disposal =
-  { mode: 'trash'; moves: readonly FileMove[] } | { mode: 'delete'; files: readonly string[] };
 
 export interface PlannedClip {
   path: string;

@@ -3,21 +3,21 @@
  *   root check → skeletons → planner (streams the trees) → (dry run: render) | (confirm → execute)
  * Dry run and real run share everything up to the plan; the real run executes exactly the plan.
  */
-import { confirmOrStop } from './confirm.js';
+import { confirmOrStop } from '../core/confirm.js';
 import {
   errorMessage,
   exitCodeForError,
   exitCodeForOutcome,
   interruptSignalOf,
   type RunOutcome,
-} from './errors.js';
-import { reportCleanup } from './run-report.js';
-import { acquireTreeLock, type TreeLock } from './lock.js';
-import { createLogger, type AppLogger } from './logger.js';
-import { resolveRoots } from './roots.js';
-import { consoleLevel, type RunIo } from './archive-run.js';
-import { executeRetention, type RetentionReport } from './retention-execute.js';
-import { scanSkeletons, treeInventory } from './retention-inventory.js';
+} from '../core/errors.js';
+import { reportCleanup } from '../archive/report.js';
+import { acquireTreeLock, type TreeLock } from '../tree/lock.js';
+import { createLogger, type AppLogger } from '../core/logger.js';
+import { resolveRoots } from '../tree/roots.js';
+import { consoleLevel, type RunIo } from '../archive/run.js';
+import { executeRetention, type RetentionReport } from './execute.js';
+import { scanSkeletons, treeInventory } from './inventory.js';
 import {
   judgeRoot,
   PlanInterrupted,
@@ -28,7 +28,7 @@ import {
   type MinFree,
   type RetentionPlan,
   type RetentionSettings,
-} from './retention-plan.js';
+} from './plan.js';
 import {
   planSummaryJson,
   writeJsonWithActions,
@@ -36,7 +36,7 @@ import {
   renderRetentionAction,
   renderRetentionReport,
   renderTotals,
-} from './retention-render.js';
+} from './render.js';
 import {
   auditSkeleton,
   hasTrashMarker,
@@ -44,10 +44,11 @@ import {
   trashInUse,
   trashRefusal,
   writeTrashMarker,
-} from './retention-trash.js';
-import { defaultStateDir, fsFacts, readRootFacts, writeRootMarker } from './storage.js';
-import { streamSink } from './render.js';
-import { formatBytes } from './units.js';
+} from './trash.js';
+import { defaultStateDir } from '../core/state-dir.js';
+import { fsFacts, readRootFacts, writeRootMarker } from './storage.js';
+import { streamSink } from '../archive/render.js';
+import { formatBytes } from '../core/units.js';
 
 export interface CleanupOptions {
   root: string;
@@ -95,7 +96,7 @@ interface CleanupTally {
 }
 
 export async function runCleanup(opts: CleanupOptions, io: RunIo): Promise<RunOutcome> {
-  // By identity (src/roots.ts): overlapping roots are refused (exit 2); real paths from here on.
+  // By identity (src/tree/roots.ts): overlapping roots are refused (exit 2); real paths from here on.
   const resolved = await resolveRoots({ ...opts, inputMayBeMissing: true });
   const [root, outputRoot, trashRoot] = [resolved.input, resolved.output, resolved.trash].map(
     (r) => r.real,

@@ -3,16 +3,16 @@
  * existing archive must pass it before its source is removed. Three questions, in order of cost:
  * is it a plausible video (ffprobe with packet counting), is it the archive of *this* clip (the
  * identity it records, identity.ts), and does it show this clip's pictures (a full decode whose
- * sampled pictures are compared with the clip's, frame-samples.ts). Costs ≈ 2 % of the transcode
+ * sampled pictures are compared with the clip's, media/frame-samples.ts). Costs ≈ 2 % of the transcode
  * (BENCHMARKS.md: Verification).
  */
 import { stat } from 'node:fs/promises';
 import { execa } from 'execa';
-import { lastLines } from './encoders.js';
-import { FileError } from './errors.js';
-import { sampleOutputArgs, samplesProblem } from './frame-samples.js';
-import { identityMatches, parseIdentity, type SourceIdentity } from './identity.js';
-import { probeMedia, type MediaInfo } from './media-probe.js';
+import { lastLines } from '../media/encoders.js';
+import { FileError } from '../core/errors.js';
+import { sampleOutputArgs, samplesProblem } from '../media/frame-samples.js';
+import { identityMatches, parseIdentity, type SourceIdentity } from '../media/identity.js';
+import { probeMedia, type MediaInfo } from '../media/probe.js';
 
 export interface VerifyExpectations {
   source: MediaInfo;
@@ -28,7 +28,7 @@ export interface VerifyExpectations {
   expectedFrames?: number | undefined;
   /** Picture size our transcode produces; undefined: an existing archive (see sizeProblem). */
   expectedSize?: { width: number; height: number } | undefined;
-  /** The clip's sampled pictures (frame-samples.ts). */
+  /** The clip's sampled pictures (media/frame-samples.ts). */
   clipSamples: Uint8Array;
   /** Our archives keep every frame with its timestamp: the same pictures are sampled. */
   exactSampleCount: boolean;

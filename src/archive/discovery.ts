@@ -14,7 +14,7 @@
  */
 import { promises as fsp, type Dirent } from 'node:fs';
 import path from 'node:path';
-import { identityOf, sameIdentity, type FileIdentity } from './roots.js';
+import { identityOf, sameIdentity, type FileIdentity } from '../tree/roots.js';
 import {
   dayPathOfStamp,
   isDayFolder,
@@ -23,7 +23,7 @@ import {
   MediaNameReader,
   mediaKindOfExtension,
   parseLegacyArchiveName,
-} from './naming.js';
+} from '../tree/naming.js';
 
 export interface MediaFile {
   name: string;
@@ -138,7 +138,7 @@ export interface DiscoveryOptions {
   /**
    * Roots never scanned as input (output, trash). They are left out by identity (device and
    * inode), not by name: a bind mount or a second name of the archive tree inside the input tree
-   * is still the archive tree (src/roots.ts).
+   * is still the archive tree (src/tree/roots.ts).
    */
   excluded: readonly string[];
   outputRoot: string;
@@ -163,7 +163,7 @@ export const READ_AHEAD = 8;
  * Day folders listed at once: libuv's four threads. Fewer leave the pool idle while the main
  * thread, busy planning, has yet to start the next listing. On a two-core host the listing
  * threads also take the cores planning needs: a dry run lowers their priority
- * (src/thread-priority.ts), and with the four at once it ran a tenth faster than with three
+ * (src/media/thread-priority.ts), and with the four at once it ran a tenth faster than with three
  * (BENCHMARKS.md); a real run, which keeps their priority, lists as fast either way.
  */
 const LISTINGS_IN_FLIGHT = 4;

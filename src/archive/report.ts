@@ -11,19 +11,19 @@ import {
   exitCodeForError,
   exitCodeForOutcome,
   type RunOutcome,
-} from './errors.js';
+} from '../core/errors.js';
 import type { ExecutionReport } from './executor.js';
-import type { Log } from './logger.js';
+import type { Log } from '../core/logger.js';
 import {
   cleanupMetricsPath,
   writeCleanupMetricsFile,
   writeMetricsFile,
   type CleanupMetrics,
-} from './metrics.js';
-import { createNotifier, type NotifyEvent, type NotifierOptions } from './notify.js';
+} from '../core/metrics.js';
+import { createNotifier, type NotifyEvent, type NotifierOptions } from '../core/notify.js';
 import type { PlanCounts } from './planner.js';
 import { totalsOf } from './render.js';
-import { formatBytes, formatSeconds } from './units.js';
+import { formatBytes, formatSeconds } from '../core/units.js';
 
 export interface RunReportOptions {
   root: string;

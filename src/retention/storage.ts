@@ -9,9 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { FsFacts, RootFacts } from './retention-plan.js';
+import type { FsFacts, RootFacts } from './plan.js';
 
 export const MARKER_FILE = '.camera-archiver-root.json';
 
@@ -19,11 +18,6 @@ export const MARKER_FILE = '.camera-archiver-root.json';
 export async function fsFacts(dir: string): Promise<FsFacts> {
   const [s, info] = await Promise.all([fsp.statfs(dir), fsp.stat(dir)]);
   return { dev: info.dev, sizeBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize };
-}
-
-export function defaultStateDir(env: NodeJS.ProcessEnv): string {
-  const base = env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state');
-  return path.join(base, 'camera-archiver');
 }
 
 interface Marker {

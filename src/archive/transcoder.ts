@@ -4,8 +4,8 @@
  */
 import readline from 'node:readline';
 import { execa } from 'execa';
-import { cleanFfmpegLine, lastLines } from './encoders.js';
-import { FileError } from './errors.js';
+import { cleanFfmpegLine, lastLines } from '../media/encoders.js';
+import { FileError } from '../core/errors.js';
 
 export interface TranscodeProgress {
   /** 0..1 of the source duration. */
@@ -66,7 +66,7 @@ export function explainFailure(stderr: string, file?: string): string {
 }
 
 export interface TranscodeResult {
-  /** What ffmpeg wrote to fd 3: the clip's sampled pictures (buildTranscodeArgs, frame-samples.ts). */
+  /** What ffmpeg wrote to fd 3: the clip's sampled pictures (buildTranscodeArgs, media/frame-samples.ts). */
   samples: Buffer;
   /** Frames written to the archive, from ffmpeg's last progress report. */
   frames: number | undefined;

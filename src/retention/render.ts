@@ -1,10 +1,10 @@
 /** Renders retention plans and reports for people (text) and machines (JSON). Pure. */
 import path from 'node:path';
-import { displayPath } from './display-path.js';
-import type { RemovalOutcome, RetentionReport } from './retention-execute.js';
-import type { Breakdown, RemovalAction, RetentionAction, RetentionPlan } from './retention-plan.js';
-import type { TextSink } from './render.js';
-import { formatBytes } from './units.js';
+import { displayPath } from '../core/display-path.js';
+import type { RemovalOutcome, RetentionReport } from './execute.js';
+import type { Breakdown, RemovalAction, RetentionAction, RetentionPlan } from './plan.js';
+import type { TextSink } from '../archive/render.js';
+import { formatBytes } from '../core/units.js';
 
 function filesText(a: RemovalAction, rel: (p: string) => string): string {
   const [first, ...rest] = a.files;

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, lstatSync, mkdirSync, renameSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { defaultStateDir } from './storage.js';
+import { defaultStateDir } from './state-dir.js';
 import type winstonType from 'winston';
 import type TransportStreamType from 'winston-transport';
 import { redact } from './redact.js';

@@ -1,10 +1,10 @@
 /** Parses and validates the retention flags (every bad value is a UsageError: exit 2). */
-import { UsageError } from './errors.js';
+import { UsageError } from '../core/errors.js';
 // Types only: every archive run validates these flags, and the retention engine (with date-fns)
 // loads only for --cleanup.
-import type { MaxDelete, MinFree } from './retention-plan.js';
-import type { CleanupOptions } from './retention-run.js';
-import { parseDuration, parseSize } from './units.js';
+import type { MaxDelete, MinFree } from './plan.js';
+import type { CleanupOptions } from './run.js';
+import { parseDuration, parseSize } from '../core/units.js';
 import path from 'node:path';
 
 /** Documented defaults (README, "Retention"). */

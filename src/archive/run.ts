@@ -5,7 +5,7 @@
  */
 import { constants, existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { confirmOrStop } from './confirm.js';
+import { confirmOrStop } from '../core/confirm.js';
 import {
   discoverDays,
   findDayFolders,
@@ -21,12 +21,12 @@ import {
   type CodecChoice,
   type EncoderChoice,
   type EncodingProfile,
-} from './encoders.js';
-import { EnvironmentError, interruptSignalOf, type RunOutcome } from './errors.js';
-import { displayPath } from './display-path.js';
+} from '../media/encoders.js';
+import { EnvironmentError, interruptSignalOf, type RunOutcome } from '../core/errors.js';
+import { displayPath } from '../core/display-path.js';
 import type { ExecutionReport, ExecutorContext } from './executor.js';
-import { acquireTreeLock, type TreeLock } from './lock.js';
-import { createLogger, type AppLogger, type Level } from './logger.js';
+import { acquireTreeLock, type TreeLock } from '../tree/lock.js';
+import { createLogger, type AppLogger, type Level } from '../core/logger.js';
 import {
   addDayCounts,
   ageCutoff,
@@ -54,13 +54,18 @@ import {
   totalsOf,
   type RenderContext,
 } from './render.js';
-import { runCaptured } from './run-captured.js';
-import { LOWEST_PRIORITY } from './thread-priority.js';
-import { locateTool, locateToolchain, resolveToolchain, type Toolchain } from './toolchain.js';
-import { resolveIonice } from './io-priority.js';
-import { resolveRoots } from './roots.js';
-import { RunReport, stderrLog } from './run-report.js';
-import { stopByMessage, stopChecker, type StopBy } from './until.js';
+import { runCaptured } from '../media/run-captured.js';
+import { LOWEST_PRIORITY } from '../media/thread-priority.js';
+import {
+  locateTool,
+  locateToolchain,
+  resolveToolchain,
+  type Toolchain,
+} from '../media/toolchain.js';
+import { resolveIonice } from '../media/io-priority.js';
+import { resolveRoots } from '../tree/roots.js';
+import { RunReport, stderrLog } from './report.js';
+import { stopByMessage, stopChecker, type StopBy } from '../core/until.js';
 
 export interface ArchiveOptions {
   root: string;
@@ -81,7 +86,7 @@ export interface ArchiveOptions {
   codec: CodecChoice;
   /** Frames between keyframes; undefined: the profile's default. */
   keyframeInterval?: number | undefined;
-  /** An archive above this share of its clip keeps the clip's own video (stream-copy.ts). */
+  /** An archive above this share of its clip keeps the clip's own video (archive/stream-copy.ts). */
   maxArchiveRatio?: number | undefined;
   quality?: number | undefined;
   preset?: string | undefined;
@@ -97,16 +102,16 @@ export interface ArchiveOptions {
   niceness: number;
   progress: 'auto' | 'bars' | 'lines' | 'none';
   commandLine: string;
-  /** Prometheus textfile written after every real run (src/metrics.ts). */
+  /** Prometheus textfile written after every real run (src/core/metrics.ts). */
   metricsFile?: string | undefined;
-  /** Webhooks told when a real run finishes or fails (src/notify.ts). */
+  /** Webhooks told when a real run finishes or fails (src/core/notify.ts). */
   notifyUrls?: readonly string[] | undefined;
   notifySecret?: string | undefined;
-  /** Stop-by time: no clip starts after it (src/until.ts). */
+  /** Stop-by time: no clip starts after it (src/core/until.ts). */
   until?: StopBy | undefined;
-  /** `--state-dir`: where the log rotation keeps its bookkeeping (src/logger.ts). */
+  /** `--state-dir`: where the log rotation keeps its bookkeeping (src/core/logger.ts). */
   stateDir?: string | undefined;
-  /** Run ffmpeg under `ionice -c3` when ionice exists (src/io-priority.ts). */
+  /** Run ffmpeg under `ionice -c3` when ionice exists (src/media/io-priority.ts). */
   ionice?: boolean | undefined;
 }
 
@@ -120,7 +125,7 @@ export interface RunIo {
   /** Fault injection hook for the reliability tests (src/cli/failpoint.ts); undefined in normal runs. */
   failpoint?: ((name: string) => void) | undefined;
   /**
-   * Lowers the CPU priority of the process's helper threads for good (src/thread-priority.ts);
+   * Lowers the CPU priority of the process's helper threads for good (src/media/thread-priority.ts);
    * a dry run calls it before it walks the tree. Undefined where the run shares its process
    * (tests that call a run directly).
    */
@@ -133,7 +138,7 @@ export function consoleLevel(verbosity: number): Level {
 
 /**
  * The input root exists and is a folder, and the archive and trash roots do not overlap it (or
- * each other) by identity (src/roots.ts): for commands that only read the tree, such as `stats`.
+ * each other) by identity (src/tree/roots.ts): for commands that only read the tree, such as `stats`.
  */
 export async function checkTreeRoots(
   root: string,

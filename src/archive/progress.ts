@@ -3,8 +3,8 @@
  * transcode with percent, speed and ETA); plain, `\r`-free lines everywhere else (cron, journald,
  * log files): one when a file starts and finishes, and at most one per interval while it runs.
  */
-import type { AppLogger, Log } from './logger.js';
-import { formatBytes, formatSeconds } from './units.js';
+import type { AppLogger, Log } from '../core/logger.js';
+import { formatBytes, formatSeconds } from '../core/units.js';
 
 export interface RunTotals {
   files: number;

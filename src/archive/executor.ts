@@ -7,16 +7,16 @@
  */
 import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
-import { displayPath } from './display-path.js';
-import { encoderName, type EncodingProfile } from './encoders.js';
+import { displayPath } from '../core/display-path.js';
+import { encoderName, type EncodingProfile } from '../media/encoders.js';
 import {
   formatIdentity,
   identityMatches,
   parseIdentity,
   readIdentity,
   type SourceIdentity,
-} from './identity.js';
-import { errorMessage, FileError } from './errors.js';
+} from '../media/identity.js';
+import { errorMessage, FileError } from '../core/errors.js';
 import {
   dispose,
   ensureDirInside,
@@ -26,16 +26,16 @@ import {
   pruneFolders,
   removeIfExists,
   type DisposedFile,
-} from './file-manager.js';
-import type { Log } from './logger.js';
-import { probeMedia, type MediaInfo } from './media-probe.js';
-import { parseLegacyArchiveName, partialPathFor } from './naming.js';
+} from '../tree/file-manager.js';
+import type { Log } from '../core/logger.js';
+import { probeMedia, type MediaInfo } from '../media/probe.js';
+import { parseLegacyArchiveName, partialPathFor } from '../tree/naming.js';
 import type { DisposeArchivedAction, PlanAction, PlannedClip, TranscodeAction } from './planner.js';
 import type { ProgressReporter } from './progress.js';
-import type { Toolchain } from './toolchain.js';
+import type { Toolchain } from '../media/toolchain.js';
 import { runTranscode, TranscodeError } from './transcoder.js';
-import { transcodeInvocation, withIdleIo } from './io-priority.js';
-import { formatBytes } from './units.js';
+import { transcodeInvocation, withIdleIo } from '../media/io-priority.js';
+import { formatBytes } from '../core/units.js';
 import {
   expectedArchiveSize,
   sampleClip,

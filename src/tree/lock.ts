@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EnvironmentError, LockHeldError } from './errors.js';
+import { EnvironmentError, LockHeldError } from '../core/errors.js';
 
 export const LOCK_FILE_NAME = '.camera-archiver.lock';
 const HEARTBEAT_MS = 60_000;

@@ -2,7 +2,7 @@
  * Retention planner: a pure function of (inventory, settings, filesystem facts, now) → typed
  * removals, each with its rule, reason, the bytes it frees and whether it is permanent.
  *
- * The inventory is streamed oldest-first one date at a time (see retention-inventory.ts), never
+ * The inventory is streamed oldest-first one date at a time (see retention/inventory.ts), never
  * collected whole: the planner walks it twice, once to count and apply the per-file rules (trash
  * retention, age), and — only when a cap is exceeded — once more in removal order (trash first,
  * then footage) until the caps are met. Nothing here touches the disk or the clock; tests feed
@@ -10,10 +10,11 @@
  */
 import path from 'node:path';
 import { subDays } from 'date-fns';
-import type { Skeleton } from './discovery.js';
-import type { FileMove, PruneFolderAction } from './planner.js';
-import { planPrunes } from './planner.js';
-import { formatBytes } from './units.js';
+import type { Skeleton } from '../archive/discovery.js';
+import type { PruneFolderAction } from '../archive/planner.js';
+import type { FileMove } from '../tree/file-manager.js';
+import { planPrunes } from '../archive/planner.js';
+import { formatBytes } from '../core/units.js';
 
 export type RootKind = 'source' | 'archive' | 'trash';
 

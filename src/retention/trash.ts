@@ -14,8 +14,8 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import type { Skeleton } from './discovery.js';
-import { parseClipName, parseLegacyArchiveName } from './naming.js';
+import type { Skeleton } from '../archive/discovery.js';
+import { parseClipName, parseLegacyArchiveName } from '../tree/naming.js';
 
 export const TRASH_MARKER_FILE = '.camera-archiver-trash.json';
 

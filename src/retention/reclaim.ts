@@ -9,10 +9,10 @@
  * archive executor re-checks every file before it touches it.
  */
 import path from 'node:path';
-import type { Log } from './logger.js';
-import { executeRetention } from './retention-execute.js';
-import { scanSkeletons, treeInventory } from './retention-inventory.js';
-import { planRetention, type FsFacts } from './retention-plan.js';
+import type { Log } from '../core/logger.js';
+import { executeRetention } from './execute.js';
+import { scanSkeletons, treeInventory } from './inventory.js';
+import { planRetention, type FsFacts } from './plan.js';
 import { fsFacts, readRootFacts } from './storage.js';
 
 export interface ReclaimRequest {

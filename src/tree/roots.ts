@@ -11,11 +11,11 @@
  * - the archive or trash root is the input root or a folder above it (the input is inside it);
  * - the archive and trash roots are one folder, or one is inside the other.
  * An archive or trash root inside the input root is the normal layout (`ROOT/archived`,
- * `ROOT/.deleted`): discovery leaves them out by identity (src/discovery.ts).
+ * `ROOT/.deleted`): discovery leaves them out by identity (src/archive/discovery.ts).
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { EnvironmentError, UsageError } from './errors.js';
+import { EnvironmentError, UsageError } from '../core/errors.js';
 
 /** A folder's identity: stable across every name it is reached by. */
 export interface FileIdentity {

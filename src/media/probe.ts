@@ -1,7 +1,7 @@
 /** ffprobe: what a clip or archive contains, with packet counts (index-based, ≈0.07 s a file). */
 import { execa } from 'execa';
 import { lastLines } from './encoders.js';
-import { FileError } from './errors.js';
+import { FileError } from '../core/errors.js';
 import { IDENTITY_TAG } from './identity.js';
 
 export interface StreamInfo {

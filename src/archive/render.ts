@@ -3,20 +3,21 @@
  * out, except the JSON writer at the end, which hands its pieces to a sink as it goes.
  */
 import path from 'node:path';
-import { encoderName, formatCommand, type EncodingProfile } from './encoders.js';
-import { transcodeInvocation } from './io-priority.js';
-import { displayPath } from './display-path.js';
+import { encoderName, formatCommand, type EncodingProfile } from '../media/encoders.js';
+import { transcodeInvocation } from '../media/io-priority.js';
+import { displayPath } from '../core/display-path.js';
 import type { ExecutionReport } from './executor.js';
-import type { DayCounts, Disposal, PlanAction, PlanCounts, PlannedClip } from './planner.js';
-import type { FfmpegCaps } from './toolchain.js';
-import { formatBytes } from './units.js';
+import type { DayCounts, PlanAction, PlanCounts, PlannedClip } from './planner.js';
+import type { Disposal } from '../tree/file-manager.js';
+import type { FfmpegCaps } from '../media/toolchain.js';
+import { formatBytes } from '../core/units.js';
 
 export interface RenderContext {
   root: string;
   ffmpeg?: string | undefined;
   caps?: FfmpegCaps | undefined;
   profile?: EncodingProfile | undefined;
-  /** The run's ionice (io-priority.ts): the printed command is the one that runs. */
+  /** The run's ionice (media/io-priority.ts): the printed command is the one that runs. */
   ionice?: string | undefined;
   /** ffmpeg's CPU niceness, set on its PID (not part of the command line). */
   niceness?: number | undefined;

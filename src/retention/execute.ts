@@ -5,15 +5,15 @@
  * run can do less than its dry run listed; it never does more.
  */
 import { promises as fsp } from 'node:fs';
-import { errorMessage } from './errors.js';
-import { moveNoClobber, pruneFolders } from './file-manager.js';
-import type { Log } from './logger.js';
+import { errorMessage } from '../core/errors.js';
+import { moveNoClobber, pruneFolders } from '../tree/file-manager.js';
+import type { Log } from '../core/logger.js';
 import {
   PlanInterrupted,
   type FileFacts,
   type RemovalAction,
   type RetentionAction,
-} from './retention-plan.js';
+} from './plan.js';
 
 export interface RemovalOutcome {
   action: RemovalAction;

@@ -6,10 +6,10 @@
  * leaves only after a checked archive of that very clip exists.
  */
 import { promises as fsp } from 'node:fs';
-import { ARCHIVE_RUN_PREAMBLE, audioArgs, type AudioMode } from './encoders.js';
-import { UsageError } from './errors.js';
-import { identityOutputArgs } from './identity.js';
-import type { FfmpegCaps } from './toolchain.js';
+import { ARCHIVE_RUN_PREAMBLE, audioArgs, type AudioMode } from '../media/encoders.js';
+import { UsageError } from '../core/errors.js';
+import { identityOutputArgs } from '../media/identity.js';
+import type { FfmpegCaps } from '../media/toolchain.js';
 
 /** Default `--max-archive-ratio`: an archive may not be larger than its clip. */
 export const DEFAULT_MAX_ARCHIVE_RATIO = 1;
