@@ -2,7 +2,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 
 export const BIN = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -58,17 +58,16 @@ export const SLOW = [
   'lines',
 ];
 
-export function startCli(
-  args: readonly string[],
-  options: CliOptions = {},
-): ResultPromise<{ reject: false }> {
+export function startCli(args: readonly string[], options: CliOptions = {}) {
+  const stdin =
+    options.input !== undefined ? { input: options.input } : { stdin: 'ignore' as const };
   return execa(process.execPath, [BIN, ...args], {
     reject: false,
     env: { TZ: 'UTC', XDG_STATE_HOME: TEST_STATE_HOME, ...options.env },
-    ...(options.input !== undefined ? { input: options.input } : { stdin: 'ignore' }),
+    ...stdin,
     cwd: options.cwd ?? process.cwd(),
     timeout: options.timeoutMs ?? 120_000,
-  }) as unknown as ResultPromise<{ reject: false }>;
+  });
 }
 
 export async function runCli(
