@@ -1,49 +1,43 @@
 /**
  * Executor: runs a plan. Order per clip, and the safety rule behind it:
- *   re-check source → probe → transcode to a temporary name → verify → fsync + rename into place
- *   → re-check source unchanged → only then trash/delete the clip and its thumbnail.
+ *   re-check source → probe → fingerprint → transcode to a temporary name → verify → fsync + rename
+ *   into place (clip-archive.ts) → re-check source unchanged → only then trash/delete the clip and
+ *   its thumbnail (`verifyThenDispose`).
  * A failure at any step keeps the source and removes the temporary output. An abort (signal)
  * stops new work, stops ffmpeg, removes its partial output and keeps every source.
+ * Each step is a top-level function given the run's `ExecutionRun`: the caller's context plus the
+ * state one call shares (encoder choice, look-ahead probes, clip sizes).
  */
 import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import { displayPath } from '../core/display-path.js';
-import { encoderName, type EncodingProfile } from '../media/encoders.js';
-import {
-  formatIdentity,
-  identityMatches,
-  parseIdentity,
-  readIdentity,
-  type SourceIdentity,
-} from '../media/identity.js';
 import { errorMessage, FileError } from '../core/errors.js';
+import type { Log } from '../core/logger.js';
+import { formatBytes } from '../core/units.js';
+import type { EncodingProfile } from '../media/encoders.js';
+import { readIdentity } from '../media/identity.js';
+import { probeMedia, type MediaInfo } from '../media/probe.js';
+import type { Toolchain } from '../media/toolchain.js';
 import {
   dispose,
-  ensureDirInside,
-  folderModeFor,
   notRegularFile,
-  placeArchive,
   pruneFolders,
   removeIfExists,
+  type Disposal,
   type DisposedFile,
 } from '../tree/file-manager.js';
-import type { Log } from '../core/logger.js';
-import { probeMedia, type MediaInfo } from '../media/probe.js';
-import { parseLegacyArchiveName, partialPathFor } from '../tree/naming.js';
-import type { DisposeArchivedAction, PlanAction, PlannedClip, TranscodeAction } from './planner.js';
-import type { ProgressReporter } from './progress.js';
-import type { Toolchain } from '../media/toolchain.js';
-import { runTranscode, TranscodeError } from './transcoder.js';
-import { transcodeInvocation, withIdleIo } from '../media/io-priority.js';
-import { formatBytes } from '../core/units.js';
 import {
-  expectedArchiveSize,
-  sampleClip,
-  VerificationError,
-  verifyArchive,
-  type ClipSampling,
-} from './verification.js';
-import { describeStreamCopy, keepClipVideoIfSmaller, type StreamCopyNote } from './stream-copy.js';
+  findVerifiedArchive,
+  RunEncoders,
+  transcodeClip,
+  type ClipSource,
+  type MadeArchive,
+} from './clip-archive.js';
+import type { DisposeArchivedAction, PlanAction, TranscodeAction } from './planner.js';
+import type { ProgressReporter } from './progress.js';
+import { describeStreamCopy, type StreamCopyNote } from './stream-copy.js';
+
+export { HARDWARE_FAILURES_BEFORE_SWITCH } from './clip-archive.js';
 
 export interface ExecutorContext {
   toolchain: Toolchain;
@@ -135,8 +129,326 @@ export interface ExecutionReport {
   stoppedByUntil?: boolean;
 }
 
-/** After this many hardware failures in one auto run, the rest of the run uses software. */
-export const HARDWARE_FAILURES_BEFORE_SWITCH = 3;
+/** A report with nothing done yet. */
+export function emptyExecutionReport(): ExecutionReport {
+  return {
+    outcomes: [],
+    removedPartials: [],
+    prunedFolders: [],
+    notStarted: [],
+    interrupted: false,
+    hardwareFallbacks: 0,
+  };
+}
+
+type ClipAction = TranscodeAction | DisposeArchivedAction;
+
+/** What the steps of one executePlan call share, handed to each of them. */
+export interface ExecutionRun extends ExecutorContext {
+  encoders: RunEncoders;
+  lookahead: ProbeAhead;
+  /** Each queued clip's size when the call started (for progress). */
+  sizes: ReadonlyMap<string, number>;
+}
+
+export function startRun(
+  ctx: ExecutorContext,
+  sizes: ReadonlyMap<string, number> = new Map(),
+): ExecutionRun {
+  return { ...ctx, encoders: new RunEncoders(ctx), lookahead: new ProbeAhead(ctx), sizes };
+}
+
+export async function executePlan(
+  actions: readonly PlanAction[],
+  ctx: ExecutorContext,
+): Promise<ExecutionReport> {
+  const report = emptyExecutionReport();
+  report.removedPartials = await removeStalePartials(ctx, actions);
+  const queue = actions.filter(
+    (a): a is ClipAction => a.kind === 'transcode' || a.kind === 'dispose-archived',
+  );
+  const run = startRun(ctx, await sizesOf(queue));
+  ctx.progress.start({
+    files: queue.length,
+    bytes: [...run.sizes.values()].reduce((x, y) => x + y, 0),
+  });
+  let taken = 0;
+  try {
+    taken = await runQueue(run, queue, report);
+  } finally {
+    ctx.progress.stop();
+    // Probes of clips never started: aborted with the run, or left to finish; none outlives it.
+    await run.lookahead.settle();
+  }
+  report.hardwareFallbacks = run.encoders.fallbacks;
+  report.interrupted = ctx.signal.aborted;
+  // Interrupted, or stopped by --until: what was not started stays in place for the next run.
+  if (report.interrupted || report.stoppedByUntil) {
+    for (const action of queue.slice(taken)) report.notStarted.push(action.clip.path);
+  }
+  if (report.interrupted) return report;
+  report.prunedFolders = await pruneEmptyFolders(ctx, actions);
+  return report;
+}
+
+/** Removes the partials a killed run left (`remove-partial`); returns those removed. */
+export async function removeStalePartials(
+  ctx: Pick<ExecutorContext, 'root' | 'log' | 'signal'>,
+  actions: readonly PlanAction[],
+): Promise<string[]> {
+  const removed: string[] = [];
+  for (const action of actions) {
+    if (action.kind !== 'remove-partial' || ctx.signal.aborted) continue;
+    if (await removeIfExists(action.path)) {
+      removed.push(action.path);
+      ctx.log.info(`removed ${displayPath(ctx.root, action.path)}: ${action.reason}`);
+    }
+  }
+  return removed;
+}
+
+async function sizesOf(queue: readonly ClipAction[]): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  await Promise.all(
+    queue.map(async (a) => {
+      const s = await fsp.stat(a.clip.path).catch(() => undefined);
+      sizes.set(a.clip.path, s?.size ?? 0);
+    }),
+  );
+  return sizes;
+}
+
+/**
+ * Runs `ctx.jobs` workers over the queue, each taking the next clip until none is left, the run
+ * is aborted or its stop-by time passed. Returns how many clips were taken.
+ */
+async function runQueue(
+  run: ExecutionRun,
+  queue: readonly ClipAction[],
+  report: ExecutionReport,
+): Promise<number> {
+  const cursor = { next: 0 };
+  const workers = Math.max(1, Math.min(run.jobs, queue.length));
+  await Promise.all(Array.from({ length: workers }, () => work(run, queue, cursor, report)));
+  return cursor.next;
+}
+
+async function work(
+  run: ExecutionRun,
+  queue: readonly ClipAction[],
+  cursor: { next: number },
+  report: ExecutionReport,
+): Promise<void> {
+  while (cursor.next < queue.length) {
+    if (run.signal.aborted) return;
+    if (run.stopStarting?.()) {
+      report.stoppedByUntil = true;
+      return;
+    }
+    const action = queue[cursor.next++];
+    if (!action) return;
+    run.lookahead.start(queue[cursor.next]?.clip.path);
+    await archiveOne(run, action, report);
+  }
+}
+
+/** One clip, start to finish: its outcome logged and reported, its failure kept to itself. */
+async function archiveOne(
+  run: ExecutionRun,
+  action: ClipAction,
+  report: ExecutionReport,
+): Promise<void> {
+  const file = action.clip.path;
+  const rel = (p: string): string => displayPath(run.root, p);
+  run.progress.fileStarted(file, path.basename(file), run.sizes.get(file) ?? 0);
+  let outcome: FileOutcome | undefined;
+  try {
+    outcome = await processClip(run, action);
+  } catch (error) {
+    if (run.signal.aborted) {
+      run.log.warn(
+        `interrupted while archiving ${rel(file)}: the clip is kept, no archive was written`,
+      );
+      report.notStarted.push(file);
+    } else {
+      outcome = { status: 'failed', clip: file, reason: reasonOf(error, file) };
+    }
+  }
+  run.progress.fileFinished(file, run.sizes.get(file) ?? 0);
+  if (outcome) {
+    report.outcomes.push(outcome);
+    logOutcome(run.log, outcome, rel);
+  }
+}
+
+/**
+ * The per-clip driver: re-check the clip, probe and fingerprint it, then `verifyThenDispose`.
+ * Throws on failure (the caller reports it); the clip is then kept.
+ */
+export async function processClip(run: ExecutionRun, action: ClipAction): Promise<FileOutcome> {
+  const { clip } = action;
+  const before = await recheckClip(run, clip.path);
+  if (typeof before === 'string') return { status: 'skipped', clip: clip.path, reason: before };
+  const started = Date.now();
+  const info = await probeClip(run, clip.path, before);
+  // Read before anything is written: the archive records it, verification compares with it.
+  const identity = await readIdentity(clip.path, clip.relPath, before.mtimeMs);
+  return verifyThenDispose(run, action, { path: clip.path, info, identity }, before, started);
+}
+
+/**
+ * The safety rule in one place: the clip and its thumbnail are disposed of only after
+ * `verifiedArchiveOf` resolved with an archive of this very clip, verified against it and at its
+ * final name, and only if the clip is still the file that was verified. Any failure before the
+ * disposal throws past it, and both stay.
+ */
+export async function verifyThenDispose(
+  run: ExecutionRun,
+  action: ClipAction,
+  clip: ClipSource,
+  before: Stats,
+  started: number,
+): Promise<FileOutcome> {
+  const archive = await verifiedArchiveOf(run, action, clip);
+  // The clip must be the very file we archived: an upload that rewrote it meanwhile keeps it.
+  if (!(await unchangedSince(clip.path, before))) {
+    return {
+      status: 'skipped',
+      clip: clip.path,
+      reason: 'the clip changed while it was being archived; kept, the next run archives it again',
+    };
+  }
+  run.signal.throwIfAborted();
+  const disposed = await disposeSource(run, action.disposal);
+  return outcomeOf(clip.path, before.size, archive, disposed, started);
+}
+
+/** An archive of the clip that passed verification against it: made by this run, or found. */
+export type VerifiedArchive =
+  ({ kind: 'made' } & MadeArchive) | { kind: 'found'; path: string; adoptedByContent: boolean };
+
+/**
+ * `transcode`: makes the archive (transcode → verify → place). `dispose-archived`: the first
+ * candidate that verifies, or else a new archive at the clip's own free name. Throws when there
+ * is none.
+ */
+export async function verifiedArchiveOf(
+  run: ExecutionRun,
+  action: ClipAction,
+  clip: ClipSource,
+): Promise<VerifiedArchive> {
+  if (action.kind === 'transcode') {
+    const made = await transcodeClip(run, clip, {
+      path: action.archivePath,
+      replace: action.replacesExisting,
+      // Without a planned fallback, placement never clobbers: it fails, keeping the clip.
+      fallback: action.fallbackPath ?? action.archivePath,
+    });
+    return { kind: 'made', ...made };
+  }
+  const found = await findVerifiedArchive(run, clip, action.candidates);
+  if (found) return { kind: 'found', path: found.path, adoptedByContent: found.adoptedByContent };
+  const own = action.ownArchivePath;
+  run.log.warn(
+    `no existing archive is of ${displayPath(run.root, clip.path)}: transcoding it to ${displayPath(run.root, own)}`,
+  );
+  const made = await transcodeClip(run, clip, { path: own, replace: false, fallback: own });
+  return { kind: 'made', ...made };
+}
+
+/**
+ * The clip as it is just before it is touched: its lstat, or why it is left (gone, not a regular
+ * file, or modified within the settle time). Discovery reads names only: this lstat is where a
+ * link or folder named like a clip is found, and it is never followed.
+ */
+export async function recheckClip(
+  ctx: Pick<ExecutorContext, 'now' | 'settleSeconds'>,
+  file: string,
+): Promise<Stats | string> {
+  let seen: Stats;
+  try {
+    seen = await fsp.lstat(file);
+  } catch {
+    return 'the clip disappeared before it was archived';
+  }
+  if (!seen.isFile()) return notRegularFile(seen);
+  const quietFor = (ctx.now().getTime() - seen.mtimeMs) / 1000;
+  if (ctx.settleSeconds > 0 && quietFor < ctx.settleSeconds) {
+    return `modified ${Math.max(0, Math.round(quietFor))}s ago (settle time ${ctx.settleSeconds}s): may still be uploading`;
+  }
+  return seen;
+}
+
+/** The clip's probe (the look-ahead's, if the clip is unchanged since): it must be a video. */
+export async function probeClip(run: ExecutionRun, file: string, seen: Stats): Promise<MediaInfo> {
+  const info = await run.lookahead.take(file, seen);
+  if (!info.video) throw new FileError(file, 'the clip has no video stream');
+  if (!(info.duration > 0))
+    throw new FileError(file, 'the clip has no duration (empty or damaged)');
+  return info;
+}
+
+/** Whether the file at `file` still has the size and mtime it had in `before`. */
+export async function unchangedSince(file: string, before: Stats): Promise<boolean> {
+  const after = await fsp.lstat(file).catch(() => undefined);
+  return after !== undefined && after.size === before.size && after.mtimeMs === before.mtimeMs;
+}
+
+/** Trashes or deletes the clip and its thumbnail (file-manager.ts `dispose`). */
+export function disposeSource(
+  run: Pick<ExecutorContext, 'root' | 'trashRoot' | 'failpoint' | 'log'>,
+  disposal: Disposal,
+): Promise<DisposedFile[]> {
+  return dispose(disposal, {
+    trashRoot: run.trashRoot,
+    failpoint: run.failpoint,
+    onThumbnailLeft: (file, reason) =>
+      run.log.warn(`left ${displayPath(run.root, file)} in place: ${reason}`),
+  });
+}
+
+function outcomeOf(
+  clip: string,
+  bytesIn: number,
+  archive: VerifiedArchive,
+  disposed: DisposedFile[],
+  started: number,
+): FileOutcome {
+  if (archive.kind === 'found') {
+    return {
+      status: 'already-archived',
+      clip,
+      archive: archive.path,
+      bytesIn,
+      disposed,
+      ...(archive.adoptedByContent ? { adoptedByContent: true } : {}),
+    };
+  }
+  return {
+    status: 'archived',
+    clip,
+    archive: archive.path,
+    bytesIn,
+    bytesOut: archive.bytesOut,
+    encoder: archive.encoder,
+    seconds: (Date.now() - started) / 1000,
+    disposed,
+    ...(archive.streamCopy ? { streamCopy: archive.streamCopy } : {}),
+  };
+}
+
+/** rmdir's the folders the plan left empty, once every clip is done. */
+export async function pruneEmptyFolders(
+  ctx: Pick<ExecutorContext, 'root' | 'log' | 'failpoint'>,
+  actions: readonly PlanAction[],
+): Promise<string[]> {
+  const prunes = actions.filter((a) => a.kind === 'prune-folder').map((a) => a.path);
+  ctx.failpoint?.('before-prune');
+  const pruned = await pruneFolders(prunes, ctx.failpoint);
+  for (const folder of pruned)
+    ctx.log.verbose(`removed empty folder ${displayPath(ctx.root, folder)}`);
+  return pruned;
+}
 
 interface SourceProbe {
   info: MediaInfo;
@@ -145,455 +457,46 @@ interface SourceProbe {
   mtimeMs: number;
 }
 
-type ClipAction = TranscodeAction | DisposeArchivedAction;
+/**
+ * The next clip's source probe runs while this clip transcodes, so a run spends no time between
+ * transcodes waiting for ffprobe (≈ 2 % of a short clip's time, BENCHMARKS.md). A probe is used
+ * only if the clip's size and mtime are still those seen before it ran.
+ */
+export class ProbeAhead {
+  private readonly probes = new Map<string, Promise<SourceProbe | undefined>>();
 
-class Aborted extends Error {}
+  constructor(private readonly ctx: { toolchain: Toolchain; signal: AbortSignal }) {}
 
-export async function executePlan(
-  actions: readonly PlanAction[],
-  ctx: ExecutorContext,
-): Promise<ExecutionReport> {
-  const report: ExecutionReport = {
-    outcomes: [],
-    removedPartials: [],
-    prunedFolders: [],
-    notStarted: [],
-    interrupted: false,
-    hardwareFallbacks: 0,
-  };
-  const rel = (p: string): string => displayPath(ctx.root, p);
-
-  for (const action of actions) {
-    if (action.kind !== 'remove-partial' || ctx.signal.aborted) continue;
-    if (await removeIfExists(action.path)) {
-      report.removedPartials.push(action.path);
-      ctx.log.info(`removed ${rel(action.path)}: ${action.reason}`);
-    }
-  }
-
-  const queue = actions.filter(
-    (a): a is ClipAction => a.kind === 'transcode' || a.kind === 'dispose-archived',
-  );
-  const sizes = new Map<string, number>();
-  await Promise.all(
-    queue.map(async (a) => {
-      const s = await fsp.stat(a.clip.path).catch(() => undefined);
-      sizes.set(a.clip.path, s?.size ?? 0);
-    }),
-  );
-  ctx.progress.start({
-    files: queue.length,
-    bytes: [...sizes.values()].reduce((x, y) => x + y, 0),
-  });
-
-  let profile = ctx.profile;
-  let hardwareFailures = 0;
-  let next = 0;
-
-  // The next clip's source probe runs while this clip transcodes, so a run spends no time between
-  // transcodes waiting for ffprobe (≈ 2 % of a short clip's time, BENCHMARKS.md). A probe is used
-  // only if the clip's size and mtime are still those seen before it ran.
-  const probes = new Map<string, Promise<SourceProbe | undefined>>();
-  const probeAhead = (action: ClipAction | undefined): void => {
-    if (!action || ctx.signal.aborted || probes.has(action.clip.path)) return;
-    const file = action.clip.path;
+  /** Starts probing `file` in the background (nothing if aborted or already started). */
+  start(file: string | undefined): void {
+    if (file === undefined || this.ctx.signal.aborted || this.probes.has(file)) return;
     const probe = (async (): Promise<SourceProbe | undefined> => {
       const seen = await fsp.lstat(file);
-      // Never open a FIFO or device named like a clip (a FIFO blocks its reader): processClip
+      // Never open a FIFO or device named like a clip (a FIFO blocks its reader): recheckClip
       // reports it when its turn comes.
       if (!seen.isFile()) return undefined;
-      const info = await probeMedia(ctx.toolchain.ffprobe.path, file, { signal: ctx.signal });
+      const info = await this.probe(file);
       return { info, size: seen.size, mtimeMs: seen.mtimeMs };
     })().catch(() => undefined); // a failed probe is simply run again, in order, for its error
-    probes.set(file, probe);
-  };
-  const probeSource = async (file: string, now: Stats): Promise<MediaInfo> => {
-    const ahead = await probes.get(file);
-    probes.delete(file);
+    this.probes.set(file, probe);
+  }
+
+  /** The probe of `file` as it is now (`now`: its lstat): the look-ahead's, or a new one. */
+  async take(file: string, now: Stats): Promise<MediaInfo> {
+    const ahead = await this.probes.get(file);
+    this.probes.delete(file);
     if (ahead && ahead.size === now.size && ahead.mtimeMs === now.mtimeMs) return ahead.info;
-    return probeMedia(ctx.toolchain.ffprobe.path, file, { signal: ctx.signal });
-  };
-
-  let fallbackProfile = ctx.fallbackProfile;
-  const needProfile = async (clip: PlannedClip): Promise<EncodingProfile> => {
-    if (!profile && ctx.selectProfile) {
-      const selected = await ctx.selectProfile();
-      profile = selected.profile;
-      fallbackProfile ??= selected.fallbackProfile;
-    }
-    if (!profile) throw new FileError(clip.path, 'no encoder was selected for this run');
-    return profile;
-  };
-
-  /**
-   * Whether the file at `file` records this clip's identity: only then may a new archive of the
-   * clip replace it (--no-skip). Anything else there is another clip's footage, or unknown.
-   */
-  const recordsIdentity = async (file: string, identity: SourceIdentity): Promise<boolean> => {
-    try {
-      const info = await probeMedia(ctx.toolchain.ffprobe.path, file, { signal: ctx.signal });
-      const recorded = parseIdentity(info.identityTag);
-      return recorded !== undefined && identityMatches(recorded, identity);
-    } catch {
-      return false;
-    }
-  };
-
-  const transcodeInto = async (
-    clip: PlannedClip,
-    source: MediaInfo,
-    identity: SourceIdentity,
-    target: { path: string; replace: boolean; fallback: string },
-  ): Promise<{
-    encoder: string;
-    bytesOut: number;
-    archivePath: string;
-    streamCopy?: StreamCopyNote | undefined;
-  }> => {
-    await needProfile(clip);
-    let archivePath = target.path;
-    let replace = false;
-    if (target.replace) {
-      if (await recordsIdentity(target.path, identity)) replace = true;
-      else {
-        ctx.log.warn(
-          `${rel(target.path)} does not record ${rel(clip.path)} as its source: it is left as it is and the new archive is ${rel(target.fallback)}`,
-        );
-        archivePath = target.fallback;
-      }
-    }
-    // An archive and the folders made for it are no more open than the clip (0600 stays 0600).
-    const mode = (await fsp.stat(clip.path)).mode;
-    await ensureDirInside(ctx.outputRoot, path.dirname(archivePath), folderModeFor(mode));
-    const partial = partialPathFor(archivePath);
-    const recorded = formatIdentity(identity);
-    let streamCopy: StreamCopyNote | undefined;
-    const attempt = async (p: EncodingProfile): Promise<void> => {
-      const start = (invocation: { ffmpeg: string; args: string[] }) =>
-        runTranscode({
-          ...invocation,
-          input: clip.path,
-          durationSeconds: source.duration,
-          signal: ctx.signal,
-          stallTimeoutMs: ctx.stallTimeoutMs,
-          niceness: ctx.niceness,
-          onProgress: (pr) => ctx.progress.fileProgress(clip.path, pr.fraction, pr.speed),
-        });
-      try {
-        // The very command the dry run prints (transcodeInvocation, shared with render.ts).
-        const result = await start(
-          transcodeInvocation({
-            ionice: ctx.ionice,
-            ffmpeg: ctx.toolchain.ffmpeg.path,
-            profile: p,
-            input: clip.path,
-            output: partial,
-            caps: ctx.toolchain.caps,
-            identity: recorded,
-          }),
-        );
-        ctx.failpoint?.('transcoded');
-        if (ctx.signal.aborted) throw new Aborted();
-        // An encode larger than the clip is replaced by the clip's own video, stream-copied with
-        // the same identity tag and verified like any archive.
-        streamCopy = await keepClipVideoIfSmaller({
-          clip: clip.path,
-          partial,
-          encoder: encoderName(p.encoder, p.codec),
-          videoCodec: source.video?.codec,
-          audio: p.audio,
-          maxRatio: ctx.maxArchiveRatio ?? 1,
-          caps: ctx.toolchain.caps,
-          identity: recorded,
-          run: async (args) => {
-            await start(withIdleIo(ctx.ionice, ctx.toolchain.ffmpeg.path, args));
-          },
-        });
-        if (ctx.signal.aborted) throw new Aborted();
-        // A transcode that wrote no samples (an encoder path that cannot download its frames)
-        // is checked against samples taken from the clip on their own: slower, never weaker.
-        const sampling: ClipSampling =
-          result.samples.length > 0
-            ? { samples: result.samples, frames: result.frames }
-            : await sampleClip(
-                ctx.toolchain.ffmpeg.path,
-                clip.path,
-                ctx.toolchain.caps,
-                ctx.signal,
-              );
-        await verifyArchive(
-          { ffmpeg: ctx.toolchain.ffmpeg.path, ffprobe: ctx.toolchain.ffprobe.path },
-          partial,
-          {
-            source,
-            videoCodec: streamCopy ? source.video?.codec : p.codec,
-            requireAudio: p.audio !== 'none',
-            expectedFrames: sampling.frames ?? source.video?.readPackets,
-            expectedSize: expectedArchiveSize(source, streamCopy ? undefined : p.maxHeight),
-            clipSamples: sampling.samples,
-            exactSampleCount: true,
-            identity,
-            requireIdentity: true,
-          },
-          ctx.toolchain.caps,
-          ctx.signal,
-        );
-        ctx.failpoint?.('verified');
-        if (ctx.signal.aborted) throw new Aborted();
-        await placeArchive(partial, archivePath, replace, mode);
-        ctx.failpoint?.('archive-placed');
-      } finally {
-        await fsp.rm(partial, { force: true });
-      }
-    };
-    let used = await needProfile(clip);
-    try {
-      await attempt(used);
-    } catch (error) {
-      const fallback = fallbackProfile;
-      if (
-        ctx.signal.aborted ||
-        !fallback ||
-        used.encoder === 'software' ||
-        !(error instanceof TranscodeError)
-      )
-        throw error;
-      hardwareFailures++;
-      report.hardwareFallbacks++;
-      ctx.log.warn(
-        `${encoderName(used.encoder, used.codec)} failed on ${rel(clip.path)} (${error.message}); retrying with ${encoderName(fallback.encoder, fallback.codec)}`,
-      );
-      if (hardwareFailures >= HARDWARE_FAILURES_BEFORE_SWITCH && profile !== fallback) {
-        ctx.log.warn(
-          `hardware encoder failed ${hardwareFailures} times: the rest of this run uses software encoding`,
-        );
-        profile = fallback;
-      }
-      used = fallback;
-      await attempt(used);
-    }
-    const out = await fsp.stat(archivePath);
-    // A stream copy's encoder is `copy`, like ffmpeg's name for it; the note says which was tried.
-    return {
-      encoder: streamCopy ? 'copy' : encoderName(used.encoder, used.codec),
-      bytesOut: out.size,
-      archivePath,
-      streamCopy,
-    };
-  };
-
-  /**
-   * The first candidate that is this clip's archive: it decodes, has the clip's duration and
-   * frames, records the clip's identity (or none, and then its pictures must be the clip's, as
-   * they must in any case). Undefined when none is.
-   */
-  const findArchive = async (
-    action: DisposeArchivedAction,
-    source: MediaInfo,
-    identity: SourceIdentity,
-  ): Promise<{ path: string; adoptedByContent: boolean } | undefined> => {
-    let sampling: ClipSampling | undefined;
-    for (const candidate of action.candidates) {
-      const legacy = parseLegacyArchiveName(path.basename(candidate)) !== undefined;
-      const seen = await fsp.lstat(candidate).catch(() => undefined);
-      if (!seen?.isFile()) continue;
-      sampling ??= await sampleClip(
-        ctx.toolchain.ffmpeg.path,
-        action.clip.path,
-        ctx.toolchain.caps,
-        ctx.signal,
-      );
-      try {
-        const verified = await verifyArchive(
-          { ffmpeg: ctx.toolchain.ffmpeg.path, ffprobe: ctx.toolchain.ffprobe.path },
-          candidate,
-          {
-            source,
-            // The Python archiver dropped audio and resampled frames: check what it did keep.
-            requireAudio: !legacy,
-            expectedFrames: legacy ? undefined : (sampling.frames ?? source.video?.readPackets),
-            clipSamples: sampling.samples,
-            exactSampleCount: !legacy,
-            identity,
-            requireIdentity: false,
-          },
-          ctx.toolchain.caps,
-          ctx.signal,
-        );
-        return { path: candidate, adoptedByContent: verified.identity === 'absent' };
-      } catch (error) {
-        if (ctx.signal.aborted || !(error instanceof VerificationError)) throw error;
-        ctx.log.warn(
-          `${rel(candidate)} is not an archive of ${rel(action.clip.path)} (${error.reason}); it is left as it is`,
-        );
-      }
-    }
-    return undefined;
-  };
-
-  const processClip = async (action: ClipAction): Promise<FileOutcome> => {
-    const clip = action.clip;
-    let before: Stats;
-    try {
-      before = await fsp.lstat(clip.path);
-    } catch {
-      return {
-        status: 'skipped',
-        clip: clip.path,
-        reason: 'the clip disappeared before it was archived',
-      };
-    }
-    // Discovery reads names only: this lstat is where a link or folder named like a clip is
-    // found, and it is never followed.
-    if (!before.isFile())
-      return { status: 'skipped', clip: clip.path, reason: notRegularFile(before) };
-    const quietFor = (ctx.now().getTime() - before.mtimeMs) / 1000;
-    if (ctx.settleSeconds > 0 && quietFor < ctx.settleSeconds) {
-      return {
-        status: 'skipped',
-        clip: clip.path,
-        reason: `modified ${Math.max(0, Math.round(quietFor))}s ago (settle time ${ctx.settleSeconds}s): may still be uploading`,
-      };
-    }
-    const started = Date.now();
-    const source = await probeSource(clip.path, before);
-    if (!source.video) throw new FileError(clip.path, 'the clip has no video stream');
-    if (!(source.duration > 0))
-      throw new FileError(clip.path, 'the clip has no duration (empty or damaged)');
-
-    const identity = await readIdentity(clip.path, clip.relPath, before.mtimeMs);
-    let archivePath: string;
-    let transcoded:
-      { encoder: string; bytesOut: number; streamCopy?: StreamCopyNote | undefined } | undefined;
-    let adoptedByContent = false;
-    if (action.kind === 'dispose-archived') {
-      const found = await findArchive(action, source, identity);
-      if (found) {
-        archivePath = found.path;
-        adoptedByContent = found.adoptedByContent;
-      } else {
-        ctx.log.warn(
-          `no existing archive is of ${rel(clip.path)}: transcoding it to ${rel(action.ownArchivePath)}`,
-        );
-        const made = await transcodeInto(clip, source, identity, {
-          path: action.ownArchivePath,
-          replace: false,
-          fallback: action.ownArchivePath,
-        });
-        transcoded = made;
-        archivePath = made.archivePath;
-      }
-    } else {
-      const made = await transcodeInto(clip, source, identity, {
-        path: action.archivePath,
-        replace: action.replacesExisting,
-        // Without a planned fallback, placement never clobbers: it fails, keeping the clip.
-        fallback: action.fallbackPath ?? action.archivePath,
-      });
-      transcoded = made;
-      archivePath = made.archivePath;
-    }
-
-    // The clip must be the very file we archived: an upload that rewrote it meanwhile keeps it.
-    const after = await fsp.lstat(clip.path).catch(() => undefined);
-    if (!after || after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
-      return {
-        status: 'skipped',
-        clip: clip.path,
-        reason:
-          'the clip changed while it was being archived; kept, the next run archives it again',
-      };
-    }
-    if (ctx.signal.aborted) throw new Aborted();
-    const disposed = await dispose(action.disposal, {
-      trashRoot: ctx.trashRoot,
-      failpoint: ctx.failpoint,
-      onThumbnailLeft: (file, reason) => ctx.log.warn(`left ${rel(file)} in place: ${reason}`),
-    });
-    if (transcoded) {
-      return {
-        status: 'archived',
-        clip: clip.path,
-        archive: archivePath,
-        bytesIn: before.size,
-        bytesOut: transcoded.bytesOut,
-        encoder: transcoded.encoder,
-        seconds: (Date.now() - started) / 1000,
-        disposed,
-        ...(transcoded.streamCopy ? { streamCopy: transcoded.streamCopy } : {}),
-      };
-    }
-    return {
-      status: 'already-archived',
-      clip: clip.path,
-      archive: archivePath,
-      bytesIn: before.size,
-      disposed,
-      ...(adoptedByContent ? { adoptedByContent } : {}),
-    };
-  };
-
-  const worker = async (): Promise<void> => {
-    while (next < queue.length) {
-      if (ctx.signal.aborted) return;
-      if (ctx.stopStarting?.()) {
-        report.stoppedByUntil = true;
-        return;
-      }
-      const action = queue[next++];
-      if (!action) return;
-      probeAhead(queue[next]);
-      const label = path.basename(action.clip.path);
-      ctx.progress.fileStarted(action.clip.path, label, sizes.get(action.clip.path) ?? 0);
-      let outcome: FileOutcome | undefined;
-      try {
-        outcome = await processClip(action);
-      } catch (error) {
-        if (ctx.signal.aborted) {
-          ctx.log.warn(
-            `interrupted while archiving ${rel(action.clip.path)}: the clip is kept, no archive was written`,
-          );
-          report.notStarted.push(action.clip.path);
-        } else {
-          outcome = {
-            status: 'failed',
-            clip: action.clip.path,
-            reason: reasonOf(error, action.clip.path),
-          };
-        }
-      }
-      ctx.progress.fileFinished(action.clip.path, sizes.get(action.clip.path) ?? 0);
-      if (outcome) {
-        report.outcomes.push(outcome);
-        logOutcome(ctx.log, outcome, rel);
-      }
-    }
-  };
-
-  try {
-    await Promise.all(
-      Array.from({ length: Math.max(1, Math.min(ctx.jobs, queue.length)) }, worker),
-    );
-  } finally {
-    ctx.progress.stop();
-    // Probes of clips never started: aborted with the run, or left to finish; none outlives it.
-    await Promise.all(probes.values());
-  }
-  report.interrupted = ctx.signal.aborted;
-  if (report.interrupted) {
-    for (const action of queue.slice(next)) report.notStarted.push(action.clip.path);
-    return report;
-  }
-  // Stopped by --until: what was not started stays in place for the next run (not a failure).
-  if (report.stoppedByUntil) {
-    for (const action of queue.slice(next)) report.notStarted.push(action.clip.path);
+    return this.probe(file);
   }
 
-  const prunes = actions.filter((a) => a.kind === 'prune-folder').map((a) => a.path);
-  ctx.failpoint?.('before-prune');
-  report.prunedFolders = await pruneFolders(prunes, ctx.failpoint);
-  for (const folder of report.prunedFolders) ctx.log.verbose(`removed empty folder ${rel(folder)}`);
-  return report;
+  /** Waits for every probe still running. */
+  async settle(): Promise<void> {
+    await Promise.all(this.probes.values());
+  }
+
+  private probe(file: string): Promise<MediaInfo> {
+    return probeMedia(this.ctx.toolchain.ffprobe.path, file, { signal: this.ctx.signal });
+  }
 }
 
 function reasonOf(error: unknown, clip: string): string {
