@@ -41,6 +41,19 @@ export const HARDWARE_FAILURES_BEFORE_SWITCH = 3;
 /** Step names where a killed run must still leave a recoverable tree (DESIGN.md invariant 3). */
 export type ArchiveFailpoint = 'transcoded' | 'verified' | 'archive-placed';
 
+/** The encoder a run starts with (ExecutorContext's fields). */
+export interface EncoderChoice {
+  /** Undefined when the plan has no transcodes. */
+  profile: EncodingProfile | undefined;
+  /** Software profile to fall back to when an auto-selected hardware encoder fails a clip. */
+  fallbackProfile?: EncodingProfile | undefined;
+  /**
+   * Selects the encoder when the plan had no transcode but one turns out to be needed (an
+   * existing archive that is not the clip's): without it such a clip could never be archived.
+   */
+  selectProfile?: (() => Promise<Omit<EncoderChoice, 'selectProfile'>>) | undefined;
+}
+
 /**
  * The encoder of one executor call: the plan's, or one selected when the first clip needs it,
  * and the software fallback that replaces a hardware encoder once it failed too often.
@@ -51,18 +64,7 @@ export class RunEncoders {
   private profile: EncodingProfile | undefined;
   private fallback: EncodingProfile | undefined;
 
-  constructor(
-    private readonly choice: {
-      profile: EncodingProfile | undefined;
-      fallbackProfile?: EncodingProfile | undefined;
-      selectProfile?:
-        | (() => Promise<{
-            profile: EncodingProfile | undefined;
-            fallbackProfile?: EncodingProfile | undefined;
-          }>)
-        | undefined;
-    },
-  ) {
+  constructor(private readonly choice: EncoderChoice) {
     this.profile = choice.profile;
     this.fallback = choice.fallbackProfile;
   }

@@ -14,7 +14,6 @@ import { displayPath } from '../core/display-path.js';
 import { errorMessage, FileError } from '../core/errors.js';
 import type { Log } from '../core/logger.js';
 import { formatBytes } from '../core/units.js';
-import type { EncodingProfile } from '../media/encoders.js';
 import { readIdentity } from '../media/identity.js';
 import { probeMedia, type MediaInfo } from '../media/probe.js';
 import type { Toolchain } from '../media/toolchain.js';
@@ -31,6 +30,7 @@ import {
   RunEncoders,
   transcodeClip,
   type ClipSource,
+  type EncoderChoice,
   type MadeArchive,
 } from './clip-archive.js';
 import type { DisposeArchivedAction, PlanAction, TranscodeAction } from './planner.js';
@@ -39,22 +39,9 @@ import { describeStreamCopy, type StreamCopyNote } from './stream-copy.js';
 
 export { HARDWARE_FAILURES_BEFORE_SWITCH } from './clip-archive.js';
 
-export interface ExecutorContext {
+/** What a run hands the executor; the encoder fields are EncoderChoice's (clip-archive.ts). */
+export interface ExecutorContext extends EncoderChoice {
   toolchain: Toolchain;
-  /** Undefined when the plan has no transcodes. */
-  profile: EncodingProfile | undefined;
-  /** Software profile to fall back to when an auto-selected hardware encoder fails a clip. */
-  fallbackProfile?: EncodingProfile | undefined;
-  /**
-   * Selects the encoder when the plan had no transcode but one turns out to be needed (an
-   * existing archive that is not the clip's): without it such a clip could never be archived.
-   */
-  selectProfile?:
-    | (() => Promise<{
-        profile: EncodingProfile | undefined;
-        fallbackProfile?: EncodingProfile | undefined;
-      }>)
-    | undefined;
   root: string;
   outputRoot: string;
   trashRoot: string;

@@ -185,13 +185,16 @@ export function buildClipSamplingArgs(file: string, caps: { hasFpsMode: boolean 
   ];
 }
 
-export async function sampleClip(
+/**
+ * Runs one decoding ffmpeg (a clip's sampling pass, or an archive's decode check): the sampled
+ * pictures come on stdout, errors and progress on stderr. An abort rejects with its reason.
+ */
+async function runDecode(
   ffmpeg: string,
-  file: string,
-  caps: { hasFpsMode: boolean },
-  signal?: AbortSignal,
-): Promise<ClipSampling> {
-  const result = await execa(ffmpeg, buildClipSamplingArgs(file, caps), {
+  args: string[],
+  signal: AbortSignal | undefined,
+): Promise<{ exitCode: number | undefined; stdout: Buffer; stderr: string }> {
+  const result = await execa(ffmpeg, args, {
     reject: false,
     stdin: 'ignore',
     encoding: 'buffer',
@@ -200,7 +203,21 @@ export async function sampleClip(
     ...(signal ? { cancelSignal: signal } : {}),
   });
   if (result.isCanceled) throw signal?.reason ?? new Error('aborted');
-  const stderr = Buffer.from(result.stderr).toString('utf8');
+  return {
+    exitCode: result.exitCode,
+    stdout: Buffer.from(result.stdout),
+    stderr: Buffer.from(result.stderr).toString('utf8'),
+  };
+}
+
+export async function sampleClip(
+  ffmpeg: string,
+  file: string,
+  caps: { hasFpsMode: boolean },
+  signal?: AbortSignal,
+): Promise<ClipSampling> {
+  const result = await runDecode(ffmpeg, buildClipSamplingArgs(file, caps), signal);
+  const { stderr } = result;
   if (result.exitCode !== 0) {
     throw new FileError(
       file,
@@ -208,10 +225,7 @@ export async function sampleClip(
     );
   }
   const frames = [...stderr.matchAll(/^frame=(\d+)$/gm)].at(-1)?.[1];
-  return {
-    samples: Buffer.from(result.stdout),
-    frames: frames === undefined ? undefined : Number(frames),
-  };
+  return { samples: result.stdout, frames: frames === undefined ? undefined : Number(frames) };
 }
 
 export async function verifyArchive(
@@ -233,27 +247,15 @@ export async function verifyArchive(
   const problem = identityProblem(archive, exp) ?? compareProbes(archive, exp);
   if (problem) throw new VerificationError(file, problem);
 
-  const decode = await execa(tools.ffmpeg, buildDecodeCheckArgs(file, caps), {
-    reject: false,
-    stdin: 'ignore',
-    encoding: 'buffer',
-    timeout: 1_800_000,
-    maxBuffer: 512 * 1024 * 1024,
-    ...(signal ? { cancelSignal: signal } : {}),
-  });
-  if (decode.isCanceled) throw signal?.reason ?? new Error('aborted');
-  const stderr = Buffer.from(decode.stderr).toString('utf8');
+  const decode = await runDecode(tools.ffmpeg, buildDecodeCheckArgs(file, caps), signal);
+  const { stderr } = decode;
   if (decode.exitCode !== 0 || stderr.trim() !== '') {
     throw new VerificationError(
       file,
       `archive does not decode cleanly: ${lastLines(stderr, 2, file) || `exit ${decode.exitCode}`}`,
     );
   }
-  const pictures = samplesProblem(
-    exp.clipSamples,
-    Buffer.from(decode.stdout),
-    exp.exactSampleCount,
-  );
+  const pictures = samplesProblem(exp.clipSamples, decode.stdout, exp.exactSampleCount);
   if (pictures) throw new VerificationError(file, pictures);
   return { info: archive, identity: archive.identityTag === undefined ? 'absent' : 'recorded' };
 }

@@ -237,24 +237,13 @@ export class SegmentMover {
       log.warn(`staging: segment ${name} was listed as finished but is gone`);
       return undefined;
     }
-    if (bytes === 0) {
-      await fsp.rm(staged, { force: true });
-      log.warn(
-        `staging: segment ${name} is empty (0 bytes; disk full or camera sent nothing): deleted, not archived`,
-      );
-      return undefined;
-    }
     // A segment opened just before ffmpeg stopped can hold headers and no frame: not footage,
     // but only ffprobe's answer proves that; no answer proves nothing.
-    const verdict = await this.probe(staged);
-    if (verdict.kind === 'unknown') {
-      this.hold(staged, `ffprobe gave no answer (${verdict.reason})`);
-      return undefined;
-    }
-    if (verdict.kind === 'no-video') {
-      await this.quarantine(staged, `holds no video (${bytes} bytes: ${verdict.reason})`);
-      return undefined;
-    }
+    const duration = await this.footageOrSetAside(staged, bytes, {
+      empty: `segment ${name} is empty (0 bytes; disk full or camera sent nothing): deleted, not archived`,
+      noVideo: (why) => `holds no video (${bytes} bytes: ${why})`,
+    });
+    if (duration === undefined) return undefined;
     this.held.delete(staged);
     const thumbTemp = path.join(path.dirname(staged), `.${clip.stem}.jpg${PARTIAL_SUFFIX}`);
     const thumbOk = await this.makeThumbnail(staged, thumbTemp);
@@ -277,6 +266,33 @@ export class SegmentMover {
       }
     }
     return { file: landed, thumbnail, bytes };
+  }
+
+  /**
+   * A staged segment's duration when it is footage; otherwise it is set aside and undefined
+   * returned: empty (0 bytes), deleted; no answer from ffprobe, held for a retry; proven to hold
+   * no video, quarantined (never deleted on a probe's word). `words` say which segment it was.
+   */
+  private async footageOrSetAside(
+    staged: string,
+    bytes: number,
+    words: { empty: string; noVideo: (why: string) => string },
+  ): Promise<number | undefined> {
+    if (bytes === 0) {
+      await fsp.rm(staged, { force: true });
+      this.options.log.warn(`staging: ${words.empty}`);
+      return undefined;
+    }
+    const verdict = await this.probe(staged);
+    if (verdict.kind === 'unknown') {
+      this.hold(staged, `ffprobe gave no answer (${verdict.reason})`);
+      return undefined;
+    }
+    if (verdict.kind === 'no-video') {
+      await this.quarantine(staged, words.noVideo(verdict.reason));
+      return undefined;
+    }
+    return verdict.duration;
   }
 
   /**
@@ -335,21 +351,11 @@ export class SegmentMover {
     const name = path.basename(staged);
     const bytes = await sizeOf(staged);
     if (bytes === undefined) return undefined;
-    if (bytes === 0) {
-      await fsp.rm(staged, { force: true });
-      log.warn(`staging: leftover ${name} is empty (0 bytes): deleted`);
-      return undefined;
-    }
-    const verdict = await this.probe(staged);
-    if (verdict.kind === 'unknown') {
-      this.hold(staged, `ffprobe gave no answer (${verdict.reason})`);
-      return undefined;
-    }
-    if (verdict.kind === 'no-video') {
-      await this.quarantine(staged, `is not readable video (a leftover: ${verdict.reason})`);
-      return undefined;
-    }
-    const duration = verdict.duration;
+    const duration = await this.footageOrSetAside(staged, bytes, {
+      empty: `leftover ${name} is empty (0 bytes): deleted`,
+      noVideo: (why) => `is not readable video (a leftover: ${why})`,
+    });
+    if (duration === undefined) return undefined;
     const temp = path.join(path.dirname(staged), `.${name}.remux${PARTIAL_SUFFIX}`);
     try {
       const result = await tools.ffmpeg(buildRemuxArgs(staged, temp));
