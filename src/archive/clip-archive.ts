@@ -299,16 +299,7 @@ export async function transcodeToPartial(
 ): Promise<Encoded> {
   const { clip, partial } = job;
   const recorded = formatIdentity(clip.identity);
-  const start = (invocation: { ffmpeg: string; args: string[] }): Promise<TranscodeResult> =>
-    runTranscode({
-      ...invocation,
-      input: clip.path,
-      durationSeconds: clip.info.duration,
-      signal: ctx.signal,
-      stallTimeoutMs: ctx.stallTimeoutMs,
-      niceness: ctx.niceness,
-      onProgress: (pr) => ctx.progress.fileProgress(clip.path, pr.fraction, pr.speed),
-    });
+  const start = ffmpegFor(ctx, clip);
   const ffmpeg = ctx.toolchain.ffmpeg.path;
   const { caps } = ctx.toolchain;
   const result = await start(
@@ -347,6 +338,23 @@ export async function transcodeToPartial(
       ? { samples: result.samples, frames: result.frames }
       : await sampleClip(ffmpeg, clip.path, caps, ctx.signal);
   return { sampling, streamCopy };
+}
+
+/** Runs an ffmpeg that writes the clip's archive: watched for stalls, its progress reported. */
+function ffmpegFor(
+  ctx: ArchiveStepContext,
+  clip: ClipSource,
+): (invocation: { ffmpeg: string; args: string[] }) => Promise<TranscodeResult> {
+  return (invocation) =>
+    runTranscode({
+      ...invocation,
+      input: clip.path,
+      durationSeconds: clip.info.duration,
+      signal: ctx.signal,
+      stallTimeoutMs: ctx.stallTimeoutMs,
+      niceness: ctx.niceness,
+      onProgress: (pr) => ctx.progress.fileProgress(clip.path, pr.fraction, pr.speed),
+    });
 }
 
 /**

@@ -138,6 +138,7 @@ export interface ExecutionRun extends ExecutorContext {
   sizes: ReadonlyMap<string, number>;
 }
 
+/** The shared state of a new executor call over `ctx` (tests run single steps with one). */
 export function startRun(
   ctx: ExecutorContext,
   sizes: ReadonlyMap<string, number> = new Map(),
@@ -145,6 +146,7 @@ export function startRun(
   return { ...ctx, encoders: new RunEncoders(ctx), lookahead: new ProbeAhead(ctx), sizes };
 }
 
+/** Runs the plan's actions: stale partials, then every clip (ctx.jobs at a time), then prunes. */
 export async function executePlan(
   actions: readonly PlanAction[],
   ctx: ExecutorContext,
