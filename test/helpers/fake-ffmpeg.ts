@@ -63,6 +63,31 @@ mv "$tmp" "$out"
   return file;
 }
 
+/** Sets `transcode=1` when the argv asks for progress (a transcode) and `out` to the MP4 it writes. */
+const SCAN_TRANSCODE = `transcode=0; out=""; prev=""; prevprev=""
+for a in "$@"; do
+  [ "$a" = "-progress" ] && transcode=1
+  if [ "$prevprev" = "-f" ] && [ "$prev" = "mp4" ]; then out="$a"; fi
+  prevprev="$prev"; prev="$a"
+done`;
+
+/**
+ * A transcode that writes its whole output, copies it to `copy` (proof that it was written), then
+ * fails as ffmpeg does. Other runs (probes, sampling passes) are the real ffmpeg's.
+ */
+export function failAfterWritingFfmpeg(dir: string, copy: string): string {
+  return fakeFfmpeg(
+    dir,
+    `${SCAN_TRANSCODE}
+if [ "$transcode" = 1 ] && [ -n "$out" ]; then
+  ${JSON.stringify(ffmpeg())} "$@" || exit $?
+  cp "$out" ${JSON.stringify(copy)}
+  echo "Conversion failed!" >&2
+  exit 1
+fi`,
+  );
+}
+
 /**
  * A transcode whose ffmpeg exits 0 after writing a wrong-but-plausible archive (see
  * mutateScript): the real command runs (identity tag and the clip's sampled pictures are real),
@@ -72,12 +97,7 @@ export function badTranscodeFfmpeg(dir: string, kind: BadArchive): string {
   const mutate = mutateScript(dir);
   return fakeFfmpeg(
     dir,
-    `transcode=0; out=""; prev=""; prevprev=""
-for a in "$@"; do
-  [ "$a" = "-progress" ] && transcode=1
-  if [ "$prevprev" = "-f" ] && [ "$prev" = "mp4" ]; then out="$a"; fi
-  prevprev="$prev"; prev="$a"
-done
+    `${SCAN_TRANSCODE}
 if [ "$transcode" = 1 ]; then
   ${JSON.stringify(ffmpeg())} "$@" || exit $?
   ${JSON.stringify(mutate)} ${kind} "$out" || { echo "mutate.sh failed" >&2; exit 1; }

@@ -9,7 +9,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { profileFor, selectEncoder, type EncodingProfile } from '../../src/media/encoders.js';
 import { executePlan, type ExecutorContext, type FileOutcome } from '../../src/archive/executor.js';
 import { memoryLog } from '../../src/core/logger.js';
-import { silentProgress } from '../../src/archive/progress.js';
 import { runCaptured } from '../../src/media/run-captured.js';
 import { resolveToolchain, type Toolchain } from '../../src/media/toolchain.js';
 import {
@@ -23,6 +22,7 @@ import {
 } from '../helpers/media.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
 import { planTree } from '../helpers/plan.js';
+import { executorContext } from '../helpers/executor.js';
 
 const NOW = new Date(2025, 2, 1);
 // Missing SVT-AV1 skips locally; in CI it is a failure (the tests run and fail).
@@ -71,22 +71,8 @@ describe('AV1 and the never-larger archive, with real ffmpeg', () => {
   let root: string;
   let tools: Toolchain;
   let log: ReturnType<typeof memoryLog>;
-  const context = (profile: EncodingProfile, extra: Partial<ExecutorContext> = {}) => ({
-    toolchain: tools,
-    profile,
-    root,
-    outputRoot: path.join(root, 'archived'),
-    trashRoot: path.join(root, '.deleted'),
-    settleSeconds: 0,
-    jobs: 1,
-    stallTimeoutMs: 60_000,
-    niceness: 0,
-    log,
-    progress: silentProgress,
-    now: () => NOW,
-    signal: new AbortController().signal,
-    ...extra,
-  });
+  const context = (profile: EncodingProfile, extra: Partial<ExecutorContext> = {}) =>
+    executorContext({ root, toolchain: tools, log, now: NOW }, profile, extra);
   const archived = (o: FileOutcome | undefined) => {
     if (o?.status !== 'archived') throw new Error(`not archived: ${JSON.stringify(o)}`);
     return o;

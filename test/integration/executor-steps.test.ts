@@ -38,7 +38,6 @@ import {
   type ExecutorContext,
 } from '../../src/archive/executor.js';
 import type { TranscodeAction } from '../../src/archive/planner.js';
-import { silentProgress } from '../../src/archive/progress.js';
 import { TranscodeError } from '../../src/archive/transcoder.js';
 import { VerificationError } from '../../src/archive/verification.js';
 import { memoryLog } from '../../src/core/logger.js';
@@ -49,18 +48,18 @@ import { resolveToolchain, type Toolchain } from '../../src/media/toolchain.js';
 import {
   BAD_ARCHIVES,
   badTranscodeFfmpeg,
-  fakeFfmpeg,
+  failAfterWritingFfmpeg,
   type BadArchive,
 } from '../helpers/fake-ffmpeg.js';
 import {
   clipTemplate,
-  ffmpeg,
   identityTagOf,
   makeTree,
   playsCleanly,
   probe,
   type ClipSpec,
 } from '../helpers/media.js';
+import { executorContext } from '../helpers/executor.js';
 import { planTree } from '../helpers/plan.js';
 import { listTree, removeDir, snapshot, tempDir } from '../helpers/tree.js';
 
@@ -83,25 +82,6 @@ const WHY: Record<BadArchive, RegExp> = {
   'half-zeros': /does not decode cleanly|pictures differ|cannot be read|truncated/,
 };
 
-/** A transcode (an ffmpeg writing an MP4) that writes its whole output, keeps a copy of it as `seen`, then fails. */
-function failAfterWriting(dir: string): string {
-  return fakeFfmpeg(
-    dir,
-    `transcode=0; out=""; prev=""; prevprev=""
-for a in "$@"; do
-  [ "$a" = "-progress" ] && transcode=1
-  if [ "$prevprev" = "-f" ] && [ "$prev" = "mp4" ]; then out="$a"; fi
-  prevprev="$prev"; prev="$a"
-done
-if [ "$transcode" = 1 ] && [ -n "$out" ]; then
-  ${JSON.stringify(ffmpeg())} "$@" || exit $?
-  cp "$out" ${JSON.stringify(path.join(dir, 'seen'))}
-  echo "Conversion failed!" >&2
-  exit 1
-fi`,
-  );
-}
-
 describe('executor steps, each on its own', () => {
   let root: string;
   let tools: Toolchain;
@@ -113,21 +93,7 @@ describe('executor steps, each on its own', () => {
     root = tempDir();
     tools = await resolveToolchain({}, process.env, () => {});
     log = memoryLog();
-    ctx = {
-      toolchain: tools,
-      profile: software,
-      root,
-      outputRoot: path.join(root, 'archived'),
-      trashRoot: path.join(root, '.deleted'),
-      settleSeconds: 0,
-      jobs: 1,
-      stallTimeoutMs: 60_000,
-      niceness: 0,
-      log,
-      progress: silentProgress,
-      now: () => NOW,
-      signal: new AbortController().signal,
-    };
+    ctx = executorContext({ root, toolchain: tools, log, now: NOW }, software);
     const written = makeTree(root, [{ stamp: STAMP, thumbnail: true }]);
     clipPath = written[0] ?? '';
     thumbPath = written[1] ?? '';
@@ -178,7 +144,7 @@ describe('executor steps, each on its own', () => {
 
   it('a partial left by a failing transcode is removed and never linked', async () => {
     const bin = path.join(root, '.bin');
-    const run = startRun(withFfmpeg(failAfterWriting(bin)));
+    const run = startRun(withFfmpeg(failAfterWritingFfmpeg(bin, path.join(bin, 'seen'))));
     const clip = await sourceOf(clipPath, run);
     const job = await prepareJob(run, clip, {
       path: archivePath(),
@@ -372,7 +338,9 @@ describe('executor steps, each on its own', () => {
     const action = (await planTree(root, NOW)).find((a) => a.kind === 'dispose-archived');
     if (action?.kind !== 'dispose-archived') throw new Error('plan');
     const before = snapshot(root);
-    const run = startRun(withFfmpeg(failAfterWriting(path.join(root, '.bin'))));
+    const run = startRun(
+      withFfmpeg(failAfterWritingFfmpeg(path.join(root, '.bin'), path.join(root, '.seen'))),
+    );
     const error = await processClip(run, action).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TranscodeError);
     expect(log.lines.some((l) => /is not an archive of/.test(l.message))).toBe(true);

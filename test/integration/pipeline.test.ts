@@ -24,6 +24,7 @@ import { fakeFfmpeg, HANG_ON_TRANSCODE, QSV_BROKEN } from '../helpers/fake-ffmpe
 import { clipTemplate, ffmpeg, ffprobe, makeTree, playsCleanly, probe } from '../helpers/media.js';
 import { listTree, removeDir, tempDir } from '../helpers/tree.js';
 import { planTree } from '../helpers/plan.js';
+import { executorContext } from '../helpers/executor.js';
 
 const NOW = new Date(2025, 2, 1);
 const software = profileFor('software', {
@@ -42,21 +43,7 @@ describe('transcode + verification with real ffmpeg', () => {
     root = tempDir();
     tools = await resolveToolchain({}, process.env, () => {});
     log = memoryLog();
-    ctx = {
-      toolchain: tools,
-      profile: software,
-      root,
-      outputRoot: path.join(root, 'archived'),
-      trashRoot: path.join(root, '.deleted'),
-      settleSeconds: 0,
-      jobs: 2,
-      stallTimeoutMs: 60_000,
-      niceness: 0,
-      log,
-      progress: silentProgress,
-      now: () => NOW,
-      signal: new AbortController().signal,
-    };
+    ctx = executorContext({ root, toolchain: tools, log, now: NOW }, software, { jobs: 2 });
   });
   afterEach(() => removeDir(root));
 
