@@ -93,57 +93,86 @@ export async function runTranscode(job: TranscodeJob): Promise<TranscodeResult> 
       // Not permitted here: run at normal priority.
     }
   }
-
-  let stalled = false;
-  let watchdog: NodeJS.Timeout | undefined;
-  const arm = (): void => {
-    if (watchdog) clearTimeout(watchdog);
-    if (!(job.stallTimeoutMs > 0)) return;
-    watchdog = setTimeout(() => {
-      stalled = true;
-      child.kill('SIGKILL');
-    }, job.stallTimeoutMs);
-  };
-  arm();
-
-  const block = new Map<string, string>();
-  let frames: number | undefined;
-  if (child.stdout) {
-    const lines = readline.createInterface({ input: child.stdout, crlfDelay: Infinity });
-    lines.on('line', (line) => {
-      if (applyProgressLine(block, line)) {
-        arm();
-        const f = Number(block.get('frame'));
-        if (Number.isFinite(f)) frames = f;
-        job.onProgress?.(progressFromBlock(block, job.durationSeconds));
-        block.clear();
-      }
-    });
-  }
-
-  const chunks: Buffer[] = [];
-  let sampleBytes = 0;
-  child.stdio[3]?.on('data', (chunk: Buffer) => {
-    if (sampleBytes + chunk.length > MAX_SAMPLE_BYTES) return;
-    chunks.push(chunk);
-    sampleBytes += chunk.length;
-  });
-
+  const watchdog = new StallWatchdog(job.stallTimeoutMs, () => child.kill('SIGKILL'));
+  const progress = child.stdout
+    ? followProgress(child.stdout, job, watchdog)
+    : { frames: undefined };
+  const samples = collectSamples(child.stdio[3]);
   const result = await child;
-  if (watchdog) clearTimeout(watchdog);
+  watchdog.stop();
   if (result.isCanceled || job.signal?.aborted) throw job.signal?.reason ?? new Error('aborted');
-  if (stalled) {
+  if (watchdog.fired) {
     throw new TranscodeError(
       job.input,
       `ffmpeg made no progress for ${Math.round(job.stallTimeoutMs / 1000)}s and was stopped`,
     );
   }
   if (result.exitCode !== 0) {
-    const why =
-      explainFailure(String(result.stderr ?? ''), job.input) ||
-      lastLines(String(result.stderr ?? ''), 2);
+    const stderr = String(result.stderr ?? '');
+    const why = explainFailure(stderr, job.input) || lastLines(stderr, 2);
     const how = result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode}`;
     throw new TranscodeError(job.input, `ffmpeg failed (${how})${why ? `: ${why}` : ''}`);
   }
-  return { samples: Buffer.concat(chunks), frames };
+  return { samples: Buffer.concat(samples), frames: progress.frames };
+}
+
+/** Calls `onStall` when not re-armed within `ms` (a hung GPU or a stalled disk); 0: never. */
+class StallWatchdog {
+  fired = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ms: number,
+    private readonly onStall: () => void,
+  ) {
+    this.arm();
+  }
+
+  arm(): void {
+    this.stop();
+    if (!(this.ms > 0)) return;
+    this.timer = setTimeout(() => {
+      this.fired = true;
+      this.onStall();
+    }, this.ms);
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+  }
+}
+
+/**
+ * Reads ffmpeg's `-progress` blocks: each re-arms the watchdog and is reported; `frames` (read
+ * once ffmpeg has exited) is the last block's frame count.
+ */
+function followProgress(
+  stdout: NodeJS.ReadableStream,
+  job: TranscodeJob,
+  watchdog: StallWatchdog,
+): { frames: number | undefined } {
+  const seen: { frames: number | undefined } = { frames: undefined };
+  const block = new Map<string, string>();
+  const lines = readline.createInterface({ input: stdout, crlfDelay: Infinity });
+  lines.on('line', (line) => {
+    if (!applyProgressLine(block, line)) return;
+    watchdog.arm();
+    const f = Number(block.get('frame'));
+    if (Number.isFinite(f)) seen.frames = f;
+    job.onProgress?.(progressFromBlock(block, job.durationSeconds));
+    block.clear();
+  });
+  return seen;
+}
+
+/** The sampled pictures ffmpeg writes to fd 3, up to MAX_SAMPLE_BYTES. */
+function collectSamples(stream: NodeJS.ReadableStream | null | undefined): Buffer[] {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  stream?.on('data', (chunk: Buffer) => {
+    if (bytes + chunk.length > MAX_SAMPLE_BYTES) return;
+    chunks.push(chunk);
+    bytes += chunk.length;
+  });
+  return chunks;
 }
