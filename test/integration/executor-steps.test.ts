@@ -42,7 +42,7 @@ import { TranscodeError } from '../../src/archive/transcoder.js';
 import { VerificationError } from '../../src/archive/verification.js';
 import { memoryLog } from '../../src/core/logger.js';
 import { profileFor } from '../../src/media/encoders.js';
-import { readIdentity } from '../../src/media/identity.js';
+import { formatIdentity, readIdentity } from '../../src/media/identity.js';
 import { probeMedia } from '../../src/media/probe.js';
 import { resolveToolchain, type Toolchain } from '../../src/media/toolchain.js';
 import {
@@ -350,4 +350,55 @@ describe('executor steps, each on its own', () => {
     expect(existsSync(action.ownArchivePath)).toBe(false);
     expect(existsSync(ctx.trashRoot)).toBe(false);
   });
+  // Every step boundary of one clip, failing by an error or by an abort: whatever happened, the
+  // footage is whole somewhere — the clip in place or in the trash, and never gone unless an
+  // archive that records it plays at its final name. Exhaustive: 6 boundaries × 2 ways.
+  const BOUNDARIES = [
+    'transcoded',
+    'verified',
+    'archive-placed',
+    'linked-to-trash',
+    'thumbnail-disposed',
+    'clip-disposed',
+  ] as const;
+  it.each(BOUNDARIES.flatMap((at) => [[at, 'error'] as const, [at, 'abort'] as const]))(
+    'a failure at %s (%s) leaves the clip, or its verified archive and the clip in the trash',
+    async (at, how) => {
+      const action = await transcodeAction();
+      const controller = new AbortController();
+      const identity = formatIdentity(
+        await readIdentity(clipPath, path.relative(root, clipPath), statSync(clipPath).mtimeMs),
+      );
+      const clipBytes = readFileSync(clipPath);
+      const run = startRun({
+        ...ctx,
+        signal: controller.signal,
+        failpoint: (name) => {
+          if (name !== at) return;
+          if (how === 'abort') controller.abort('SIGTERM');
+          else throw new Error(`failed at ${name}`);
+        },
+      });
+      const outcome = await processClip(run, action).catch((e: unknown) => e);
+      const trashed = (file: string): string =>
+        path.join(ctx.trashRoot, 'input', path.relative(root, file));
+      const archived = existsSync(archivePath());
+      expect(listTree(root).filter((p) => p.includes('.partial'))).toEqual([]);
+      if (archived) {
+        expect(identityTagOf(archivePath())).toBe(identity);
+        expect(playsCleanly(archivePath())).toBe(true);
+      } else {
+        expect(['transcoded', 'verified']).toContain(at);
+      }
+      // The clip's bytes are at its name or in the trash (both, if killed between link and unlink).
+      const places = [clipPath, trashed(clipPath)].filter((f) => existsSync(f));
+      expect(places.length).toBeGreaterThan(0);
+      for (const f of places) expect(readFileSync(f).equals(clipBytes)).toBe(true);
+      if (!existsSync(clipPath)) expect(archived).toBe(true);
+      expect(existsSync(thumbPath) || existsSync(trashed(thumbPath))).toBe(true);
+      // Only an abort at the last boundary can still report the clip archived: it was done.
+      if (!(outcome instanceof Error) && typeof outcome !== 'string')
+        expect(outcome).toMatchObject({ status: 'archived' });
+    },
+  );
 });
