@@ -25,8 +25,7 @@ import {
 import { EnvironmentError, interruptSignalOf, type RunOutcome } from '../core/errors.js';
 import { displayPath } from '../core/display-path.js';
 import type { ExecutionReport, ExecutorContext } from './executor.js';
-import { acquireTreeLock, type TreeLock } from '../tree/lock.js';
-import { createLogger, type AppLogger, type Level } from '../core/logger.js';
+import type { AppLogger } from '../core/logger.js';
 import {
   addDayCounts,
   ageCutoff,
@@ -64,7 +63,7 @@ import {
 } from '../media/toolchain.js';
 import { resolveIonice } from '../media/io-priority.js';
 import { resolveRoots } from '../tree/roots.js';
-import { RunReport, stderrLog } from './report.js';
+import type { RunReport } from './report.js';
 import { stopByMessage, stopChecker, type StopBy } from '../core/until.js';
 
 export interface ArchiveOptions {
@@ -132,10 +131,6 @@ export interface RunIo {
   lowerHelperThreads?: (() => void) | undefined;
 }
 
-export function consoleLevel(verbosity: number): Level {
-  return verbosity < 0 ? 'warn' : verbosity === 0 ? 'info' : verbosity === 1 ? 'verbose' : 'debug';
-}
-
 /**
  * The input root exists and is a folder, and the archive and trash roots do not overlap it (or
  * each other) by identity (src/tree/roots.ts): for commands that only read the tree, such as `stats`.
@@ -183,33 +178,21 @@ export async function checkLogFile(file: string): Promise<void> {
   }
 }
 
-export async function runArchive(opts: ArchiveOptions, io: RunIo): Promise<RunOutcome> {
-  // Metrics and webhooks report every real run, also one that throws before it has a logger.
-  const report = new RunReport({
-    root: path.resolve(opts.root),
-    dryRun: opts.dryRun,
-    metricsFile: opts.metricsFile,
-    notifyUrls: opts.notifyUrls,
-    notifySecret: opts.notifySecret,
-  });
-  try {
-    return report.settle(await runArchiveUnreported(opts, io, report));
-  } catch (error) {
-    report.fail(error);
-    throw error;
-  } finally {
-    await report.finish(stderrLog(io.stderr)); // a no-op when the run already reported
-  }
+/** What an archive run knows before its logger exists: its roots, by identity, and its log file. */
+export interface PreparedArchive {
+  roots: Roots;
+  /** The real path of the log file; undefined for a dry run (it writes none). */
+  logFile: string | undefined;
+  /** What resolving the roots found worth telling (a root followed through a link…). */
+  notes: string[];
 }
 
-async function runArchiveUnreported(
-  opts: ArchiveOptions,
-  io: RunIo,
-  report: RunReport,
-): Promise<RunOutcome> {
-  // Without a terminal and without -y, the question is still asked when there is work to do:
-  // it may be answered through a pipe, and nobody answering is refused then (confirm.ts).
-  // Resolved once, by identity: from here on the run knows each root by its real path only.
+/**
+ * The first step of a run: the roots resolved once, by identity (src/tree/roots.ts): from here on
+ * the run knows each root by its real path only; overlapping roots are refused (exit 2). A real
+ * run's log file must be writable before anything happens.
+ */
+export async function prepareArchive(opts: ArchiveOptions): Promise<PreparedArchive> {
   const resolved = await resolveRoots({
     root: opts.root,
     output: opts.output,
@@ -217,54 +200,25 @@ async function runArchiveUnreported(
     logFile: opts.dryRun ? undefined : opts.logFile,
     trashUnused: opts.deleteSources,
   });
-  const root = resolved.input.real;
-  const outputRoot = resolved.output.real;
-  const trashRoot = resolved.trash.real;
-
   if (resolved.logFile) await checkLogFile(resolved.logFile.real);
-
-  const log = await createLogger({
-    consoleLevel: consoleLevel(opts.verbosity),
-    file: resolved.logFile?.real,
-    stderr: io.stderr,
-    env: io.env,
-    stateDir: opts.stateDir,
-  });
-  let lock: TreeLock | undefined;
-  try {
-    for (const note of resolved.notes) log.info(note);
-    if (opts.cleanOutput && !opts.cleanup) {
-      log.warn(
-        '--clean-output only has an effect with --cleanup: archives are never treated as sources',
-      );
-    }
-    if (!opts.dryRun) {
-      lock = await acquireTreeLock({
-        dir: root,
-        command: opts.commandLine,
-        onTakeover: (why) => log.warn(`took over a stale lock (${why})`),
-      });
-    }
-    return report.settle(await archive(opts, io, log, { root, outputRoot, trashRoot }, report));
-  } catch (error) {
-    report.fail(error);
-    log.error(error instanceof Error ? error.message : String(error));
-    (error as { logged?: boolean }).logged = true;
-    throw error;
-  } finally {
-    await lock?.release();
-    await report.finish(log);
-    await log.close();
-  }
+  return {
+    roots: {
+      root: resolved.input.real,
+      outputRoot: resolved.output.real,
+      trashRoot: resolved.trash.real,
+    },
+    logFile: resolved.logFile?.real,
+    notes: resolved.notes,
+  };
 }
 
-interface Roots {
+export interface Roots {
   root: string;
   outputRoot: string;
   trashRoot: string;
 }
 
-async function archive(
+export async function archive(
   opts: ArchiveOptions,
   io: RunIo,
   log: AppLogger,

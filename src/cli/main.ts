@@ -5,13 +5,7 @@
  *   0 ok or nothing to do · 1 some work failed · 2 usage/config error · 129/130/143 SIGHUP/SIGINT/SIGTERM
  */
 import yargs, { type Argv, type MiddlewareFunction } from 'yargs';
-import {
-  errorMessage,
-  EXIT,
-  exitCodeForError,
-  UsageError,
-  type InterruptSignal,
-} from '../core/errors.js';
+import { errorMessage, EXIT, exitCodeForError, UsageError } from '../core/errors.js';
 import {
   attributeError,
   loadConfigState,
@@ -31,8 +25,7 @@ import { statsBuilder, statsHandler } from './commands/stats.js';
 import { commandLineValues } from './commands/flags.js';
 import { COMMANDS, completeWith, completionArgv } from './completion.js';
 import type { CliContext } from './context.js';
-
-const SIGNALS: readonly InterruptSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+import { command, listenForSignals } from './runtime.js';
 
 /**
  * How each command reads the shared config file and environment: one file and one environment
@@ -101,32 +94,32 @@ function parserFor(
         ['archive [directory]', '$0 [directory]'],
         'transcode old clips into the archive tree, verify, then trash or delete the sources (default command)',
         shared(archiveBuilder, configState, SETTINGS.archive),
-        (args) => archiveHandler(args, ctx),
+        command(archiveHandler, ctx, configState),
       )
       .command(
         'record [root]',
         'record cameras into the tree in clock-aligned segments (long-running)',
         shared(recordBuilder, configState, SETTINGS.record),
-        (args) => recordHandler(args, ctx),
+        command(recordHandler, ctx, configState),
       )
       .command(
         'snapshot [output]',
         'grab one frame from a camera as JPEG',
         shared(snapshotBuilder, configState, SETTINGS.snapshot),
-        (args) => snapshotHandler(args, ctx),
+        command(snapshotHandler, ctx, configState),
       )
       .command(
         'detect',
         'list V4L2 (USB) cameras with formats and a suggested config',
         shared(detectBuilder, configState, SETTINGS.detect),
-        (args) => detectHandler(args, ctx),
+        command(detectHandler, ctx, configState),
       )
       .command(configCommand(ctx, configState, SETTINGS))
       .command(
         'stats [directory]',
         'footage per camera and per day, archive savings, free space and a forecast (reads sizes only)',
         shared(statsBuilder, configState, SETTINGS.stats),
-        (args) => statsHandler(args, ctx),
+        command(statsHandler, ctx, configState),
       )
       .option('config', {
         type: 'string',
@@ -186,27 +179,8 @@ async function exitWhenFlushed(code: number): Promise<never> {
 export async function main(argv: readonly string[]): Promise<void> {
   guardOutput(process.stdout);
   guardOutput(process.stderr);
-  const controller = new AbortController();
-  let interrupted: InterruptSignal | undefined;
-  let takenBy: ((signal: InterruptSignal) => void) | undefined;
-  for (const signal of SIGNALS) {
-    process.on(signal, () => {
-      if (takenBy) {
-        takenBy(signal);
-        return;
-      }
-      if (interrupted) {
-        // Second signal: the user means it. ffmpeg children got the group signal or our SIGTERM.
-        process.stderr.write(`\n${signal} again: exiting now\n`);
-        process.exit(EXIT[interrupted]);
-      }
-      interrupted = signal;
-      process.stderr.write(
-        `\n${signal} received: stopping (current transcodes are stopped, sources are kept)…\n`,
-      );
-      controller.abort(signal);
-    });
-  }
+  // The first signal aborts the run; a second one exits at once, with the first one's code.
+  const signals = listenForSignals(process, process.stderr, (first) => process.exit(EXIT[first]));
   // Node exits when nothing is left to wait for, even with the command's promise unsettled (a
   // lost callback, an unreferenced child): that must never read as success to a timer or script.
   const unfinished = (): void => {
@@ -221,14 +195,9 @@ export async function main(argv: readonly string[]): Promise<void> {
       stdout: process.stdout,
       stderr: process.stderr,
       env: process.env,
-      signal: controller.signal,
+      signal: signals.signal,
       commandLine: ['camera-archiver', ...argv].join(' '),
-      takeSignals: (handler) => {
-        takenBy = handler;
-        return () => {
-          takenBy = undefined;
-        };
-      },
+      takeSignals: signals.takeSignals,
     });
   } catch (error) {
     code = exitCodeForError(error);
@@ -237,6 +206,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (error instanceof UsageError)
       process.stderr.write(`Run 'camera-archiver --help' for usage.\n`);
   }
+  const interrupted = signals.interrupted();
   if (interrupted && code === EXIT.ok) code = EXIT[interrupted];
   process.off('beforeExit', unfinished);
   await exitWhenFlushed(code);

@@ -14,14 +14,16 @@ import {
   type CodecChoice,
   type EncoderChoice,
 } from '../../media/encoders.js';
-import { exitCodeForOutcome, UsageError } from '../../core/errors.js';
+import { UsageError, type RunOutcome } from '../../core/errors.js';
 import { parseDuration, parseSize } from '../../core/units.js';
 import type { ArchiveOptions, RunIo } from '../../archive/run.js';
 import { parseNotifyUrls } from '../../core/notify.js';
 import { parseMaxArchiveRatio } from '../../archive/stream-copy.js';
 import { lowerHelperThreads } from '../../media/thread-priority.js';
 import { parseUntil } from '../../core/until.js';
-import type { CliContext } from '../context.js';
+import { runCommand, type CommandContext } from '../runtime.js';
+import type { ReportTargets } from '../../archive/report.js';
+import type { CleanupOptions } from '../../retention/run.js';
 import { failpointFromEnv } from '../failpoint.js';
 import {
   ageDaysOf,
@@ -371,27 +373,91 @@ export function toArchiveOptions(
   };
 }
 
-export async function archiveHandler(
-  argv: Record<string, unknown>,
-  ctx: CliContext,
-): Promise<void> {
-  const options = toArchiveOptions(argv, ctx.commandLine);
-  // Retention flags are validated on every run (a bad value is exit 2), used only with --cleanup.
-  const { toCleanupOptions } = await import('../../retention/options.js');
-  const cleanupOptions = toCleanupOptions(argv, options);
-  const at = options.now;
-  const io: RunIo = {
+/** What both runs of the archive command get from the CLI: streams, clock, signal, failpoints. */
+function runIoOf(ctx: CommandContext, now: Date | undefined): RunIo {
+  return {
     stdin: ctx.stdin,
     stdout: ctx.stdout,
     stderr: ctx.stderr,
     env: ctx.env,
     signal: ctx.signal,
-    clock: at ? () => at : () => new Date(),
+    clock: now ? () => now : () => new Date(),
     failpoint: failpointFromEnv(ctx.env),
     lowerHelperThreads: () => void lowerHelperThreads(),
   };
-  const outcome = options.cleanup
-    ? await (await import('../../retention/run.js')).runCleanup(cleanupOptions, io)
-    : await (await import('../../archive/run.js')).runArchive(options, io);
-  ctx.setExitCode(exitCodeForOutcome(outcome));
+}
+
+/** The archive run through the command runtime: roots, logger, tree lock, report. */
+async function archiveRun(options: ArchiveOptions, io: RunIo): Promise<RunOutcome> {
+  const run = await import('../../archive/run.js');
+  const { RunReport } = await import('../../archive/report.js');
+  // Metrics and webhooks report every real run, also one that fails before it has a logger.
+  const report = new RunReport({ ...reportTargets(options), dryRun: options.dryRun });
+  return runCommand({
+    io,
+    commandLine: options.commandLine,
+    report,
+    prepare: () => run.prepareArchive(options),
+    log: (prepared) => ({
+      verbosity: options.verbosity,
+      file: prepared.logFile,
+      stateDir: options.stateDir,
+    }),
+    body: async (prepared, { log, lockTree }) => {
+      for (const note of prepared.notes) log.info(note);
+      if (options.cleanOutput)
+        log.warn(
+          '--clean-output only has an effect with --cleanup: archives are never treated as sources',
+        );
+      if (!options.dryRun) await lockTree(prepared.roots.root);
+      return run.archive(options, io, log, prepared.roots, report);
+    },
+  });
+}
+
+/** `--cleanup` through the command runtime, reported like an archive run (`-cleanup.prom`). */
+async function cleanupRun(options: CleanupOptions, io: RunIo): Promise<RunOutcome> {
+  const cleanup = await import('../../retention/run.js');
+  const { CleanupReport } = await import('../../archive/report.js');
+  const report = new CleanupReport({ ...reportTargets(options), dryRun: options.dryRun });
+  return runCommand({
+    io,
+    commandLine: options.commandLine,
+    report,
+    prepare: async () => {
+      const prepared = await cleanup.prepareCleanup(options, io.env);
+      report.resolvedRoot(prepared.roots.root);
+      return prepared;
+    },
+    log: (prepared) => ({
+      verbosity: options.verbosity,
+      file: cleanup.cleanupLogFile(options, prepared),
+      stateDir: prepared.stateDir,
+    }),
+    body: (prepared, scope) => cleanup.runCleanup(options, io, scope, prepared, report.tally),
+  });
+}
+
+/** The report's targets: the same three options for the archive and the cleanup. */
+function reportTargets(
+  o: Pick<ArchiveOptions, 'root' | 'metricsFile' | 'notifyUrls' | 'notifySecret'>,
+): { root: string } & ReportTargets {
+  return {
+    root: path.resolve(o.root),
+    metricsFile: o.metricsFile,
+    notifyUrls: o.notifyUrls,
+    notifySecret: o.notifySecret,
+  };
+}
+
+export async function archiveHandler(
+  argv: Record<string, unknown>,
+  ctx: CommandContext,
+): Promise<RunOutcome> {
+  const options = toArchiveOptions(argv, ctx.commandLine);
+  // Retention flags are validated on every run (a bad value is exit 2), used only with --cleanup.
+  const { toCleanupOptions } = await import('../../retention/options.js');
+  const cleanupOptions = toCleanupOptions(argv, options);
+  const io = runIoOf(ctx, options.now);
+  return options.cleanup ? cleanupRun(cleanupOptions, io) : archiveRun(options, io);
 }

@@ -1,7 +1,7 @@
 /** `camera-archiver detect`: V4L2 cameras, their formats and stable names, and a suggested config. */
 import type { Argv } from 'yargs';
-import { EXIT } from '../../core/errors.js';
-import type { CliContext } from '../context.js';
+import type { RunOutcome } from '../../core/errors.js';
+import type { CommandContext } from '../runtime.js';
 
 export function detectBuilder(y: Argv): Argv<Record<string, unknown>> {
   return y.example(
@@ -12,8 +12,8 @@ export function detectBuilder(y: Argv): Argv<Record<string, unknown>> {
 
 export async function detectHandler(
   _argv: Record<string, unknown>,
-  ctx: CliContext,
-): Promise<void> {
+  ctx: CommandContext,
+): Promise<RunOutcome> {
   const { runDetect } = await import('../../record/commands.js');
   const found = await runDetect({
     stdout: ctx.stdout,
@@ -21,5 +21,5 @@ export async function detectHandler(
     env: ctx.env,
     commandLine: ctx.commandLine,
   });
-  ctx.setExitCode(found ? EXIT.ok : EXIT.failed);
+  return found ? { status: 'ok' } : { status: 'failed', failures: 1 };
 }

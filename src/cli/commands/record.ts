@@ -5,10 +5,11 @@
  */
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { EXIT, UsageError, type InterruptSignal } from '../../core/errors.js';
+import { UsageError, type InterruptSignal, type RunOutcome } from '../../core/errors.js';
 import type { RecordCommandOptions, RecordSignals } from '../../record/commands.js';
 import { parseNotifyUrls } from '../../core/notify.js';
 import type { CliContext } from '../context.js';
+import { runCommand, type CommandContext } from '../runtime.js';
 import { directoryOf, str } from './flags.js';
 
 export function recordBuilder(y: Argv): Argv<Record<string, unknown>> {
@@ -140,7 +141,6 @@ export function toRecordOptions(argv: Record<string, unknown>): RecordCommandOpt
   return {
     root: root === undefined ? undefined : path.resolve(root),
     cameras,
-    configFile: str(argv.config),
     segmentTime: str(argv['segment-time']),
     warnPercent: percent('warn-percent', argv['warn-percent']),
     blockPercent: percent('block-percent', argv['block-percent']),
@@ -211,26 +211,37 @@ function takeOverSignals(ctx: CliContext): { signals: RecordSignals; restore(): 
   };
 }
 
-export async function recordHandler(argv: Record<string, unknown>, ctx: CliContext): Promise<void> {
+export async function recordHandler(
+  argv: Record<string, unknown>,
+  ctx: CommandContext,
+): Promise<RunOutcome> {
   const options = toRecordOptions(argv);
   const commands = await import('../../record/commands.js');
   const io = { stdout: ctx.stdout, stderr: ctx.stderr, env: ctx.env, commandLine: ctx.commandLine };
   if (argv.status === true) {
-    const root =
-      options.root ??
-      (await commands
-        .loadRecordConfig({ ...options, cameras: [] }, ctx.env)
-        .then((r) => r.config.root)
-        .catch(() => '/camera'));
+    let root = options.root;
+    try {
+      root ??= commands.recordConfigOf({ ...options, cameras: [] }, ctx.configFile).config.root;
+    } catch {
+      root = '/camera'; // no usable configuration: the default tree
+    }
     const running = await commands.printStatus(root, argv.json === true, io);
-    ctx.setExitCode(running ? EXIT.ok : EXIT.failed);
-    return;
+    return running ? { status: 'ok' } : { status: 'failed', failures: 1 };
   }
   const { signals, restore } = takeOverSignals(ctx);
   try {
-    await commands.runRecord(options, io, signals);
+    await runCommand({
+      io: ctx,
+      commandLine: ctx.commandLine,
+      prepare: () => commands.prepareRecord(options, ctx.configFile),
+      log: (prepared) => ({ verbosity: options.verbosity, file: prepared.logFile }),
+      body: async (prepared, { log }) => {
+        await commands.runRecord(options, io, signals, log, prepared, ctx.configFile);
+        return { status: 'ok' };
+      },
+    });
     // Stopping by signal is the normal end of a recorder: the segments are safe, so exit 0.
-    ctx.setExitCode(EXIT.ok);
+    return { status: 'ok' };
   } finally {
     restore();
   }

@@ -1,7 +1,7 @@
 /** `camera-archiver snapshot --camera NAME=SOURCE OUT.jpg`: one frame, a quick camera check. */
 import type { Argv } from 'yargs';
-import { EXIT, UsageError } from '../../core/errors.js';
-import type { CliContext } from '../context.js';
+import { UsageError, type RunOutcome } from '../../core/errors.js';
+import type { CommandContext } from '../runtime.js';
 
 export function snapshotBuilder(y: Argv): Argv<Record<string, unknown>> {
   return y
@@ -22,8 +22,8 @@ export function snapshotBuilder(y: Argv): Argv<Record<string, unknown>> {
 
 export async function snapshotHandler(
   argv: Record<string, unknown>,
-  ctx: CliContext,
-): Promise<void> {
+  ctx: CommandContext,
+): Promise<RunOutcome> {
   const output = typeof argv.output === 'string' ? argv.output : undefined;
   if (!output)
     throw new UsageError(
@@ -42,5 +42,5 @@ export async function snapshotHandler(
     { stdout: ctx.stdout, stderr: ctx.stderr, env: ctx.env, commandLine: ctx.commandLine },
   );
   ctx.stdout.write(`${written}\n`);
-  ctx.setExitCode(EXIT.ok);
+  return { status: 'ok' };
 }

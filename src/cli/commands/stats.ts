@@ -3,9 +3,9 @@
  * long the disk and limits will last. Reads sizes only; the work is in stats.ts, loaded on demand.
  */
 import type { Argv } from 'yargs';
-import { EXIT } from '../../core/errors.js';
+import type { RunOutcome } from '../../core/errors.js';
 import { parseSize } from '../../core/units.js';
-import type { CliContext } from '../context.js';
+import type { CommandContext } from '../runtime.js';
 import { ageDaysOf, MAX_DAYS, nowOf, str, treeFlags, treeRootsOf, wholeNumber } from './flags.js';
 
 export function statsBuilder(y: Argv): Argv<Record<string, unknown>> {
@@ -32,7 +32,10 @@ export function statsBuilder(y: Argv): Argv<Record<string, unknown>> {
     .option('now', { type: 'string', hidden: true }) as Argv<Record<string, unknown>>;
 }
 
-export async function statsHandler(argv: Record<string, unknown>, ctx: CliContext): Promise<void> {
+export async function statsHandler(
+  argv: Record<string, unknown>,
+  ctx: CommandContext,
+): Promise<RunOutcome> {
   const { root, output, trash } = treeRootsOf(argv);
   const age = ageDaysOf(argv);
   const shown = wholeNumber('days', argv.days ?? 14, 0, MAX_DAYS) ?? 14;
@@ -66,5 +69,5 @@ export async function statsHandler(argv: Record<string, unknown>, ctx: CliContex
       ? `${JSON.stringify(report, null, 2)}\n`
       : `${renderStats(report, limits, shown).join('\n')}\n`,
   );
-  ctx.setExitCode(EXIT.ok);
+  return { status: 'ok' };
 }

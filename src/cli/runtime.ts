@@ -1,0 +1,196 @@
+/**
+ * The command runtime: what every command shares lives here once, the way rclone wraps each
+ * command in one `Run` and restic hands each the same global options. Archive, `--cleanup`,
+ * stats, record, snapshot and detect all run through it:
+ *
+ * - **settings**: the config file and the CAMERA_ARCHIVER_* environment are read once per command
+ *   line (`loadConfigState`, core/config-file.ts) and applied to every command's options, each
+ *   command taking its own and ignoring the others' (`withSharedConfig`); the loaded file is
+ *   handed to the commands that read sections of it themselves (record's cameras);
+ * - **the logger** of a run (`-v`/`-q`, `--log-file`), created once the run knows its log file;
+ * - **the tree lock**, for the runs that change a tree, released however the run ends;
+ * - **the run report** (`--metrics-file`, `--notify-url`): every real run is reported once, also
+ *   one that fails before it has a logger;
+ * - **signals** (the first SIGINT/SIGTERM/SIGHUP aborts the run, a second one ends the process)
+ *   and **outcome → exit code** (core/errors.ts), for main.ts, the only module that exits.
+ */
+import { exitCodeForOutcome, type InterruptSignal, type RunOutcome } from '../core/errors.js';
+import type { ConfigState, LoadedConfig } from '../core/config-file.js';
+import { consoleLevel, createLogger, stderrLog, type AppLogger, type Log } from '../core/logger.js';
+import { acquireTreeLock, type TreeLock } from '../tree/lock.js';
+import type { CliContext } from './context.js';
+
+// ---------------------------------------------------------------------------------------------
+// Signals
+
+export interface SignalListener {
+  /** Aborted, with the signal's name as the reason, on the first SIGINT/SIGTERM/SIGHUP. */
+  signal: AbortSignal;
+  /** The signal that aborted the run, if one did. */
+  interrupted(): InterruptSignal | undefined;
+  /** Hands every signal to `handler` until the returned function is called (CliContext). */
+  takeSignals(handler: (signal: InterruptSignal) => void): () => void;
+}
+
+const SIGNALS: readonly InterruptSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Listens for the three signals that stop a run: the first aborts it (current transcodes are
+ * stopped, sources kept, exit 128 + n); a second means the user means it, and `exitNow` ends the
+ * process with the first one's code. A command that gives signals another meaning (record)
+ * takes them over while it runs.
+ */
+export function listenForSignals(
+  process: Pick<NodeJS.Process, 'on'>,
+  stderr: NodeJS.WritableStream,
+  exitNow: (signal: InterruptSignal) => void,
+): SignalListener {
+  const controller = new AbortController();
+  let interrupted: InterruptSignal | undefined;
+  let takenBy: ((signal: InterruptSignal) => void) | undefined;
+  for (const signal of SIGNALS) {
+    process.on(signal, () => {
+      if (takenBy) return takenBy(signal);
+      if (interrupted) {
+        // ffmpeg children got the group signal or our SIGTERM already.
+        stderr.write(`\n${signal} again: exiting now\n`);
+        return exitNow(interrupted);
+      }
+      interrupted = signal;
+      stderr.write(
+        `\n${signal} received: stopping (current transcodes are stopped, sources are kept)…\n`,
+      );
+      controller.abort(signal);
+    });
+  }
+  return {
+    signal: controller.signal,
+    interrupted: () => interrupted,
+    takeSignals: (handler) => {
+      takenBy = handler;
+      return () => {
+        takenBy = undefined;
+      };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Commands
+
+/** What a command handler gets: the CLI context and the settings loaded once for the run. */
+export interface CommandContext extends CliContext {
+  /** The config file, found and parsed once (--config, CAMERA_ARCHIVER_CONFIG, /etc/…). */
+  configFile: LoadedConfig | undefined;
+}
+
+/** A command: parsed, validated flags in, how it ended out. Errors propagate to main.ts. */
+export type CommandHandler = (
+  args: Record<string, unknown>,
+  ctx: CommandContext,
+) => Promise<RunOutcome>;
+
+/** A command as yargs runs it: its outcome becomes the exit code (core/errors.ts) here. */
+export function command(
+  handler: CommandHandler,
+  ctx: CliContext,
+  config: ConfigState,
+): (args: Record<string, unknown>) => Promise<void> {
+  return async (args) => {
+    const outcome = await handler(args, { ...ctx, configFile: config.file });
+    ctx.setExitCode(exitCodeForOutcome(outcome));
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runs: logger, lock and report
+
+/** Where a run's outcome goes besides the exit code (archive/report.ts RunReport, CleanupReport). */
+export interface RunReporter {
+  settle<T extends RunOutcome>(outcome: T): T;
+  fail(error: unknown): void;
+  /** Writes the metrics and sends the event, once; never throws. */
+  finish(log: Log): Promise<void>;
+}
+
+/** A run's logger: `-v`/`-q` as a verbosity (-1 … 2), the log file, the rotation's state folder. */
+export interface LogSettings {
+  verbosity: number;
+  /** Undefined: console only (dry runs, a refused tree). */
+  file?: string | undefined;
+  stateDir?: string | undefined;
+}
+
+/** What the body of a run gets from the runtime. */
+export interface RunScope {
+  log: AppLogger;
+  /** Takes the tree lock of `dir` (tree/lock.ts) until the run ends; a held lock is an error. */
+  lockTree(dir: string): Promise<void>;
+}
+
+export interface RunSpec<P> {
+  io: { stderr: NodeJS.WriteStream; env: NodeJS.ProcessEnv };
+  /** The command line, shown in the lock file to whoever finds the tree busy. */
+  commandLine: string;
+  /** Undefined: the run reports nothing (dry runs report nothing either: RunReport.enabled). */
+  report?: RunReporter | undefined;
+  /** Checks that need no logger yet (roots by identity, the log file's folder). */
+  prepare: () => Promise<P>;
+  log: (prepared: P) => LogSettings;
+  body: (prepared: P, scope: RunScope) => Promise<RunOutcome>;
+}
+
+/**
+ * One run: prepare, then open the logger, run the body, release the lock, report, close the log.
+ * An error is logged once (and marked so main.ts does not print it again); one thrown before the
+ * logger exists is reported too, its warnings going to stderr.
+ */
+export async function runCommand<P>(spec: RunSpec<P>): Promise<RunOutcome> {
+  const { report } = spec;
+  try {
+    const prepared = await spec.prepare();
+    return await withScope(spec, spec.log(prepared), (scope) => spec.body(prepared, scope));
+  } catch (error) {
+    report?.fail(error);
+    throw error;
+  } finally {
+    await report?.finish(stderrLog(spec.io.stderr)); // a no-op when the run already reported
+  }
+}
+
+async function withScope(
+  spec: Pick<RunSpec<unknown>, 'io' | 'commandLine' | 'report'>,
+  settings: LogSettings,
+  body: (scope: RunScope) => Promise<RunOutcome>,
+): Promise<RunOutcome> {
+  const log = await createLogger({
+    consoleLevel: consoleLevel(settings.verbosity),
+    file: settings.file,
+    stderr: spec.io.stderr,
+    env: spec.io.env,
+    stateDir: settings.stateDir,
+  });
+  const locks: TreeLock[] = [];
+  const lockTree = async (dir: string): Promise<void> => {
+    locks.push(
+      await acquireTreeLock({
+        dir,
+        command: spec.commandLine,
+        onTakeover: (why) => log.warn(`took over a stale lock (${why})`),
+      }),
+    );
+  };
+  try {
+    const outcome = await body({ log, lockTree });
+    return spec.report ? spec.report.settle(outcome) : outcome;
+  } catch (error) {
+    spec.report?.fail(error);
+    log.error(error instanceof Error ? error.message : String(error));
+    (error as { logged?: boolean }).logged = true;
+    throw error;
+  } finally {
+    for (const lock of locks) await lock.release();
+    await spec.report?.finish(log);
+    await log.close();
+  }
+}
