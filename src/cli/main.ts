@@ -25,7 +25,7 @@ import { statsBuilder, statsHandler } from './commands/stats.js';
 import { commandLineValues } from './commands/flags.js';
 import { COMMANDS, completeWith, completionArgv } from './completion.js';
 import type { CliContext } from './context.js';
-import { command, listenForSignals } from './runtime.js';
+import { command, commandNameOf, listenForSignals, unknownOptionMessage } from './runtime.js';
 
 /**
  * How each command reads the shared config file and environment: one file and one environment
@@ -144,7 +144,9 @@ function parserFor(
       .wrap(Math.min(110, ctx.stdout.columns ?? 100))
       .exitProcess(false)
       .fail((message, error) => {
-        throw error ?? new UsageError(message);
+        throw (
+          error ?? new UsageError(unknownOptionMessage(message, commandNameOf(argv)) ?? message)
+        );
       })
   );
 }

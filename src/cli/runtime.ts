@@ -21,6 +21,78 @@ import { acquireTreeLock, type TreeLock } from '../tree/lock.js';
 import type { CliContext } from './context.js';
 
 // ---------------------------------------------------------------------------------------------
+// The options every command shares
+
+/** The commands as the shared options table names them (`cleanup` is `archive --cleanup`). */
+export type CommandName = 'archive' | 'cleanup' | 'stats' | 'record' | 'snapshot' | 'detect';
+
+const EVERY: readonly CommandName[] = [
+  'archive',
+  'cleanup',
+  'stats',
+  'record',
+  'snapshot',
+  'detect',
+];
+const RUNS: readonly CommandName[] = ['archive', 'cleanup', 'record'];
+
+/**
+ * Which commands each shared option applies to, with the same meaning in each (README, "Options
+ * every command shares"). Where one does not apply, a config-file key or a CAMERA_ARCHIVER_*
+ * variable is ignored (one file and one environment serve every command), and a command-line
+ * flag is a usage error (exit 2, `unknownOptionMessage`). test/unit/runtime.test.ts checks this
+ * table against the options each command declares.
+ */
+export const SHARED_OPTIONS: Readonly<Record<string, readonly CommandName[]>> = {
+  config: EVERY,
+  // record: with --status (a recorder's output is its log).
+  json: ['archive', 'cleanup', 'stats', 'record'],
+  verbose: RUNS,
+  quiet: RUNS,
+  'log-file': RUNS,
+  // Reports of a finished run; record reports events as they happen, through --notify-url.
+  'metrics-file': ['archive', 'cleanup'],
+  'notify-url': RUNS,
+  'notify-secret': RUNS,
+};
+
+const SHORT: Readonly<Record<string, string>> = { v: 'verbose', q: 'quiet' };
+
+/** The command a command line runs, as SHARED_OPTIONS names it. */
+export function commandNameOf(argv: readonly string[]): CommandName {
+  const words = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length);
+  const named = words.find((w): w is CommandName =>
+    (['stats', 'record', 'snapshot', 'detect'] as string[]).includes(w),
+  );
+  return named ?? (words.includes('--cleanup') ? 'cleanup' : 'archive');
+}
+
+/**
+ * yargs' "Unknown argument: metrics-file, metricsFile" for a shared option the command does not
+ * have, said as what it is: an option of other commands, given to one it does not apply to.
+ * Undefined for any other message.
+ */
+export function unknownOptionMessage(message: string, command: CommandName): string | undefined {
+  const listed = /^Unknown arguments?: (.+)$/.exec(message)?.[1];
+  if (listed === undefined) return undefined;
+  const names = [
+    ...new Set(
+      listed
+        .split(', ')
+        .map((n) => SHORT[n] ?? n)
+        .filter((n) => !/[A-Z]/.test(n)), // yargs adds the camelCase spelling of each
+    ),
+  ];
+  if (names.length === 0 || !names.every((n) => n in SHARED_OPTIONS)) return undefined;
+  return names
+    .map((n) => {
+      const where = (SHARED_OPTIONS[n] ?? []).map((c) => (c === 'cleanup' ? '--cleanup' : c));
+      return `--${n} does not apply to ${command === 'cleanup' ? '--cleanup' : command} (only to ${where.join(', ')}); set in the config file or the environment, it is ignored there`;
+    })
+    .join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
 // Signals
 
 export interface SignalListener {
@@ -141,56 +213,55 @@ export interface RunSpec<P> {
 }
 
 /**
- * One run: prepare, then open the logger, run the body, release the lock, report, close the log.
- * An error is logged once (and marked so main.ts does not print it again); one thrown before the
- * logger exists is reported too, its warnings going to stderr.
+ * One run: prepare, open the logger, run the body; then, however it ended, release the lock,
+ * report (once: to the log, or to stderr when the run failed before it had one) and close the log.
+ * An error is logged once and marked so main.ts does not print it again.
  */
 export async function runCommand<P>(spec: RunSpec<P>): Promise<RunOutcome> {
-  const { report } = spec;
+  const { io, report } = spec;
+  let log: AppLogger | undefined;
+  const locks: TreeLock[] = [];
   try {
     const prepared = await spec.prepare();
-    return await withScope(spec, spec.log(prepared), (scope) => spec.body(prepared, scope));
+    const settings = spec.log(prepared);
+    log = await createLogger({
+      consoleLevel: consoleLevel(settings.verbosity),
+      file: settings.file,
+      stderr: io.stderr,
+      env: io.env,
+      stateDir: settings.stateDir,
+    });
+    const scope = { log, lockTree: lockTreeFor(spec.commandLine, log, locks) };
+    const outcome = await spec.body(prepared, scope);
+    report?.settle(outcome);
+    return outcome;
   } catch (error) {
     report?.fail(error);
+    if (log) {
+      log.error(error instanceof Error ? error.message : String(error));
+      (error as { logged?: boolean }).logged = true;
+    }
     throw error;
   } finally {
-    await report?.finish(stderrLog(spec.io.stderr)); // a no-op when the run already reported
+    for (const lock of locks) await lock.release();
+    await report?.finish(log ?? stderrLog(io.stderr));
+    await log?.close();
   }
 }
 
-async function withScope(
-  spec: Pick<RunSpec<unknown>, 'io' | 'commandLine' | 'report'>,
-  settings: LogSettings,
-  body: (scope: RunScope) => Promise<RunOutcome>,
-): Promise<RunOutcome> {
-  const log = await createLogger({
-    consoleLevel: consoleLevel(settings.verbosity),
-    file: settings.file,
-    stderr: spec.io.stderr,
-    env: spec.io.env,
-    stateDir: settings.stateDir,
-  });
-  const locks: TreeLock[] = [];
-  const lockTree = async (dir: string): Promise<void> => {
+/** RunScope.lockTree: each lock taken is kept in `locks`, for runCommand to release. */
+function lockTreeFor(
+  commandLine: string,
+  log: AppLogger,
+  locks: TreeLock[],
+): (dir: string) => Promise<void> {
+  return async (dir) => {
     locks.push(
       await acquireTreeLock({
         dir,
-        command: spec.commandLine,
+        command: commandLine,
         onTakeover: (why) => log.warn(`took over a stale lock (${why})`),
       }),
     );
   };
-  try {
-    const outcome = await body({ log, lockTree });
-    return spec.report ? spec.report.settle(outcome) : outcome;
-  } catch (error) {
-    spec.report?.fail(error);
-    log.error(error instanceof Error ? error.message : String(error));
-    (error as { logged?: boolean }).logged = true;
-    throw error;
-  } finally {
-    for (const lock of locks) await lock.release();
-    await spec.report?.finish(log);
-    await log.close();
-  }
 }
