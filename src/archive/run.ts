@@ -44,10 +44,7 @@ export interface ArchiveOptions {
   dryRun: boolean;
   assumeYes: boolean;
   noSkip: boolean;
-  cleanup: boolean;
-  cleanOutput: boolean;
   ageDays: number;
-  maxSize?: number | undefined;
   logFile: string;
   settleSeconds: number;
   jobs: number;

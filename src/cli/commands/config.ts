@@ -154,7 +154,7 @@ export function configJson(
   };
 }
 
-type Builder = (y: Argv) => Argv<Record<string, unknown>>;
+type Builder = (y: Argv) => Argv;
 
 const SHOWN: Record<PrintableCommand, { usage: string; builder: Builder }> = {
   archive: { usage: 'archive [directory]', builder: archiveBuilder },

@@ -3,11 +3,8 @@ import type { Argv } from 'yargs';
 import type { RunOutcome } from '../../core/errors.js';
 import type { CommandContext } from '../runtime.js';
 
-export function detectBuilder(y: Argv): Argv<Record<string, unknown>> {
-  return y.example(
-    '$0 detect > cameras.txt',
-    'list USB cameras with formats, sizes, frame rates',
-  ) as Argv<Record<string, unknown>>;
+export function detectBuilder(y: Argv): Argv {
+  return y.example('$0 detect > cameras.txt', 'list USB cameras with formats, sizes, frame rates');
 }
 
 export async function detectHandler(
