@@ -36,17 +36,37 @@ import {
 } from './plan-pass.js';
 import { RunTools } from './run-tools.js';
 
-export interface ArchiveOptions {
+/**
+ * What an archive run and a `--cleanup` run of the same tree both take: the roots, what happens to
+ * sources, the prompt, the age rules, the output and the report (src/cli/commands/archive.ts
+ * builds both from the same parsed flags).
+ */
+export interface TreeRunOptions {
   root: string;
   output: string;
   trash: string;
+  /** --delete: sources are deleted instead of trashed. */
   deleteSources: boolean;
   dryRun: boolean;
   assumeYes: boolean;
-  noSkip: boolean;
   ageDays: number;
-  logFile: string;
   settleSeconds: number;
+  logFile: string;
+  json: boolean;
+  /** -1 quiet, 0 normal, 1 verbose, 2 debug. */
+  verbosity: number;
+  commandLine: string;
+  /** `--state-dir`: log rotation bookkeeping, cleanup's root markers. */
+  stateDir?: string | undefined;
+  /** Prometheus textfile written after every real run (src/core/metrics.ts). */
+  metricsFile?: string | undefined;
+  /** Webhooks told when a real run finishes or fails (src/core/notify.ts). */
+  notifyUrls?: readonly string[] | undefined;
+  notifySecret?: string | undefined;
+}
+
+export interface ArchiveOptions extends TreeRunOptions {
+  noSkip: boolean;
   jobs: number;
   encoder: EncoderChoice;
   codec: CodecChoice;
@@ -59,24 +79,13 @@ export interface ArchiveOptions {
   maxHeight?: number | undefined;
   audio: AudioMode;
   hwDevice: string;
-  json: boolean;
-  /** -1 quiet, 0 normal, 1 verbose, 2 debug. */
-  verbosity: number;
   ffmpeg?: string | undefined;
   ffprobe?: string | undefined;
   stallTimeoutSeconds: number;
   niceness: number;
   progress: 'auto' | 'bars' | 'lines' | 'none';
-  commandLine: string;
-  /** Prometheus textfile written after every real run (src/core/metrics.ts). */
-  metricsFile?: string | undefined;
-  /** Webhooks told when a real run finishes or fails (src/core/notify.ts). */
-  notifyUrls?: readonly string[] | undefined;
-  notifySecret?: string | undefined;
   /** Stop-by time: no clip starts after it (src/core/until.ts). */
   until?: StopBy | undefined;
-  /** `--state-dir`: where the log rotation keeps its bookkeeping (src/core/logger.ts). */
-  stateDir?: string | undefined;
   /** Run ffmpeg under `ionice -c3` when ionice exists (src/media/io-priority.ts). */
   ionice?: boolean | undefined;
 }

@@ -25,7 +25,13 @@ import { statsBuilder, statsHandler } from './commands/stats.js';
 import { commandLineValues } from './commands/flags.js';
 import { COMMANDS, completeWith, completionArgv } from './completion.js';
 import type { CliContext } from './context.js';
-import { command, commandNameOf, listenForSignals, unknownOptionMessage } from './runtime.js';
+import {
+  command,
+  commandNameOf,
+  listenForSignals,
+  unknownOptionMessage,
+  type CommandHandler,
+} from './runtime.js';
 
 /**
  * How each command reads the shared config file and environment: one file and one environment
@@ -44,14 +50,54 @@ const SETTINGS = {
   stats: { command: 'stats', words: ['stats'], positionals: ['directory'] },
 } as const satisfies Record<string, CommandSettings>;
 
-/** A command's builder with the shared settings applied. */
-function shared<T>(
-  builder: (y: Argv) => Argv<T>,
-  state: ConfigState,
-  settings: CommandSettings,
-): (y: Argv) => Argv<T> {
-  return (y) => withSharedConfig(builder(y), state, settings);
-}
+/** The commands that run through the runtime, each with its grammar, its handler, its settings. */
+const RUN_COMMANDS: Readonly<
+  Record<
+    keyof typeof SETTINGS,
+    {
+      name: string | string[];
+      describe: string;
+      builder: (y: Argv) => Argv;
+      handler: CommandHandler;
+    }
+  >
+> = {
+  archive: {
+    name: ['archive [directory]', '$0 [directory]'],
+    describe:
+      'transcode old clips into the archive tree, verify, then trash or delete the sources (default command)',
+    builder: archiveBuilder,
+    handler: archiveHandler,
+  },
+  record: {
+    name: 'record [root]',
+    describe: 'record cameras into the tree in clock-aligned segments (long-running)',
+    builder: recordBuilder,
+    handler: recordHandler,
+  },
+  snapshot: {
+    name: 'snapshot [output]',
+    describe: 'grab one frame from a camera as JPEG',
+    builder: snapshotBuilder,
+    handler: snapshotHandler,
+  },
+  detect: {
+    name: 'detect',
+    describe: 'list V4L2 (USB) cameras with formats and a suggested config',
+    builder: detectBuilder,
+    handler: detectHandler,
+  },
+  stats: {
+    name: 'stats [directory]',
+    describe:
+      'footage per camera and per day, archive savings, free space and a forecast (reads sizes only)',
+    builder: statsBuilder,
+    handler: statsHandler,
+  },
+};
+
+/** The order `--help` lists the commands in. */
+const HELP_ORDER = ['archive', 'record', 'snapshot', 'detect', 'config', 'stats'] as const;
 
 export async function runCli(
   argv: readonly string[],
@@ -84,43 +130,23 @@ function parserFor(
   configState: ConfigState,
   completing: { parser?: unknown },
 ): Argv {
+  let y = yargs(completionArgv(argv, COMMANDS))
+    .scriptName('camera-archiver')
+    .usage(
+      '$0 [archive] [directory] [options]\n\nArchive old security-camera clips: transcode, verify, then trash the sources.',
+    );
+  for (const name of HELP_ORDER) {
+    if (name === 'config') {
+      y = y.command(configCommand(ctx, configState, SETTINGS));
+      continue;
+    }
+    const c = RUN_COMMANDS[name];
+    // Every command with the shared settings applied (config file and environment, read once).
+    const builder = (b: Argv): Argv => withSharedConfig(c.builder(b), configState, SETTINGS[name]);
+    y = y.command(c.name, c.describe, builder, command(c.handler, ctx, configState));
+  }
   return (
-    yargs(completionArgv(argv, COMMANDS))
-      .scriptName('camera-archiver')
-      .usage(
-        '$0 [archive] [directory] [options]\n\nArchive old security-camera clips: transcode, verify, then trash the sources.',
-      )
-      .command(
-        ['archive [directory]', '$0 [directory]'],
-        'transcode old clips into the archive tree, verify, then trash or delete the sources (default command)',
-        shared(archiveBuilder, configState, SETTINGS.archive),
-        command(archiveHandler, ctx, configState),
-      )
-      .command(
-        'record [root]',
-        'record cameras into the tree in clock-aligned segments (long-running)',
-        shared(recordBuilder, configState, SETTINGS.record),
-        command(recordHandler, ctx, configState),
-      )
-      .command(
-        'snapshot [output]',
-        'grab one frame from a camera as JPEG',
-        shared(snapshotBuilder, configState, SETTINGS.snapshot),
-        command(snapshotHandler, ctx, configState),
-      )
-      .command(
-        'detect',
-        'list V4L2 (USB) cameras with formats and a suggested config',
-        shared(detectBuilder, configState, SETTINGS.detect),
-        command(detectHandler, ctx, configState),
-      )
-      .command(configCommand(ctx, configState, SETTINGS))
-      .command(
-        'stats [directory]',
-        'footage per camera and per day, archive savings, free space and a forecast (reads sizes only)',
-        shared(statsBuilder, configState, SETTINGS.stats),
-        command(statsHandler, ctx, configState),
-      )
+    y
       .option('config', {
         type: 'string',
         global: true,

@@ -8,7 +8,7 @@ import { interruptSignalOf, type RunOutcome } from '../core/errors.js';
 import type { CleanupTally } from '../archive/report.js';
 import type { AppLogger } from '../core/logger.js';
 import { resolveRoots } from '../tree/roots.js';
-import type { RunIo } from '../archive/run.js';
+import type { RunIo, TreeRunOptions } from '../archive/run.js';
 import { executeRetention, type RetentionReport } from './execute.js';
 import { scanSkeletons, treeInventory } from './inventory.js';
 import {
@@ -43,37 +43,19 @@ import { fsFacts, readRootFacts, writeRootMarker } from './storage.js';
 import { streamSink } from '../archive/render.js';
 import { formatBytes } from '../core/units.js';
 
-export interface CleanupOptions {
-  root: string;
-  output: string;
-  trash: string;
-  /** --delete: the age rule deletes instead of trashing. */
-  deleteSources: boolean;
-  dryRun: boolean;
-  assumeYes: boolean;
+/** A `--cleanup` run: the tree options it shares with an archive run, and the retention rules. */
+export interface CleanupOptions extends TreeRunOptions {
   cleanOutput: boolean;
   /** --archive-age: archives' own age limit (0 = keep); undefined = --age (the Python meaning). */
   archiveAgeDays?: number | undefined;
-  ageDays: number;
   maxSize?: number | undefined;
   minFree?: MinFree | undefined;
   minFreeText?: string | undefined;
   trashDays: number;
   protectSeconds: number;
-  settleSeconds: number;
   maxDelete?: MaxDelete | undefined;
   /** --new-root: adopt this root even though the remembered marker is not in it. */
   newRoot: boolean;
-  /** Where the root's marker id is remembered; default $XDG_STATE_HOME/camera-archiver. */
-  stateDir?: string | undefined;
-  logFile: string;
-  json: boolean;
-  verbosity: number;
-  commandLine: string;
-  /** Reported like an archive run's: `<file minus .prom>-cleanup.prom` and a webhook event. */
-  metricsFile?: string | undefined;
-  notifyUrls?: readonly string[] | undefined;
-  notifySecret?: string | undefined;
 }
 
 /** What a cleanup knows before its logger exists: its roots and whether it may touch them. */

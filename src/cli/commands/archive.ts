@@ -12,12 +12,18 @@ import {
   ENCODER_CHOICES,
 } from '../../media/encoders.js';
 import { UsageError, type RunOutcome } from '../../core/errors.js';
-import type { ArchiveOptions, RunIo } from '../../archive/run.js';
+import type { ArchiveOptions, RunIo, TreeRunOptions } from '../../archive/run.js';
 import { parseNotifyUrls } from '../../core/notify.js';
 import { parseMaxArchiveRatio } from '../../archive/stream-copy.js';
 import { lowerHelperThreads } from '../../media/thread-priority.js';
 import { parseUntil } from '../../core/until.js';
-import { runCommand, type CommandContext } from '../runtime.js';
+import {
+  runCommand,
+  type CommandContext,
+  type LogSettings,
+  type RunReporter,
+  type RunSpec,
+} from '../runtime.js';
 import type { ReportTargets } from '../../archive/report.js';
 import type { CleanupOptions } from '../../retention/run.js';
 import {
@@ -365,12 +371,12 @@ export function parseArchiveFlags(argv: Record<string, unknown>): {
   return { flags: parseFlags(ARCHIVE_FLAGS, argv), roots: treeRootsOf(argv) };
 }
 
-/** The options of an archive run (not `--cleanup`'s) from the parsed flags. */
-export function archiveOptionsOf(
+/** What an archive run and a `--cleanup` run take alike from the parsed flags. */
+function treeRunOptionsOf(
   f: ArchiveFlags,
   { root, output, trash }: TreeRoots,
   commandLine: string,
-): ArchiveOptions & { now?: Date } {
+): TreeRunOptions {
   return {
     root,
     output,
@@ -378,10 +384,28 @@ export function archiveOptionsOf(
     deleteSources: f.delete,
     dryRun: f['dry-run'],
     assumeYes: f.yes || !f.confirm,
-    noSkip: !f.skip,
     ageDays: f.age,
-    logFile: path.resolve(f['log-file'] ?? path.join(root, 'archiver.log')),
     settleSeconds: f['settle-time'],
+    logFile: path.resolve(f['log-file'] ?? path.join(root, 'archiver.log')),
+    json: f.json,
+    verbosity: verbosityOf(f),
+    commandLine,
+    stateDir: f['state-dir'],
+    metricsFile: f['metrics-file'],
+    notifyUrls: f['notify-url'],
+    notifySecret: f['notify-secret'],
+  };
+}
+
+/** The options of an archive run (not `--cleanup`'s) from the parsed flags. */
+export function archiveOptionsOf(
+  f: ArchiveFlags,
+  roots: TreeRoots,
+  commandLine: string,
+): ArchiveOptions & { now?: Date } {
+  return {
+    ...treeRunOptionsOf(f, roots, commandLine),
+    noSkip: !f.skip,
     jobs: f.jobs,
     encoder: f.encoder,
     codec: f.codec,
@@ -392,20 +416,13 @@ export function archiveOptionsOf(
     maxHeight: f['max-height'],
     audio: f.audio,
     hwDevice: f['hw-device'],
-    json: f.json,
-    verbosity: verbosityOf(f),
     ffmpeg: f.ffmpeg,
     ffprobe: f.ffprobe,
     stallTimeoutSeconds: f['stall-timeout'],
     niceness: f.nice,
     ionice: f.ionice,
     until: f.until,
-    metricsFile: f['metrics-file'],
-    notifyUrls: f['notify-url'],
-    notifySecret: f['notify-secret'],
     progress: f.progress,
-    stateDir: f['state-dir'],
-    commandLine,
     ...(f.now ? { now: f.now } : {}),
   };
 }
@@ -413,35 +430,20 @@ export function archiveOptionsOf(
 /** The options of a `--cleanup` run from the same parsed flags. */
 export function cleanupOptionsOf(
   f: ArchiveFlags,
-  { root, output, trash }: TreeRoots,
+  roots: TreeRoots,
   commandLine: string,
 ): CleanupOptions {
   return {
-    root,
-    output,
-    trash,
-    deleteSources: f.delete,
-    dryRun: f['dry-run'],
-    assumeYes: f.yes || !f.confirm,
+    ...treeRunOptionsOf(f, roots, commandLine),
     cleanOutput: f['clean-output'],
     archiveAgeDays: f['archive-age'],
-    ageDays: f.age,
     maxSize: f['max-size'],
     minFree: f['min-free']?.value,
     minFreeText: f['min-free']?.text,
     trashDays: f['trash-days'],
     protectSeconds: f.protect,
-    settleSeconds: f['settle-time'],
     maxDelete: f['max-delete'],
     newRoot: f['new-root'],
-    stateDir: f['state-dir'],
-    logFile: path.resolve(f['log-file'] ?? path.join(root, 'archiver.log')),
-    json: f.json,
-    verbosity: verbosityOf(f),
-    commandLine,
-    metricsFile: f['metrics-file'],
-    notifyUrls: f['notify-url'],
-    notifySecret: f['notify-secret'],
   };
 }
 
@@ -468,7 +470,29 @@ function runIoOf(ctx: CommandContext, now: Date | undefined): RunIo {
   };
 }
 
-/** The archive run through the command runtime: roots, logger, tree lock, report. */
+/**
+ * A run of the tree (archive or cleanup) through the command runtime: its report, created before
+ * anything can fail, and its logger at the run's -v/-q.
+ */
+function treeRun<P>(
+  options: TreeRunOptions,
+  io: RunIo,
+  report: RunReporter,
+  steps: Pick<RunSpec<P>, 'prepare' | 'body'> & {
+    log: (prepared: P) => Omit<LogSettings, 'verbosity'>;
+  },
+): Promise<RunOutcome> {
+  return runCommand({
+    io,
+    commandLine: options.commandLine,
+    report,
+    prepare: steps.prepare,
+    log: (prepared) => ({ verbosity: options.verbosity, ...steps.log(prepared) }),
+    body: steps.body,
+  });
+}
+
+/** The archive run: roots, logger, tree lock (real runs), `<metrics-file>` and `archive.*`. */
 async function archiveRun(
   options: ArchiveOptions,
   io: RunIo,
@@ -478,16 +502,9 @@ async function archiveRun(
   const { RunReport } = await import('../../archive/report.js');
   // Metrics and webhooks report every real run, also one that fails before it has a logger.
   const report = new RunReport({ ...reportTargets(options), dryRun: options.dryRun });
-  return runCommand({
-    io,
-    commandLine: options.commandLine,
-    report,
+  return treeRun(options, io, report, {
     prepare: () => run.prepareArchive(options),
-    log: (prepared) => ({
-      verbosity: options.verbosity,
-      file: prepared.logFile,
-      stateDir: options.stateDir,
-    }),
+    log: (prepared) => ({ file: prepared.logFile, stateDir: options.stateDir }),
     body: async (prepared, { log, lockTree }) => {
       for (const note of prepared.notes) log.info(note);
       if (cleanOutput)
@@ -500,22 +517,18 @@ async function archiveRun(
   });
 }
 
-/** `--cleanup` through the command runtime, reported like an archive run (`-cleanup.prom`). */
+/** `--cleanup`, reported like an archive run: `<metrics-file>-cleanup.prom` and `cleanup.*`. */
 async function cleanupRun(options: CleanupOptions, io: RunIo): Promise<RunOutcome> {
   const cleanup = await import('../../retention/run.js');
   const { CleanupReport } = await import('../../archive/report.js');
   const report = new CleanupReport({ ...reportTargets(options), dryRun: options.dryRun });
-  return runCommand({
-    io,
-    commandLine: options.commandLine,
-    report,
+  return treeRun(options, io, report, {
     prepare: async () => {
       const prepared = await cleanup.prepareCleanup(options, io.env);
       report.resolvedRoot(prepared.roots.root);
       return prepared;
     },
     log: (prepared) => ({
-      verbosity: options.verbosity,
       file: cleanup.cleanupLogFile(options, prepared),
       stateDir: prepared.stateDir,
     }),
@@ -525,7 +538,7 @@ async function cleanupRun(options: CleanupOptions, io: RunIo): Promise<RunOutcom
 
 /** The report's targets: the same three options for the archive and the cleanup. */
 function reportTargets(
-  o: Pick<ArchiveOptions, 'root' | 'metricsFile' | 'notifyUrls' | 'notifySecret'>,
+  o: Pick<TreeRunOptions, 'root' | 'metricsFile' | 'notifyUrls' | 'notifySecret'>,
 ): { root: string } & ReportTargets {
   return {
     root: path.resolve(o.root),
