@@ -154,6 +154,11 @@ export function listenForSignals(
 export interface CommandContext extends CliContext {
   /** The config file, found and parsed once (--config, CAMERA_ARCHIVER_CONFIG, /etc/…). */
   configFile: LoadedConfig | undefined;
+  /**
+   * Whether an option's value was not taken from the config file or the environment (it was
+   * typed, or is the default): a shared option that does not apply is refused only when typed.
+   */
+  notFromSettings(option: string): boolean;
 }
 
 /** A command: parsed, validated flags in, how it ended out. Errors propagate to main.ts. */
@@ -169,7 +174,11 @@ export function command(
   config: ConfigState,
 ): (args: Record<string, unknown>) => Promise<void> {
   return async (args) => {
-    const outcome = await handler(args, { ...ctx, configFile: config.file });
+    const outcome = await handler(args, {
+      ...ctx,
+      configFile: config.file,
+      notFromSettings: (option) => !config.applied?.sources.has(option),
+    });
     ctx.setExitCode(exitCodeForOutcome(outcome));
   };
 }

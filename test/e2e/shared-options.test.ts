@@ -82,6 +82,15 @@ function signedBy(secret: string, d: Delivery): boolean {
   return d.signature === `sha256=${expected.digest('hex')}`;
 }
 
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
 async function waitFor(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -109,6 +118,7 @@ describe('options every command shares (e2e)', () => {
     const cleanupMetrics = path.join(dir, 'metrics', 'camera-archiver-cleanup.prom');
     const recorderLog = path.join(dir, 'recorder.log');
     makeTree(tree, [{ stamp: '20250215120000' }]); // 14 days old: archived with age 7
+    const gatePort = await closedPort(); // a camera that never answers: record's offline event
     const config = path.join(dir, 'config.yaml');
     writeFileSync(
       config,
@@ -122,6 +132,8 @@ describe('options every command shares (e2e)', () => {
         '  cameras:',
         '    - name: demo',
         '      source: lavfi:testsrc2=size=64x48:rate=5',
+        '    - name: gate',
+        `      source: rtsp://127.0.0.1:${gatePort}/stream`,
         '',
       ].join('\n'),
     );
@@ -194,12 +206,15 @@ describe('options every command shares (e2e)', () => {
       expect(r.stderr).not.toMatch(/Unknown argument|does not apply|invalid|must be/);
 
     // record: the cameras and log file of its section, the segment time of the environment,
-    // --json for --status; it writes no metrics file (it has no --metrics-file).
+    // --json for --status, the shared notify-url and secret for its camera events; it writes
+    // no metrics file (it has no --metrics-file).
     const recorder = startCli(['record', recordings], { env });
     await waitFor(
-      'a recorded segment',
+      'a recorded segment and the gate camera offline',
       () =>
-        existsSync(recordings) && listTree(recordings).some((f) => /\/demo_\d{14}\.mp4$/.test(f)),
+        existsSync(recordings) &&
+        listTree(recordings).some((f) => /\/demo_\d{14}\.mp4$/.test(f)) &&
+        events().includes('record.camera-offline'),
       40_000,
     );
     const status = await run(['record', recordings, '--status']);
@@ -211,13 +226,18 @@ describe('options every command shares (e2e)', () => {
     expect(readFileSync(recorderLog, 'utf8')).toContain('demo');
     expect(existsSync(path.join(recordings, 'recorder.log'))).toBe(false);
 
-    // Nothing but the two runs reported: the same file, the same two events.
+    // Nothing else reported: the same metrics files; the two runs' events, then record's own.
     expect(statSync(metrics).mtimeMs).toBe(written);
     expect(listTree(path.dirname(metrics))).toEqual([
       'camera-archiver-cleanup.prom',
       'camera-archiver.prom',
     ]);
-    expect(events()).toEqual(['archive.finished', 'cleanup.finished']);
+    expect(events().slice(0, 2)).toEqual(['archive.finished', 'cleanup.finished']);
+    const recordEvents = hook.deliveries.slice(2);
+    expect(recordEvents.map((d) => d.event)).toContain('record.camera-offline');
+    expect(recordEvents.every((d) => d.event.startsWith('record.'))).toBe(true);
+    expect(recordEvents.find((d) => d.event === 'record.camera-offline')?.body).toContain('gate');
+    expect(hook.deliveries.every((d) => signedBy(SECRET, d))).toBe(true);
   });
 
   it('a shared option typed for a command it does not apply to is a usage error (exit 2) naming it', async () => {
@@ -239,6 +259,10 @@ describe('options every command shares (e2e)', () => {
         '--json does not apply to snapshot',
       ],
       [['detect', '-q'], '--quiet does not apply to detect'],
+      [
+        ['record', path.join(dir, 'rec'), '--camera', CAMERA, '--json'],
+        '--json applies to record only with --status',
+      ],
       [['detect', '--log-file', path.join(dir, 'd.log')], '--log-file does not apply to detect'],
     ];
     for (const [args, message] of cases) {

@@ -234,6 +234,10 @@ export async function recordHandler(
     const running = await commands.printStatus(root, flags.json, io);
     return running ? { status: 'ok' } : { status: 'failed', failures: 1 };
   }
+  // --json is the status file's format; typed for a recording run it is a mistake (from the
+  // shared settings it is meant for the commands it applies to, and ignored).
+  if (flags.json && ctx.notFromSettings('json'))
+    throw new UsageError('--json applies to record only with --status (a recorder writes its log)');
   const { signals, restore } = takeOverSignals(ctx);
   try {
     await runCommand({
