@@ -11,7 +11,7 @@ import { EnvironmentError, errorMessage, UsageError } from '../core/errors.js';
 import type { AppLogger } from '../core/logger.js';
 import { loadConfigFile, type LoadedConfig } from '../core/config-file.js';
 import { reclaimSpace } from '../retention/reclaim.js';
-import { resolveToolchain } from '../media/toolchain.js';
+import { resolveToolchain, type Toolchain } from '../media/toolchain.js';
 import {
   deviceExists,
   lockCamera,
@@ -127,22 +127,48 @@ export async function runRecord(
   prepared: PreparedRecord,
   file: LoadedConfig | undefined,
 ): Promise<void> {
-  const { config } = prepared;
   for (const w of prepared.warnings) log.warn(w);
   const tools = await resolveToolchain(
     { ffmpeg: options.ffmpeg, ffprobe: options.ffprobe },
     io.env,
     (m) => log.warn(m),
   );
-  const notifier =
-    options.notifyUrls && options.notifyUrls.length > 0
-      ? createNotifier(options.notifyUrls, options.notifySecret, log, {
-          timeoutMs: config.intervals.notifyTimeoutMs,
-          backoffMs: config.intervals.notifyRetryMs,
-          totalTimeoutMs: config.intervals.notifyDeadlineMs,
-        })
-      : undefined;
-  const recorder = new Recorder(config, {
+  const recorder = new Recorder(
+    prepared.config,
+    recorderDeps(options, prepared.config, tools, io, log),
+  );
+  await recorder.run({
+    stop: signals.stop,
+    ...(signals.hurry ? { hurry: signals.hurry } : {}),
+    onReload: signals.onReload,
+    ...(file
+      ? {
+          reloadConfig: async () => {
+            const next = recordConfigOf(options, loadConfigFile(file));
+            for (const w of next.warnings) log.warn(w);
+            return next.config;
+          },
+        }
+      : {}),
+  });
+}
+
+/** The real world the recorder runs against: ffmpeg, the filesystem, the webhooks, the clock. */
+function recorderDeps(
+  options: RecordCommandOptions,
+  config: RecordConfig,
+  tools: Toolchain,
+  io: CommandIo,
+  log: AppLogger,
+): ConstructorParameters<typeof Recorder>[1] {
+  const notifier = options.notifyUrls?.length
+    ? createNotifier(options.notifyUrls, options.notifySecret, log, {
+        timeoutMs: config.intervals.notifyTimeoutMs,
+        backoffMs: config.intervals.notifyRetryMs,
+        totalTimeoutMs: config.intervals.notifyDeadlineMs,
+      })
+    : undefined;
+  return {
     ...(notifier ? { notify: (event: NotifyEvent) => void notifier.notify(event) } : {}),
     ffmpegPath: tools.ffmpeg.path,
     caps: tools.caps,
@@ -164,21 +190,7 @@ export async function runRecord(
     reapOrphans: (dir) => reapOrphans(dir, log),
     clock: () => new Date(),
     log,
-  });
-  await recorder.run({
-    stop: signals.stop,
-    ...(signals.hurry ? { hurry: signals.hurry } : {}),
-    onReload: signals.onReload,
-    ...(file
-      ? {
-          reloadConfig: async () => {
-            const next = recordConfigOf(options, loadConfigFile(file));
-            for (const w of next.warnings) log.warn(w);
-            return next.config;
-          },
-        }
-      : {}),
-  });
+  };
 }
 
 export interface SnapshotOptions {
