@@ -286,4 +286,33 @@ describe('options every command shares (e2e)', () => {
     expect(r.stderr).toMatch(/camera/);
     expect(existsSync(path.join(dir, 'rec'))).toBe(false);
   });
+
+  it('record re-reads, on SIGHUP, the config file the runtime loaded for it (named by the environment)', async () => {
+    const recordings = path.join(dir, 'rec');
+    const config = path.join(dir, 'config.yaml');
+    const camera = (name: string): string[] => [
+      `    - name: ${name}`,
+      '      source: lavfi:testsrc2=size=64x48:rate=5',
+    ];
+    const write = (names: string[]): void =>
+      writeFileSync(
+        config,
+        ['record:', '  segment-time: 2s', '  cameras:', ...names.flatMap(camera), ''].join('\n'),
+      );
+    write(['front']);
+    const recorder = startCli(['record', recordings], {
+      env: { CAMERA_ARCHIVER_CONFIG: config },
+    });
+    const recorded = (name: string) => (): boolean =>
+      existsSync(recordings) &&
+      listTree(recordings).some((f) => new RegExp(`/${name}_\\d{14}\\.mp4$`).test(f));
+    await waitFor('a segment of front', recorded('front'), 40_000);
+    write(['front', 'yard']);
+    recorder.kill('SIGHUP');
+    await waitFor('a segment of yard, added by the reload', recorded('yard'), 40_000);
+    recorder.kill('SIGINT');
+    const stopped = await recorder;
+    expect(stopped.exitCode, String(stopped.stderr)).toBe(0);
+    expect(String(stopped.stderr)).toMatch(/reload: 0 camera\(s\) stopped, 1 started, 2 recording/);
+  });
 });
