@@ -16,8 +16,9 @@
  */
 import { exitCodeForOutcome, type InterruptSignal, type RunOutcome } from '../core/errors.js';
 import type { ConfigState, LoadedConfig } from '../core/config-file.js';
-import { consoleLevel, createLogger, stderrLog, type AppLogger, type Log } from '../core/logger.js';
-import { acquireTreeLock, type TreeLock } from '../tree/lock.js';
+// Types only: the logger and the lock load with the first run, not for --help (start-up time).
+import type { AppLogger, Log } from '../core/logger.js';
+import type { TreeLock } from '../tree/lock.js';
 import type { CliContext } from './context.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -230,6 +231,7 @@ export async function runCommand<P>(spec: RunSpec<P>): Promise<RunOutcome> {
   const { io, report } = spec;
   let log: AppLogger | undefined;
   const locks: TreeLock[] = [];
+  const { consoleLevel, createLogger, stderrLog } = await import('../core/logger.js');
   try {
     const prepared = await spec.prepare();
     const settings = spec.log(prepared);
@@ -265,6 +267,7 @@ function lockTreeFor(
   locks: TreeLock[],
 ): (dir: string) => Promise<void> {
   return async (dir) => {
+    const { acquireTreeLock } = await import('../tree/lock.js');
     locks.push(
       await acquireTreeLock({
         dir,
