@@ -15,6 +15,7 @@ import { recordBuilder } from '../../src/cli/commands/record.js';
 import { snapshotBuilder } from '../../src/cli/commands/snapshot.js';
 import { statsBuilder } from '../../src/cli/commands/stats.js';
 import {
+  command,
   commandNameOf,
   listenForSignals,
   runCommand,
@@ -24,7 +25,8 @@ import {
   type RunReporter,
 } from '../../src/cli/runtime.js';
 import { EnvironmentError, type InterruptSignal, type RunOutcome } from '../../src/core/errors.js';
-import { optionTable } from '../../src/core/config-file.js';
+import { optionTable, type ConfigState } from '../../src/core/config-file.js';
+import type { CliContext } from '../../src/cli/context.js';
 import { LOCK_FILE_NAME } from '../../src/tree/lock.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
 
@@ -215,5 +217,42 @@ describe('listenForSignals', () => {
     giveBack();
     emitter.emit('SIGHUP');
     expect(listener.signal.aborted).toBe(true);
+  });
+});
+
+describe('command', () => {
+  it('maps each outcome to its exit code and hands the handler the loaded file and where values came from', async () => {
+    const codes: number[] = [];
+    const ctx = { setExitCode: (c: number) => codes.push(c) } as unknown as CliContext;
+    const file = { path: '/etc/camera-archiver/config.yaml', explicit: false, data: { age: 7 } };
+    const state: ConfigState = {
+      argv: [],
+      env: {},
+      file,
+      applied: {
+        values: { age: 7 },
+        errors: [],
+        sources: new Map([['age', { source: 'config file', from: file.path }]]),
+      },
+    };
+    const outcomes: RunOutcome[] = [
+      { status: 'ok' },
+      { status: 'cancelled' },
+      { status: 'failed', failures: 3 },
+      { status: 'interrupted', signal: 'SIGTERM' },
+      { status: 'interrupted', signal: 'SIGHUP' },
+    ];
+    for (const outcome of outcomes)
+      await command(
+        async (_args, c) => {
+          expect(c.configFile).toBe(file);
+          expect(c.notFromSettings('age')).toBe(false);
+          expect(c.notFromSettings('json')).toBe(true);
+          return outcome;
+        },
+        ctx,
+        state,
+      )({});
+    expect(codes).toEqual([0, 0, 1, 143, 129]);
   });
 });
