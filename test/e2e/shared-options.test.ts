@@ -275,6 +275,25 @@ describe('options every command shares (e2e)', () => {
     expect(hook.deliveries).toEqual([]);
   });
 
+  it('a run that fails before it starts is reported by archive and --cleanup alike', async () => {
+    const tree = path.join(dir, 'cam');
+    makeTree(tree, [{ stamp: '20250215120000' }]);
+    const metrics = path.join(dir, 'm.prom');
+    // The archive root is the input root: refused before anything is read (exit 2).
+    const overlap = ['--output', tree, '--metrics-file', metrics, '--notify-url', hook.url];
+    const archive = await runCli([tree, '-y', ...overlap, '--no-config', ...NOW]);
+    const cleanup = await runCli([tree, '--cleanup', '-y', ...overlap, '--no-config', ...NOW]);
+    for (const r of [archive, cleanup]) expect(r.exitCode, r.stderr).toBe(2);
+    const archiveText = readFileSync(metrics, 'utf8');
+    expect(metricValue(archiveText, 'camera_archiver_last_run_exit_code', { root: tree })).toBe(2);
+    const cleanupText = readFileSync(path.join(dir, 'm-cleanup.prom'), 'utf8');
+    expect(
+      metricValue(cleanupText, 'camera_archiver_cleanup_last_run_exit_code', { root: tree }),
+    ).toBe(2);
+    await waitFor('two events', () => hook.deliveries.length === 2, 10_000);
+    expect(hook.deliveries.map((d) => d.event)).toEqual(['archive.failed', 'cleanup.failed']);
+  });
+
   it('--no-config reads no file in every command, record included, even when CAMERA_ARCHIVER_CONFIG names one', async () => {
     const config = path.join(dir, 'config.yaml');
     writeFileSync(config, `record:\n  cameras:\n    - name: demo\n      source: lavfi:testsrc2\n`);
