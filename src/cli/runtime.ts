@@ -11,8 +11,10 @@
  * - **the tree lock**, for the runs that change a tree, released however the run ends;
  * - **the run report** (`--metrics-file`, `--notify-url`): every real run is reported once, also
  *   one that fails before it has a logger;
- * - **signals** (the first SIGINT/SIGTERM/SIGHUP aborts the run, a second one ends the process)
- *   and **outcome → exit code** (core/errors.ts), for main.ts, the only module that exits.
+ * - **signals**: the first SIGINT/SIGTERM/SIGHUP aborts a run, a second one ends the process
+ *   (`listenForSignals`); the recorder, which runs for months, takes them over while it records
+ *   (`recorderSignals`: SIGHUP reloads, SIGINT/SIGTERM close the segments);
+ * - **outcome → exit code** (core/errors.ts), for main.ts, the only module that exits.
  */
 import { exitCodeForOutcome, type InterruptSignal, type RunOutcome } from '../core/errors.js';
 import type { ConfigState, LoadedConfig } from '../core/config-file.js';
@@ -20,6 +22,7 @@ import type { ConfigState, LoadedConfig } from '../core/config-file.js';
 import type { AppLogger, Log } from '../core/logger.js';
 import type { TreeLock } from '../tree/lock.js';
 import type { CliContext } from './context.js';
+import type { RecordSignals } from '../record/commands.js';
 
 // ---------------------------------------------------------------------------------------------
 // The options every command shares
@@ -144,6 +147,59 @@ export function listenForSignals(
       return () => {
         takenBy = undefined;
       };
+    },
+  };
+}
+
+/**
+ * A recorder treats signals unlike a batch run: SIGINT/SIGTERM mean "close the segments, then exit
+ * 0" and SIGHUP means "reload", not "stop". The CLI edge hands signals to us while recording
+ * (ctx.takeSignals). A second SIGINT/SIGTERM is still honoured: ffmpeg is killed at once instead
+ * of closing its segments.
+ */
+export function recorderSignals(ctx: CliContext): { signals: RecordSignals; restore(): void } {
+  const controller = new AbortController();
+  const hurry = new AbortController();
+  const reloadListeners = new Set<() => void>();
+  let stops = 0;
+  const handler = (signal: InterruptSignal): void => {
+    if (signal === 'SIGHUP') {
+      ctx.stderr.write('SIGHUP received: reloading the configuration…\n');
+      for (const l of reloadListeners) l();
+      return;
+    }
+    stops++;
+    if (stops === 1) {
+      ctx.stderr.write(
+        `\n${signal} received: closing the current segments (send it again to hurry)…\n`,
+      );
+      controller.abort(signal);
+    } else {
+      ctx.stderr.write(
+        `${signal} again: killing ffmpeg now; what it had written is recovered from the fragments\n`,
+      );
+      hurry.abort(signal);
+    }
+  };
+  const giveBack = ctx.takeSignals?.(handler);
+  // In-process callers (tests) stop us through the context's signal instead.
+  const onCtx = (): void => {
+    if (ctx.signal.reason === 'SIGHUP') for (const l of reloadListeners) l();
+    else controller.abort(ctx.signal.reason);
+  };
+  ctx.signal.addEventListener('abort', onCtx, { once: true });
+  return {
+    signals: {
+      stop: controller.signal,
+      hurry: hurry.signal,
+      onReload: (listener) => {
+        reloadListeners.add(listener);
+        return () => reloadListeners.delete(listener);
+      },
+    },
+    restore: () => {
+      ctx.signal.removeEventListener('abort', onCtx);
+      giveBack?.();
     },
   };
 }

@@ -1,15 +1,14 @@
 /**
  * `camera-archiver record [ROOT] --camera NAME=SOURCE …`: live segmented capture into the tree the
- * archiver reads. Only argument shapes and signal wiring live here; the work is in
- * src/record/commands.ts, loaded on demand so `--help` stays fast.
+ * archiver reads. Only argument shapes live here (its signals: runtime.ts `recorderSignals`); the
+ * work is in src/record/commands.ts, loaded on demand so `--help` stays fast.
  */
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { UsageError, type InterruptSignal, type RunOutcome } from '../../core/errors.js';
-import type { RecordCommandOptions, RecordSignals } from '../../record/commands.js';
+import { UsageError, type RunOutcome } from '../../core/errors.js';
+import type { RecordCommandOptions } from '../../record/commands.js';
 import { parseNotifyUrls } from '../../core/notify.js';
-import type { CliContext } from '../context.js';
-import { runCommand, type CommandContext } from '../runtime.js';
+import { recorderSignals, runCommand, type CommandContext } from '../runtime.js';
 import {
   booleanFlag,
   declareFlags,
@@ -164,59 +163,6 @@ export function toRecordOptions(argv: Record<string, unknown>): RecordCommandOpt
   return parseRecordFlags(argv).options;
 }
 
-/**
- * A recorder treats signals unlike a batch run: SIGINT/SIGTERM mean "close the segments, then exit
- * 0" and SIGHUP means "reload", not "stop". The CLI edge hands signals to us while recording
- * (ctx.takeSignals). A second SIGINT/SIGTERM is still honoured: ffmpeg is killed at once instead
- * of closing its segments.
- */
-function takeOverSignals(ctx: CliContext): { signals: RecordSignals; restore(): void } {
-  const controller = new AbortController();
-  const hurry = new AbortController();
-  const reloadListeners = new Set<() => void>();
-  let stops = 0;
-  const handler = (signal: InterruptSignal): void => {
-    if (signal === 'SIGHUP') {
-      ctx.stderr.write('SIGHUP received: reloading the configuration…\n');
-      for (const l of reloadListeners) l();
-      return;
-    }
-    stops++;
-    if (stops === 1) {
-      ctx.stderr.write(
-        `\n${signal} received: closing the current segments (send it again to hurry)…\n`,
-      );
-      controller.abort(signal);
-    } else {
-      ctx.stderr.write(
-        `${signal} again: killing ffmpeg now; what it had written is recovered from the fragments\n`,
-      );
-      hurry.abort(signal);
-    }
-  };
-  const giveBack = ctx.takeSignals?.(handler);
-  // In-process callers (tests) stop us through the context's signal instead.
-  const onCtx = (): void => {
-    if (ctx.signal.reason === 'SIGHUP') for (const l of reloadListeners) l();
-    else controller.abort(ctx.signal.reason);
-  };
-  ctx.signal.addEventListener('abort', onCtx, { once: true });
-  return {
-    signals: {
-      stop: controller.signal,
-      hurry: hurry.signal,
-      onReload: (listener) => {
-        reloadListeners.add(listener);
-        return () => reloadListeners.delete(listener);
-      },
-    },
-    restore: () => {
-      ctx.signal.removeEventListener('abort', onCtx);
-      giveBack?.();
-    },
-  };
-}
-
 export async function recordHandler(
   argv: Record<string, unknown>,
   ctx: CommandContext,
@@ -238,7 +184,7 @@ export async function recordHandler(
   // shared settings it is meant for the commands it applies to, and ignored).
   if (flags.json && ctx.notFromSettings('json'))
     throw new UsageError('--json applies to record only with --status (a recorder writes its log)');
-  const { signals, restore } = takeOverSignals(ctx);
+  const { signals, restore } = recorderSignals(ctx);
   try {
     await runCommand({
       io: ctx,
