@@ -5,13 +5,7 @@
  *   0 ok or nothing to do · 1 some work failed · 2 usage/config error · 129/130/143 SIGHUP/SIGINT/SIGTERM
  */
 import yargs, { type Argv, type MiddlewareFunction } from 'yargs';
-import {
-  errorMessage,
-  EXIT,
-  exitCodeForError,
-  UsageError,
-  type InterruptSignal,
-} from '../core/errors.js';
+import { errorMessage, EXIT, exitCodeForError, UsageError } from '../core/errors.js';
 import {
   attributeError,
   loadConfigState,
@@ -31,8 +25,13 @@ import { statsBuilder, statsHandler } from './commands/stats.js';
 import { commandLineValues } from './commands/flags.js';
 import { COMMANDS, completeWith, completionArgv } from './completion.js';
 import type { CliContext } from './context.js';
-
-const SIGNALS: readonly InterruptSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+import {
+  command,
+  commandNameOf,
+  listenForSignals,
+  unknownOptionMessage,
+  type CommandHandler,
+} from './runtime.js';
 
 /**
  * How each command reads the shared config file and environment: one file and one environment
@@ -51,14 +50,54 @@ const SETTINGS = {
   stats: { command: 'stats', words: ['stats'], positionals: ['directory'] },
 } as const satisfies Record<string, CommandSettings>;
 
-/** A command's builder with the shared settings applied. */
-function shared<T>(
-  builder: (y: Argv) => Argv<T>,
-  state: ConfigState,
-  settings: CommandSettings,
-): (y: Argv) => Argv<T> {
-  return (y) => withSharedConfig(builder(y), state, settings);
-}
+/** The commands that run through the runtime, each with its grammar, its handler, its settings. */
+const RUN_COMMANDS: Readonly<
+  Record<
+    keyof typeof SETTINGS,
+    {
+      name: string | string[];
+      describe: string;
+      builder: (y: Argv) => Argv;
+      handler: CommandHandler;
+    }
+  >
+> = {
+  archive: {
+    name: ['archive [directory]', '$0 [directory]'],
+    describe:
+      'transcode old clips into the archive tree, verify, then trash or delete the sources (default command)',
+    builder: archiveBuilder,
+    handler: archiveHandler,
+  },
+  record: {
+    name: 'record [root]',
+    describe: 'record cameras into the tree in clock-aligned segments (long-running)',
+    builder: recordBuilder,
+    handler: recordHandler,
+  },
+  snapshot: {
+    name: 'snapshot [output]',
+    describe: 'grab one frame from a camera as JPEG',
+    builder: snapshotBuilder,
+    handler: snapshotHandler,
+  },
+  detect: {
+    name: 'detect',
+    describe: 'list V4L2 (USB) cameras with formats and a suggested config',
+    builder: detectBuilder,
+    handler: detectHandler,
+  },
+  stats: {
+    name: 'stats [directory]',
+    describe:
+      'footage per camera and per day, archive savings, free space and a forecast (reads sizes only)',
+    builder: statsBuilder,
+    handler: statsHandler,
+  },
+};
+
+/** The order `--help` lists the commands in. */
+const HELP_ORDER = ['archive', 'record', 'snapshot', 'detect', 'config', 'stats'] as const;
 
 export async function runCli(
   argv: readonly string[],
@@ -91,43 +130,23 @@ function parserFor(
   configState: ConfigState,
   completing: { parser?: unknown },
 ): Argv {
+  let y = yargs(completionArgv(argv, COMMANDS))
+    .scriptName('camera-archiver')
+    .usage(
+      '$0 [archive] [directory] [options]\n\nArchive old security-camera clips: transcode, verify, then trash the sources.',
+    );
+  for (const name of HELP_ORDER) {
+    if (name === 'config') {
+      y = y.command(configCommand(ctx, configState, SETTINGS));
+      continue;
+    }
+    const c = RUN_COMMANDS[name];
+    // Every command with the shared settings applied (config file and environment, read once).
+    const builder = (b: Argv): Argv => withSharedConfig(c.builder(b), configState, SETTINGS[name]);
+    y = y.command(c.name, c.describe, builder, command(c.handler, ctx, configState));
+  }
   return (
-    yargs(completionArgv(argv, COMMANDS))
-      .scriptName('camera-archiver')
-      .usage(
-        '$0 [archive] [directory] [options]\n\nArchive old security-camera clips: transcode, verify, then trash the sources.',
-      )
-      .command(
-        ['archive [directory]', '$0 [directory]'],
-        'transcode old clips into the archive tree, verify, then trash or delete the sources (default command)',
-        shared(archiveBuilder, configState, SETTINGS.archive),
-        (args) => archiveHandler(args, ctx),
-      )
-      .command(
-        'record [root]',
-        'record cameras into the tree in clock-aligned segments (long-running)',
-        shared(recordBuilder, configState, SETTINGS.record),
-        (args) => recordHandler(args, ctx),
-      )
-      .command(
-        'snapshot [output]',
-        'grab one frame from a camera as JPEG',
-        shared(snapshotBuilder, configState, SETTINGS.snapshot),
-        (args) => snapshotHandler(args, ctx),
-      )
-      .command(
-        'detect',
-        'list V4L2 (USB) cameras with formats and a suggested config',
-        shared(detectBuilder, configState, SETTINGS.detect),
-        (args) => detectHandler(args, ctx),
-      )
-      .command(configCommand(ctx, configState, SETTINGS))
-      .command(
-        'stats [directory]',
-        'footage per camera and per day, archive savings, free space and a forecast (reads sizes only)',
-        shared(statsBuilder, configState, SETTINGS.stats),
-        (args) => statsHandler(args, ctx),
-      )
+    y
       .option('config', {
         type: 'string',
         global: true,
@@ -151,7 +170,9 @@ function parserFor(
       .wrap(Math.min(110, ctx.stdout.columns ?? 100))
       .exitProcess(false)
       .fail((message, error) => {
-        throw error ?? new UsageError(message);
+        throw (
+          error ?? new UsageError(unknownOptionMessage(message, commandNameOf(argv)) ?? message)
+        );
       })
   );
 }
@@ -186,27 +207,8 @@ async function exitWhenFlushed(code: number): Promise<never> {
 export async function main(argv: readonly string[]): Promise<void> {
   guardOutput(process.stdout);
   guardOutput(process.stderr);
-  const controller = new AbortController();
-  let interrupted: InterruptSignal | undefined;
-  let takenBy: ((signal: InterruptSignal) => void) | undefined;
-  for (const signal of SIGNALS) {
-    process.on(signal, () => {
-      if (takenBy) {
-        takenBy(signal);
-        return;
-      }
-      if (interrupted) {
-        // Second signal: the user means it. ffmpeg children got the group signal or our SIGTERM.
-        process.stderr.write(`\n${signal} again: exiting now\n`);
-        process.exit(EXIT[interrupted]);
-      }
-      interrupted = signal;
-      process.stderr.write(
-        `\n${signal} received: stopping (current transcodes are stopped, sources are kept)…\n`,
-      );
-      controller.abort(signal);
-    });
-  }
+  // The first signal aborts the run; a second one exits at once, with the first one's code.
+  const signals = listenForSignals(process, process.stderr, (first) => process.exit(EXIT[first]));
   // Node exits when nothing is left to wait for, even with the command's promise unsettled (a
   // lost callback, an unreferenced child): that must never read as success to a timer or script.
   const unfinished = (): void => {
@@ -221,14 +223,9 @@ export async function main(argv: readonly string[]): Promise<void> {
       stdout: process.stdout,
       stderr: process.stderr,
       env: process.env,
-      signal: controller.signal,
+      signal: signals.signal,
       commandLine: ['camera-archiver', ...argv].join(' '),
-      takeSignals: (handler) => {
-        takenBy = handler;
-        return () => {
-          takenBy = undefined;
-        };
-      },
+      takeSignals: signals.takeSignals,
     });
   } catch (error) {
     code = exitCodeForError(error);
@@ -237,6 +234,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     if (error instanceof UsageError)
       process.stderr.write(`Run 'camera-archiver --help' for usage.\n`);
   }
+  const interrupted = signals.interrupted();
   if (interrupted && code === EXIT.ok) code = EXIT[interrupted];
   process.off('beforeExit', unfinished);
   await exitWhenFlushed(code);

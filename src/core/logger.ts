@@ -270,6 +270,20 @@ export function logAuditFile(
   return audit;
 }
 
+/** `-q` (-1), default (0), `-v` (1), `-vv` (2): the console level, the same in every command. */
+export function consoleLevel(verbosity: number): Level {
+  return verbosity < 0 ? 'warn' : verbosity === 0 ? 'info' : verbosity === 1 ? 'verbose' : 'debug';
+}
+
+/** For failures before a run's logger exists (missing input directory, usage errors). */
+export function stderrLog(stderr: NodeJS.WritableStream): Log {
+  const line = (level: string) => (message: string) => {
+    stderr.write(`${level}: ${message}\n`);
+  };
+  const quiet = (): void => undefined;
+  return { error: line('error'), warn: line('warn'), info: quiet, verbose: quiet, debug: quiet };
+}
+
 /** A logger that keeps lines in memory: for tests and for library callers that bring none. */
 export function memoryLog(): Log & { lines: { level: Level; message: string }[] } {
   const lines: { level: Level; message: string }[] = [];

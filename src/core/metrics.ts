@@ -81,6 +81,38 @@ function runFamilies(
   ];
 }
 
+/** A family of one sample. */
+function gauge(name: string, help: string, value: number): Family {
+  return { name, help, samples: [{ value }] };
+}
+
+/** A family with one sample per value of `label` (`result="archived"`, `result="failed"` …). */
+function byLabel(
+  name: string,
+  help: string,
+  label: string,
+  values: Record<string, number>,
+): Family {
+  return {
+    name,
+    help,
+    samples: Object.entries(values).map(([key, value]) => ({ labels: { [label]: key }, value })),
+  };
+}
+
+/** The last success time, when there is one (this run's, or carried over from the last file). */
+function lastSuccessFamily(lastSuccess: number | undefined, what: string): Family[] {
+  return lastSuccess === undefined
+    ? []
+    : [
+        gauge(
+          'last_success_timestamp_seconds',
+          `Unix time the last successful ${what} finished.`,
+          lastSuccess,
+        ),
+      ];
+}
+
 export function renderMetrics(m: RunMetrics): string {
   const families: Family[] = [
     ...runFamilies(
@@ -88,48 +120,32 @@ export function renderMetrics(m: RunMetrics): string {
       'run',
       'Exit code of the last run: 0 ok, 1 some work failed, 2 usage or configuration, 129/130/143 signal.',
     ),
-    {
-      name: 'last_run_success',
-      help: '1 if the last run ended with exit code 0.',
-      samples: [{ value: m.exitCode === 0 ? 1 : 0 }],
-    },
-    {
-      name: 'last_run_stopped_by_until',
-      help: '1 if the last run stopped starting new clips at its --until time.',
-      samples: [{ value: m.stoppedByUntil ? 1 : 0 }],
-    },
-    {
-      name: 'last_run_clips_seen',
-      help: 'Clips found in valid day folders by the last run.',
-      samples: [{ value: m.clipsSeen }],
-    },
-    {
-      name: 'last_run_clips',
-      help: 'Clips handled by the last run, by result.',
-      samples: [
-        { labels: { result: 'archived' }, value: m.archived },
-        { labels: { result: 'already_archived' }, value: m.alreadyArchived },
-        { labels: { result: 'skipped' }, value: m.skipped },
-        { labels: { result: 'failed' }, value: m.failed },
-        { labels: { result: 'not_done' }, value: m.notDone },
-      ],
-    },
-    {
-      name: 'last_run_bytes',
-      help: 'Bytes of the clips archived by the last run (in) and of their archives (out).',
-      samples: [
-        { labels: { direction: 'in' }, value: m.bytesIn },
-        { labels: { direction: 'out' }, value: m.bytesOut },
-      ],
-    },
+    gauge(
+      'last_run_success',
+      '1 if the last run ended with exit code 0.',
+      m.exitCode === 0 ? 1 : 0,
+    ),
+    gauge(
+      'last_run_stopped_by_until',
+      '1 if the last run stopped starting new clips at its --until time.',
+      m.stoppedByUntil ? 1 : 0,
+    ),
+    gauge('last_run_clips_seen', 'Clips found in valid day folders by the last run.', m.clipsSeen),
+    byLabel('last_run_clips', 'Clips handled by the last run, by result.', 'result', {
+      archived: m.archived,
+      already_archived: m.alreadyArchived,
+      skipped: m.skipped,
+      failed: m.failed,
+      not_done: m.notDone,
+    }),
+    byLabel(
+      'last_run_bytes',
+      'Bytes of the clips archived by the last run (in) and of their archives (out).',
+      'direction',
+      { in: m.bytesIn, out: m.bytesOut },
+    ),
+    ...lastSuccessFamily(m.lastSuccess, 'run (exit code 0)'),
   ];
-  if (m.lastSuccess !== undefined) {
-    families.push({
-      name: 'last_success_timestamp_seconds',
-      help: 'Unix time the last successful run (exit code 0) finished.',
-      samples: [{ value: m.lastSuccess }],
-    });
-  }
   return renderFamilies(families, m.root, METRIC_PREFIX);
 }
 
@@ -221,11 +237,15 @@ export function parseMetricsText(text: string): ParsedMetrics {
 }
 
 /** The last success time recorded in an earlier file, if it is there and readable. */
-export function previousLastSuccess(text: string | undefined, root: string): number | undefined {
+export function previousLastSuccess(
+  text: string | undefined,
+  root: string,
+  prefix = METRIC_PREFIX,
+): number | undefined {
   if (!text) return undefined;
   try {
     const sample = parseMetricsText(text).samples.find(
-      (s) => s.name === `${METRIC_PREFIX}_last_success_timestamp_seconds` && s.labels.root === root,
+      (s) => s.name === `${prefix}_last_success_timestamp_seconds` && s.labels.root === root,
     );
     return sample && Number.isFinite(sample.value) ? sample.value : undefined;
   } catch {
@@ -235,18 +255,25 @@ export function previousLastSuccess(text: string | undefined, root: string): num
 }
 
 /**
- * Writes the metrics for a finished run. On success the last-success time is this run's end; on
- * failure it is carried over from the previous file.
+ * The last-success time a run's file records: this run's end when it succeeded, else the one the
+ * previous file recorded for the root (so `time() - last_success > 2d` alerts keep working).
  */
+async function lastSuccessFor(
+  file: string,
+  m: { exitCode: number; finishedAt: Date; root: string },
+  prefix: string,
+): Promise<number | undefined> {
+  if (m.exitCode === 0) return Math.round(m.finishedAt.getTime() / 1000);
+  const previous = await fsp.readFile(file, 'utf8').catch(() => undefined);
+  return previousLastSuccess(previous, m.root, prefix);
+}
+
+/** Writes the metrics for a finished run (atomically). */
 export async function writeMetricsFile(
   file: string,
   metrics: Omit<RunMetrics, 'lastSuccess'>,
 ): Promise<void> {
-  const previous = await fsp.readFile(file, 'utf8').catch(() => undefined);
-  const lastSuccess =
-    metrics.exitCode === 0
-      ? Math.round(metrics.finishedAt.getTime() / 1000)
-      : previousLastSuccess(previous, metrics.root);
+  const lastSuccess = await lastSuccessFor(file, metrics, METRIC_PREFIX);
   await writeAtomically(file, renderMetrics({ ...metrics, lastSuccess }));
 }
 
@@ -293,42 +320,29 @@ export function renderCleanupMetrics(
 ): string {
   const families: Family[] = [
     ...runFamilies(m, 'cleanup', 'Exit code of the last cleanup.'),
-    {
-      name: 'last_run_removals',
-      help: 'Removals of the last cleanup, by result.',
-      samples: [
-        { labels: { result: 'done' }, value: m.removed },
-        { labels: { result: 'skipped' }, value: m.skipped },
-        { labels: { result: 'failed' }, value: m.failed },
-      ],
-    },
-    {
-      name: 'last_run_freed_bytes',
-      help: 'Bytes the last cleanup freed on disk.',
-      samples: [{ value: m.freedBytes }],
-    },
-    {
-      name: 'managed_bytes',
-      help: 'Sources, archives and trash after the last cleanup, each byte once.',
-      samples: [{ value: m.managedBytes }],
-    },
-    {
-      name: 'last_run_shortfall',
-      help: '1 if a limit could not be met without removing protected footage.',
-      samples: [{ value: m.shortfall ? 1 : 0 }],
-    },
-    {
-      name: 'last_run_refused',
-      help: '1 if the last cleanup was refused and removed nothing.',
-      samples: [{ value: m.refused ? 1 : 0 }],
-    },
+    byLabel('last_run_removals', 'Removals of the last cleanup, by result.', 'result', {
+      done: m.removed,
+      skipped: m.skipped,
+      failed: m.failed,
+    }),
+    gauge('last_run_freed_bytes', 'Bytes the last cleanup freed on disk.', m.freedBytes),
+    gauge(
+      'managed_bytes',
+      'Sources, archives and trash after the last cleanup, each byte once.',
+      m.managedBytes,
+    ),
+    gauge(
+      'last_run_shortfall',
+      '1 if a limit could not be met without removing protected footage.',
+      m.shortfall ? 1 : 0,
+    ),
+    gauge(
+      'last_run_refused',
+      '1 if the last cleanup was refused and removed nothing.',
+      m.refused ? 1 : 0,
+    ),
+    ...lastSuccessFamily(m.lastSuccess, 'cleanup'),
   ];
-  if (m.lastSuccess !== undefined)
-    families.push({
-      name: 'last_success_timestamp_seconds',
-      help: 'Unix time the last successful cleanup finished.',
-      samples: [{ value: m.lastSuccess }],
-    });
   return renderFamilies(families, m.root, CLEANUP_PREFIX);
 }
 
@@ -342,17 +356,6 @@ export function cleanupMetricsPath(file: string): string {
 }
 
 export async function writeCleanupMetricsFile(file: string, m: CleanupMetrics): Promise<void> {
-  const previous = await fsp.readFile(file, 'utf8').catch(() => undefined);
-  let lastSuccess: number | undefined;
-  if (m.exitCode === 0) lastSuccess = Math.round(m.finishedAt.getTime() / 1000);
-  else if (previous)
-    try {
-      lastSuccess = parseMetricsText(previous).samples.find(
-        (x) =>
-          x.name === `${CLEANUP_PREFIX}_last_success_timestamp_seconds` && x.labels.root === m.root,
-      )?.value;
-    } catch {
-      lastSuccess = undefined;
-    }
+  const lastSuccess = await lastSuccessFor(file, m, CLEANUP_PREFIX);
   await writeAtomically(file, renderCleanupMetrics({ ...m, lastSuccess }));
 }

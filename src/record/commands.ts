@@ -8,9 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { EnvironmentError, errorMessage, UsageError } from '../core/errors.js';
-import { createLogger, type Level } from '../core/logger.js';
+import type { AppLogger } from '../core/logger.js';
+import { loadConfigFile, type LoadedConfig } from '../core/config-file.js';
 import { reclaimSpace } from '../retention/reclaim.js';
-import { resolveToolchain } from '../media/toolchain.js';
+import { resolveToolchain, type Toolchain } from '../media/toolchain.js';
 import {
   deviceExists,
   lockCamera,
@@ -24,7 +25,6 @@ import {
 import {
   buildRecordConfig,
   parseCameraFlag,
-  parseConfigText,
   toCameraConfig,
   type FlagInput,
   type RecordConfig,
@@ -44,7 +44,6 @@ export interface CommandIo {
 }
 
 export interface RecordCommandOptions extends FlagInput {
-  configFile?: string | undefined;
   logFile?: string | undefined;
   verbosity: number;
   ffmpeg?: string | undefined;
@@ -53,42 +52,15 @@ export interface RecordCommandOptions extends FlagInput {
   notifySecret?: string | undefined;
 }
 
-function consoleLevel(verbosity: number): Level {
-  return verbosity < 0 ? 'warn' : verbosity === 0 ? 'info' : verbosity === 1 ? 'verbose' : 'debug';
-}
-
-/** Shared config locations (the nightly archive's file may hold a `record:` section too). */
-const DEFAULT_CONFIG_FILES = ['config.yaml', 'config.yml', 'config.json'].map((f) =>
-  path.join('/etc/camera-archiver', f),
-);
-
-/** --config, else CAMERA_ARCHIVER_CONFIG, else the first default file that exists. */
-export function recordConfigFile(
+/**
+ * The recorder's configuration: the flags over the config file (found and parsed once for every
+ * command by the CLI, core/config-file.ts), the cameras checked, their passwords registered as
+ * secrets before anything is logged.
+ */
+export function recordConfigOf(
   options: RecordCommandOptions,
-  env: NodeJS.ProcessEnv,
-): string | undefined {
-  const given = options.configFile ?? env.CAMERA_ARCHIVER_CONFIG;
-  if (given !== undefined) return given === '' || given === 'false' ? undefined : given;
-  return DEFAULT_CONFIG_FILES.find((f) => existsSync(f));
-}
-
-export async function loadRecordConfig(
-  options: RecordCommandOptions,
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ config: RecordConfig; warnings: string[] }> {
-  let file: { path: string; data: unknown } | undefined;
-  const configFile = recordConfigFile(options, env);
-  if (configFile) {
-    let text: string;
-    try {
-      text = await fsp.readFile(configFile, 'utf8');
-    } catch (error) {
-      throw new UsageError(
-        `cannot read config file ${configFile}: ${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}`,
-      );
-    }
-    file = { path: configFile, data: await parseConfigText(text, configFile) };
-  }
+  file: LoadedConfig | undefined,
+): { config: RecordConfig; warnings: string[] } {
   const built = buildRecordConfig(file, options, { deviceExists });
   registerConfigSecrets(built.config, options);
   return built;
@@ -125,84 +97,100 @@ export interface RecordSignals {
   onReload(listener: () => void): () => void;
 }
 
-export async function runRecord(
+/** What `record` knows before its logger exists: its configuration and its log file. */
+export interface PreparedRecord {
+  config: RecordConfig;
+  warnings: string[];
+  logFile: string;
+}
+
+/** Start-up: the configuration built and checked, the recording root created. */
+export async function prepareRecord(
   options: RecordCommandOptions,
-  io: CommandIo,
-  signals: RecordSignals,
-): Promise<void> {
-  const configFile = recordConfigFile(options, io.env);
-  options = { ...options, configFile };
-  const { config, warnings } = await loadRecordConfig(options, io.env);
+  file: LoadedConfig | undefined,
+): Promise<PreparedRecord> {
+  const { config, warnings } = recordConfigOf(options, file);
   await fsp.mkdir(config.root, { recursive: true }).catch((error: unknown) => {
     throw new EnvironmentError(
       `cannot create the recording root ${config.root}: ${errorMessage(error)}`,
     );
   });
-  const log = await createLogger({
-    consoleLevel: consoleLevel(options.verbosity),
-    file: options.logFile ?? path.join(config.root, 'recorder.log'),
-    stderr: io.stderr,
-    env: io.env,
+  return { config, warnings, logFile: options.logFile ?? path.join(config.root, 'recorder.log') };
+}
+
+/** Runs the recorder until `signals.stop`; SIGHUP re-reads the config file the run started with. */
+export async function runRecord(
+  options: RecordCommandOptions,
+  io: CommandIo,
+  signals: RecordSignals,
+  log: AppLogger,
+  prepared: PreparedRecord,
+  file: LoadedConfig | undefined,
+): Promise<void> {
+  for (const w of prepared.warnings) log.warn(w);
+  const tools = await resolveToolchain(
+    { ffmpeg: options.ffmpeg, ffprobe: options.ffprobe },
+    io.env,
+    (m) => log.warn(m),
+  );
+  const recorder = new Recorder(
+    prepared.config,
+    recorderDeps(options, prepared.config, tools, io, log),
+  );
+  await recorder.run({
+    stop: signals.stop,
+    ...(signals.hurry ? { hurry: signals.hurry } : {}),
+    onReload: signals.onReload,
+    ...(file
+      ? {
+          reloadConfig: async () => {
+            const next = recordConfigOf(options, loadConfigFile(file));
+            for (const w of next.warnings) log.warn(w);
+            return next.config;
+          },
+        }
+      : {}),
   });
-  try {
-    for (const w of warnings) log.warn(w);
-    const tools = await resolveToolchain(
-      { ffmpeg: options.ffmpeg, ffprobe: options.ffprobe },
-      io.env,
-      (m) => log.warn(m),
-    );
-    const notifier =
-      options.notifyUrls && options.notifyUrls.length > 0
-        ? createNotifier(options.notifyUrls, options.notifySecret, log, {
-            timeoutMs: config.intervals.notifyTimeoutMs,
-            backoffMs: config.intervals.notifyRetryMs,
-            totalTimeoutMs: config.intervals.notifyDeadlineMs,
-          })
-        : undefined;
-    const recorder = new Recorder(config, {
-      ...(notifier ? { notify: (event: NotifyEvent) => void notifier.notify(event) } : {}),
-      ffmpegPath: tools.ffmpeg.path,
-      caps: tools.caps,
-      spawn: nodeSpawner(tools.ffmpeg.path, io.env),
-      tools: mediaTools(tools.ffmpeg.path, tools.ffprobe.path, io.env),
-      probeEncoder: async (args) => {
-        const r = await execa(tools.ffmpeg.path, args, {
-          reject: false,
-          stdin: 'ignore',
-          timeout: 30_000,
-        });
-        return { exitCode: r.exitCode ?? -1, stderr: String(r.stderr) };
-      },
-      hasDevice: existsSync,
-      statfs: nodeStatfs,
-      reclaim: reclaimSpace,
-      // The lock file shows the command line to whoever finds the camera busy: no secrets in it.
-      lockCamera: (dir, camera) => lockCamera(dir, camera, redact(io.commandLine), log),
-      reapOrphans: (dir) => reapOrphans(dir, log),
-      clock: () => new Date(),
-      log,
-    });
-    await recorder.run({
-      stop: signals.stop,
-      ...(signals.hurry ? { hurry: signals.hurry } : {}),
-      onReload: signals.onReload,
-      ...(options.configFile
-        ? {
-            reloadConfig: async () => {
-              const next = await loadRecordConfig(options, io.env);
-              for (const w of next.warnings) log.warn(w);
-              return next.config;
-            },
-          }
-        : {}),
-    });
-  } catch (error) {
-    log.error(errorMessage(error));
-    (error as { logged?: boolean }).logged = true;
-    throw error;
-  } finally {
-    await log.close();
-  }
+}
+
+/** The real world the recorder runs against: ffmpeg, the filesystem, the webhooks, the clock. */
+function recorderDeps(
+  options: RecordCommandOptions,
+  config: RecordConfig,
+  tools: Toolchain,
+  io: CommandIo,
+  log: AppLogger,
+): ConstructorParameters<typeof Recorder>[1] {
+  const notifier = options.notifyUrls?.length
+    ? createNotifier(options.notifyUrls, options.notifySecret, log, {
+        timeoutMs: config.intervals.notifyTimeoutMs,
+        backoffMs: config.intervals.notifyRetryMs,
+        totalTimeoutMs: config.intervals.notifyDeadlineMs,
+      })
+    : undefined;
+  return {
+    ...(notifier ? { notify: (event: NotifyEvent) => void notifier.notify(event) } : {}),
+    ffmpegPath: tools.ffmpeg.path,
+    caps: tools.caps,
+    spawn: nodeSpawner(tools.ffmpeg.path, io.env),
+    tools: mediaTools(tools.ffmpeg.path, tools.ffprobe.path, io.env),
+    probeEncoder: async (args) => {
+      const r = await execa(tools.ffmpeg.path, args, {
+        reject: false,
+        stdin: 'ignore',
+        timeout: 30_000,
+      });
+      return { exitCode: r.exitCode ?? -1, stderr: String(r.stderr) };
+    },
+    hasDevice: existsSync,
+    statfs: nodeStatfs,
+    reclaim: reclaimSpace,
+    // The lock file shows the command line to whoever finds the camera busy: no secrets in it.
+    lockCamera: (dir, camera) => lockCamera(dir, camera, redact(io.commandLine), log),
+    reapOrphans: (dir) => reapOrphans(dir, log),
+    clock: () => new Date(),
+    log,
+  };
 }
 
 export interface SnapshotOptions {

@@ -1,24 +1,17 @@
-/** Parses and validates the retention flags (every bad value is a UsageError: exit 2). */
+/**
+ * Parses and validates the retention flags' values (every bad value is a UsageError: exit 2);
+ * the command line declares them (src/cli/commands/archive.ts, stats.ts).
+ */
 import { UsageError } from '../core/errors.js';
 // Types only: every archive run validates these flags, and the retention engine (with date-fns)
 // loads only for --cleanup.
 import type { MaxDelete, MinFree } from './plan.js';
-import type { CleanupOptions } from './run.js';
 import { parseDuration, parseSize } from '../core/units.js';
-import path from 'node:path';
 
 /** Documented defaults (README, "Retention"). */
 export const DEFAULT_PROTECT_SECONDS = 24 * 3600;
 export const DEFAULT_TRASH_DAYS = 30;
 export const DEFAULT_MAX_DELETE: MaxDelete = { percent: 75 };
-
-function text(v: unknown): string | undefined {
-  return typeof v === 'string' && v.trim() !== ''
-    ? v.trim()
-    : typeof v === 'number'
-      ? String(v)
-      : undefined;
-}
 
 function percent(value: string, option: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)\s*%$/.exec(value);
@@ -57,52 +50,25 @@ export function parseMaxDelete(value: string): MaxDelete | undefined {
   return { bytes: parseSize(value, '--max-delete') };
 }
 
-/** What the archive command's parsed options already hold; the retention flags add the rest. */
-export type CleanupBase = Pick<
-  CleanupOptions,
-  | 'root'
-  | 'output'
-  | 'trash'
-  | 'deleteSources'
-  | 'dryRun'
-  | 'assumeYes'
-  | 'cleanOutput'
-  | 'ageDays'
-  | 'maxSize'
-  | 'settleSeconds'
-  | 'logFile'
-  | 'json'
-  | 'verbosity'
-  | 'commandLine'
-  | 'metricsFile'
-  | 'notifyUrls'
-  | 'notifySecret'
->;
+/** `--trash-days`: days a file stays in the trash, ≥ 0 (0 keeps them); default 30. */
+export function parseTrashDays(value: unknown): number {
+  const raw = value ?? DEFAULT_TRASH_DAYS;
+  const days = typeof raw === 'number' ? raw : Number(raw);
+  if (!Number.isFinite(days) || days < 0)
+    throw new UsageError(`--trash-days must be a number of days ≥ 0, got '${String(raw)}'`);
+  return days;
+}
 
-export function toCleanupOptions(argv: Record<string, unknown>, base: CleanupBase): CleanupOptions {
-  const minFreeText = text(argv['min-free']);
-  const trashDaysRaw = argv['trash-days'] ?? DEFAULT_TRASH_DAYS;
-  const trashDays = typeof trashDaysRaw === 'number' ? trashDaysRaw : Number(trashDaysRaw);
-  if (!Number.isFinite(trashDays) || trashDays < 0)
-    throw new UsageError(
-      `--trash-days must be a number of days ≥ 0, got '${String(trashDaysRaw)}'`,
-    );
-  const protectText = text(argv.protect);
-  const protectSeconds =
-    protectText === undefined ? DEFAULT_PROTECT_SECONDS : parseDuration(protectText, '--protect');
-  const maxDeleteText = text(argv['max-delete']);
-  const archiveAgeText = text(argv['archive-age']);
-  const archiveAgeDays = archiveAgeText === undefined ? undefined : parseArchiveAge(archiveAgeText);
-  const stateDir = text(argv['state-dir']);
-  return {
-    ...base,
-    minFree: minFreeText === undefined ? undefined : parseMinFree(minFreeText),
-    minFreeText,
-    archiveAgeDays,
-    trashDays,
-    protectSeconds,
-    maxDelete: maxDeleteText === undefined ? DEFAULT_MAX_DELETE : parseMaxDelete(maxDeleteText),
-    newRoot: argv['new-root'] === true,
-    stateDir: stateDir === undefined ? undefined : path.resolve(stateDir),
-  };
+/** `--protect`: the window nothing recorded within is removed, in seconds; default 24h. */
+export function parseProtect(value: string | undefined): number {
+  return value === undefined ? DEFAULT_PROTECT_SECONDS : parseDuration(value, '--protect');
+}
+
+/** A retention value as text: trimmed, a number from a config file as its digits. */
+export function optionText(v: unknown): string | undefined {
+  return typeof v === 'string' && v.trim() !== ''
+    ? v.trim()
+    : typeof v === 'number'
+      ? String(v)
+      : undefined;
 }

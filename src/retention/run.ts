@@ -4,18 +4,11 @@
  * Dry run and real run share everything up to the plan; the real run executes exactly the plan.
  */
 import { confirmOrStop } from '../core/confirm.js';
-import {
-  errorMessage,
-  exitCodeForError,
-  exitCodeForOutcome,
-  interruptSignalOf,
-  type RunOutcome,
-} from '../core/errors.js';
-import { reportCleanup } from '../archive/report.js';
-import { acquireTreeLock, type TreeLock } from '../tree/lock.js';
-import { createLogger, type AppLogger } from '../core/logger.js';
+import { interruptSignalOf, type RunOutcome } from '../core/errors.js';
+import type { CleanupTally } from '../archive/report.js';
+import type { AppLogger } from '../core/logger.js';
 import { resolveRoots } from '../tree/roots.js';
-import { consoleLevel, type RunIo } from '../archive/run.js';
+import type { RunIo, TreeRunOptions } from '../archive/run.js';
 import { executeRetention, type RetentionReport } from './execute.js';
 import { scanSkeletons, treeInventory } from './inventory.js';
 import {
@@ -50,163 +43,86 @@ import { fsFacts, readRootFacts, writeRootMarker } from './storage.js';
 import { streamSink } from '../archive/render.js';
 import { formatBytes } from '../core/units.js';
 
-export interface CleanupOptions {
-  root: string;
-  output: string;
-  trash: string;
-  /** --delete: the age rule deletes instead of trashing. */
-  deleteSources: boolean;
-  dryRun: boolean;
-  assumeYes: boolean;
+/** A `--cleanup` run: the tree options it shares with an archive run, and the retention rules. */
+export interface CleanupOptions extends TreeRunOptions {
   cleanOutput: boolean;
   /** --archive-age: archives' own age limit (0 = keep); undefined = --age (the Python meaning). */
   archiveAgeDays?: number | undefined;
-  ageDays: number;
   maxSize?: number | undefined;
   minFree?: MinFree | undefined;
   minFreeText?: string | undefined;
   trashDays: number;
   protectSeconds: number;
-  settleSeconds: number;
   maxDelete?: MaxDelete | undefined;
   /** --new-root: adopt this root even though the remembered marker is not in it. */
   newRoot: boolean;
-  /** Where the root's marker id is remembered; default $XDG_STATE_HOME/camera-archiver. */
-  stateDir?: string | undefined;
-  logFile: string;
-  json: boolean;
-  verbosity: number;
-  commandLine: string;
-  /** Reported like an archive run's: `<file minus .prom>-cleanup.prom` and a webhook event. */
-  metricsFile?: string | undefined;
-  notifyUrls?: readonly string[] | undefined;
-  notifySecret?: string | undefined;
 }
 
-/** What the run did, filled in as it goes, for its metrics and notification. */
-interface CleanupTally {
-  removed: number;
-  skipped: number;
-  failed: number;
-  freedBytes: number;
-  managedBytes: number;
-  shortfall: boolean;
-  refused: boolean;
-  message?: string | undefined;
+/** What a cleanup knows before its logger exists: its roots and whether it may touch them. */
+export interface PreparedCleanup {
+  roots: { root: string; outputRoot: string; trashRoot: string };
+  rootFacts: Awaited<ReturnType<typeof readRootFacts>>;
+  /** The root's check: a refusal means nothing is removed (and no log file is created). */
+  refusal: string | undefined;
+  stateDir: string;
+  notes: string[];
 }
 
-export async function runCleanup(opts: CleanupOptions, io: RunIo): Promise<RunOutcome> {
-  // By identity (src/tree/roots.ts): overlapping roots are refused (exit 2); real paths from here on.
+/** Roots by identity (src/tree/roots.ts): overlapping roots are refused (exit 2); then the root's marker. */
+export async function prepareCleanup(
+  opts: CleanupOptions,
+  env: NodeJS.ProcessEnv,
+): Promise<PreparedCleanup> {
   const resolved = await resolveRoots({ ...opts, inputMayBeMissing: true });
-  const [root, outputRoot, trashRoot] = [resolved.input, resolved.output, resolved.trash].map(
-    (r) => r.real,
-  ) as [string, string, string];
-  // Without a terminal and without -y, the question is still asked when there is work to do:
-  // it may be answered through a pipe, and nobody answering is refused then (confirm.ts).
-  const stateDir = opts.stateDir ?? defaultStateDir(io.env);
+  const root = resolved.input.real;
+  const stateDir = opts.stateDir ?? defaultStateDir(env);
   const rootFacts = await readRootFacts(root, stateDir, opts.newRoot);
-  const judged = judgeRoot(root, rootFacts);
-  const log = await createLogger({
-    consoleLevel: consoleLevel(opts.verbosity),
-    // Never create a log file in a tree we refuse: it may be an empty mount point.
-    file: opts.dryRun || judged.refusal ? undefined : opts.logFile,
-    stderr: io.stderr,
-    env: io.env,
+  return {
+    roots: { root, outputRoot: resolved.output.real, trashRoot: resolved.trash.real },
+    rootFacts,
+    refusal: judgeRoot(root, rootFacts).refusal,
     stateDir,
-  });
-  let lock: TreeLock | undefined;
-  const started = performance.now();
-  const tally: CleanupTally = {
-    removed: 0,
-    skipped: 0,
-    failed: 0,
-    freedBytes: 0,
-    managedBytes: 0,
-    shortfall: false,
-    refused: false,
+    notes: resolved.notes,
   };
-  let outcome: RunOutcome | undefined;
-  let thrown: unknown;
-  try {
-    outcome = await cleanupChecked();
-    return outcome;
-  } catch (error) {
-    thrown = error;
-    throw error;
-  } finally {
-    await lock?.release();
-    if (!opts.dryRun && (opts.metricsFile || opts.notifyUrls?.length)) {
-      const code =
-        thrown !== undefined ? exitCodeForError(thrown) : outcome ? exitCodeForOutcome(outcome) : 0;
-      const status =
-        thrown !== undefined
-          ? 'error'
-          : outcome?.status === 'interrupted'
-            ? 'interrupted'
-            : code === 0
-              ? 'ok'
-              : 'failed';
-      // A prompt the user declined is not a run to report.
-      if (outcome?.status !== 'cancelled')
-        await reportCleanup(
-          {
-            root,
-            metricsFile: opts.metricsFile,
-            notifyUrls: opts.notifyUrls,
-            notifySecret: opts.notifySecret,
-          },
-          {
-            ...tally,
-            root,
-            status,
-            exitCode: code,
-            durationSeconds: (performance.now() - started) / 1000,
-            message: thrown !== undefined ? errorMessage(thrown) : tally.message,
-          },
-          log,
-        );
-    }
-    await log.close();
-  }
+}
 
-  async function cleanupChecked(): Promise<RunOutcome> {
-    try {
-      for (const note of resolved.notes) log.info(note);
-      if (judged.refusal) {
-        tally.refused = true;
-        tally.message = judged.refusal;
-        log.error(`cleanup refused: ${judged.refusal}`);
-        if (opts.json)
-          io.stdout.write(
-            `${JSON.stringify({ command: 'cleanup', dryRun: opts.dryRun, root, refusal: judged.refusal }, null, 2)}\n`,
-          );
-        return { status: 'failed', failures: 1 };
-      }
-      if (!opts.dryRun) {
-        lock = await acquireTreeLock({
-          dir: root,
-          command: opts.commandLine,
-          onTakeover: (why) => log.warn(`took over a stale lock (${why})`),
-        });
-      }
-      // Helper threads keep their priority here, unlike the archive's dry run: retention reads a
-      // size per file on libuv's pool, so those threads are the work, and at nice 19 on a busy
-      // host one cleanup dry run took 4.2× the wall time for the same CPU.
-      return await cleanup(
-        opts,
-        io,
-        log,
-        { root, outputRoot, trashRoot },
-        rootFacts,
-        stateDir,
-        tally,
+/** The cleanup's log file: never one in a tree it refuses (it may be an empty mount point). */
+export function cleanupLogFile(
+  opts: CleanupOptions,
+  prepared: PreparedCleanup,
+): string | undefined {
+  return opts.dryRun || prepared.refusal ? undefined : opts.logFile;
+}
+
+/**
+ * The cleanup once its logger exists: a refused root stops it; a real run takes the tree lock,
+ * then plans and (after the prompt) removes. `tally` collects the numbers its report sends.
+ */
+export async function runCleanup(
+  opts: CleanupOptions,
+  io: RunIo,
+  scope: { log: AppLogger; lockTree(dir: string): Promise<void> },
+  prepared: PreparedCleanup,
+  tally: CleanupTally,
+): Promise<RunOutcome> {
+  const { log } = scope;
+  const { root } = prepared.roots;
+  for (const note of prepared.notes) log.info(note);
+  if (prepared.refusal) {
+    tally.refused = true;
+    tally.message = prepared.refusal;
+    log.error(`cleanup refused: ${prepared.refusal}`);
+    if (opts.json)
+      io.stdout.write(
+        `${JSON.stringify({ command: 'cleanup', dryRun: opts.dryRun, root, refusal: prepared.refusal }, null, 2)}\n`,
       );
-    } catch (error) {
-      log.error(error instanceof Error ? error.message : String(error));
-      (error as { logged?: boolean }).logged = true;
-      throw error;
-    }
+    return { status: 'failed', failures: 1 };
   }
+  if (!opts.dryRun) await scope.lockTree(root);
+  // Helper threads keep their priority here, unlike the archive's dry run: retention reads a
+  // size per file, so they are the work, and at nice 19 on a busy host one cleanup dry run
+  // took 4.2× the wall time for the same CPU.
+  return cleanup(opts, io, log, prepared.roots, prepared.rootFacts, prepared.stateDir, tally);
 }
 
 async function cleanup(

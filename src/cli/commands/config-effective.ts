@@ -6,10 +6,9 @@
  * parsing a run does, so what is printed is what a run would use.
  */
 import type { Provenance } from '../../core/config-file.js';
-import { toCleanupOptions } from '../../retention/options.js';
 import { defaultStateDir } from '../../core/state-dir.js';
 import { formatBytes } from '../../core/units.js';
-import { toArchiveOptions } from './archive.js';
+import { archiveOptionsOf, cleanupOptionsOf, parseArchiveFlags } from './archive.js';
 
 export interface Row extends Provenance {
   key: string;
@@ -49,8 +48,9 @@ export function withEffectiveValues<R extends Row>(
   env: NodeJS.ProcessEnv,
   describeUnset: boolean,
 ): R[] {
-  const archive = toArchiveOptions(argv, '');
-  const cleanup = toCleanupOptions(argv, archive);
+  const { flags, roots } = parseArchiveFlags(argv);
+  const archive = archiveOptionsOf(flags, roots, '');
+  const cleanup = cleanupOptionsOf(flags, roots, '');
   const maxDelete = cleanup.maxDelete;
   const effective: Record<string, unknown> = {
     output: archive.output,

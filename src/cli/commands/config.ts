@@ -22,8 +22,8 @@ import {
 } from '../../core/config-file.js';
 import { redactUrl } from '../../core/notify.js';
 import type { CliContext } from '../context.js';
-import { archiveBuilder, toArchiveOptions } from './archive.js';
-import { withEffectiveValues } from './config-effective.js';
+import { archiveBuilder } from './archive.js';
+import { withEffectiveValues, type Row } from './config-effective.js';
 import { redactDeep } from '../../core/redact.js';
 import { recordRows, statsRows } from './config-commands.js';
 import { detectBuilder } from './detect.js';
@@ -154,7 +154,7 @@ export function configJson(
   };
 }
 
-type Builder = (y: Argv) => Argv<Record<string, unknown>>;
+type Builder = (y: Argv) => Argv;
 
 const SHOWN: Record<PrintableCommand, { usage: string; builder: Builder }> = {
   archive: { usage: 'archive [directory]', builder: archiveBuilder },
@@ -164,6 +164,58 @@ const SHOWN: Record<PrintableCommand, { usage: string; builder: Builder }> = {
   stats: { usage: 'stats [directory]', builder: statsBuilder },
 };
 
+/**
+ * The command's own builder for `config --print COMMAND`, under the same shared settings as a run;
+ * `--json` added where the command has none; a required option (snapshot's --camera) made
+ * optional, its row saying it is required. `found` receives the schema and the required options.
+ */
+function printableBuilder(
+  command: PrintableCommand,
+  state: ConfigState,
+  own: CommandSettings,
+  found: { schema: OptionSchema; required: Set<string> },
+): (y: Argv) => Argv {
+  return (y) => {
+    const options = SHOWN[command].builder(y);
+    if (!('json' in optionTable(options).key))
+      options.option('json', { type: 'boolean', default: false, describe: 'JSON output' });
+    const demanded = (optionTable(options) as { demandedOptions?: Record<string, unknown> })
+      .demandedOptions;
+    for (const key of Object.keys(demanded ?? {})) {
+      found.required.add(key);
+      delete demanded?.[key];
+    }
+    const built = withSharedConfig(options, state, own);
+    found.schema = schemaFromTable(optionTable(built));
+    return built;
+  };
+}
+
+/** Every effective value, as the command computes it from these settings (`text`: for people). */
+function effectiveRows<R extends Row>(
+  command: PrintableCommand,
+  rows: R[],
+  args: Record<string, unknown>,
+  state: ConfigState,
+  required: ReadonlySet<string>,
+  text: boolean,
+): Row[] {
+  switch (command) {
+    case 'archive': // parsed as a run parses its flags: a bad value is exit 2 here too
+      return withEffectiveValues(rows, args, state.env, text);
+    case 'record':
+      return recordRows(rows, args, state, text);
+    case 'stats':
+      return statsRows(rows, args);
+    default:
+      return rows.map((r) =>
+        r.value === undefined && required.has(r.key) && text
+          ? { ...r, value: `(none: ${command} requires it)` }
+          : r,
+      );
+  }
+}
+
 export function configCommand(
   ctx: CliContext,
   state: ConfigState,
@@ -172,48 +224,19 @@ export function configCommand(
   /** One sub-command per command: its own options, its own shared settings. */
   const shown = (command: PrintableCommand, isDefault: boolean): CommandModule => {
     const own = { ...settings[command], words: ['config', command] };
-    let schema: OptionSchema = new Map();
-    const required = new Set<string>();
+    const found = { schema: new Map() as OptionSchema, required: new Set<string>() };
     return {
       command: isDefault ? [SHOWN[command].usage, '$0 [directory]'] : SHOWN[command].usage,
       describe: `the settings of ${command}${isDefault ? ' (the default)' : ''}`,
-      builder: (y: Argv) => {
-        const options = SHOWN[command].builder(y);
-        // `--json` (the output format here) for the commands that have no --json of their own.
-        if (!('json' in optionTable(options).key))
-          options.option('json', { type: 'boolean', default: false, describe: 'JSON output' });
-        // Shown even when a required option is missing (snapshot's --camera): its row says so.
-        const demanded = (optionTable(options) as { demandedOptions?: Record<string, unknown> })
-          .demandedOptions;
-        for (const key of Object.keys(demanded ?? {})) {
-          required.add(key);
-          delete demanded?.[key];
-        }
-        const built = withSharedConfig(options, state, own);
-        schema = schemaFromTable(optionTable(built));
-        return built;
-      },
+      builder: printableBuilder(command, state, own, found),
       handler: (argv) => {
         const args = argv as Record<string, unknown>;
-        const rows = configRows(args, schema, state, own.words, own);
+        const rows = configRows(args, found.schema, state, own.words, own);
         // Output format from the command line only: `json: true` in the file is for the runs.
         const wantsJson =
-          commandLineKeys(state.argv, schema, own.words, own.positionals?.[0]).has('json') &&
+          commandLineKeys(state.argv, found.schema, own.words, own.positionals?.[0]).has('json') &&
           args.json === true;
-        // Every effective value, as the command computes it from these settings.
-        const effective =
-          command === 'archive'
-            ? (toArchiveOptions(args, ctx.commandLine), // the same validation as a run: exit 2
-              withEffectiveValues(rows, args, state.env, !wantsJson))
-            : command === 'record'
-              ? recordRows(rows, args, state, !wantsJson)
-              : command === 'stats'
-                ? statsRows(rows, args)
-                : rows.map((r) =>
-                    r.value === undefined && required.has(r.key) && !wantsJson
-                      ? { ...r, value: `(none: ${command} requires it)` }
-                      : r,
-                  );
+        const effective = effectiveRows(command, rows, args, state, found.required, !wantsJson);
         ctx.stdout.write(
           wantsJson
             ? `${JSON.stringify(configJson(effective, state, command === 'archive' ? undefined : command), null, 2)}\n`

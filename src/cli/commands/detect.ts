@@ -1,19 +1,16 @@
 /** `camera-archiver detect`: V4L2 cameras, their formats and stable names, and a suggested config. */
 import type { Argv } from 'yargs';
-import { EXIT } from '../../core/errors.js';
-import type { CliContext } from '../context.js';
+import type { RunOutcome } from '../../core/errors.js';
+import type { CommandContext } from '../runtime.js';
 
-export function detectBuilder(y: Argv): Argv<Record<string, unknown>> {
-  return y.example(
-    '$0 detect > cameras.txt',
-    'list USB cameras with formats, sizes, frame rates',
-  ) as Argv<Record<string, unknown>>;
+export function detectBuilder(y: Argv): Argv {
+  return y.example('$0 detect > cameras.txt', 'list USB cameras with formats, sizes, frame rates');
 }
 
 export async function detectHandler(
   _argv: Record<string, unknown>,
-  ctx: CliContext,
-): Promise<void> {
+  ctx: CommandContext,
+): Promise<RunOutcome> {
   const { runDetect } = await import('../../record/commands.js');
   const found = await runDetect({
     stdout: ctx.stdout,
@@ -21,5 +18,5 @@ export async function detectHandler(
     env: ctx.env,
     commandLine: ctx.commandLine,
   });
-  ctx.setExitCode(found ? EXIT.ok : EXIT.failed);
+  return found ? { status: 'ok' } : { status: 'failed', failures: 1 };
 }

@@ -1,12 +1,142 @@
 /**
- * What the commands' flag parsing shares: reading yargs' loosely typed values, and the camera tree
- * flags (`[directory] --output --trash-root`, `--age`, `--now`) that archive and stats both take.
+ * How every command declares its flags: once, each with its yargs declaration (type, default,
+ * help) and the parser that validates and types its value (`Flag`); a command's table goes to
+ * yargs with `declareFlags` and its parsed values come back typed from `parseFlags`, so no
+ * handler reads yargs' loosely typed values itself. Also the camera tree flags
+ * (`[directory] --output --trash-root`, `--age`, `--now`) that archive and stats both take.
  * Every bad value is a UsageError (exit 2).
  */
 import path from 'node:path';
-import type { Argv } from 'yargs';
+import type { Argv, Options } from 'yargs';
 import { UsageError } from '../../core/errors.js';
+import { parseDuration, parseSize } from '../../core/units.js';
 import { OUTPUT_DIR_NAME, TRASH_DIR_NAME } from '../../tree/naming.js';
+import { optionText, parseArchiveAge, parseMinFree } from '../../retention/options.js';
+import type { MinFree } from '../../retention/plan.js';
+
+/** One flag: how yargs reads it, and how its value is checked and typed. */
+export interface Flag<T> {
+  readonly option: Options;
+  /** The value yargs parsed (after the config file and environment), checked; `name` for messages. */
+  readonly parse: (value: unknown, name: string) => T;
+}
+
+export type FlagTable = Readonly<Record<string, Flag<unknown>>>;
+
+/** The typed values of a table's flags. */
+export type FlagValues<F extends FlagTable> = {
+  -readonly [K in keyof F]: ReturnType<F[K]['parse']>;
+};
+
+/** Declares every flag of `table` to yargs, in its order. */
+export function declareFlags(y: Argv, table: FlagTable): Argv {
+  for (const [name, flag] of Object.entries(table)) y = y.option(name, flag.option);
+  return y;
+}
+
+/** Each flag of `table` read from yargs' result and checked: the one place a command reads them. */
+export function parseFlags<F extends FlagTable>(
+  table: F,
+  argv: Record<string, unknown>,
+): FlagValues<F> {
+  const values: Record<string, unknown> = {};
+  for (const [name, flag] of Object.entries(table)) values[name] = flag.parse(argv[name], name);
+  return values as FlagValues<F>;
+}
+
+export function flag<T>(option: Options, parse: (value: unknown, name: string) => T): Flag<T> {
+  return { option, parse };
+}
+
+/** A boolean flag; `default` is what yargs gives when it is absent. */
+export function booleanFlag(option: Options & { default: boolean }): Flag<boolean> {
+  return flag({ type: 'boolean', ...option }, (v) => (typeof v === 'boolean' ? v : option.default));
+}
+
+/** A string flag: undefined when absent or empty. */
+export function stringFlag(option: Options): Flag<string | undefined> {
+  return flag({ type: 'string', ...option }, (v) => str(v));
+}
+
+/** A repeatable string flag. */
+export function stringsFlag(option: Options): Flag<string[]> {
+  return flag({ type: 'string', array: true, ...option }, (v) => strings(v));
+}
+
+/** One of `choices`; yargs refuses any other value before this runs. */
+export function choiceFlag<const C extends readonly string[]>(
+  choices: C,
+  option: Options & { default: C[number] },
+): Flag<C[number]> {
+  return flag({ choices, ...option }, (v) =>
+    choices.includes(v as string) ? (v as C[number]) : option.default,
+  );
+}
+
+/** A whole number from `min` to `max`; the default (if any) when absent. */
+export function wholeFlag(
+  option: Options,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): Flag<number | undefined> {
+  return flag({ type: 'number', ...option }, (v, name) => wholeNumber(name, v, min, max));
+}
+
+/** A duration (`5m`, `90s`, `0`) in seconds. */
+export function durationFlag(option: Options & { default: string }): Flag<number> {
+  return flag({ type: 'string', ...option }, (v, name) =>
+    parseDuration(String(v ?? option.default), `--${name}`),
+  );
+}
+
+/** A path, made absolute; undefined when absent. */
+export function pathFlag(option: Options): Flag<string | undefined> {
+  return flag({ type: 'string', ...option }, (v) => {
+    const given = str(v);
+    return given === undefined ? undefined : path.resolve(given);
+  });
+}
+
+/** `--max-size`: a size in bytes (`500GB`, 1024-based), the one parser of it. */
+export function maxSizeFlag(option: Options): Flag<number | undefined> {
+  return flag({ type: 'string', ...option }, (v) => {
+    const text = str(typeof v === 'number' ? String(v) : v);
+    return text === undefined ? undefined : parseSize(text, '--max-size');
+  });
+}
+
+/** `--age`: days footage stays raw, a number ≥ 0 (default 30). */
+export function ageFlag(option: Options): Flag<number> {
+  return flag({ type: 'number', default: 30, ...option }, (v) => ageDaysOf({ age: v }));
+}
+
+/** `--min-free`: bytes or a percentage of the filesystem, with the text as given (for messages). */
+export function minFreeFlag(option: Options): Flag<{ value: MinFree; text: string } | undefined> {
+  return flag({ type: 'string', ...option }, (v) => {
+    const text = optionText(v);
+    return text === undefined ? undefined : { value: parseMinFree(text), text };
+  });
+}
+
+/** `--archive-age`: days archives are kept, 0 (`keep`) = the caps only; undefined = `--age`. */
+export function archiveAgeFlag(option: Options): Flag<number | undefined> {
+  return flag({ type: 'string', ...option }, (v) => {
+    const text = optionText(v);
+    return text === undefined ? undefined : parseArchiveAge(text);
+  });
+}
+
+/** `-v` (repeatable) and `-q` together: -1 quiet, 0 normal, 1 verbose, 2 debug. */
+export const verbosityFlags = (group: string, verbose: string) =>
+  ({
+    verbose: flag({ alias: 'v', type: 'count', describe: verbose, group }, (v) => num(v) ?? 0),
+    quiet: booleanFlag({ alias: 'q', default: false, describe: 'warnings and errors only', group }),
+  }) as const;
+
+/** The verbosity -v/-q give, the same in every command. */
+export function verbosityOf(values: { verbose: number; quiet: boolean }): number {
+  return values.quiet ? -1 : values.verbose;
+}
 
 export const DEFAULT_ROOT = '/camera';
 

@@ -3,68 +3,70 @@
  * long the disk and limits will last. Reads sizes only; the work is in stats.ts, loaded on demand.
  */
 import type { Argv } from 'yargs';
-import { EXIT } from '../../core/errors.js';
-import { parseSize } from '../../core/units.js';
-import type { CliContext } from '../context.js';
-import { ageDaysOf, MAX_DAYS, nowOf, str, treeFlags, treeRootsOf, wholeNumber } from './flags.js';
+import type { RunOutcome } from '../../core/errors.js';
+import type { CommandContext } from '../runtime.js';
+import {
+  ageFlag,
+  archiveAgeFlag,
+  booleanFlag,
+  declareFlags,
+  flag,
+  MAX_DAYS,
+  maxSizeFlag,
+  minFreeFlag,
+  nowOf,
+  parseFlags,
+  treeFlags,
+  treeRootsOf,
+  wholeNumber,
+} from './flags.js';
 
-export function statsBuilder(y: Argv): Argv<Record<string, unknown>> {
-  return treeFlags(y)
-    .option('max-size', {
-      type: 'string',
-      describe: 'forecast how many days this cap holds, e.g. 500GB',
-    })
-    .option('min-free', {
-      type: 'string',
-      describe: 'free space to keep in the forecast, e.g. 50GB or 10%',
-    })
-    .option('age', {
-      type: 'number',
-      default: 30,
-      describe: 'days footage stays raw before it is archived (forecast)',
-    })
-    .option('archive-age', {
-      type: 'string',
-      describe: 'days archives are kept (as the cleanup run); keep = until a cap removes them',
-    })
-    .option('days', { type: 'number', default: 14, describe: 'days shown in the table; 0 = all' })
-    .option('json', { type: 'boolean', default: false, describe: 'print everything as JSON' })
-    .option('now', { type: 'string', hidden: true }) as Argv<Record<string, unknown>>;
+/** Every flag of `stats`, declared once (the retention flags parse as the cleanup's do). */
+export const STATS_FLAGS = {
+  'max-size': maxSizeFlag({ describe: 'forecast how many days this cap holds, e.g. 500GB' }),
+  'min-free': minFreeFlag({ describe: 'free space to keep in the forecast, e.g. 50GB or 10%' }),
+  age: ageFlag({ describe: 'days footage stays raw before it is archived (forecast)' }),
+  'archive-age': archiveAgeFlag({
+    describe: 'days archives are kept (as the cleanup run); keep = until a cap removes them',
+  }),
+  days: flag(
+    { type: 'number', default: 14, describe: 'days shown in the table; 0 = all' },
+    (v) => wholeNumber('days', v ?? 14, 0, MAX_DAYS) ?? 14,
+  ),
+  json: booleanFlag({ default: false, describe: 'print everything as JSON' }),
+  now: flag({ type: 'string', hidden: true }, (v) => nowOf({ now: v })),
+} as const;
+
+export function statsBuilder(y: Argv): Argv {
+  return declareFlags(treeFlags(y), STATS_FLAGS);
 }
 
-export async function statsHandler(argv: Record<string, unknown>, ctx: CliContext): Promise<void> {
+export async function statsHandler(
+  argv: Record<string, unknown>,
+  ctx: CommandContext,
+): Promise<RunOutcome> {
   const { root, output, trash } = treeRootsOf(argv);
-  const age = ageDaysOf(argv);
-  const shown = wholeNumber('days', argv.days ?? 14, 0, MAX_DAYS) ?? 14;
-  const now = nowOf(argv) ?? new Date();
-  const { parseArchiveAge, parseMinFree } = await import('../../retention/options.js');
-  const archiveAgeText = str(argv['archive-age']);
-  const maxSize = str(argv['max-size']);
-  const minFreeText = str(argv['min-free']);
+  const f = parseFlags(STATS_FLAGS, argv);
   const limits = {
-    maxSizeBytes: maxSize === undefined ? undefined : parseSize(maxSize, '--max-size'),
-    minFree: minFreeText === undefined ? undefined : parseMinFree(minFreeText),
-    minFreeText,
-    ageDays: age,
-    archiveAgeDays: archiveAgeText === undefined ? undefined : parseArchiveAge(archiveAgeText),
+    maxSizeBytes: f['max-size'],
+    minFree: f['min-free']?.value,
+    minFreeText: f['min-free']?.text,
+    ageDays: f.age,
+    archiveAgeDays: f['archive-age'],
   };
   const { checkTreeRoots } = await import('../../archive/run.js');
   const real = await checkTreeRoots(root, output, trash); // by identity; overlaps are exit 2
   for (const note of real.notes) ctx.stderr.write(`${note}\n`);
   const { collectStats, renderStats } = await import('../../retention/stats.js');
   const report = await collectStats(
-    {
-      root: real.root,
-      outputRoot: real.output,
-      trashRoot: real.trash,
-    },
+    { root: real.root, outputRoot: real.output, trashRoot: real.trash },
     limits,
-    now,
+    f.now ?? new Date(),
   );
   ctx.stdout.write(
-    argv.json === true
+    f.json
       ? `${JSON.stringify(report, null, 2)}\n`
-      : `${renderStats(report, limits, shown).join('\n')}\n`,
+      : `${renderStats(report, limits, f.days).join('\n')}\n`,
   );
-  ctx.setExitCode(EXIT.ok);
+  return { status: 'ok' };
 }
