@@ -61,14 +61,7 @@ export async function executeByDay(o: ExecuteByDayOptions): Promise<ExecutionRep
 
 /** The day folders' work, batched for the executor, and what the executor reported, merged. */
 class DayBatches {
-  readonly merged: ExecutionReport = {
-    outcomes: [],
-    removedPartials: [],
-    prunedFolders: [],
-    notStarted: [],
-    interrupted: false,
-    hardwareFallbacks: 0,
-  };
+  readonly merged: ExecutionReport;
   private profile: ExecutorContext['profile'];
   private batch: PlanAction[] = [];
   private batchClips = 0;
@@ -79,6 +72,7 @@ class DayBatches {
   private readonly progress: ProgressReporter;
 
   constructor(private readonly o: ExecuteByDayOptions) {
+    this.merged = o.executor.emptyExecutionReport();
     const progress = o.context.progress;
     this.profile = o.context.profile;
     this.progress = {
