@@ -40,7 +40,7 @@ import {
 } from './trash.js';
 import { defaultStateDir } from '../core/state-dir.js';
 import { fsFacts, readRootFacts, writeRootMarker } from './storage.js';
-import { streamSink } from '../archive/render.js';
+import { streamSink, type TextSink } from '../archive/render.js';
 import { formatBytes } from '../core/units.js';
 
 /** A `--cleanup` run: the tree options it shares with an archive run, and the retention rules. */
@@ -125,6 +125,27 @@ export async function runCleanup(
   return cleanup(opts, io, log, prepared.roots, prepared.rootFacts, prepared.stateDir, tally);
 }
 
+/** What every step of one cleanup shares: its options, clock, output and the report's tally. */
+interface CleanupRun {
+  opts: CleanupOptions;
+  io: RunIo;
+  log: AppLogger;
+  roots: { root: string; outputRoot: string; trashRoot: string };
+  tally: CleanupTally;
+  now: Date;
+  started: number;
+  /** The plan and totals go to stdout as text (not --json, not -q). */
+  text: boolean;
+  /** At the reader's pace (a pipe to a slow `jq`), and never waiting for one that has left. */
+  write: TextSink;
+  /** The fields every --json document of this run starts with. */
+  jsonBase: Record<string, unknown>;
+}
+
+/**
+ * One cleanup, step by step: plan (the trash audited on the way), show the plan, then stop at a
+ * refusal or the end of a dry run; otherwise confirm, remove, mark the tree, report.
+ */
 async function cleanup(
   opts: CleanupOptions,
   io: RunIo,
@@ -134,11 +155,80 @@ async function cleanup(
   stateDir: string,
   tally: CleanupTally,
 ): Promise<RunOutcome> {
+  const run = startCleanup(opts, io, log, roots, tally);
+  const planned = await planCleanup(run, rootFacts);
+  if (planned.plan.interrupted) return interruptedWhilePlanning(run);
+  const { plan } = planned;
+  try {
+    await showPlan(run, plan);
+  } catch (error) {
+    if (error instanceof PlanInterrupted) return interruptedWhilePlanning(run);
+    throw error;
+  }
+  tally.managedBytes = plan.before.total;
+  if (plan.refusal) return refuse(run, plan, plan.refusal);
+  if (opts.dryRun) return finishDryRun(run, plan);
+  const removals = plan.counts.removals + plan.counts.prunes;
+  if (removals > 0 && !opts.assumeYes) {
+    const stop = await confirmOrStop(io, log);
+    if (stop) return stop;
+  }
+  const report = removals > 0 ? await removePlanned(run, plan) : undefined;
+  if (!report) log.info('cleanup: nothing to remove');
+  tallyRemovals(run, plan, report);
+  if (report?.interrupted) return { status: 'interrupted', signal: interruptSignalOf(io.signal) };
+  const failures = report?.failed ?? 0;
+  if (failures === 0) await markTree(run, plan, planned.trashMarker, stateDir);
+  if (opts.json) await writeRunJson(run, plan, report);
+  const shortfallText = shortfallMessage(plan, opts);
+  if (shortfallText) log.error(shortfallText);
+  if (failures > 0) return { status: 'failed', failures };
+  return shortfallText ? { status: 'failed', failures: 1 } : { status: 'ok' };
+}
+
+function startCleanup(
+  opts: CleanupOptions,
+  io: RunIo,
+  log: AppLogger,
+  roots: CleanupRun['roots'],
+  tally: CleanupTally,
+): CleanupRun {
   const now = io.clock();
-  const started = Date.now();
-  const text = !opts.json && opts.verbosity >= 0;
-  const settings: RetentionSettings = {
-    ...roots,
+  return {
+    opts,
+    io,
+    log,
+    roots,
+    tally,
+    now,
+    started: Date.now(),
+    text: !opts.json && opts.verbosity >= 0,
+    write: streamSink(io.stdout),
+    jsonBase: {
+      command: 'cleanup',
+      root: roots.root,
+      output: roots.outputRoot,
+      trash: roots.trashRoot,
+      now: now.toISOString(),
+      rules: {
+        ageDays: opts.ageDays,
+        cleanOutput: opts.cleanOutput,
+        archiveAgeDays: opts.archiveAgeDays ?? null,
+        maxSize: opts.maxSize ?? null,
+        minFree: opts.minFreeText ?? null,
+        trashDays: opts.trashDays,
+        protectSeconds: opts.protectSeconds,
+        maxDelete: opts.maxDelete ?? null,
+        ageRemovals: opts.deleteSources ? 'delete' : 'trash',
+      },
+    },
+  };
+}
+
+function retentionSettings(run: CleanupRun): RetentionSettings {
+  const { opts } = run;
+  return {
+    ...run.roots,
     disposal: opts.deleteSources ? 'delete' : 'trash',
     ageDays: opts.ageDays,
     cleanOutput: opts.cleanOutput,
@@ -150,6 +240,17 @@ async function cleanup(
     settleSeconds: opts.settleSeconds,
     maxDelete: opts.maxDelete,
   };
+}
+
+/**
+ * The plan, from the free space, the three trees' skeletons and their inventory. The trash
+ * deletes only what the tool put there: anything else in it becomes the plan's refusal.
+ */
+async function planCleanup(
+  run: CleanupRun,
+  rootFacts: Awaited<ReturnType<typeof readRootFacts>>,
+): Promise<{ plan: RetentionPlan; trashMarker: boolean }> {
+  const { opts, log, roots } = run;
   let fs: FsFacts | undefined;
   try {
     fs = await fsFacts(roots.root);
@@ -161,17 +262,16 @@ async function cleanup(
   for (const sk of Object.values(skeletons))
     for (const ignored of sk.ignored)
       if (ignored.path !== opts.logFile) log.verbose(`ignored ${ignored.path}: ${ignored.reason}`);
-  // The trash deletes only what the tool put there: anything else in it refuses the cleanup.
   const audit = new TrashAudit();
   const trashMarker = await hasTrashMarker(roots.trashRoot);
   if (skeletons.trash) await auditSkeleton(roots.trashRoot, skeletons.trash, audit);
   const plan = await planRetention(
     treeInventory(roots, skeletons, audit),
-    settings,
+    retentionSettings(run),
     rootFacts,
     fs,
-    now,
-    { signal: io.signal },
+    run.now,
+    { signal: run.io.signal },
   );
   const foreign = trashRefusal(roots.trashRoot, audit);
   if (foreign && !plan.interrupted) plan.refusal = foreign;
@@ -180,111 +280,92 @@ async function cleanup(
     log.info(
       `the trash ${roots.trashRoot} has no marker yet (made by an archive run, an older version or the Python archiver) and every file in it is in the layout: ${opts.dryRun ? 'a real cleanup adopts it' : 'adopting it'}`,
     );
-  const interrupted = (): RunOutcome => {
-    log.warn('cleanup interrupted while planning: nothing was removed');
-    return { status: 'interrupted', signal: interruptSignalOf(io.signal) };
-  };
-  if (plan.interrupted) return interrupted();
-  const limits = { maxSizeBytes: opts.maxSize, minFreeText: opts.minFreeText };
-  // At the reader's pace (a pipe to a slow `jq`), and never waiting for one that has left.
-  const write = streamSink(io.stdout);
+  return { plan, trashMarker };
+}
 
-  const jsonBase = {
-    command: 'cleanup',
-    root: roots.root,
-    output: roots.outputRoot,
-    trash: roots.trashRoot,
-    now: now.toISOString(),
-    rules: {
-      ageDays: opts.ageDays,
-      cleanOutput: opts.cleanOutput,
-      archiveAgeDays: opts.archiveAgeDays ?? null,
-      maxSize: opts.maxSize ?? null,
-      minFree: opts.minFreeText ?? null,
-      trashDays: opts.trashDays,
-      protectSeconds: opts.protectSeconds,
-      maxDelete: opts.maxDelete ?? null,
-      ageRemovals: opts.deleteSources ? 'delete' : 'trash',
-    },
-  };
+function interruptedWhilePlanning(run: CleanupRun): RunOutcome {
+  run.log.warn('cleanup interrupted while planning: nothing was removed');
+  return { status: 'interrupted', signal: interruptSignalOf(run.io.signal) };
+}
 
-  try {
-    if (text && (opts.dryRun || opts.verbosity > 0 || !opts.assumeYes || plan.refusal)) {
-      let chunk = '';
-      for await (const action of plan.actions()) {
-        for (const line of renderRetentionAction(action, roots.root)) chunk += `${line}\n`;
-        if (chunk.length >= 64 * 1024) {
-          await write(chunk);
-          chunk = '';
-        }
+/** The plan as text (a dry run, -v, a prompt to answer, a refusal to explain), then its totals. */
+async function showPlan(run: CleanupRun, plan: RetentionPlan): Promise<void> {
+  const { opts, text, write } = run;
+  if (text && (opts.dryRun || opts.verbosity > 0 || !opts.assumeYes || plan.refusal)) {
+    let chunk = '';
+    for await (const action of plan.actions()) {
+      for (const line of renderRetentionAction(action, run.roots.root)) chunk += `${line}\n`;
+      if (chunk.length >= 64 * 1024) {
+        await write(chunk);
+        chunk = '';
       }
-      await write(chunk);
     }
-  } catch (error) {
-    if (error instanceof PlanInterrupted) return interrupted();
-    throw error;
+    await write(chunk);
   }
+  const limits = { maxSizeBytes: opts.maxSize, minFreeText: opts.minFreeText };
   if (text)
     await write(
       renderTotals(plan, limits)
         .map((l) => `${l}\n`)
         .join(''),
     );
-  const shortfallText = shortfallMessage(plan, opts);
+}
 
-  tally.managedBytes = plan.before.total;
-  if (plan.refusal) {
-    tally.refused = true;
-    tally.message = plan.refusal;
-    log.error(`cleanup refused: ${plan.refusal}`);
-    if (opts.json)
-      await write(
-        `${JSON.stringify({ ...jsonBase, dryRun: opts.dryRun, ...planSummaryJson(plan), actions: [] }, null, 2)}\n`,
+async function refuse(run: CleanupRun, plan: RetentionPlan, refusal: string): Promise<RunOutcome> {
+  run.tally.refused = true;
+  run.tally.message = refusal;
+  run.log.error(`cleanup refused: ${refusal}`);
+  if (run.opts.json)
+    await run.write(
+      `${JSON.stringify({ ...run.jsonBase, dryRun: run.opts.dryRun, ...planSummaryJson(plan), actions: [] }, null, 2)}\n`,
+    );
+  return { status: 'failed', failures: 1 };
+}
+
+async function finishDryRun(run: CleanupRun, plan: RetentionPlan): Promise<RunOutcome> {
+  try {
+    if (run.opts.json)
+      await writeJsonWithActions(
+        run.write,
+        { ...run.jsonBase, dryRun: true, ...planSummaryJson(plan) },
+        plan.actions(),
       );
-    return { status: 'failed', failures: 1 };
+    else if (run.text) await run.write('Dry run, nothing was changed.\n');
+  } catch (error) {
+    if (error instanceof PlanInterrupted) return interruptedWhilePlanning(run);
+    throw error;
   }
-  if (opts.dryRun) {
-    try {
-      if (opts.json)
-        await writeJsonWithActions(
-          write,
-          { ...jsonBase, dryRun: true, ...planSummaryJson(plan) },
-          plan.actions(),
-        );
-      else if (text) await write('Dry run, nothing was changed.\n');
-    } catch (error) {
-      if (error instanceof PlanInterrupted) return interrupted();
-      throw error;
-    }
-    if (shortfallText) log.error(shortfallText);
-    return shortfallText ? { status: 'failed', failures: 1 } : { status: 'ok' };
-  }
+  const shortfallText = shortfallMessage(plan, run.opts);
+  if (shortfallText) run.log.error(shortfallText);
+  return shortfallText ? { status: 'failed', failures: 1 } : { status: 'ok' };
+}
 
-  const removals = plan.counts.removals + plan.counts.prunes;
-  if (removals > 0 && !opts.assumeYes) {
-    const stop = await confirmOrStop(io, log);
-    if (stop) return stop;
-  }
+/** Executes exactly the plan; each outcome is logged as it happens. */
+async function removePlanned(run: CleanupRun, plan: RetentionPlan): Promise<RetentionReport> {
+  const { log, roots } = run;
+  const report = await executeRetention(plan.actions(), {
+    trashRoot: roots.trashRoot,
+    log,
+    signal: run.io.signal,
+    // Only --json lists every outcome; otherwise each is logged as it happens and forgotten.
+    keepOutcomes: run.opts.json,
+    onOutcome: (o) => {
+      const line = renderOutcome(o, roots.root);
+      if (o.status === 'failed') log.error(line);
+      else if (o.status === 'skipped') log.warn(line);
+      else log.info(line);
+    },
+  });
+  log.info(renderRetentionReport(report, (Date.now() - run.started) / 1000));
+  return report;
+}
 
-  let report: RetentionReport | undefined;
-  if (removals > 0) {
-    report = await executeRetention(plan.actions(), {
-      trashRoot: roots.trashRoot,
-      log,
-      signal: io.signal,
-      // Only --json lists every outcome; otherwise each is logged as it happens and forgotten.
-      keepOutcomes: opts.json,
-      onOutcome: (o) => {
-        const line = renderOutcome(o, roots.root);
-        if (o.status === 'failed') log.error(line);
-        else if (o.status === 'skipped') log.warn(line);
-        else log.info(line);
-      },
-    });
-    log.info(renderRetentionReport(report, (Date.now() - started) / 1000));
-  } else {
-    log.info('cleanup: nothing to remove');
-  }
+function tallyRemovals(
+  run: CleanupRun,
+  plan: RetentionPlan,
+  report: RetentionReport | undefined,
+): void {
+  const { tally } = run;
   if (report) {
     tally.removed = report.done;
     tally.skipped = report.skipped;
@@ -293,18 +374,28 @@ async function cleanup(
     tally.managedBytes = Math.max(0, plan.before.total - report.freedBytes);
   }
   tally.shortfall = plan.shortfall;
-  tally.message = shortfallMessage(plan, opts);
-  if (report?.interrupted) return { status: 'interrupted', signal: interruptSignalOf(io.signal) };
-  const failures = report?.failed ?? 0;
-  // Also a trash this run's age rule created: later cleanups know it as the tool's own.
-  if (failures === 0 && !trashMarker && (await trashInUse(roots.trashRoot))) {
+  tally.message = shortfallMessage(plan, run.opts);
+}
+
+/**
+ * After a run without failures: the trash marker (also for a trash this run's age rule created:
+ * later cleanups know it as the tool's own) and the root marker the plan asked for.
+ */
+async function markTree(
+  run: CleanupRun,
+  plan: RetentionPlan,
+  trashMarker: boolean,
+  stateDir: string,
+): Promise<void> {
+  const { log, roots } = run;
+  if (!trashMarker && (await trashInUse(roots.trashRoot))) {
     try {
       await writeTrashMarker(roots.trashRoot);
     } catch (error) {
       log.warn(`could not write the trash marker: ${String(error)}`);
     }
   }
-  if (failures === 0 && plan.writeMarker) {
+  if (plan.writeMarker) {
     try {
       await writeRootMarker(roots.root, stateDir);
       log.verbose(`wrote the root marker; later cleanups refuse a ${roots.root} without it`);
@@ -312,39 +403,43 @@ async function cleanup(
       log.warn(`could not write the root marker: ${String(error)}`);
     }
   }
-  if (opts.json) {
-    const outcomes = report?.outcomes ?? [];
-    await writeJsonWithActions(
-      write,
-      { ...jsonBase, dryRun: false, ...planSummaryJson(plan) },
-      [
-        ...outcomes.map((o) => o.action),
-        ...(report?.prunedFolders ?? []).map((p): RetentionAction => ({
-          kind: 'prune-folder',
-          path: p,
-          reason: 'left empty by this cleanup',
-          bytes: 0,
-          permanent: true,
-        })),
-      ],
-      {
-        durationSeconds: (Date.now() - started) / 1000,
-        freedBytes: report?.freedBytes ?? 0,
-        failed: failures,
-        prunedFolders: report?.prunedFolders ?? [],
-        outcomes: outcomes.map((o) => ({
-          paths: o.action.files.map((f) => f.path),
-          status: o.status,
-          reason: o.reason ?? null,
-          movedTo: o.files.map((f) => f.to ?? null),
-          freedBytes: o.freedBytes,
-        })),
-      },
-    );
-  }
-  if (shortfallText) log.error(shortfallText);
-  if (failures > 0) return { status: 'failed', failures };
-  return shortfallText ? { status: 'failed', failures: 1 } : { status: 'ok' };
+}
+
+/** A real run's --json: the actions it executed (and the folders it pruned), and each outcome. */
+async function writeRunJson(
+  run: CleanupRun,
+  plan: RetentionPlan,
+  report: RetentionReport | undefined,
+): Promise<void> {
+  const outcomes = report?.outcomes ?? [];
+  const pruned = report?.prunedFolders ?? [];
+  await writeJsonWithActions(
+    run.write,
+    { ...run.jsonBase, dryRun: false, ...planSummaryJson(plan) },
+    [
+      ...outcomes.map((o) => o.action),
+      ...pruned.map((p): RetentionAction => ({
+        kind: 'prune-folder',
+        path: p,
+        reason: 'left empty by this cleanup',
+        bytes: 0,
+        permanent: true,
+      })),
+    ],
+    {
+      durationSeconds: (Date.now() - run.started) / 1000,
+      freedBytes: report?.freedBytes ?? 0,
+      failed: report?.failed ?? 0,
+      prunedFolders: pruned,
+      outcomes: outcomes.map((o) => ({
+        paths: o.action.files.map((f) => f.path),
+        status: o.status,
+        reason: o.reason ?? null,
+        movedTo: o.files.map((f) => f.to ?? null),
+        freedBytes: o.freedBytes,
+      })),
+    },
+  );
 }
 
 function shortfallMessage(plan: RetentionPlan, opts: CleanupOptions): string | undefined {
