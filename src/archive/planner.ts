@@ -472,8 +472,6 @@ function decideDay(
   actions: PlanAction[] | undefined,
 ): DayTally {
   const cutoff = ageCutoff(now, settings.ageDays);
-  // --age 0: no clip is too new to archive.
-  const cutoffMs = cutoff ? cutoff.getTime() : Infinity;
   const context: DayContext = {
     settings,
     cutoff,
@@ -481,44 +479,164 @@ function decideDay(
     trashDayDir: path.join(settings.trashRoot, 'input', day.folder.relDir),
     outputsByDir: new Map(),
   };
-  // Runs once per clip of the tree: the output key and folder are looked up once per stamp date
-  // (clips of a folder nearly always share it), not once per clip.
-  let keyDate = '';
-  let outputKey = '';
-  let archiveDir = '';
-  let output: OutputFolder | undefined;
-  /** The clips of keyDate are filed in a folder of another date. */
-  let misfiled = false;
-  const folderDate = day.folder.date.replaceAll('-', '');
-  const archiveDirs = new Map<string, string>();
-  const outputsByDir = context.outputsByDir;
-  const useOutputOf = (clip: ClipFile): void => {
-    const name = clip.name;
-    if (keyDate !== '' && name.startsWith(keyDate, name.length - 18)) return;
-    const s = clip.stamp;
-    keyDate = s.slice(0, 8);
-    misfiled = keyDate !== folderDate;
-    const dayPath = dayPathOfStamp(s);
-    outputKey = day.folder.prefix ? `${day.folder.prefix}/${dayPath}` : dayPath;
-    output = day.outputs.get(outputKey);
-    let dir = archiveDirs.get(outputKey);
-    if (dir === undefined) {
-      dir = path.join(settings.outputRoot, outputKey);
-      archiveDirs.set(outputKey, dir);
-      outputsByDir.set(dir, output);
-    }
-    archiveDir = dir;
+  const decision: DayDecision = {
+    day,
+    context,
+    // --age 0: no clip is too new to archive.
+    cutoffMs: cutoff ? cutoff.getTime() : Infinity,
+    nowMs: now.getTime(),
+    outputs: new OutputLookup(day, settings.outputRoot, context.outputsByDir),
+    caseOwnerOf: caseOwners(day.clips),
+    counts: { transcode: 0, disposeArchived: 0, keep: 0, removePartial: 0 },
+    actions,
   };
+  planPartials(decision);
+  for (const clip of day.clips) decideClip(decision, clip);
+  const { counts } = decision;
+  const disposed = counts.transcode + counts.disposeArchived;
+  const emptiesFolder =
+    day.otherEntries === 0 && day.orphanThumbnails.length === 0 && disposed === day.clips.length;
+  return { counts, emptiesFolder };
+}
 
-  // Clips of this folder whose archive names fold to one (`X.mp4` beside `X.MP4`, or two cameras
-  // differing in case): the first in (exact `.mp4` first, then name) order keeps the plain name.
-  // Same archive name means same stamp, so only stamps seen twice are looked at.
-  // Same archive name means same stamp: only stamps seen twice are looked at. Most folders have
-  // none, found with a reused table indexed by the second of the day (no object per clip: this
-  // runs for every clip of the tree); clips of other days sharing a second only join a group, and
-  // their names decide below.
-  const byStamp = new Map<number, ClipFile[]>();
-  const clips = day.clips;
+/** What deciding one day's clips shares: the day, its limits, its output folders, its tally. */
+interface DayDecision {
+  day: DayInventory;
+  context: DayContext;
+  cutoffMs: number;
+  nowMs: number;
+  outputs: OutputLookup;
+  caseOwnerOf: Map<ClipFile, string>;
+  counts: DayCounts;
+  /** Undefined when only counting: `actions?.push(new …)` then builds nothing. */
+  actions: PlanAction[] | undefined;
+}
+
+/**
+ * One clip: kept (too new, or still uploading), or archived: transcoded to a new archive, or
+ * disposed of once one of the files that may already be its archive verifies.
+ */
+function decideClip(d: DayDecision, clip: ClipFile): void {
+  const { context, counts, actions } = d;
+  const settings = context.settings;
+  if (clip.timeMs >= d.cutoffMs) {
+    counts.keep++;
+    actions?.push(new PlannedKeep(context, clip, undefined));
+    return;
+  }
+  if (settings.settleSeconds > 0 && clip.mtimeMs !== undefined) {
+    const quietFor = (d.nowMs - clip.mtimeMs) / 1000;
+    if (quietFor < settings.settleSeconds) {
+      counts.keep++;
+      actions?.push(new PlannedKeep(context, clip, quietFor));
+      return;
+    }
+  }
+  const out = d.outputs.of(clip);
+  const caseOwner = d.caseOwnerOf.size > 0 ? d.caseOwnerOf.get(clip) : undefined;
+  const names = clipNames(clip, d.day, out.misfiled, out.folder, caseOwner);
+  if (names === undefined) {
+    // Nothing exists and nothing collides: a new archive under the plain name.
+    counts.transcode++;
+    actions?.push(new PlannedTranscode(context, clip, out.dir, undefined, false, NEW));
+    return;
+  }
+  if (names.candidates.length > 0 && !settings.redoExisting) {
+    counts.disposeArchived++;
+    actions?.push(new PlannedDisposeArchived(context, clip, out.dir, names));
+    return;
+  }
+  const existing = names.candidates.includes(names.target);
+  counts.transcode++;
+  actions?.push(
+    new PlannedTranscode(context, clip, out.dir, names, existing, existing ? REDO : NEW),
+  );
+}
+
+/** Partial outputs of an interrupted run in the day's output folders: never valid archives. */
+function planPartials(d: DayDecision): void {
+  for (const output of d.day.outputs.values()) {
+    for (const partial of output.partials) {
+      d.counts.removePartial++;
+      d.actions?.push({
+        kind: 'remove-partial',
+        path: path.join(output.dir, partial),
+        reason: 'unfinished output of an interrupted run (never a valid archive)',
+      });
+    }
+  }
+}
+
+/**
+ * The output folder of a clip's stamp date. Runs once per clip of the tree: the key and folder
+ * are looked up once per stamp date (clips of a folder nearly always share it), not per clip.
+ */
+class OutputLookup {
+  private keyDate = '';
+  private readonly current = {
+    dir: '',
+    folder: undefined as OutputFolder | undefined,
+    /** The clips of keyDate are filed in a folder of another date. */
+    misfiled: false,
+  };
+  private readonly folderDate: string;
+  private readonly archiveDirs = new Map<string, string>();
+
+  constructor(
+    private readonly day: DayInventory,
+    private readonly outputRoot: string,
+    private readonly outputsByDir: Map<string, OutputFolder | undefined>,
+  ) {
+    this.folderDate = day.folder.date.replaceAll('-', '');
+  }
+
+  of(
+    clip: ClipFile,
+  ): Readonly<{ dir: string; folder: OutputFolder | undefined; misfiled: boolean }> {
+    const name = clip.name;
+    if (this.keyDate !== '' && name.startsWith(this.keyDate, name.length - 18)) return this.current;
+    const s = clip.stamp;
+    this.keyDate = s.slice(0, 8);
+    this.current.misfiled = this.keyDate !== this.folderDate;
+    const dayPath = dayPathOfStamp(s);
+    const outputKey = this.day.folder.prefix ? `${this.day.folder.prefix}/${dayPath}` : dayPath;
+    this.current.folder = this.day.outputs.get(outputKey);
+    let dir = this.archiveDirs.get(outputKey);
+    if (dir === undefined) {
+      dir = path.join(this.outputRoot, outputKey);
+      this.archiveDirs.set(outputKey, dir);
+      this.outputsByDir.set(dir, this.current.folder);
+    }
+    this.current.dir = dir;
+    return this.current;
+  }
+}
+
+/**
+ * Clips of one folder whose archive names fold to one (`X.mp4` beside `X.MP4`, or two cameras
+ * differing in case), each mapped to the clip that keeps the plain name: the first in (exact
+ * `.mp4` first, then name) order. Same archive name means same stamp, so only stamps seen twice
+ * are looked at. Most folders have none, found with a reused table indexed by the second of the
+ * day (no object per clip: this runs for every clip of the tree); clips of other days sharing a
+ * second only join a group, and their names decide.
+ */
+function caseOwners(clips: readonly ClipFile[]): Map<ClipFile, string> {
+  const owners = new Map<ClipFile, string>();
+  for (const same of sameArchiveName(clips)) {
+    same.sort((x, y) => {
+      const xe = x.name.endsWith('.mp4') ? 0 : 1;
+      const ye = y.name.endsWith('.mp4') ? 0 : 1;
+      return xe - ye || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0);
+    });
+    const owner = same[0];
+    if (!owner) continue;
+    for (const clip of same.slice(1)) owners.set(clip, owner.name);
+  }
+  return owners;
+}
+
+/** Groups of two or more clips whose archive names are equal but for case. */
+function sameArchiveName(clips: readonly ClipFile[]): ClipFile[][] {
   let repeated = false;
   for (const clip of clips) {
     const k = secondOfDay(clip.timeMs);
@@ -526,92 +644,26 @@ function decideDay(
     SEEN[k] = 1;
   }
   for (const clip of clips) SEEN[secondOfDay(clip.timeMs)] = 0;
-  if (repeated) {
-    const count = new Map<number, number>();
-    for (const clip of clips) count.set(clip.timeMs, (count.get(clip.timeMs) ?? 0) + 1);
-    for (const clip of clips) {
-      if ((count.get(clip.timeMs) ?? 0) < 2) continue;
-      const seen = byStamp.get(clip.timeMs);
-      if (seen) seen.push(clip);
-      else byStamp.set(clip.timeMs, [clip]);
-    }
+  if (!repeated) return [];
+  const count = new Map<number, number>();
+  for (const clip of clips) count.set(clip.timeMs, (count.get(clip.timeMs) ?? 0) + 1);
+  const byStamp = new Map<number, ClipFile[]>();
+  for (const clip of clips) {
+    if ((count.get(clip.timeMs) ?? 0) < 2) continue;
+    const seen = byStamp.get(clip.timeMs);
+    if (seen) seen.push(clip);
+    else byStamp.set(clip.timeMs, [clip]);
   }
-  const caseOwnerOf = new Map<ClipFile, string>();
+  const groups: ClipFile[][] = [];
   for (const group of byStamp.values()) {
     const byFolded = new Map<string, ClipFile[]>();
     for (const clip of group) {
       const key = archiveFileName(clip).toLowerCase();
       byFolded.set(key, [...(byFolded.get(key) ?? []), clip]);
     }
-    for (const same of byFolded.values()) {
-      if (same.length < 2) continue;
-      same.sort((x, y) => {
-        const xe = x.name.endsWith('.mp4') ? 0 : 1;
-        const ye = y.name.endsWith('.mp4') ? 0 : 1;
-        return xe - ye || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0);
-      });
-      const owner = same[0];
-      if (!owner) continue;
-      for (const clip of same.slice(1)) caseOwnerOf.set(clip, owner.name);
-    }
+    for (const same of byFolded.values()) if (same.length >= 2) groups.push(same);
   }
-
-  const counts: DayCounts = { transcode: 0, disposeArchived: 0, keep: 0, removePartial: 0 };
-  for (const output of day.outputs.values()) {
-    for (const partial of output.partials) {
-      counts.removePartial++;
-      actions?.push({
-        kind: 'remove-partial',
-        path: path.join(output.dir, partial),
-        reason: 'unfinished output of an interrupted run (never a valid archive)',
-      });
-    }
-  }
-
-  // `actions?.push(new …)` builds nothing when only counting: `?.` skips the whole call.
-  for (const clip of day.clips) {
-    if (clip.timeMs >= cutoffMs) {
-      counts.keep++;
-      actions?.push(new PlannedKeep(context, clip, undefined));
-      continue;
-    }
-    if (settings.settleSeconds > 0 && clip.mtimeMs !== undefined) {
-      const quietFor = (now.getTime() - clip.mtimeMs) / 1000;
-      if (quietFor < settings.settleSeconds) {
-        counts.keep++;
-        actions?.push(new PlannedKeep(context, clip, quietFor));
-        continue;
-      }
-    }
-    useOutputOf(clip);
-    const names = clipNames(
-      clip,
-      day,
-      misfiled,
-      output,
-      caseOwnerOf.size > 0 ? caseOwnerOf.get(clip) : undefined,
-    );
-    if (names === undefined) {
-      // Nothing exists and nothing collides: a new archive under the plain name.
-      counts.transcode++;
-      actions?.push(new PlannedTranscode(context, clip, archiveDir, undefined, false, NEW));
-      continue;
-    }
-    if (names.candidates.length > 0 && !settings.redoExisting) {
-      counts.disposeArchived++;
-      actions?.push(new PlannedDisposeArchived(context, clip, archiveDir, names));
-      continue;
-    }
-    const existing = names.candidates.includes(names.target);
-    counts.transcode++;
-    actions?.push(
-      new PlannedTranscode(context, clip, archiveDir, names, existing, existing ? REDO : NEW),
-    );
-  }
-  const disposed = counts.transcode + counts.disposeArchived;
-  const emptiesFolder =
-    day.otherEntries === 0 && day.orphanThumbnails.length === 0 && disposed === day.clips.length;
-  return { counts, emptiesFolder };
+  return groups;
 }
 
 function plannedClip(clip: ClipFile): PlannedClip {
