@@ -319,9 +319,26 @@ export class CameraSupervisor {
     }
   }
 
-  /** One ffmpeg run; returns why it ended. */
+  /**
+   * One ffmpeg run; returns why it ended. The steps: prepare a fresh list, start ffmpeg, watch it
+   * until it exits (stop requests and the watchdog only ask it to end), then collect what it wrote.
+   */
   private async runOnce(stop: AbortSignal): Promise<string> {
-    const { log, name, clock } = this.o;
+    const run = await this.prepareRun();
+    const child = this.startFfmpeg(run);
+    const onStop = (): void => this.stopChild(run, child, 'stopped');
+    stop.addEventListener('abort', onStop, { once: true });
+    if (stop.aborted) onStop();
+    try {
+      while (!run.exit) await this.watchOnce(run, child);
+    } finally {
+      stop.removeEventListener('abort', onStop);
+    }
+    return this.finishRun(run, child);
+  }
+
+  /** A fresh, empty segment list for the next run (a name no earlier run used). */
+  private async prepareRun(): Promise<RunState> {
     // Here, not once before the loop: a staging folder removed by hand (or a failed mount) is
     // created again at the next restart instead of ending this camera's recording for good.
     await fsp.mkdir(this.o.stagingDir, { recursive: true });
@@ -330,139 +347,191 @@ export class CameraSupervisor {
       `.segments-${process.pid}-${++this.runCounter}.csv`,
     );
     await fsp.rm(listFile, { force: true });
-    const tail = new ListTail(listFile);
-    const entries: SegmentEntry[] = [];
-    const parse = progressParser();
-    let lastActivity = clock();
-    let lastOutTime = -1;
-    let lastSize = -1;
-    let lastFile: string | undefined;
-    const stderrTail: string[] = [];
+    return new RunState(listFile, this.o.clock());
+  }
 
-    const args = this.o.buildArgs(listFile);
+  /** Spawns ffmpeg: progress lines feed the watchdog, stderr keeps the last lines for the cause. */
+  private startFfmpeg(run: RunState): SpawnedProcess {
+    const { log, name, clock } = this.o;
+    const args = this.o.buildArgs(run.listFile);
     this.status.state = 'starting';
     this.changed();
     const child = this.o.spawn(args, {
-      stdout: (line) => {
-        const block = parse(line);
-        if (block?.outTimeUs !== undefined && block.outTimeUs > lastOutTime) {
-          lastOutTime = block.outTimeUs;
-          lastActivity = clock();
-        }
-      },
+      stdout: (line) => run.noteProgress(line, clock()),
       stderr: (line) => {
-        const text = line.replace(/^\[[^\]]* @ 0x[0-9a-f]+\]\s*/i, '').trim();
-        if (!text) return;
-        stderrTail.push(text);
-        if (stderrTail.length > 5) stderrTail.shift();
-        log.verbose(`camera ${name} ffmpeg: ${text}`);
+        const text = run.noteStderr(line);
+        if (text) log.verbose(`camera ${name} ffmpeg: ${text}`);
       },
     });
     this.status.pid = child.pid;
     this.status.recordingSince = new Date(clock()).toISOString();
     this.changed();
+    void child.exited.then((e) => (run.exit = e));
+    return child;
+  }
 
-    let exit: ExitInfo | undefined;
-    void child.exited.then((e) => (exit = e));
-    let cause: string | undefined;
-    let killTimer = false;
-    const stopChild = (why: string): void => {
-      if (killTimer) return;
-      killTimer = true;
-      cause = cause ?? why;
-      child.requestStop();
-      // 'q' is read between packets: an ffmpeg blocked on a dead socket needs a signal, and one
-      // that ignores that too gets SIGKILL (its segment is then recovered from the fMP4 fragments).
-      const started = clock();
-      const escalate = async (): Promise<void> => {
-        let signalled = false;
-        while (!exit && clock() - started < this.stopGraceMs && !this.o.hurry?.aborted) {
-          await new Promise((r) => setTimeout(r, 100));
-          if (!exit && !signalled && clock() - started >= this.stopGraceMs / 3) {
-            signalled = true;
-            child.kill('SIGINT');
-          }
-        }
-        if (!exit) {
-          log.warn(
-            `camera ${name}: ffmpeg did not stop within ${this.stopGraceMs / 1000} s; killing it`,
-          );
-          child.kill('SIGKILL');
-        }
-      };
-      void escalate().catch((error: unknown) =>
-        log.error(`camera ${name}: stopping ffmpeg failed: ${errorMessage(error)}`),
-      );
-    };
-    const onStop = (): void => stopChild('stopped');
-    stop.addEventListener('abort', onStop, { once: true });
-    if (stop.aborted) onStop();
+  /**
+   * Asks ffmpeg to end (once per run); the first reason asked is the run's cause. 'q' is read
+   * between packets: an ffmpeg blocked on a dead socket needs a signal, and one that ignores that
+   * too gets SIGKILL (its segment is then recovered from the fMP4 fragments).
+   */
+  private stopChild(run: RunState, child: SpawnedProcess, why: string): void {
+    if (run.stopping) return;
+    run.stopping = true;
+    run.cause = run.cause ?? why;
+    child.requestStop();
+    void this.escalateStop(run, child, this.o.clock()).catch((error: unknown) =>
+      this.o.log.error(`camera ${this.o.name}: stopping ffmpeg failed: ${errorMessage(error)}`),
+    );
+  }
 
-    try {
-      while (!exit) {
-        await Promise.race([child.exited, new Promise((r) => setTimeout(r, this.pollMs))]);
-        // One failed poll (an unreadable list, a staging folder gone for a moment) is logged and
-        // tried again at the next one: leaving this loop would lose track of a running ffmpeg.
-        try {
-          await this.drain(tail, entries);
-          countRun(this.counters, 'poll');
-        } catch (error) {
-          countRun(this.counters, 'poll', error);
-          log.error(`camera ${name}: reading the segment list failed: ${errorMessage(error)}`);
-        }
-        const now = clock();
-        const current = await this.current();
-        if (current) {
-          if (current.name !== lastFile || current.size !== lastSize) {
-            if (current.size !== lastSize) lastActivity = now;
-            if (current.name !== lastFile) {
-              this.status.currentFile = current.name;
-              const since = stampMs(current.name);
-              this.status.currentSince =
-                since === undefined ? undefined : new Date(since).toISOString();
-              if (this.status.state !== 'recording')
-                log.info(`camera ${name}: recording (${this.o.source})`);
-              this.status.state = 'recording';
-              this.changed();
-            }
-            lastFile = current.name;
-            lastSize = current.size;
-          }
-        }
-        countRun(this.counters, 'watchdog');
-        // The status says so as soon as the camera goes quiet, not only when the watchdog acts:
-        // a camera that vanished without closing its connection is not "recording".
-        const quietMs = now - lastActivity;
-        const stalledAfterMs = Math.max(this.o.stallMs / 2, 3000, 4 * this.pollMs);
-        if (this.status.state === 'recording' && quietMs > stalledAfterMs) {
-          this.status.state = 'stalled';
-          this.status.lastError = `no data from the camera for ${Math.round(quietMs / 1000)} s`;
-          log.warn(`camera ${name}: ${this.status.lastError}`);
-          this.changed();
-        } else if (this.status.state === 'stalled' && quietMs <= stalledAfterMs) {
-          this.status.state = 'recording';
-          log.info(`camera ${name}: data flows again`);
-          this.changed();
-        }
-        if (!exit && !killTimer && now - lastActivity > this.o.stallMs) {
-          stopChild(
-            `watchdog: no progress and no output growth for ${Math.round((now - lastActivity) / 1000)} s`,
-          );
-        }
+  /** SIGINT after a third of the grace period, SIGKILL at its end (at once when hurried). */
+  private async escalateStop(run: RunState, child: SpawnedProcess, started: number): Promise<void> {
+    const { clock } = this.o;
+    let signalled = false;
+    while (!run.exit && clock() - started < this.stopGraceMs && !this.o.hurry?.aborted) {
+      await new Promise((r) => setTimeout(r, 100));
+      if (!run.exit && !signalled && clock() - started >= this.stopGraceMs / 3) {
+        signalled = true;
+        child.kill('SIGINT');
       }
-    } finally {
-      stop.removeEventListener('abort', onStop);
     }
+    if (!run.exit) {
+      this.o.log.warn(
+        `camera ${this.o.name}: ffmpeg did not stop within ${this.stopGraceMs / 1000} s; killing it`,
+      );
+      child.kill('SIGKILL');
+    }
+  }
+
+  /** One poll: wait for exit or the poll interval, hand closed segments on, run the watchdog. */
+  private async watchOnce(run: RunState, child: SpawnedProcess): Promise<void> {
+    await Promise.race([child.exited, new Promise((r) => setTimeout(r, this.pollMs))]);
+    await this.pollList(run);
+    const now = this.o.clock();
+    await this.trackCurrentFile(run, now);
+    countRun(this.counters, 'watchdog');
+    this.updateStalled(now - run.lastActivity);
+    if (!run.exit && !run.stopping && now - run.lastActivity > this.o.stallMs) {
+      this.stopChild(
+        run,
+        child,
+        `watchdog: no progress and no output growth for ${Math.round((now - run.lastActivity) / 1000)} s`,
+      );
+    }
+  }
+
+  /**
+   * One failed poll (an unreadable list, a staging folder gone for a moment) is logged and tried
+   * again at the next one: leaving the watch loop would lose track of a running ffmpeg.
+   */
+  private async pollList(run: RunState): Promise<void> {
+    try {
+      await this.drain(run.tail, run.entries);
+      countRun(this.counters, 'poll');
+    } catch (error) {
+      countRun(this.counters, 'poll', error);
+      this.o.log.error(
+        `camera ${this.o.name}: reading the segment list failed: ${errorMessage(error)}`,
+      );
+    }
+  }
+
+  /** A growing or new staged file is activity; a new one is the status's current file. */
+  private async trackCurrentFile(run: RunState, now: number): Promise<void> {
+    const current = await this.current();
+    if (!current || (current.name === run.lastFile && current.size === run.lastSize)) return;
+    if (current.size !== run.lastSize) run.lastActivity = now;
+    if (current.name !== run.lastFile) {
+      this.status.currentFile = current.name;
+      const since = stampMs(current.name);
+      this.status.currentSince = since === undefined ? undefined : new Date(since).toISOString();
+      if (this.status.state !== 'recording')
+        this.o.log.info(`camera ${this.o.name}: recording (${this.o.source})`);
+      this.status.state = 'recording';
+      this.changed();
+    }
+    run.lastFile = current.name;
+    run.lastSize = current.size;
+  }
+
+  /**
+   * The status says so as soon as the camera goes quiet, not only when the watchdog acts: a
+   * camera that vanished without closing its connection is not "recording".
+   */
+  private updateStalled(quietMs: number): void {
+    const stalledAfterMs = Math.max(this.o.stallMs / 2, 3000, 4 * this.pollMs);
+    if (this.status.state === 'recording' && quietMs > stalledAfterMs) {
+      this.status.state = 'stalled';
+      this.status.lastError = `no data from the camera for ${Math.round(quietMs / 1000)} s`;
+      this.o.log.warn(`camera ${this.o.name}: ${this.status.lastError}`);
+      this.changed();
+    } else if (this.status.state === 'stalled' && quietMs <= stalledAfterMs) {
+      this.status.state = 'recording';
+      this.o.log.info(`camera ${this.o.name}: data flows again`);
+      this.changed();
+    }
+  }
+
+  /** After exit: the list's last lines, the moves in flight, then any leftovers; the cause. */
+  private async finishRun(run: RunState, child: SpawnedProcess): Promise<string> {
     const exitInfo = await child.exited;
-    await this.drain(tail, entries).catch((error: unknown) =>
-      log.error(`camera ${name}: reading the segment list failed: ${errorMessage(error)}`),
+    await this.drain(run.tail, run.entries).catch((error: unknown) =>
+      this.o.log.error(
+        `camera ${this.o.name}: reading the segment list failed: ${errorMessage(error)}`,
+      ),
     );
     await this.queue;
     // Whatever the list never reported (ffmpeg killed, crashed) is a leftover: recover it now, so
     // the next run starts with an empty staging folder and never reuses a name.
     await this.recoverLeftovers('ffmpeg exit');
-    await fsp.rm(listFile, { force: true }).catch(() => undefined);
+    await fsp.rm(run.listFile, { force: true }).catch(() => undefined);
     this.status.pid = undefined;
-    return cause ?? describeExit(exitInfo, stderrTail.at(-1));
+    return run.cause ?? describeExit(exitInfo, run.stderrTail.at(-1));
+  }
+}
+
+/** What one ffmpeg run has seen so far: read by the watchdog, the stop path and the exit step. */
+class RunState {
+  readonly tail: ListTail;
+  readonly entries: SegmentEntry[] = [];
+  /** The last few stderr lines: the last one explains an exit. */
+  readonly stderrTail: string[] = [];
+  /** Last progress or file growth (clock ms): the watchdog's measure of a live camera. */
+  lastActivity: number;
+  lastOutTime = -1;
+  lastSize = -1;
+  lastFile: string | undefined;
+  exit: ExitInfo | undefined;
+  /** Why we asked ffmpeg to end (stop or watchdog); undefined when it ended by itself. */
+  cause: string | undefined;
+  /** Set once a stop was requested, so the grace period and escalation run only once. */
+  stopping = false;
+  private readonly parse = progressParser();
+
+  constructor(
+    readonly listFile: string,
+    now: number,
+  ) {
+    this.tail = new ListTail(listFile);
+    this.lastActivity = now;
+  }
+
+  /** A progress block whose out_time moved on is activity. */
+  noteProgress(line: string, now: number): void {
+    const block = this.parse(line);
+    if (block?.outTimeUs !== undefined && block.outTimeUs > this.lastOutTime) {
+      this.lastOutTime = block.outTimeUs;
+      this.lastActivity = now;
+    }
+  }
+
+  /** Keeps the last five meaningful stderr lines; returns the line without its context prefix. */
+  noteStderr(line: string): string | undefined {
+    const text = line.replace(/^\[[^\]]* @ 0x[0-9a-f]+\]\s*/i, '').trim();
+    if (!text) return undefined;
+    this.stderrTail.push(text);
+    if (this.stderrTail.length > 5) this.stderrTail.shift();
+    return text;
   }
 }
