@@ -47,6 +47,86 @@ export function reclaimTarget(t: StorageThresholds): number {
   return Math.max(t.warnPercent, t.blockPercent - 5);
 }
 
+/** What one check sees: the disk, the configured limits, and when the warning was last logged. */
+export interface StorageCheckInput {
+  usage: DiskUsage;
+  thresholds: StorageThresholds;
+  now: Date;
+  /** Footage newer than this many seconds is never removed to make room. */
+  protectSeconds: number;
+  /** Clock ms of the last logged warn-level message, and how often it may repeat. */
+  lastWarnMs: number;
+  repeatMs: number;
+}
+
+/**
+ * What a check decides, before anything is touched. Only 'reclaim' removes footage, and only at
+ * or above the block line; it carries exactly the bytes that reach the target and the protection
+ * window, so the one place that deletes cannot ask for more.
+ */
+export type StorageDecision =
+  | { kind: 'ok' }
+  | { kind: 'warn'; message: string; logNow: boolean }
+  | {
+      kind: 'reclaim';
+      targetPercent: number;
+      bytesToFree: number;
+      protectNewerThan: Date;
+      announce: string;
+    };
+
+/** The decision of one storage check (pure: no disk, no clock, no log). */
+export function decideStorage(input: StorageCheckInput): StorageDecision {
+  const { usage, thresholds: t, now } = input;
+  if (usage.usedPercent < t.warnPercent) return { kind: 'ok' };
+  if (usage.usedPercent < t.blockPercent) {
+    const message = `disk ${usage.usedPercent}% full (${formatBytes(usage.availBytes)} free), warning at ${t.warnPercent}%; old footage is removed at ${t.blockPercent}%`;
+    return { kind: 'warn', message, logNow: now.getTime() - input.lastWarnMs >= input.repeatMs };
+  }
+  const targetPercent = reclaimTarget(t);
+  const bytesToFree = bytesToReach(usage, targetPercent);
+  return {
+    kind: 'reclaim',
+    targetPercent,
+    bytesToFree,
+    protectNewerThan: new Date(now.getTime() - input.protectSeconds * 1000),
+    announce: `storage: disk ${usage.usedPercent}% full (limit ${t.blockPercent}%): removing the oldest footage to free ${formatBytes(bytesToFree)} (target ${targetPercent}%)`,
+  };
+}
+
+/** How a reclaim ended, for the status and the one log line that says so. */
+export interface ReclaimOutcome {
+  state: 'reclaimed' | 'full';
+  message: string;
+  level: 'warn' | 'error';
+  line: string;
+}
+
+/**
+ * Still at the block line after a reclaim is 'full', logged as an error on every check (nothing
+ * more may be removed; the user must act). A reclaim that failed or fell short but got below the
+ * line is 'reclaimed' with a warning that the target was missed.
+ */
+export function reclaimOutcome(
+  after: DiskUsage,
+  report: ReclaimReport | undefined,
+  t: StorageThresholds,
+  targetPercent: number,
+): ReclaimOutcome {
+  const freed = formatBytes(report?.freedBytes ?? 0);
+  const reclaimed = `freed ${freed}`;
+  if (after.usedPercent >= t.blockPercent) {
+    const message = `disk still ${after.usedPercent}% full (${formatBytes(after.availBytes)} free) after removing ${freed}: no more old footage may be removed; recording continues and the newest footage is kept — free space or lower retention NOW`;
+    return { state: 'full', message, level: 'error', line: `storage: ${message}` };
+  }
+  if (report === undefined || report.shortfall) {
+    const line = `storage: freed ${freed}, now ${after.usedPercent}% (short of the ${targetPercent}% target)`;
+    return { state: 'reclaimed', message: reclaimed, level: 'warn', line };
+  }
+  const line = `storage: freed ${freed}; disk now ${after.usedPercent}% full`;
+  return { state: 'reclaimed', message: reclaimed, level: 'warn', line };
+}
+
 export type StorageState = 'ok' | 'warn' | 'reclaimed' | 'full' | 'unknown';
 
 export interface StorageStatus {
@@ -101,43 +181,54 @@ export class StorageGuard {
     return diskUsage(await this.o.statfs(this.o.root));
   }
 
+  /** One check: read the disk, decide (pure), then warn or reclaim as decided. */
   private async evaluate(): Promise<StorageStatus> {
-    const { log, thresholds: t, clock } = this.o;
-    const now = clock();
+    const now = this.o.clock();
     let usage: DiskUsage;
     try {
       usage = await this.usage();
     } catch (error) {
-      log.error(`storage: cannot read free space of ${this.o.root}: ${errorMessage(error)}`);
+      this.o.log.error(`storage: cannot read free space of ${this.o.root}: ${errorMessage(error)}`);
       return { state: 'unknown', message: errorMessage(error), checkedAt: now.toISOString() };
     }
-    const base = {
-      usedPercent: usage.usedPercent,
-      availBytes: usage.availBytes,
-      checkedAt: now.toISOString(),
-    };
-    if (usage.usedPercent < t.warnPercent) return { state: 'ok', ...base };
-    if (usage.usedPercent < t.blockPercent) {
-      const message = `disk ${usage.usedPercent}% full (${formatBytes(usage.availBytes)} free), warning at ${t.warnPercent}%; old footage is removed at ${t.blockPercent}%`;
-      if (now.getTime() - this.lastWarnMs >= (this.o.repeatMs ?? 10 * 60_000)) {
-        log.warn(`storage: ${message}`);
+    // One set of thresholds for the whole check, even if a reload changes them meanwhile.
+    const thresholds = this.o.thresholds;
+    const decision = decideStorage({
+      usage,
+      thresholds,
+      now,
+      protectSeconds: this.o.protectSeconds,
+      lastWarnMs: this.lastWarnMs,
+      repeatMs: this.o.repeatMs ?? 10 * 60_000,
+    });
+    if (decision.kind === 'ok') return { state: 'ok', ...figures(usage, now) };
+    if (decision.kind === 'warn') {
+      if (decision.logNow) {
+        this.o.log.warn(`storage: ${decision.message}`);
         this.lastWarnMs = now.getTime();
       }
-      return { state: 'warn', message, ...base };
+      return { state: 'warn', message: decision.message, ...figures(usage, now) };
     }
-    const target = reclaimTarget(t);
-    const bytesToFree = bytesToReach(usage, target);
-    log.warn(
-      `storage: disk ${usage.usedPercent}% full (limit ${t.blockPercent}%): removing the oldest footage to free ${formatBytes(bytesToFree)} (target ${target}%)`,
-    );
+    return this.reclaim(decision, thresholds, usage, now);
+  }
+
+  /** Asks retention to free what was decided, then reads the disk again to tell how it went. */
+  private async reclaim(
+    decision: Extract<StorageDecision, { kind: 'reclaim' }>,
+    thresholds: StorageThresholds,
+    usage: DiskUsage,
+    now: Date,
+  ): Promise<StorageStatus> {
+    const { log } = this.o;
+    log.warn(decision.announce);
     let report: ReclaimReport | undefined;
     try {
       report = await this.o.reclaim({
         root: this.o.root,
         outputRoot: this.o.outputRoot,
         trashRoot: this.o.trashRoot,
-        bytesToFree,
-        protectNewerThan: new Date(now.getTime() - this.o.protectSeconds * 1000),
+        bytesToFree: decision.bytesToFree,
+        protectNewerThan: decision.protectNewerThan,
         now,
         log,
       });
@@ -152,29 +243,21 @@ export class StorageGuard {
     } catch {
       // Keep the pre-reclaim figure; the next check reads it again.
     }
-    const afterBase = {
-      usedPercent: after.usedPercent,
-      availBytes: after.availBytes,
-      checkedAt: now.toISOString(),
-    };
-    if (after.usedPercent >= t.blockPercent || report === undefined || report.shortfall) {
-      const message = `disk still ${after.usedPercent}% full (${formatBytes(after.availBytes)} free) after removing ${formatBytes(report?.freedBytes ?? 0)}: no more old footage may be removed; recording continues and the newest footage is kept — free space or lower retention NOW`;
-      if (after.usedPercent >= t.blockPercent) {
-        log.error(`storage: ${message}`);
-        return { state: 'full', message, ...afterBase };
-      }
-      log.warn(
-        `storage: freed ${formatBytes(report?.freedBytes ?? 0)}, now ${after.usedPercent}% (short of the ${target}% target)`,
-      );
-      return {
-        state: 'reclaimed',
-        message: `freed ${formatBytes(report?.freedBytes ?? 0)}`,
-        ...afterBase,
-      };
-    }
-    log.warn(
-      `storage: freed ${formatBytes(report.freedBytes)}; disk now ${after.usedPercent}% full`,
-    );
-    return { state: 'reclaimed', message: `freed ${formatBytes(report.freedBytes)}`, ...afterBase };
+    const outcome = reclaimOutcome(after, report, thresholds, decision.targetPercent);
+    if (outcome.level === 'error') log.error(outcome.line);
+    else log.warn(outcome.line);
+    return { state: outcome.state, message: outcome.message, ...figures(after, now) };
   }
+}
+
+/** The disk figures every status after a successful read carries. */
+function figures(
+  usage: DiskUsage,
+  now: Date,
+): Pick<StorageStatus, 'usedPercent' | 'availBytes' | 'checkedAt'> {
+  return {
+    usedPercent: usage.usedPercent,
+    availBytes: usage.availBytes,
+    checkedAt: now.toISOString(),
+  };
 }
