@@ -108,6 +108,8 @@ export class Recorder {
   private unsetClockOffset: number | undefined;
   private clockShiftMs: number | undefined;
   private clockUnsetLogged = false;
+  /** The reload in progress (or the last one): reloads never overlap, and stop waits for it. */
+  private reloading: Promise<void> = Promise.resolve();
 
   constructor(
     private config: RecordConfig,
@@ -249,33 +251,51 @@ export class Recorder {
     return profile;
   }
 
+  /** Starts one camera's supervisor, stopped with `parent` or alone (reload, failed start-up). */
   private async start(
     camera: CameraConfig,
     lock: CameraLock,
     parent: AbortSignal,
     hurry?: AbortSignal,
   ): Promise<void> {
-    const { io, config } = this;
     const profile = await this.profileFor(camera);
-    const stagingDir = stagingDirOf(config.root, camera.name);
+    const stagingDir = stagingDirOf(this.config.root, camera.name);
     const controller = new AbortController();
     const onParent = (): void => controller.abort(parent.reason);
     parent.addEventListener('abort', onParent, { once: true });
-    const buildArgs = (listFile: string): string[] => {
-      const args = buildRecordArgs(camera, profile, { stagingDir, listFile }, io.caps);
-      // The command as run, except an RTSP password (logs end up in bug reports).
-      const shown =
-        camera.source.kind === 'rtsp'
-          ? args.map((a) => (a === camera.source.input ? describeSource(camera.source) : a))
-          : args;
-      io.log.verbose(`camera ${camera.name}: ${formatCommand(io.ffmpegPath, shown)}`);
-      return args;
-    };
-    const supervisor = new CameraSupervisor({
+    const supervisor = this.supervisorFor(camera, profile, stagingDir, hurry);
+    const done = supervisor
+      .run(controller.signal)
+      .catch((error: unknown) =>
+        this.io.log.error(`camera ${camera.name}: supervisor failed: ${errorMessage(error)}`),
+      )
+      .finally(() => parent.removeEventListener('abort', onParent));
+    this.running.set(camera.name, {
+      camera,
+      key: JSON.stringify(camera),
+      supervisor,
+      controller,
+      done,
+      lock,
+    });
+    this.io.log.info(
+      `camera ${camera.name}: ${describeSource(camera.source)}, ${camera.mode}${profile ? ` (${profile.encoder} ${profile.codec})` : ''}, ${camera.segmentSeconds} s segments`,
+    );
+  }
+
+  /** The camera's supervisor, wired to the shared mover, counters, status and notifications. */
+  private supervisorFor(
+    camera: CameraConfig,
+    profile: EncodingProfile | undefined,
+    stagingDir: string,
+    hurry: AbortSignal | undefined,
+  ): CameraSupervisor {
+    const { io, config } = this;
+    return new CameraSupervisor({
       name: camera.name,
       source: describeSource(camera.source),
       stagingDir,
-      buildArgs,
+      buildArgs: (listFile) => recordArgs(io, camera, profile, { stagingDir, listFile }),
       spawn: io.spawn,
       sink: this.mover,
       log: io.log,
@@ -295,23 +315,6 @@ export class Recorder {
       ...(io.reapOrphans ? { reapOrphans: io.reapOrphans } : {}),
       ...(hurry ? { hurry } : {}),
     });
-    const done = supervisor
-      .run(controller.signal)
-      .catch((error: unknown) =>
-        io.log.error(`camera ${camera.name}: supervisor failed: ${errorMessage(error)}`),
-      )
-      .finally(() => parent.removeEventListener('abort', onParent));
-    this.running.set(camera.name, {
-      camera,
-      key: JSON.stringify(camera),
-      supervisor,
-      controller,
-      done,
-      lock,
-    });
-    io.log.info(
-      `camera ${camera.name}: ${describeSource(camera.source)}, ${camera.mode}${profile ? ` (${profile.encoder} ${profile.codec})` : ''}, ${camera.segmentSeconds} s segments`,
-    );
   }
 
   private async stopCamera(name: string): Promise<void> {
@@ -427,12 +430,41 @@ export class Recorder {
     return this.statusWrite;
   }
 
-  /** Locks every camera first (all or nothing), then starts them; resolves after a clean stop. */
+  /**
+   * Records until `control.stop`: every camera locked and started (all or nothing), the periodic
+   * paths running, reloads applied one at a time; then a stop that leaves every segment in the
+   * tree or says which are still in staging.
+   */
   async run(control: RecorderControl): Promise<void> {
     const { io, config } = this;
     await fsp.mkdir(path.join(config.root, STAGING_DIR_NAME), { recursive: true });
     // Before any camera starts: its start-up recovery may meet segments of an unset clock.
     this.loadUnsetClock();
+    await this.startAll(control);
+    io.log.info(
+      `recording ${config.cameras.length} camera${config.cameras.length === 1 ? '' : 's'} into ${config.root} (segment names and folders in UTC); Ctrl+C or SIGTERM stops after closing the current segments`,
+    );
+    const tasks = this.periodicTasks();
+    this.watchClock();
+    // The first storage check and status file before any timer: a full disk is known at once.
+    await tasks.storage.runNow();
+    await this.flushStatus();
+    for (const t of tasks.all) t.start();
+    const unsubscribe = control.onReload?.(() => this.queueReload(control));
+    await untilAborted(control.stop);
+    this.state = 'stopping';
+    await this.flushStatus();
+    io.log.info('stopping: closing the current segments and moving them into the tree…');
+    unsubscribe?.();
+    await this.reloading;
+    await Promise.all([...this.running.values()].map((r) => r.done));
+    await Promise.all(tasks.all.map((t) => t.stop()));
+    await this.finishStop();
+  }
+
+  /** Locks every camera, then starts them; on any failure stops those started and unlocks all. */
+  private async startAll(control: RecorderControl): Promise<void> {
+    const { io, config } = this;
     const locks: CameraLock[] = [];
     try {
       for (const camera of config.cameras) {
@@ -448,13 +480,20 @@ export class Recorder {
       for (const lock of locks) await lock.release();
       throw error;
     }
-    io.log.info(
-      `recording ${config.cameras.length} camera${config.cameras.length === 1 ? '' : 's'} into ${config.root} (segment names and folders in UTC); Ctrl+C or SIGTERM stops after closing the current segments`,
-    );
+  }
 
-    const every = config.intervals;
-    // Every periodic path: one run at a time, a failure logged and retried at the next tick.
-    const tasks = [
+  /** Every periodic path: one run at a time, a failure logged and retried at the next tick. */
+  private periodicTasks(): { storage: Periodic; all: Periodic[] } {
+    const { io } = this;
+    const every = this.config.intervals;
+    const storage = new Periodic(
+      'storage',
+      every.storageMs,
+      () => this.checkStorage(),
+      io.log,
+      this.counters,
+    );
+    const all = [
       // Rewritten every few seconds even when idle: updatedAt tells readers the recorder is alive.
       new Periodic('status', every.statusMs, () => this.flushStatus(), io.log, this.counters),
       new Periodic(
@@ -464,34 +503,26 @@ export class Recorder {
         io.log,
         this.counters,
       ),
-      new Periodic('storage', every.storageMs, () => this.checkStorage(), io.log, this.counters),
+      storage,
       new Periodic('heldRetry', every.heldRetryMs, () => this.retryHeld(), io.log, this.counters),
     ];
-    this.watchClock();
-    await tasks[2]?.runNow();
-    await this.flushStatus();
-    for (const t of tasks) t.start();
+    return { storage, all };
+  }
 
-    let reloading: Promise<void> = Promise.resolve();
-    const unsubscribe = control.onReload?.(() => {
-      // A failed reload (a lock that cannot be released, a start that throws) is logged; it must
-      // not become an unhandled rejection that ends the process with the other cameras running.
-      reloading = reloading
-        .then(() => this.reload(control))
-        .catch((error: unknown) => io.log.error(`reload failed: ${errorMessage(error)}`));
-    });
+  /**
+   * Reloads run one after another. A failed reload (a lock that cannot be released, a start that
+   * throws) is logged; it must not become an unhandled rejection that ends the process with the
+   * other cameras running.
+   */
+  private queueReload(control: RecorderControl): void {
+    this.reloading = this.reloading
+      .then(() => this.reload(control))
+      .catch((error: unknown) => this.io.log.error(`reload failed: ${errorMessage(error)}`));
+  }
 
-    await new Promise<void>((resolve) => {
-      if (control.stop.aborted) return resolve();
-      control.stop.addEventListener('abort', () => resolve(), { once: true });
-    });
-    this.state = 'stopping';
-    await this.flushStatus();
-    io.log.info('stopping: closing the current segments and moving them into the tree…');
-    unsubscribe?.();
-    await reloading;
-    await Promise.all([...this.running.values()].map((r) => r.done));
-    await Promise.all(tasks.map((t) => t.stop()));
+  /** After every camera stopped: a last try for held segments, the final status, the last line. */
+  private async finishStop(): Promise<void> {
+    const { io } = this;
     // One last try for held segments (a probe that failed once, a clock set meanwhile).
     await this.retryHeld().catch((error: unknown) =>
       io.log.error(`staging: retrying held segments failed: ${errorMessage(error)}`),
@@ -570,4 +601,28 @@ export class Recorder {
       `reload: ${stopped} camera(s) stopped, ${started} started, ${this.running.size} recording`,
     );
   }
+}
+
+/** Resolves once `signal` aborts (at once when it already has). */
+function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/** The ffmpeg arguments of one run, logged as run except an RTSP password (logs end up in bug reports). */
+function recordArgs(
+  io: RecorderIo,
+  camera: CameraConfig,
+  profile: EncodingProfile | undefined,
+  paths: { stagingDir: string; listFile: string },
+): string[] {
+  const args = buildRecordArgs(camera, profile, paths, io.caps);
+  const shown =
+    camera.source.kind === 'rtsp'
+      ? args.map((a) => (a === camera.source.input ? describeSource(camera.source) : a))
+      : args;
+  io.log.verbose(`camera ${camera.name}: ${formatCommand(io.ffmpegPath, shown)}`);
+  return args;
 }
