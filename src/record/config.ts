@@ -323,13 +323,7 @@ export function recordSettings(data: Record<string, unknown>): Record<string, un
 function seconds(v: unknown, where: string, fallback: number): number {
   if (v === undefined) return fallback;
   if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'string') {
-    try {
-      return parseDuration(v, where);
-    } catch (error) {
-      throw new ConfigError((error as Error).message);
-    }
-  }
+  if (typeof v === 'string') return asConfigError(() => parseDuration(v, where));
   throw new ConfigError(`${where}: expected a duration like 30m or 10s, got ${JSON.stringify(v)}`);
 }
 
@@ -357,53 +351,10 @@ export function toCameraConfig(
   defaults: CameraDefaults,
   where: string,
 ): CameraConfig {
-  const raw: RawEntry = Object.fromEntries(
-    Object.entries(entry).map(([k, v]) => [camelCase(k), v]),
-  );
-  for (const key of Object.keys(raw)) {
-    if (!CAMERA_KEYS.has(key))
-      throw new ConfigError(
-        `${where}: unknown option '${key}' (known: ${[...CAMERA_KEYS].join(', ')})`,
-      );
-  }
-  const name = raw.name;
-  if (typeof name !== 'string') throw new ConfigError(`${where}: every camera needs a name`);
-  const at = `${where} (${name})`;
-  try {
-    checkName(name, at);
-  } catch (error) {
-    throw new ConfigError((error as Error).message);
-  }
-  if (typeof raw.source !== 'string')
-    throw new ConfigError(`${at}: 'source' is required (rtsp://…, /dev/video*, lavfi:…)`);
-  let source: CameraSource;
-  try {
-    source = parseSource(raw.source, at);
-  } catch (error) {
-    throw new ConfigError((error as Error).message);
-  }
-  const inputFormat = optString(raw.inputFormat, `${at} inputFormat`);
-  const size = optString(raw.size, `${at} size`);
-  if (size !== undefined && !/^\d+x\d+$/.test(size))
-    throw new ConfigError(`${at} size: use WIDTHxHEIGHT, e.g. 1280x720, got '${size}'`);
-  const frameRate = raw.frameRate;
-  if (
-    frameRate !== undefined &&
-    (typeof frameRate !== 'number' || !(frameRate > 0) || frameRate > 240)
-  ) {
-    throw new ConfigError(
-      `${at} frameRate: expected a number of frames per second (0-240], got ${JSON.stringify(frameRate)}`,
-    );
-  }
-  const quality = raw.quality;
-  if (
-    quality !== undefined &&
-    (typeof quality !== 'number' || !Number.isInteger(quality) || quality < 0 || quality > 63)
-  ) {
-    throw new ConfigError(
-      `${at} quality: expected a whole number 0-63, got ${JSON.stringify(quality)}`,
-    );
-  }
+  const raw = cameraEntry(entry, where);
+  const { name, at, source } = cameraIdentity(raw, where);
+  const { inputFormat, size, frameRate } = captureSettings(raw, at);
+  const quality = qualityOf(raw.quality, at);
   const camera: CameraConfig = {
     name,
     source,
@@ -418,12 +369,12 @@ export function toCameraConfig(
     audio: choice(raw.audio, AUDIO_MODES, `${at} audio`, source.kind === 'lavfi' ? 'none' : 'aac'),
     inputFormat,
     size,
-    frameRate: frameRate as number | undefined,
+    frameRate,
     rtspTransport: choice(raw.rtspTransport, ['tcp', 'udp'] as const, `${at} rtspTransport`, 'tcp'),
     rtspTimeoutSeconds: seconds(raw.rtspTimeout, `${at} rtspTimeout`, DEFAULT_RTSP_TIMEOUT_SECONDS),
     encoder: choice(raw.encoder, ENCODER_CHOICES, `${at} encoder`, 'software'),
     codec: choice(raw.codec, CODECS, `${at} codec`, 'h264'),
-    quality: quality as number | undefined,
+    quality,
     preset: optString(raw.preset, `${at} preset`),
     keyframeSeconds: seconds(
       raw.keyframeInterval,
@@ -433,6 +384,78 @@ export function toCameraConfig(
   };
   checkCamera(camera, at);
   return camera;
+}
+
+/** The entry with camelCase keys; an unknown key is an error (a typo must not be ignored). */
+function cameraEntry(entry: RawEntry, where: string): RawEntry {
+  const raw: RawEntry = Object.fromEntries(
+    Object.entries(entry).map(([k, v]) => [camelCase(k), v]),
+  );
+  for (const key of Object.keys(raw)) {
+    if (!CAMERA_KEYS.has(key))
+      throw new ConfigError(
+        `${where}: unknown option '${key}' (known: ${[...CAMERA_KEYS].join(', ')})`,
+      );
+  }
+  return raw;
+}
+
+/** Runs a parser that throws UsageError (shared with the flags) and reports a ConfigError instead. */
+function asConfigError<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
+/** Name and source, required: every later message names the camera (`at`). */
+function cameraIdentity(
+  raw: RawEntry,
+  where: string,
+): { name: string; at: string; source: CameraSource } {
+  const name = raw.name;
+  if (typeof name !== 'string') throw new ConfigError(`${where}: every camera needs a name`);
+  const at = `${where} (${name})`;
+  asConfigError(() => checkName(name, at));
+  const text = raw.source;
+  if (typeof text !== 'string')
+    throw new ConfigError(`${at}: 'source' is required (rtsp://…, /dev/video*, lavfi:…)`);
+  return { name, at, source: asConfigError(() => parseSource(text, at)) };
+}
+
+/** The V4L2 capture settings (which kinds they apply to is checked with the whole camera). */
+function captureSettings(
+  raw: RawEntry,
+  at: string,
+): { inputFormat: string | undefined; size: string | undefined; frameRate: number | undefined } {
+  const inputFormat = optString(raw.inputFormat, `${at} inputFormat`);
+  const size = optString(raw.size, `${at} size`);
+  if (size !== undefined && !/^\d+x\d+$/.test(size))
+    throw new ConfigError(`${at} size: use WIDTHxHEIGHT, e.g. 1280x720, got '${size}'`);
+  const frameRate = raw.frameRate;
+  if (
+    frameRate !== undefined &&
+    (typeof frameRate !== 'number' || !(frameRate > 0) || frameRate > 240)
+  ) {
+    throw new ConfigError(
+      `${at} frameRate: expected a number of frames per second (0-240], got ${JSON.stringify(frameRate)}`,
+    );
+  }
+  return { inputFormat, size, frameRate };
+}
+
+/** The encoder quality (CRF/CQ scale): a whole number 0-63, or none for the encoder's default. */
+function qualityOf(quality: unknown, at: string): number | undefined {
+  if (
+    quality !== undefined &&
+    (typeof quality !== 'number' || !Number.isInteger(quality) || quality < 0 || quality > 63)
+  ) {
+    throw new ConfigError(
+      `${at} quality: expected a whole number 0-63, got ${JSON.stringify(quality)}`,
+    );
+  }
+  return quality;
 }
 
 function checkCamera(c: CameraConfig, at: string): void {
@@ -511,32 +534,68 @@ export function buildRecordConfig(
     throw new ConfigError(`${file.path}: expected a mapping with a 'cameras' list at the top`);
   const data = file ? recordSettings(file.data as Record<string, unknown>) : {};
   const where = file ? file.path : 'command line';
-  const fileRoot = optString(data.root, `${where} root`);
-  // Same default tree as the archiver, so `record` and `archive` without arguments meet.
-  const rootText = flags.root ?? fileRoot ?? DEFAULT_RECORD_ROOT;
-  // Relative paths in a config file are relative to the file, as users expect of service configs.
-  const base = flags.root
-    ? process.cwd()
-    : file
-      ? path.dirname(path.resolve(file.path))
-      : process.cwd();
-  const root = path.resolve(base, rootText);
-
+  const { root, base } = resolveRoot(file?.path, flags.root, optString(data.root, `${where} root`));
   let segmentSeconds = seconds(data.segmentTime, `${where} segmentTime`, DEFAULT_SEGMENT_SECONDS);
   if (flags.segmentTime !== undefined)
     segmentSeconds = parseDuration(flags.segmentTime, '--segment-time');
+  const cameras = collectCameras(data.cameras, flags.cameras, segmentSeconds, where);
+  checkCameraSet(cameras, env, warnings);
+  const storage = storageThresholds(data.storage, flags, where);
+  const stallSeconds = stallTimeout(data.stallTimeout, flags.stallTimeout, where);
+  warnings.push(...stallWarnings(cameras, stallSeconds));
+  const outputText = flags.output ?? optString(data.output, `${where} output`);
+  const trashText = flags.trashRoot ?? optString(data.trashRoot, `${where} trashRoot`);
+  return {
+    config: {
+      root,
+      outputRoot: outputText ? path.resolve(base, outputText) : path.join(root, OUTPUT_DIR_NAME),
+      trashRoot: trashText ? path.resolve(base, trashText) : path.join(root, TRASH_DIR_NAME),
+      cameras,
+      storage,
+      stallSeconds,
+      intervals: parseIntervals(data.intervals, where),
+    },
+    warnings,
+  };
+}
 
+/**
+ * The recording root, and the folder other relative paths resolve against. Same default tree as
+ * the archiver, so `record` and `archive` without arguments meet. Relative paths in a config file
+ * are relative to the file, as users expect of service configs; a --root flag, to the cwd.
+ */
+function resolveRoot(
+  filePath: string | undefined,
+  flagRoot: string | undefined,
+  fileRoot: string | undefined,
+): { root: string; base: string } {
+  const rootText = flagRoot ?? fileRoot ?? DEFAULT_RECORD_ROOT;
+  const base = flagRoot
+    ? process.cwd()
+    : filePath
+      ? path.dirname(path.resolve(filePath))
+      : process.cwd();
+  return { root: path.resolve(base, rootText), base };
+}
+
+/** The file's cameras, then the --camera flags; none at all is a usage error. */
+function collectCameras(
+  fileCameras: unknown,
+  flagCameras: readonly string[],
+  segmentSeconds: number,
+  where: string,
+): CameraConfig[] {
   const cameras: CameraConfig[] = [];
-  if (data.cameras !== undefined) {
-    if (!Array.isArray(data.cameras)) throw new ConfigError(`${where}: 'cameras' must be a list`);
-    data.cameras.forEach((entry: unknown, i: number) => {
+  if (fileCameras !== undefined) {
+    if (!Array.isArray(fileCameras)) throw new ConfigError(`${where}: 'cameras' must be a list`);
+    fileCameras.forEach((entry: unknown, i: number) => {
       if (!isRecord(entry))
         throw new ConfigError(`${where}: cameras[${i}] must be a mapping with name and source`);
       // A camera's own segmentTime wins over the general one (flag or file).
       cameras.push(toCameraConfig({ ...entry }, { segmentSeconds }, `${where}: cameras[${i}]`));
     });
   }
-  for (const flag of flags.cameras) {
+  for (const flag of flagCameras) {
     const { name, source } = parseCameraFlag(flag);
     const camera = toCameraConfig(
       { name, source: flag.slice(name.length + 1) },
@@ -550,6 +609,15 @@ export function buildRecordConfig(
       'no cameras: add --camera NAME=SOURCE (e.g. --camera demo=lavfi:testsrc2) or a config file with cameras',
     );
   }
+  return cameras;
+}
+
+/** Unique names, devices present, no device recorded twice (a shared URL is only a warning). */
+function checkCameraSet(
+  cameras: readonly CameraConfig[],
+  env: ConfigEnvironment,
+  warnings: string[],
+): void {
   const seen = new Set<string>();
   for (const c of cameras) {
     if (seen.has(c.name))
@@ -576,15 +644,22 @@ export function buildRecordConfig(
       sameDevice.set(c.source.input, c.name);
     }
   }
+}
 
-  const rawStorage = isRecord(data.storage) ? data.storage : {};
-  if (data.storage !== undefined && !isRecord(data.storage))
+/** The file's `storage:` mapping under the flags; the message names where the values came from. */
+function storageThresholds(
+  fileStorage: unknown,
+  flags: FlagInput,
+  where: string,
+): StorageThresholds {
+  const rawStorage = isRecord(fileStorage) ? fileStorage : {};
+  if (fileStorage !== undefined && !isRecord(fileStorage))
     throw new ConfigError(`${where} storage: expected a mapping`);
   for (const key of Object.keys(rawStorage)) {
     if (key !== 'warnPercent' && key !== 'blockPercent')
       throw new ConfigError(`${where} storage: unknown option '${key}'`);
   }
-  const storage = checkThresholds(
+  return checkThresholds(
     {
       warnPercent:
         flags.warnPercent ??
@@ -599,32 +674,25 @@ export function buildRecordConfig(
       ? 'storage (flags)'
       : `${where} storage`,
   );
-  let stallSeconds = seconds(data.stallTimeout, `${where} stallTimeout`, DEFAULT_STALL_SECONDS);
-  if (flags.stallTimeout !== undefined)
-    stallSeconds = parseDuration(flags.stallTimeout, '--stall-timeout');
+}
+
+/** The watchdog's stall timeout (flag over file); below 5 s it would restart healthy cameras. */
+function stallTimeout(fileValue: unknown, flagValue: string | undefined, where: string): number {
+  let stallSeconds = seconds(fileValue, `${where} stallTimeout`, DEFAULT_STALL_SECONDS);
+  if (flagValue !== undefined) stallSeconds = parseDuration(flagValue, '--stall-timeout');
   if (!(stallSeconds >= 5))
     throw new ConfigError(`stall timeout must be at least 5s, got ${stallSeconds}s`);
-  for (const c of cameras) {
-    if (c.source.kind === 'rtsp' && stallSeconds <= c.rtspTimeoutSeconds * 2) {
-      warnings.push(
+  return stallSeconds;
+}
+
+/** RTSP cameras whose own timeout is too close to the watchdog's for ffmpeg to report first. */
+function stallWarnings(cameras: readonly CameraConfig[], stallSeconds: number): string[] {
+  return cameras
+    .filter((c) => c.source.kind === 'rtsp' && stallSeconds <= c.rtspTimeoutSeconds * 2)
+    .map(
+      (c) =>
         `camera '${c.name}': the stall timeout (${stallSeconds}s) is not above twice its RTSP timeout (${c.rtspTimeoutSeconds}s); the watchdog may restart it before ffmpeg reports the stall itself`,
-      );
-    }
-  }
-  const outputText = flags.output ?? optString(data.output, `${where} output`);
-  const trashText = flags.trashRoot ?? optString(data.trashRoot, `${where} trashRoot`);
-  return {
-    config: {
-      root,
-      outputRoot: outputText ? path.resolve(base, outputText) : path.join(root, OUTPUT_DIR_NAME),
-      trashRoot: trashText ? path.resolve(base, trashText) : path.join(root, TRASH_DIR_NAME),
-      cameras,
-      storage,
-      stallSeconds,
-      intervals: parseIntervals(data.intervals, where),
-    },
-    warnings,
-  };
+    );
 }
 
 /** Parses config file text through the one parser every command uses (core/config-file.ts). */
