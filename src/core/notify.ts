@@ -162,140 +162,239 @@ export function createNotifier(
   log: Log,
   options: NotifierOptions = {},
 ): Notifier {
-  const o = { ...NOTIFY_DEFAULTS, ...options };
-  // Nothing we send or log may carry the secret or a URL's password.
-  registerSecret(secret);
-  for (const url of urls) registerUrlSecret(url);
-  const doFetch = options.fetch ?? fetch;
-  const sleep = options.sleep ?? realSleep;
-  const clock = options.clock ?? (() => new Date());
-  const monotonic = options.monotonic ?? (() => performance.now());
-  const random = options.random ?? Math.random;
+  return new WebhookNotifier(urls, secret, log, options);
+}
 
-  const deliver = async (
+/** Where one webhook request goes, and the Basic auth its URL's credentials stand for. */
+interface WebhookTarget {
+  url: string;
+  /** The URL without credentials, for fetch (which refuses URLs that carry them). */
+  target: URL;
+  /** The URL as logs show it. */
+  shown: string;
+  auth: string | undefined;
+}
+
+/** One request's outcome; a failure says why, and whether another try could help. */
+type AttemptOutcome =
+  | { ok: true; status: number }
+  | {
+      ok: false;
+      problem: string;
+      status: number | undefined;
+      retryable: boolean;
+      retryAfter: number | undefined;
+    };
+
+/** What one event's delivery to one URL has met so far: the last problem and HTTP status. */
+interface DeliveryState {
+  event: NotifyEvent;
+  problem: string;
+  status: number | undefined;
+}
+
+function webhookTarget(url: string): WebhookTarget {
+  const target = new URL(url);
+  const auth =
+    target.username || target.password
+      ? `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64')}`
+      : undefined;
+  target.username = '';
+  target.password = '';
+  return { url, target, shown: redactUrl(url), auth };
+}
+
+/**
+ * The webhook notifier: every event to every URL, each delivery a loop of attempts with a
+ * per-attempt timeout, backoff between them, and one deadline for the whole event. Clock, sleep,
+ * fetch and randomness are injectable so tests need no network and no waiting.
+ */
+class WebhookNotifier implements Notifier {
+  private readonly o: Required<
+    Pick<
+      NotifierOptions,
+      'timeoutMs' | 'attempts' | 'backoffMs' | 'maxBackoffMs' | 'totalTimeoutMs'
+    >
+  >;
+  private readonly doFetch: typeof fetch;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly clock: () => Date;
+  private readonly monotonic: () => number;
+  private readonly random: () => number;
+
+  constructor(
+    readonly urls: readonly string[],
+    private readonly secret: string | undefined,
+    private readonly log: Log,
+    options: NotifierOptions,
+  ) {
+    this.o = { ...NOTIFY_DEFAULTS, ...options };
+    // Nothing we send or log may carry the secret or a URL's password.
+    registerSecret(secret);
+    for (const url of urls) registerUrlSecret(url);
+    this.doFetch = options.fetch ?? fetch;
+    this.sleep = options.sleep ?? realSleep;
+    this.clock = options.clock ?? (() => new Date());
+    this.monotonic = options.monotonic ?? (() => performance.now());
+    this.random = options.random ?? Math.random;
+  }
+
+  async notify(event: NotifyEvent): Promise<DeliveryResult[]> {
+    const { urls } = this;
+    if (urls.length === 0) return [];
+    try {
+      const payload = {
+        ...event,
+        source: 'camera-archiver',
+        version: packageVersion(),
+        host: os.hostname(),
+        time: this.clock().toISOString(),
+      };
+      // Events carry error texts (ffmpeg's, with its input URL): redacted like every sink.
+      const body = JSON.stringify(redactDeep(payload));
+      const id = randomUUID();
+      const deadline = this.monotonic() + this.o.totalTimeoutMs;
+      return await Promise.all(urls.map((url) => this.deliver(url, event, body, id, deadline)));
+    } catch (error) {
+      // Belt and braces: a bug here must still not fail the run that wanted to report.
+      this.log.warn(`notification ${event.event} not sent: ${errorMessage(error)}`);
+      return urls.map((url) => ({ url, ok: false, attempts: 0, error: errorMessage(error) }));
+    }
+  }
+
+  /**
+   * Attempts until delivered, a permanent failure, the attempt limit, or the deadline (no attempt
+   * starts after it, and no wait would end past it).
+   */
+  private async deliver(
     url: string,
     event: NotifyEvent,
     body: string,
     id: string,
     deadline: number,
-  ): Promise<DeliveryResult> => {
-    const shown = redactUrl(url);
-    // fetch refuses URLs with credentials: turn them into the Basic auth header they stand for.
-    const target = new URL(url);
-    const auth =
-      target.username || target.password
-        ? `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString('base64')}`
-        : undefined;
-    target.username = '';
-    target.password = '';
-    let problem = 'not attempted';
-    let status: number | undefined;
+  ): Promise<DeliveryResult> {
+    const to = webhookTarget(url);
+    const state: DeliveryState = { event, problem: 'not attempted', status: undefined };
     for (let attempt = 1; ; attempt++) {
-      const left = deadline - monotonic();
-      if (left <= 0) {
-        log.warn(
-          `notification ${event.event} to ${shown} given up after ${attempt - 1} attempt(s): ${problem}`,
+      const left = deadline - this.monotonic();
+      if (left <= 0) return this.giveUp(to, state, 'given up', attempt - 1);
+      const outcome = await this.attempt(to, event, body, id, left);
+      if (outcome.ok) {
+        this.log.verbose(
+          `notification ${event.event} delivered to ${to.shown} (HTTP ${outcome.status})`,
         );
-        return {
-          url,
-          ok: false,
-          attempts: attempt - 1,
-          ...(status ? { status } : {}),
-          error: problem,
-        };
+        return { url, ok: true, attempts: attempt, status: outcome.status };
       }
-      const timestamp = String(Math.floor(clock().getTime() / 1000));
-      const headers: Record<string, string> = {
-        'content-type': 'application/json',
-        'user-agent': `camera-archiver/${packageVersion()}`,
-        [EVENT_HEADER]: event.event,
-        [DELIVERY_HEADER]: id,
-        ...(auth ? { authorization: auth } : {}),
-        ...(secret
-          ? {
-              [TIMESTAMP_HEADER]: timestamp,
-              [SIGNATURE_HEADER]: signPayload(secret, timestamp, body),
-            }
-          : {}),
-      };
-      const controller = new AbortController();
-      const timeout = Math.min(o.timeoutMs, left);
-      const timer = setTimeout(() => controller.abort(), timeout);
-      let retryAfter: number | undefined;
-      let retryable = true;
-      try {
-        const res = await doFetch(target, {
-          method: 'POST',
-          headers,
-          body,
-          signal: controller.signal,
-          redirect: 'manual',
-        });
-        status = res.status;
-        // The answer's body is not needed; reading it frees the connection.
-        await res.arrayBuffer().catch(() => undefined);
-        if (res.ok) {
-          log.verbose(`notification ${event.event} delivered to ${shown} (HTTP ${res.status})`);
-          return { url, ok: true, attempts: attempt, status: res.status };
-        }
-        problem = `HTTP ${res.status}`;
-        if (res.status >= 300 && res.status < 400) {
-          problem += ` redirect to ${redactUrl(res.headers.get('location') ?? '')}: use that URL`;
-          retryable = false;
-        } else retryable = isRetryableStatus(res.status);
-        retryAfter = parseRetryAfter(res.headers.get('retry-after'), clock());
-      } catch (error) {
-        problem = controller.signal.aborted
-          ? `no answer within ${(timeout / 1000).toFixed(1)}s`
-          : errorMessage((error as { cause?: unknown }).cause ?? error);
-      } finally {
-        clearTimeout(timer);
-      }
-      if (!retryable || attempt >= o.attempts) {
-        log.warn(
-          `notification ${event.event} to ${shown} failed after ${attempt} attempt(s): ${problem}`,
-        );
-        return { url, ok: false, attempts: attempt, ...(status ? { status } : {}), error: problem };
-      }
-      const delay = Math.min(
-        o.maxBackoffMs,
-        retryAfter ?? backoffDelay(attempt, o.backoffMs, o.maxBackoffMs, random),
+      state.problem = outcome.problem;
+      // A later attempt without an answer (a timeout) keeps the last HTTP status seen.
+      state.status = outcome.status ?? state.status;
+      if (!outcome.retryable || attempt >= this.o.attempts)
+        return this.giveUp(to, state, 'failed', attempt);
+      const delay = this.retryDelay(attempt, outcome.retryAfter);
+      if (this.monotonic() + delay >= deadline) return this.giveUp(to, state, 'given up', attempt);
+      this.log.debug(
+        `notification ${event.event} to ${to.shown}: ${state.problem}; retrying in ${(delay / 1000).toFixed(1)}s`,
       );
-      if (monotonic() + delay >= deadline) {
-        log.warn(
-          `notification ${event.event} to ${shown} given up after ${attempt} attempt(s): ${problem}`,
-        );
-        return { url, ok: false, attempts: attempt, ...(status ? { status } : {}), error: problem };
-      }
-      log.debug(
-        `notification ${event.event} to ${shown}: ${problem}; retrying in ${(delay / 1000).toFixed(1)}s`,
-      );
-      await sleep(delay);
+      await this.sleep(delay);
     }
-  };
+  }
 
-  return {
-    urls,
-    async notify(event) {
-      if (urls.length === 0) return [];
-      try {
-        const payload = {
-          ...event,
-          source: 'camera-archiver',
-          version: packageVersion(),
-          host: os.hostname(),
-          time: clock().toISOString(),
-        };
-        // Events carry error texts (ffmpeg's, with its input URL): redacted like every sink.
-        const body = JSON.stringify(redactDeep(payload));
-        const id = randomUUID();
-        const deadline = monotonic() + o.totalTimeoutMs;
-        return await Promise.all(urls.map((url) => deliver(url, event, body, id, deadline)));
-      } catch (error) {
-        // Belt and braces: a bug here must still not fail the run that wanted to report.
-        log.warn(`notification ${event.event} not sent: ${errorMessage(error)}`);
-        return urls.map((url) => ({ url, ok: false, attempts: 0, error: errorMessage(error) }));
-      }
-    },
-  };
+  /** Retry-After when the server sent one, else exponential backoff; never above the cap. */
+  private retryDelay(attempt: number, retryAfter: number | undefined): number {
+    return Math.min(
+      this.o.maxBackoffMs,
+      retryAfter ?? backoffDelay(attempt, this.o.backoffMs, this.o.maxBackoffMs, this.random),
+    );
+  }
+
+  /** The warning that says a notification was not delivered, and the result that records it. */
+  private giveUp(
+    to: WebhookTarget,
+    state: DeliveryState,
+    how: 'given up' | 'failed',
+    attempts: number,
+  ): DeliveryResult {
+    this.log.warn(
+      `notification ${state.event.event} to ${to.shown} ${how} after ${attempts} attempt(s): ${state.problem}`,
+    );
+    return {
+      url: to.url,
+      ok: false,
+      attempts,
+      ...(state.status ? { status: state.status } : {}),
+      error: state.problem,
+    };
+  }
+
+  /** One POST, bounded by the attempt timeout and the time left before the deadline. */
+  private async attempt(
+    to: WebhookTarget,
+    event: NotifyEvent,
+    body: string,
+    id: string,
+    left: number,
+  ): Promise<AttemptOutcome> {
+    const headers = this.headers(to, event, body, id);
+    const controller = new AbortController();
+    const timeout = Math.min(this.o.timeoutMs, left);
+    const timer = setTimeout(() => controller.abort(), timeout);
+    try {
+      const res = await this.doFetch(to.target, {
+        method: 'POST',
+        headers,
+        body,
+        signal: controller.signal,
+        redirect: 'manual',
+      });
+      // The answer's body is not needed; reading it frees the connection.
+      await res.arrayBuffer().catch(() => undefined);
+      if (res.ok) return { ok: true, status: res.status };
+      return this.refused(res);
+    } catch (error) {
+      const problem = controller.signal.aborted
+        ? `no answer within ${(timeout / 1000).toFixed(1)}s`
+        : errorMessage((error as { cause?: unknown }).cause ?? error);
+      return { ok: false, problem, status: undefined, retryable: true, retryAfter: undefined };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * A non-2xx answer. A redirect is not followed (fetch runs with redirect: 'manual'): the user
+   * is told the URL to use instead, and it is not retried, as waiting will not change it.
+   */
+  private refused(res: Response): AttemptOutcome {
+    let problem = `HTTP ${res.status}`;
+    let retryable: boolean;
+    if (res.status >= 300 && res.status < 400) {
+      problem += ` redirect to ${redactUrl(res.headers.get('location') ?? '')}: use that URL`;
+      retryable = false;
+    } else retryable = isRetryableStatus(res.status);
+    const retryAfter = parseRetryAfter(res.headers.get('retry-after'), this.clock());
+    return { ok: false, problem, status: res.status, retryable, retryAfter };
+  }
+
+  /** Headers of one attempt; the signature is made fresh each time, with its timestamp. */
+  private headers(
+    to: WebhookTarget,
+    event: NotifyEvent,
+    body: string,
+    id: string,
+  ): Record<string, string> {
+    const timestamp = String(Math.floor(this.clock().getTime() / 1000));
+    return {
+      'content-type': 'application/json',
+      'user-agent': `camera-archiver/${packageVersion()}`,
+      [EVENT_HEADER]: event.event,
+      [DELIVERY_HEADER]: id,
+      ...(to.auth ? { authorization: to.auth } : {}),
+      ...(this.secret
+        ? {
+            [TIMESTAMP_HEADER]: timestamp,
+            [SIGNATURE_HEADER]: signPayload(this.secret, timestamp, body),
+          }
+        : {}),
+    };
+  }
 }
