@@ -551,12 +551,28 @@ export class Recorder {
 
   /** SIGHUP: start new cameras, stop removed ones, restart changed ones; keep the rest recording. */
   private async reload(control: RecorderControl): Promise<void> {
+    const next = await this.reloadedConfig(control);
+    if (!next) return;
+    const { stopped, started } = await this.applyCameras(next.cameras, control);
+    this.config = { ...next, root: this.config.root };
+    this.guard.setThresholds(next.storage);
+    this.markDirty();
+    this.io.log.info(
+      `reload: ${stopped} camera(s) stopped, ${started} started, ${this.running.size} recording`,
+    );
+  }
+
+  /**
+   * The configuration read again, or undefined to keep the running one (no file, or invalid).
+   * The root stays: segments, staging and locks live under it, so moving it needs a restart.
+   */
+  private async reloadedConfig(control: RecorderControl): Promise<RecordConfig | undefined> {
     const { io } = this;
     if (!control.reloadConfig) {
       io.log.warn(
         'reload requested, but cameras came from the command line only: nothing to re-read (use --config for reloadable settings)',
       );
-      return;
+      return undefined;
     }
     let next: RecordConfig;
     try {
@@ -565,16 +581,27 @@ export class Recorder {
       io.log.error(
         `reload: the configuration is invalid, keeping the running one: ${errorMessage(error)}`,
       );
-      return;
+      return undefined;
     }
-    if (control.stop.aborted) return;
+    if (control.stop.aborted) return undefined;
     if (next.root !== this.config.root) {
       io.log.warn(
         `reload: a new root (${next.root}) needs a restart of the recorder; keeping ${this.config.root}`,
       );
       next = { ...next, root: this.config.root };
     }
-    const wanted = new Map(next.cameras.map((c) => [c.name, c]));
+    return next;
+  }
+
+  /**
+   * Stops cameras removed or changed, then starts every wanted camera not running; one that
+   * cannot start is logged and the others go on.
+   */
+  private async applyCameras(
+    cameras: readonly CameraConfig[],
+    control: RecorderControl,
+  ): Promise<{ stopped: number; started: number }> {
+    const wanted = new Map(cameras.map((c) => [c.name, c]));
     let stopped = 0;
     let started = 0;
     for (const [name, r] of [...this.running]) {
@@ -584,22 +611,17 @@ export class Recorder {
         stopped++;
       }
     }
-    for (const c of next.cameras) {
+    for (const c of cameras) {
       if (this.running.has(c.name)) continue;
       try {
-        const lock = await io.lockCamera(stagingDirOf(this.config.root, c.name), c.name);
+        const lock = await this.io.lockCamera(stagingDirOf(this.config.root, c.name), c.name);
         await this.start(c, lock, control.stop, control.hurry);
         started++;
       } catch (error) {
-        io.log.error(`reload: camera ${c.name} not started: ${errorMessage(error)}`);
+        this.io.log.error(`reload: camera ${c.name} not started: ${errorMessage(error)}`);
       }
     }
-    this.config = { ...next, root: this.config.root };
-    this.guard.setThresholds(next.storage);
-    this.markDirty();
-    io.log.info(
-      `reload: ${stopped} camera(s) stopped, ${started} started, ${this.running.size} recording`,
-    );
+    return { stopped, started };
   }
 }
 
