@@ -27,6 +27,7 @@ import {
   parseCameraFlag,
   toCameraConfig,
   type FlagInput,
+  type CameraConfig,
   type RecordConfig,
 } from './config.js';
 import { buildSnapshotArgs } from './ffmpeg-args.js';
@@ -202,25 +203,7 @@ export interface SnapshotOptions {
 
 /** One JPEG from a camera; written under a temporary name first, so OUT is whole or absent. */
 export async function runSnapshot(options: SnapshotOptions, io: CommandIo): Promise<string> {
-  registerUrlSecret(options.camera.slice(options.camera.indexOf('=') + 1));
-  const { name, source } = parseCameraFlag(options.camera);
-  const camera = {
-    ...toCameraConfig(
-      {
-        name,
-        source: options.camera.slice(name.length + 1),
-        mode: source.kind === 'rtsp' ? 'copy' : 'encode',
-      },
-      { segmentSeconds: 60 },
-      `--camera ${name}`,
-    ),
-    source,
-  };
-  if (source.kind === 'v4l2' && !deviceExists(source.input)) {
-    throw new EnvironmentError(
-      `device ${source.input} does not exist (run 'camera-archiver detect' to list cameras)`,
-    );
-  }
+  const camera = snapshotCamera(options.camera);
   const output = path.resolve(options.output);
   if (!/\.jpe?g$/i.test(output))
     throw new UsageError(`snapshot output must end in .jpg, got ${options.output}`);
@@ -233,30 +216,67 @@ export async function runSnapshot(options: SnapshotOptions, io: CommandIo): Prom
   const caps = parseCaps(String(version.stdout));
   const temp = path.join(path.dirname(output), `.${path.basename(output)}.${process.pid}.partial`);
   try {
-    const r = await execa(ffmpeg, buildSnapshotArgs(camera, temp, caps), {
-      reject: false,
-      stdin: 'ignore',
-      env: recorderEnv(io.env),
-      timeout: options.timeoutSeconds * 1000,
-    });
-    const size = await fsp
-      .stat(temp)
-      .then((s) => s.size)
-      .catch(() => 0);
-    if (r.timedOut)
-      throw new EnvironmentError(`camera ${name}: no frame within ${options.timeoutSeconds} s`);
-    if (r.exitCode !== 0 || size === 0) {
-      const why =
-        String(r.stderr).trim().split('\n').slice(-2).join(' / ') ||
-        `ffmpeg exit ${r.exitCode ?? '?'}`;
-      // ffmpeg repeats its input URL in its errors: never print the camera's password.
-      throw new EnvironmentError(redact(`camera ${name}: no frame: ${why}`));
-    }
+    await grabFrame(ffmpeg, buildSnapshotArgs(camera, temp, caps), temp, camera.name, options, io);
     await fsp.rename(temp, output);
   } finally {
     await fsp.rm(temp, { force: true });
   }
   return output;
+}
+
+/** The `--camera NAME=SOURCE` of a snapshot, as a camera config (copy for RTSP, else encode). */
+function snapshotCamera(flag: string): CameraConfig {
+  // Registered before anything can fail: every error below may quote the URL.
+  registerUrlSecret(flag.slice(flag.indexOf('=') + 1));
+  const { name, source } = parseCameraFlag(flag);
+  const camera = {
+    ...toCameraConfig(
+      {
+        name,
+        source: flag.slice(name.length + 1),
+        mode: source.kind === 'rtsp' ? 'copy' : 'encode',
+      },
+      { segmentSeconds: 60 },
+      `--camera ${name}`,
+    ),
+    source,
+  };
+  if (source.kind === 'v4l2' && !deviceExists(source.input)) {
+    throw new EnvironmentError(
+      `device ${source.input} does not exist (run 'camera-archiver detect' to list cameras)`,
+    );
+  }
+  return camera;
+}
+
+/** Runs ffmpeg for one frame into `temp`; a timeout, a failure or an empty file is an error. */
+async function grabFrame(
+  ffmpeg: string,
+  args: string[],
+  temp: string,
+  name: string,
+  options: SnapshotOptions,
+  io: CommandIo,
+): Promise<void> {
+  const r = await execa(ffmpeg, args, {
+    reject: false,
+    stdin: 'ignore',
+    env: recorderEnv(io.env),
+    timeout: options.timeoutSeconds * 1000,
+  });
+  const size = await fsp
+    .stat(temp)
+    .then((s) => s.size)
+    .catch(() => 0);
+  if (r.timedOut)
+    throw new EnvironmentError(`camera ${name}: no frame within ${options.timeoutSeconds} s`);
+  if (r.exitCode !== 0 || size === 0) {
+    const why =
+      String(r.stderr).trim().split('\n').slice(-2).join(' / ') ||
+      `ffmpeg exit ${r.exitCode ?? '?'}`;
+    // ffmpeg repeats its input URL in its errors: never print the camera's password.
+    throw new EnvironmentError(redact(`camera ${name}: no frame: ${why}`));
+  }
 }
 
 function realDetectIo(env: NodeJS.ProcessEnv): DetectIo {
