@@ -69,58 +69,80 @@ const RANGE_INTERVAL =
 
 /** `v4l2-ctl -d DEV --list-formats-ext`: capture formats only (metadata nodes yield none). */
 export function parseFormats(text: string): PixelFormat[] {
-  const formats: PixelFormat[] = [];
-  let format: PixelFormat | undefined;
-  let size: FrameSize | undefined;
-  let capture = true;
-  for (const line of text.split('\n')) {
+  const parser = new FormatListParser();
+  for (const line of text.split('\n')) parser.line(line);
+  return parser.finish();
+}
+
+/**
+ * The listing is nested by indentation only: a Type line opens a section, a format line a
+ * format, a Size line a size, and Interval lines belong to the size above them. The parser keeps
+ * the section, format and size being read.
+ */
+class FormatListParser {
+  private readonly formats: PixelFormat[] = [];
+  private format: PixelFormat | undefined;
+  private size: FrameSize | undefined;
+  private capture = true;
+
+  line(line: string): void {
     const type = /^\s*Type: (.*)$/.exec(line);
     if (type) {
       // Multi-planar capture is still capture; "Video Output" or "Metadata Capture" is not ours.
-      capture = /^Video Capture/.test(type[1]?.trim() ?? '');
-      format = undefined;
-      size = undefined;
-      continue;
+      this.capture = /^Video Capture/.test(type[1]?.trim() ?? '');
+      this.format = undefined;
+      this.size = undefined;
+      return;
     }
-    if (!capture) continue;
+    if (!this.capture) return;
     const f = FORMAT_LINE.exec(line);
-    if (f) {
-      const flags = `${f[4] ?? ''}${f[5] ?? ''}`;
-      format = {
-        index: Number(f[1]),
-        fourcc: f[2] ?? '',
-        description: f[3] ?? '',
-        compressed: flags.includes('compressed'),
-        emulated: flags.includes('emulated'),
-        sizes: [],
-      };
-      formats.push(format);
-      size = undefined;
-      continue;
-    }
-    if (!format) continue;
+    if (f) return this.openFormat(f);
+    if (this.format) this.sizeOrInterval(this.format, line);
+  }
+
+  /** The formats read, each size's frame rates fastest first. */
+  finish(): PixelFormat[] {
+    for (const f of this.formats) for (const s of f.sizes) s.fps.sort((a, b) => b - a);
+    return this.formats;
+  }
+
+  private openFormat(f: RegExpExecArray): void {
+    const flags = `${f[4] ?? ''}${f[5] ?? ''}`;
+    this.format = {
+      index: Number(f[1]),
+      fourcc: f[2] ?? '',
+      description: f[3] ?? '',
+      compressed: flags.includes('compressed'),
+      emulated: flags.includes('emulated'),
+      sizes: [],
+    };
+    this.formats.push(this.format);
+    this.size = undefined;
+  }
+
+  /** A stepwise or continuous range is listed by its largest size and its fastest rate. */
+  private sizeOrInterval(format: PixelFormat, line: string): void {
     const d = DISCRETE_SIZE.exec(line);
     if (d) {
-      size = { width: Number(d[1]), height: Number(d[2]), fps: [] };
-      format.sizes.push(size);
-      continue;
+      this.size = { width: Number(d[1]), height: Number(d[2]), fps: [] };
+      format.sizes.push(this.size);
+      return;
     }
     const r = RANGE_SIZE.exec(line);
     if (r) {
-      size = { width: Number(r[3]), height: Number(r[4]), fps: [], stepwise: true };
-      format.sizes.push(size);
-      continue;
+      this.size = { width: Number(r[3]), height: Number(r[4]), fps: [], stepwise: true };
+      format.sizes.push(this.size);
+      return;
     }
+    if (!this.size) return;
     const i = DISCRETE_INTERVAL.exec(line);
-    if (i && size) {
-      size.fps.push(Number(i[2]));
-      continue;
+    if (i) {
+      this.size.fps.push(Number(i[2]));
+      return;
     }
     const ri = RANGE_INTERVAL.exec(line);
-    if (ri && size) size.fps.push(Number(ri[2]));
+    if (ri) this.size.fps.push(Number(ri[2]));
   }
-  for (const f of formats) for (const s of f.sizes) s.fps.sort((a, b) => b - a);
-  return formats;
 }
 
 /** FourCC → ffmpeg's `-input_format` name (undefined: ffmpeg's v4l2 demuxer has no name for it). */
