@@ -155,7 +155,7 @@ async function cleanup(
   stateDir: string,
   tally: CleanupTally,
 ): Promise<RunOutcome> {
-  const run = startCleanup(opts, io, log, roots, tally);
+  const run = startCleanup({ opts, io, log, roots, tally });
   const planned = await planCleanup(run, rootFacts);
   if (planned.plan.interrupted) return interruptedWhilePlanning(run);
   const { plan } = planned;
@@ -187,19 +187,12 @@ async function cleanup(
 }
 
 function startCleanup(
-  opts: CleanupOptions,
-  io: RunIo,
-  log: AppLogger,
-  roots: CleanupRun['roots'],
-  tally: CleanupTally,
+  parts: Pick<CleanupRun, 'opts' | 'io' | 'log' | 'roots' | 'tally'>,
 ): CleanupRun {
+  const { opts, io, roots } = parts;
   const now = io.clock();
   return {
-    opts,
-    io,
-    log,
-    roots,
-    tally,
+    ...parts,
     now,
     started: Date.now(),
     text: !opts.json && opts.verbosity >= 0,
