@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Log } from '../core/logger.js';
 import { executeRetention } from './execute.js';
 import { scanSkeletons, treeInventory } from './inventory.js';
-import { planRetention, type FsFacts } from './plan.js';
+import { planRetention, type FsFacts, type RetentionPlan } from './plan.js';
 import { fsFacts, readRootFacts } from './storage.js';
 
 export interface ReclaimRequest {
@@ -54,6 +54,24 @@ export async function reclaimSpace(request: ReclaimRequest): Promise<ReclaimRepo
     outputRoot: path.resolve(request.outputRoot),
     trashRoot: path.resolve(request.trashRoot),
   };
+  const plan = await planReclaim(request, roots);
+  if (plan.refusal) {
+    request.log.error(`storage: not removing anything: ${plan.refusal}`);
+    return { freedBytes: 0, removed: [], shortfall: true, refusal: plan.refusal };
+  }
+  if (plan.interrupted) return { freedBytes: 0, removed: [], shortfall: true };
+  return request.dryRun ? listPlanned(plan) : removePlanned(plan, request, roots.trashRoot);
+}
+
+/**
+ * The cleanup's planner with the emergency's settings: delete (trashing on the same disk frees
+ * nothing), no age rule, free exactly `bytesToFree`, never touch footage newer than
+ * `protectNewerThan`.
+ */
+async function planReclaim(
+  request: ReclaimRequest,
+  roots: { root: string; outputRoot: string; trashRoot: string },
+): Promise<RetentionPlan> {
   const rootFacts = await readRootFacts(roots.root, undefined);
   let fs: FsFacts | undefined;
   try {
@@ -62,7 +80,7 @@ export async function reclaimSpace(request: ReclaimRequest): Promise<ReclaimRepo
     fs = undefined;
   }
   const skeletons = await scanSkeletons(roots);
-  const plan = await planRetention(
+  return planRetention(
     treeInventory(roots, skeletons),
     {
       ...roots,
@@ -83,24 +101,29 @@ export async function reclaimSpace(request: ReclaimRequest): Promise<ReclaimRepo
     // Seconds on a million-file tree: only the oldest days it removes from are read.
     { partial: true, signal: request.signal },
   );
-  if (plan.refusal) {
-    request.log.error(`storage: not removing anything: ${plan.refusal}`);
-    return { freedBytes: 0, removed: [], shortfall: true, refusal: plan.refusal };
+}
+
+/** A dry run: what the plan would remove, and how much that frees. */
+async function listPlanned(plan: RetentionPlan): Promise<ReclaimReport> {
+  const removed: RemovedFile[] = [];
+  let freedBytes = 0;
+  for await (const a of plan.actions()) {
+    if (a.kind === 'prune-folder') continue;
+    freedBytes += a.freedBytes;
+    for (const f of a.files) removed.push({ path: f.path, bytes: f.bytes, reason: a.reason });
   }
-  if (plan.interrupted) return { freedBytes: 0, removed: [], shortfall: true };
-  if (request.dryRun) {
-    const removed: RemovedFile[] = [];
-    let freedBytes = 0;
-    for await (const a of plan.actions()) {
-      if (a.kind === 'prune-folder') continue;
-      freedBytes += a.freedBytes;
-      for (const f of a.files) removed.push({ path: f.path, bytes: f.bytes, reason: a.reason });
-    }
-    return { freedBytes, removed, shortfall: plan.shortfall };
-  }
+  return { freedBytes, removed, shortfall: plan.shortfall };
+}
+
+/** Executes exactly the plan, logging each failure; the report lists what is gone. */
+async function removePlanned(
+  plan: RetentionPlan,
+  request: ReclaimRequest,
+  trashRoot: string,
+): Promise<ReclaimReport> {
   const removed: RemovedFile[] = [];
   const report = await executeRetention(plan.actions(), {
-    trashRoot: roots.trashRoot,
+    trashRoot,
     log: request.log,
     signal: request.signal,
     keepOutcomes: false,
