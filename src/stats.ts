@@ -150,8 +150,13 @@ export class StatsAccumulator {
   private readonly cameras = new Map<string, Bucket>();
   private readonly days: ({ date: string; cameras: Record<string, Bucket> } & Bucket)[] = [];
 
+  /** One date's batch, or the next of its sub-batches (a big date comes in several). */
   add(batch: DateBatch): void {
-    const day = { date: batch.date, cameras: {} as Record<string, Bucket>, ...emptyBucket() };
+    const last = this.days[this.days.length - 1];
+    const day =
+      last?.date === batch.date
+        ? last
+        : { date: batch.date, cameras: {} as Record<string, Bucket>, ...emptyBucket() };
     // Sources by camera and second, in the tree or in the trash, to measure what archiving saved.
     const sourceSize = new Map<string, number>();
     const sourceByTime = new Map<number, number[]>();
@@ -209,7 +214,7 @@ export class StatsAccumulator {
     }
     finishSpan(day);
     for (const b of Object.values(day.cameras)) finishSpan(b);
-    if (batch.units.length > 0) this.days.push(day);
+    if (batch.units.length > 0 && day !== last) this.days.push(day);
   }
 
   finish(roots: TreeRoots, fs: FsFacts | undefined, limits: StatsLimits, now: Date): StatsReport {
@@ -331,8 +336,7 @@ export async function collectStats(
 ): Promise<StatsReport> {
   const skeletons = await scanSkeletons(roots);
   const acc = new StatsAccumulator();
-  for await (const batch of dateBatches(roots, skeletons, ['source', 'archive', 'trash']))
-    acc.add(batch);
+  for await (const batch of dateBatches(skeletons, ['source', 'archive', 'trash'])) acc.add(batch);
   let fs: FsFacts | undefined;
   try {
     fs = await fsFacts(roots.root);
