@@ -50,12 +50,18 @@ export interface DateBatch {
   dayEntries: ReadonlyMap<string, number>;
 }
 
+/**
+ * Asked before each date is read; false: the planner does not need it (the date is not read, and
+ * should a batch of it come anyway, the planner ignores it).
+ */
+export type ReadDate = (date: string) => boolean;
+
 export interface RetentionInventory {
   skeletons: Partial<Record<RootKind, Skeleton>>;
   /** Trash units, oldest date first, up to `through` (a date) when given. Called once per pass. */
-  trash(through?: string): AsyncIterable<DateBatch>;
+  trash(through?: string, readDate?: ReadDate): AsyncIterable<DateBatch>;
   /** Sources and archives, oldest date first, up to `through` when given. Called once per pass. */
-  footage(through?: string): AsyncIterable<DateBatch>;
+  footage(through?: string, readDate?: ReadDate): AsyncIterable<DateBatch>;
 }
 
 export type MinFree = { bytes: number } | { percent: number };
@@ -492,12 +498,16 @@ class FingerprintSet {
   private sealed = false;
 
   add(f: FileFacts): void {
+    this.addPrint(fingerprint(f));
+  }
+
+  addPrint(print: number): void {
     if (this.size === this.values.length) {
       const bigger = new Float64Array(this.values.length * 2);
       bigger.set(this.values);
       this.values = bigger;
     }
-    this.values[this.size++] = fingerprint(f);
+    this.values[this.size++] = print;
     this.sealed = false;
   }
 
@@ -589,6 +599,13 @@ class DayBook {
     }
     bump(this.removed, `${a.root}:${unit.relDir}`, a.files.length);
     if (a.kind === 'trash') this.moves(a, unit, 1);
+  }
+
+  /** Every cap candidate of a date (see CapDays), at once. */
+  addDay(day: CapDay): void {
+    for (const [k, v] of day.dayEntries) this.entries.set(k, v);
+    for (const [k, v] of day.removed) bump(this.removed, k, v);
+    for (const [k, v] of day.unmoved) bump(this.moveTargets, k, -v);
   }
 
   /** An age-rule move into the trash became a deletion: its target folder receives nothing. */
@@ -713,6 +730,12 @@ export interface PlanOptions {
    * removes from. `before` and `after` then cover only what was read.
    */
   partial?: boolean | undefined;
+  /**
+   * False: the selection walks every date unit by unit instead of taking whole dates from the
+   * count pass's totals. The same plan either way (the reference test/unit/retention.test.ts
+   * compares the shortcut against); only slower.
+   */
+  wholeDates?: boolean | undefined;
 }
 
 function emptyCounts(): PlanCounts {
@@ -731,7 +754,15 @@ function emptyCounts(): PlanCounts {
   };
 }
 
-function book(counts: PlanCounts, a: RemovalAction, sign: 1 | -1): void {
+function addCounts(to: PlanCounts, delta: PlanCounts): void {
+  for (const key of Object.keys(delta) as (keyof PlanCounts)[]) to[key] += delta[key];
+}
+
+function book(
+  counts: PlanCounts,
+  a: Pick<RemovalAction, 'root' | 'files' | 'bytes' | 'permanent' | 'rule'>,
+  sign: 1 | -1,
+): void {
   counts.removals += sign;
   if (a.root !== 'trash') {
     counts.footageFilesRemoved += sign * a.files.length;
@@ -765,6 +796,92 @@ const STREAMS = [0, 1] as const;
 type Stream = (typeof STREAMS)[number];
 
 /**
+ * What the caps would take from one date of one stream, booked by the count pass: when a cap
+ * needs more than all of it, the selection takes the whole date from here without reading it
+ * again. Only a date whose candidates are plain files on the footage filesystem (one link each)
+ * qualifies; any other date is read and walked unit by unit.
+ */
+interface CapDay {
+  date: string;
+  dayEntries: ReadonlyMap<string, number>;
+  /** Every candidate has one link and lies on the footage filesystem. */
+  simple: boolean;
+  /** Candidates: unprotected units a cap may take (see CapWalk.step). */
+  units: number;
+  /** Bytes taking every candidate frees. */
+  freed: number;
+  /** Change to the after-plan totals, and to the plan's counts, when every candidate is taken. */
+  after: Breakdown;
+  counts: PlanCounts;
+  /** Files removed per day folder (`root:relDir`), and age-rule moves undone per trash folder. */
+  removed: Map<string, number>;
+  unmoved: Map<string, number>;
+  /** Fingerprints of the candidates' files the age rule had not planned already. */
+  prints: number[];
+  /** The last candidate, where the selection's position ends when it takes the date. */
+  lastUnit: Unit | undefined;
+}
+
+function capDay(batch: DateBatch): CapDay {
+  return {
+    date: batch.date,
+    dayEntries: batch.dayEntries,
+    simple: true,
+    units: 0,
+    freed: 0,
+    after: emptyBreakdown(),
+    counts: emptyCounts(),
+    removed: new Map(),
+    unmoved: new Map(),
+    prints: [],
+    lastUnit: undefined,
+  };
+}
+
+/** The count pass's CapDay per stream, in date order. */
+class CapDays {
+  readonly of: [CapDay[], CapDay[]] = [[], []];
+
+  constructor(
+    private readonly settings: RetentionSettings,
+    private readonly fs: FsFacts | undefined,
+    private readonly now: Date,
+  ) {}
+
+  /** Books an unprotected unit (with the age rule's action, if any) as a cap would take it. */
+  note(s: Stream, batch: DateBatch, unit: Unit, age: RemovalAction | undefined): void {
+    if (!capEligible(unit, this.settings, this.now) || age?.permanent) return;
+    const days = this.of[s];
+    let day = days[days.length - 1];
+    if (day?.date !== batch.date) days.push((day = capDay(batch)));
+    const fsDev = this.fs?.dev;
+    for (const f of unit.files)
+      if (f.nlink > 1 || (fsDev !== undefined && f.dev !== fsDev)) day.simple = false;
+    if (!day.simple) return;
+    const bytes = unitBytes(unit);
+    day.units++;
+    day.freed += bytes;
+    book(
+      day.counts,
+      { root: unit.root, files: unit.files, bytes, permanent: true, rule: 'max-size' },
+      1,
+    );
+    if (age) {
+      // The cap deletes what the age rule would have moved: the move is undone.
+      book(day.counts, age, -1);
+      addTo(day.after, 'trash', -bytes);
+      const under = unit.root === 'archive' ? 'output' : 'input';
+      bump(day.unmoved, `trash:${under}/${unit.relDir}`, unit.files.length);
+    } else {
+      addTo(day.after, unit.root, -bytes);
+      bump(day.removed, `${unit.root}:${unit.relDir}`, unit.files.length);
+      for (const f of unit.files) day.prints.push(fingerprint(f));
+    }
+    day.lastUnit = unit;
+  }
+}
+
+/**
  * One planning run: its inputs, the running totals the passes share, and what the replay needs.
  * Each pass is a method; planRetention below strings them together.
  */
@@ -788,28 +905,42 @@ class Planner {
   freeNeed = 0;
   /** Record's storage guard: no count pass, only the oldest days it removes from are read. */
   readonly partial: boolean;
+  /** With a cap: what it would take from each date, so the selection reads few dates again. */
+  readonly capDays: CapDays | undefined;
+  private readonly signal: AbortSignal | undefined;
 
   constructor(
     private readonly inventory: RetentionInventory,
     readonly settings: RetentionSettings,
     readonly fs: FsFacts | undefined,
     readonly now: Date,
-    private readonly signal: AbortSignal | undefined,
-    partial: boolean,
+    options: PlanOptions,
   ) {
+    this.signal = options.signal;
+    const partial = options.partial === true;
     const perUnitRules =
       settings.trashDays > 0 ||
       settings.ageDays > 0 ||
       (settings.cleanOutput && (settings.archiveAgeDays ?? 0) > 0);
     this.partial = partial && !perUnitRules && settings.maxSizeBytes === undefined;
+    const cap =
+      settings.maxSizeBytes !== undefined ||
+      settings.minFree !== undefined ||
+      settings.bytesToFree !== undefined;
+    this.capDays =
+      cap && !this.partial && options.wholeDates !== false
+        ? new CapDays(settings, fs, now)
+        : undefined;
   }
 
   aborted(): boolean {
     return this.signal?.aborted === true;
   }
 
-  open(stream: Stream, through?: string): AsyncIterable<DateBatch> {
-    return stream === 0 ? this.inventory.trash(through) : this.inventory.footage(through);
+  open(stream: Stream, through?: string, readDate?: ReadDate): AsyncIterable<DateBatch> {
+    return stream === 0
+      ? this.inventory.trash(through, readDate)
+      : this.inventory.footage(through, readDate);
   }
 
   /** Adds a unit's files to the managed totals (each byte once); returns nothing. */
@@ -859,6 +990,7 @@ class Planner {
       return;
     }
     const action = ruleFor(unit, this.settings, this.now, false);
+    this.capDays?.note(s, batch, unit, action);
     if (!action) return;
     account(this.start, action, this.fs);
     this.plan(s, batch, unit, action);
@@ -885,14 +1017,58 @@ class Planner {
    * until the caps are met. Returns false when interrupted.
    */
   async select(selection: CapWalk): Promise<boolean> {
-    for (const s of STREAMS)
-      for await (const batch of this.open(s)) {
+    for (const s of STREAMS) {
+      const readDate = this.dateReader(selection, s);
+      for await (const batch of this.open(s, undefined, readDate)) {
         if (this.aborted()) return false;
+        if (selection.met()) return true;
+        if (!readDate(batch.date)) continue;
         for (const unit of sortedUnits(batch)) {
           if (selection.met()) return true;
           this.selectUnit(selection, s, batch, unit);
         }
       }
+    }
+    return true;
+  }
+
+  /**
+   * Decides, once per date and in date order, whether the selection must read it: not when the
+   * caps are met, nor when they need more than the whole date frees (then it is taken whole from
+   * the count pass's CapDay).
+   */
+  private dateReader(selection: CapWalk, s: Stream): ReadDate {
+    const days = this.capDays?.of[s] ?? [];
+    let next = 0;
+    let decided: { date: string; read: boolean } | undefined;
+    return (date) => {
+      if (decided?.date === date) return decided.read;
+      while ((days[next]?.date ?? '\uffff') < date) next++;
+      const day = days[next]?.date === date ? days[next] : undefined;
+      const read = !selection.met() && !(day && this.takeWhole(selection, s, day));
+      decided = { date, read };
+      return read;
+    };
+  }
+
+  /** Takes every candidate of a date at once when the caps need more than all of them free. */
+  private takeWhole(selection: CapWalk, s: Stream, day: CapDay): boolean {
+    const tally = selection.tally;
+    const freeLeft = this.freeNeed - tally.freedForFree;
+    if (!day.simple || !day.lastUnit || !(selection.sizeNeed() > day.freed || freeLeft > day.freed))
+      return false;
+    tally.freed += day.freed;
+    tally.freedOnFs += day.freed;
+    tally.freedForFree += day.freed;
+    for (const root of ['source', 'archive', 'trash'] as const)
+      addTo(tally.after, root, day.after[root]);
+    addCounts(this.counts, day.counts);
+    this.days.addDay(day);
+    for (const print of day.prints) this.planned.addPrint(print);
+    const pos = posOf(s, day.date, day.lastUnit);
+    selection.last = pos;
+    this.advanceLast(s, pos);
+    this.steps += day.units;
     return true;
   }
 
@@ -1005,7 +1181,7 @@ export async function planRetention(
   now: Date,
   options: PlanOptions = {},
 ): Promise<RetentionPlan> {
-  const p = new Planner(inventory, settings, fs, now, options.signal, options.partial === true);
+  const p = new Planner(inventory, settings, fs, now, options);
   const judged = judgeRoot(settings.root, rootFacts);
   if (judged.refusal) return noPlan(p, { refusal: judged.refusal });
   if (!(await p.count())) return noPlan(p, { interrupted: true });
