@@ -17,7 +17,7 @@
  */
 import fs, { type Dirent } from 'node:fs';
 import path from 'node:path';
-import { findDayFolders, scanDay, type DayFolder, type Skeleton } from './discovery.js';
+import { ClipFile, findDayFolders, scanDay, type DayFolder, type Skeleton } from './discovery.js';
 import {
   MediaNameReader,
   parseClipName,
@@ -52,7 +52,7 @@ export const LEGACY_CAMERA = '(archived-*.mp4)';
  * Units stat'ed and handed on at once. A sub-batch never splits units of one instant, so a source
  * and its archive (stats matches them) always travel together.
  */
-export const SUB_BATCH = 4096;
+export const SUB_BATCH = 256;
 
 function emptySkeleton(): Skeleton {
   return { days: [], otherEntriesByFolder: new Map(), ignored: [] };
@@ -114,16 +114,25 @@ interface NamedUnit {
   names: string | string[];
 }
 
-function namesOf(n: NamedUnit): readonly string[] {
+/**
+ * A source clip is named by discovery's own ClipFile (folder, name, instant, thumbnail): a day
+ * folder of 200,000 clips then holds one small object per clip, not two.
+ */
+type Named = NamedUnit | ClipFile;
+
+function namesOf(n: Named): readonly string[] {
+  if (n instanceof ClipFile)
+    return n.thumbnailName === undefined ? [n.name] : [n.name, n.thumbnailName];
   return typeof n.names === 'string' ? [n.names] : n.names;
 }
 
-function mainName(n: NamedUnit): string {
+function mainName(n: Named): string {
+  if (n instanceof ClipFile) return n.name;
   return typeof n.names === 'string' ? n.names : (n.names[0] ?? '');
 }
 
 /** Removal order within a date: oldest first, then by the main file's path (the planner's too). */
-function byTimeThenPath(a: NamedUnit, b: NamedUnit): number {
+function byTimeThenPath(a: Named, b: Named): number {
   if (a.timeMs !== b.timeMs) return a.timeMs - b.timeMs;
   // One folder: its path is a common prefix. Otherwise the whole paths, as the planner compares.
   const x = a.folder === b.folder ? mainName(a) : `${a.folder.dir}/${mainName(a)}`;
@@ -137,18 +146,10 @@ function stampTime(stamp: string): number | undefined {
 }
 
 /** A source day folder's clips (with thumbnails) and orphan thumbnails; returns its entry count. */
-function nameSourceDay(folder: DayFolder, names: readonly string[], out: NamedUnit[]): number {
+function nameSourceDay(folder: DayFolder, names: readonly string[], out: Named[]): number {
   const day = scanDay(names, folder, false) ?? scanDay(names, folder, true);
   if (!day) throw new Error(`internal: grouping by stem failed for ${folder.dir}`);
-  for (const clip of day.clips)
-    out.push({
-      timeMs: clip.timeMs,
-      root: 'source',
-      kind: 'clip',
-      camera: clip.camera,
-      folder,
-      names: clip.thumbnailName === undefined ? clip.name : [clip.name, clip.thumbnailName],
-    });
+  for (const clip of day.clips) out.push(clip);
   for (const t of day.orphanThumbnails) {
     const parsed = parseClipName(t.name);
     const time = parsed && stampTime(parsed.stamp);
@@ -167,7 +168,7 @@ function nameSourceDay(folder: DayFolder, names: readonly string[], out: NamedUn
 }
 
 /** An archive day folder's archives (hidden names are the archive run's partial outputs). */
-function nameArchiveDay(folder: DayFolder, names: readonly string[], out: NamedUnit[]): number {
+function nameArchiveDay(folder: DayFolder, names: readonly string[], out: Named[]): number {
   const reader = new MediaNameReader();
   for (const name of names) {
     if (name.startsWith('.')) continue;
@@ -207,7 +208,7 @@ function nameTrashDay(
   folder: DayFolder,
   entries: readonly Dirent[],
   audit: TrashAudit | undefined,
-  out: NamedUnit[],
+  out: Named[],
 ): number {
   const prefixOk = trashPrefixOk(folder.prefix);
   const groups = new Map<string, string[]>();
@@ -253,19 +254,20 @@ function oldestMtime(folder: DayFolder, names: readonly string[]): number {
 }
 
 /** Stats a named unit's files; undefined when its main file is gone (a unit of nothing). */
-function buildUnit(n: NamedUnit): Unit | undefined {
+function buildUnit(n: Named): Unit | undefined {
   const names = namesOf(n);
   const files: FileFacts[] = [];
   for (const name of names) {
     const f = lstatFacts(`${n.folder.dir}/${name}`);
     if (f) files.push(f);
     // A source's clip is what the unit is: without it, its thumbnail is no unit of its own here.
-    else if (n.root !== 'trash' && files.length === 0) return undefined;
+    else if ((n instanceof ClipFile || n.root !== 'trash') && files.length === 0) return undefined;
   }
   if (files.length === 0) return undefined;
+  const clip = n instanceof ClipFile;
   return {
-    root: n.root,
-    kind: n.kind,
+    root: clip ? 'source' : n.root,
+    kind: clip ? 'clip' : n.kind,
     camera: n.camera,
     recordedAt: new Date(n.timeMs),
     relDir: n.folder.relDir,
@@ -300,7 +302,7 @@ function nameDay(
   kind: RootKind,
   folder: DayFolder,
   audit: TrashAudit | undefined,
-  out: NamedUnit[],
+  out: Named[],
 ): number {
   if (kind === 'trash') return nameTrashDay(folder, listEntries(folder.dir), audit, out);
   const names = listNames(folder.dir);
@@ -340,7 +342,7 @@ export async function* dateBatches(
   for (const date of [...byDate.keys()].sort()) {
     if (through !== undefined && date > through) break;
     if (readDate && !readDate(date)) continue;
-    const named: NamedUnit[] = [];
+    const named: Named[] = [];
     const dayEntries = new Map<string, number>();
     for (const { kind, folder } of byDate.get(date) ?? []) {
       const mark = named.length;
@@ -358,16 +360,16 @@ export async function* dateBatches(
 
 async function* subBatches(
   date: string,
-  named: NamedUnit[],
+  named: Named[],
   dayEntries: ReadonlyMap<string, number>,
 ): AsyncGenerator<DateBatch> {
   let units: Unit[] = [];
   for (let i = 0; i < named.length; i++) {
-    const n = named[i] as NamedUnit;
+    const n = named[i] as Named;
     const u = buildUnit(n);
     if (u) units.push(u);
     // Let go of what is built: the names list is all this date holds.
-    named[i] = undefined as unknown as NamedUnit;
+    named[i] = undefined as unknown as Named;
     const next = named[i + 1];
     if (units.length >= SUB_BATCH && next !== undefined && next.timeMs !== n.timeMs) {
       yield { date, units, dayEntries };

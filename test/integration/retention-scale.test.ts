@@ -4,7 +4,7 @@
  * fills. Never timed: the planner's work is counted (units visited, unit fields read) and its live
  * heap is sampled after full GCs, each on two tree sizes.
  */
-import { closeSync, mkdirSync, openSync, promises as fsp } from 'node:fs';
+import fs, { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
@@ -242,11 +242,12 @@ describe('retention scales linearly', () => {
     sparseTree(root, { days: 60, clipsPerDay: 10, bytes: MiB, now: NOW });
     const dayFolder = /\/\d{4}\/\d{2}\/\d{2}$/;
     const listed: string[] = [];
-    const readdir = fsp.readdir.bind(fsp);
-    const spy = vi.spyOn(fsp, 'readdir').mockImplementation(((dir: string, opts: never) => {
+    // Day folders are listed synchronously (src/retention-inventory.ts), the skeleton with fsp.
+    const readdirSync = fs.readdirSync.bind(fs);
+    const spy = vi.spyOn(fs, 'readdirSync').mockImplementation(((dir: string, opts: never) => {
       if (dayFolder.test(String(dir))) listed.push(String(dir));
-      return readdir(dir, opts);
-    }) as typeof fsp.readdir);
+      return readdirSync(dir, opts);
+    }) as typeof fs.readdirSync);
     try {
       const report = await reclaimSpace({
         root,
