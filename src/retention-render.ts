@@ -2,7 +2,13 @@
 import path from 'node:path';
 import { displayPath } from './display-path.js';
 import type { RemovalOutcome, RetentionReport } from './retention-execute.js';
-import type { Breakdown, RemovalAction, RetentionAction, RetentionPlan } from './retention-plan.js';
+import {
+  normalisedFrom,
+  type Breakdown,
+  type RemovalAction,
+  type RetentionAction,
+  type RetentionPlan,
+} from './retention-plan.js';
 import type { TextSink } from './render.js';
 import { formatBytes } from './units.js';
 
@@ -21,8 +27,23 @@ const VERB: Record<RemovalAction['kind'], string> = {
   delete: 'delete',
 };
 
+/**
+ * displayPath for a plan's paths: a path the inventory made under the root is `<root>/<rest>`,
+ * already normalised, so its relative form is the rest (path.relative, made for every file of a
+ * big plan, cost more than the rest of the line).
+ */
+function relativeTo(root: string, file: string): string {
+  return file.length > root.length + 1 &&
+    file.charCodeAt(root.length) === 47 &&
+    file.startsWith(root) &&
+    !root.endsWith('/') &&
+    normalisedFrom(file, root.length)
+    ? file.slice(root.length + 1)
+    : displayPath(root, file);
+}
+
 export function renderRetentionAction(a: RetentionAction, root: string): string[] {
-  const rel = (p: string): string => displayPath(root, p);
+  const rel = (p: string): string => relativeTo(root, p);
   if (a.kind === 'prune-folder') return [`remove folder ${rel(a.path)}: ${a.reason}`];
   const where =
     a.kind === 'trash' && a.moves[0]
