@@ -309,11 +309,20 @@ function unitBytes(u: Unit): number {
   return bytes;
 }
 
+/** The last minute localMinute wrote: removals come oldest first, many in the same minute. */
+let lastMinute = { ms: NaN, text: '' };
+
 /** `yyyy-MM-dd HH:mm` in local time; by hand, since it is made for every planned removal. */
 function localMinute(ms: number | Date): string {
-  const d = new Date(ms);
+  const t = typeof ms === 'number' ? ms : ms.getTime();
+  // A local minute never straddles a UTC minute boundary (offsets are whole minutes).
+  const minute = Math.floor(t / 60_000) * 60_000;
+  if (minute === lastMinute.ms) return lastMinute.text;
+  const d = new Date(t);
   const p = (n: number): string => (n < 10 ? `0${n}` : String(n));
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+  const text = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+  lastMinute = { ms: minute, text };
+  return text;
 }
 
 function label(u: Unit): string {

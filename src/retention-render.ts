@@ -5,6 +5,7 @@ import type { RemovalOutcome, RetentionReport } from './retention-execute.js';
 import {
   normalisedFrom,
   type Breakdown,
+  type FileFacts,
   type RemovalAction,
   type RetentionAction,
   type RetentionPlan,
@@ -13,12 +14,14 @@ import type { TextSink } from './render.js';
 import { formatBytes } from './units.js';
 
 function filesText(a: RemovalAction, rel: (p: string) => string): string {
-  const [first, ...rest] = a.files;
+  const first = a.files[0];
   if (!first) return '';
-  return [
-    rel(first.path),
-    ...rest.map((f) => `+ ${path.extname(f.path) || path.basename(f.path)}`),
-  ].join(' ');
+  let text = rel(first.path);
+  for (let i = 1; i < a.files.length; i++) {
+    const f = a.files[i] as FileFacts;
+    text += ` + ${path.extname(f.path) || path.basename(f.path)}`;
+  }
+  return text;
 }
 
 const VERB: Record<RemovalAction['kind'], string> = {
@@ -47,7 +50,7 @@ export function renderRetentionAction(a: RetentionAction, root: string): string[
   if (a.kind === 'prune-folder') return [`remove folder ${rel(a.path)}: ${a.reason}`];
   const where =
     a.kind === 'trash' && a.moves[0]
-      ? ` → ${rel(path.dirname(a.moves[0].to))}/ (recoverable; frees nothing until the trash is purged)`
+      ? ` → ${rel(a.moves[0].to.slice(0, Math.max(1, a.moves[0].to.lastIndexOf('/'))))}/ (recoverable; frees nothing until the trash is purged)`
       : ' (PERMANENT)';
   return [
     `${VERB[a.kind]} ${filesText(a, rel)}  ${formatBytes(a.bytes)}${where}`,
