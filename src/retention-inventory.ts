@@ -53,6 +53,8 @@ export const LEGACY_CAMERA = '(archived-*.mp4)';
  * and its archive (stats matches them) always travel together.
  */
 export const SUB_BATCH = 256;
+/** Units between turns of the event loop within a big date (and after every date). */
+const TURN_EVERY = 4096;
 
 function emptySkeleton(): Skeleton {
   return { days: [], otherEntriesByFolder: new Map(), ignored: [] };
@@ -364,6 +366,7 @@ async function* subBatches(
   dayEntries: ReadonlyMap<string, number>,
 ): AsyncGenerator<DateBatch> {
   let units: Unit[] = [];
+  let sinceTurn = 0;
   for (let i = 0; i < named.length; i++) {
     const n = named[i] as Named;
     const u = buildUnit(n);
@@ -373,8 +376,12 @@ async function* subBatches(
     const next = named[i + 1];
     if (units.length >= SUB_BATCH && next !== undefined && next.timeMs !== n.timeMs) {
       yield { date, units, dayEntries };
+      sinceTurn += units.length;
       units = [];
-      await turnEventLoop();
+      if (sinceTurn >= TURN_EVERY) {
+        sinceTurn = 0;
+        await turnEventLoop();
+      }
     }
   }
   yield { date, units, dayEntries };
@@ -382,8 +389,9 @@ async function* subBatches(
 }
 
 /**
- * Listing and stat'ing are synchronous: the event loop turns after every batch, so that a signal
- * (SIGTERM from systemd, Ctrl-C) is seen within one batch.
+ * Listing and stat'ing are synchronous: the event loop turns after every date and every
+ * TURN_EVERY units of a big one, so that a signal (SIGTERM from systemd, Ctrl-C) is seen within
+ * a fraction of a second.
  */
 function turnEventLoop(): Promise<void> {
   return new Promise<void>((resolve) => setImmediate(resolve));

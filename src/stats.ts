@@ -106,8 +106,7 @@ export function emptyBucket(): Bucket {
 /** Oldest and newest recording time of a bucket, as numbers until the bucket is finished. */
 const span = new WeakMap<Bucket, { lo: number; hi: number }>();
 
-function touch(b: Bucket, when: Date): void {
-  const t = when.getTime();
+function touch(b: Bucket, t: number): void {
   const s = span.get(b);
   if (!s) span.set(b, { lo: t, hi: t });
   else if (t < s.lo) s.lo = t;
@@ -140,6 +139,24 @@ function savingsOf(b: Bucket): Savings | null {
     savedBytes: b.archivedSourceBytes - b.matchedArchiveBytes,
     ratio: b.matchedArchiveBytes / b.archivedSourceBytes,
   };
+}
+
+/** One unit into one bucket; `source` is the size of an archive's source, when known. */
+function addUnit(b: Bucket, u: Unit, bytes: number, source: number | undefined): void {
+  if (u.root === 'source') {
+    if (u.kind === 'clip') b.clips++;
+    b.sourceBytes += bytes;
+  } else if (u.root === 'archive') {
+    b.archives++;
+    b.archiveBytes += bytes;
+    if (source !== undefined) {
+      b.archivedSourceBytes += source;
+      b.matchedArchiveBytes += bytes;
+    }
+  } else {
+    b.trashFiles += u.files.length;
+    b.trashBytes += bytes;
+  }
 }
 
 /** Pure aggregation of date batches (all three roots) into the stats report. */
@@ -176,42 +193,45 @@ export class StatsAccumulator {
         else sourceByTime.set(u.recordedAt.getTime(), [bytes]);
       }
     }
+    // Recording spans by camera for this batch: one map update a unit, the buckets touched once.
+    const spans = new Map<string, { lo: number; hi: number }>();
     for (const u of batch.units) {
       let counted = 0;
-      for (const f of u.files) counted += this.ledger.count(f);
+      let bytes = 0;
+      for (const f of u.files) {
+        counted += this.ledger.count(f);
+        bytes += f.bytes;
+      }
       this.managed[u.root] += counted;
       this.managed.total += counted;
-      const bytes = u.files.reduce((s, f) => s + f.bytes, 0);
-      const cam = this.cameras.get(u.camera) ?? emptyBucket();
-      this.cameras.set(u.camera, cam);
+      let cam = this.cameras.get(u.camera);
+      if (!cam) this.cameras.set(u.camera, (cam = emptyBucket()));
       const dayCam = (day.cameras[u.camera] ??= emptyBucket());
-      for (const b of [this.totals, cam, day, dayCam]) {
-        if (u.root === 'source') {
-          if (u.kind === 'clip') b.clips++;
-          b.sourceBytes += bytes;
-          touch(b, u.recordedAt);
-        } else if (u.root === 'archive') {
-          b.archives++;
-          b.archiveBytes += bytes;
-          touch(b, u.recordedAt);
-          const time = u.recordedAt.getTime();
-          const candidates = sourceByTime.get(time);
-          const source =
-            u.camera === LEGACY_CAMERA
-              ? candidates?.length === 1
-                ? candidates[0]
-                : undefined
-              : sourceSize.get(`${u.camera}|${time}`);
-          if (source !== undefined) {
-            b.archivedSourceBytes += source;
-            b.matchedArchiveBytes += bytes;
-          }
-        } else {
-          b.trashFiles += u.files.length;
-          b.trashBytes += bytes;
-        }
+      const time = u.recordedAt.getTime();
+      let source: number | undefined;
+      if (u.root === 'archive') {
+        const candidates = sourceByTime.get(time);
+        source =
+          u.camera === LEGACY_CAMERA
+            ? candidates?.length === 1
+              ? candidates[0]
+              : undefined
+            : sourceSize.get(`${u.camera}|${time}`);
       }
+      if (u.root !== 'trash') {
+        const s = spans.get(u.camera);
+        if (!s) spans.set(u.camera, { lo: time, hi: time });
+        else if (time < s.lo) s.lo = time;
+        else if (time > s.hi) s.hi = time;
+      }
+      for (const b of [this.totals, cam, day, dayCam]) addUnit(b, u, bytes, source);
     }
+    for (const [camera, s] of spans)
+      for (const b of [this.totals, this.cameras.get(camera), day, day.cameras[camera]])
+        if (b) {
+          touch(b, s.lo);
+          touch(b, s.hi);
+        }
     finishSpan(day);
     for (const b of Object.values(day.cameras)) finishSpan(b);
     if (batch.units.length > 0 && day !== last) this.days.push(day);
