@@ -136,9 +136,16 @@ function mainName(n: Named): string {
 /** Removal order within a date: oldest first, then by the main file's path (the planner's too). */
 function byTimeThenPath(a: Named, b: Named): number {
   if (a.timeMs !== b.timeMs) return a.timeMs - b.timeMs;
-  // One folder: its path is a common prefix. Otherwise the whole paths, as the planner compares.
-  const x = a.folder === b.folder ? mainName(a) : `${a.folder.dir}/${mainName(a)}`;
-  const y = a.folder === b.folder ? mainName(b) : `${b.folder.dir}/${mainName(b)}`;
+  const da = a.folder.dir;
+  const db = b.folder.dir;
+  // One folder: its path is a common prefix. Folders neither of which begins the other: they
+  // decide, as the whole paths would. Otherwise the whole paths, as the planner compares them.
+  if (da === db) return compareText(mainName(a), mainName(b));
+  if (!da.startsWith(db) && !db.startsWith(da)) return compareText(da, db);
+  return compareText(`${da}/${mainName(a)}`, `${db}/${mainName(b)}`);
+}
+
+function compareText(x: string, y: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
