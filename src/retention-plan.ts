@@ -390,6 +390,8 @@ function removal(
   reason: string,
   permanent: boolean,
   settings: RetentionSettings,
+  /** False in the counting passes, which book moves by their files: no trash paths are made. */
+  withMoves = true,
 ): RemovalAction {
   // Written out, not spread from a shared base: one is made per removal of the tree (twice), and
   // a spread copy cost a tenth of a big plan's time. Same key order as ever (JSON output).
@@ -410,7 +412,8 @@ function removal(
       permanent: true,
     };
   const moves: FileMove[] = [];
-  for (const f of files) moves.push({ from: f.path, to: retentionTrashPath(settings, u, f) });
+  if (withMoves)
+    for (const f of files) moves.push({ from: f.path, to: retentionTrashPath(settings, u, f) });
   return {
     root,
     unit,
@@ -442,7 +445,8 @@ function daysBefore(now: Date, days: number): number {
 
 /**
  * The per-unit rules that need no totals: trash retention and age. Without `describe` (the
- * counting passes) the reason is left empty: only the replay's actions are shown.
+ * counting passes) the reason and a move's trash paths are left empty: only the replay's actions
+ * are shown or carried out.
  */
 export function ruleFor(
   u: Unit,
@@ -469,7 +473,7 @@ export function ruleFor(
   const days = archiveAge ?? settings.ageDays;
   if (days <= 0) return undefined;
   if (u.recordedAt.getTime() >= daysBefore(now, days)) return undefined;
-  if (!describe) return removal(u, 'age', '', settings.disposal === 'delete', settings);
+  if (!describe) return removal(u, 'age', '', settings.disposal === 'delete', settings, false);
   const what =
     u.kind === 'orphan-thumbnail'
       ? 'thumbnail without a clip'
@@ -652,7 +656,7 @@ class DayBook {
 
   private moves(a: TrashMoveAction, unit: Unit, by: number): void {
     const under = unit.root === 'archive' ? 'output' : 'input';
-    bump(this.moveTargets, `trash:${under}/${unit.relDir}`, by * a.moves.length);
+    bump(this.moveTargets, `trash:${under}/${unit.relDir}`, by * a.files.length);
   }
 }
 

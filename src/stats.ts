@@ -174,8 +174,9 @@ export class StatsAccumulator {
       last?.date === batch.date
         ? last
         : { date: batch.date, cameras: {} as Record<string, Bucket>, ...emptyBucket() };
-    // Sources by camera and second, in the tree or in the trash, to measure what archiving saved.
-    const sourceSize = new Map<string, number>();
+    // Sources by camera and second, in the tree or in the trash, to measure what archiving saved
+    // (by camera, then instant: no key text built per unit).
+    const sourceSize = new Map<string, Map<number, number>>();
     const sourceByTime = new Map<number, number[]>();
     const isTrashedSource = (u: Unit): boolean =>
       u.root === 'trash' &&
@@ -187,7 +188,9 @@ export class StatsAccumulator {
     for (const u of archives ? batch.units : []) {
       if (u.kind === 'clip' || isTrashedSource(u)) {
         const bytes = u.files[0]?.bytes ?? 0;
-        sourceSize.set(`${u.camera}|${u.recordedAt.getTime()}`, bytes);
+        let byTime = sourceSize.get(u.camera);
+        if (!byTime) sourceSize.set(u.camera, (byTime = new Map()));
+        byTime.set(u.recordedAt.getTime(), bytes);
         const same = sourceByTime.get(u.recordedAt.getTime());
         if (same) same.push(bytes);
         else sourceByTime.set(u.recordedAt.getTime(), [bytes]);
@@ -216,7 +219,7 @@ export class StatsAccumulator {
             ? candidates?.length === 1
               ? candidates[0]
               : undefined
-            : sourceSize.get(`${u.camera}|${time}`);
+            : sourceSize.get(u.camera)?.get(time);
       }
       if (u.root !== 'trash') {
         const s = spans.get(u.camera);
@@ -224,7 +227,10 @@ export class StatsAccumulator {
         else if (time < s.lo) s.lo = time;
         else if (time > s.hi) s.hi = time;
       }
-      for (const b of [this.totals, cam, day, dayCam]) addUnit(b, u, bytes, source);
+      addUnit(this.totals, u, bytes, source);
+      addUnit(cam, u, bytes, source);
+      addUnit(day, u, bytes, source);
+      addUnit(dayCam, u, bytes, source);
     }
     for (const [camera, s] of spans)
       for (const b of [this.totals, this.cameras.get(camera), day, day.cameras[camera]])
