@@ -188,8 +188,8 @@ export async function runCleanup(opts: CleanupOptions, io: RunIo): Promise<RunOu
           onTakeover: (why) => log.warn(`took over a stale lock (${why})`),
         });
       }
-      // A dry run ends with its plan, so its listing threads can give way to the planner for good.
-      if (opts.dryRun) io.lowerHelperThreads?.();
+      // Helper threads keep their priority: retention lists and stats on the main thread, and
+      // what the helpers do for it (V8's garbage collection) is on its critical path.
       return await cleanup(
         opts,
         io,
