@@ -413,7 +413,13 @@ export function treeInventory(
   return {
     skeletons,
     trash: (through, readDate) => dateBatches(skeletons, ['trash'], audit, through, readDate),
-    footage: (through, readDate) =>
-      dateBatches(skeletons, ['source', 'archive'], undefined, through, readDate),
+    footage: (through, readDate, sourcesOnly) =>
+      dateBatches(
+        skeletons,
+        sourcesOnly ? ['source'] : ['source', 'archive'],
+        undefined,
+        through,
+        readDate,
+      ),
   };
 }

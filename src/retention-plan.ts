@@ -61,7 +61,7 @@ export interface RetentionInventory {
   /** Trash units, oldest date first, up to `through` (a date) when given. Called once per pass. */
   trash(through?: string, readDate?: ReadDate): AsyncIterable<DateBatch>;
   /** Sources and archives, oldest date first, up to `through` when given. Called once per pass. */
-  footage(through?: string, readDate?: ReadDate): AsyncIterable<DateBatch>;
+  footage(through?: string, readDate?: ReadDate, sourcesOnly?: boolean): AsyncIterable<DateBatch>;
 }
 
 export type MinFree = { bytes: number } | { percent: number };
@@ -772,11 +772,12 @@ export interface PlanOptions {
    */
   partial?: boolean | undefined;
   /**
-   * False: the selection walks every date unit by unit instead of taking whole dates from the
-   * count pass's totals. The same plan either way (the reference test/unit/retention.test.ts
-   * compares the shortcut against); only slower.
+   * False: the plain walks — the selection reads every date unit by unit instead of taking whole
+   * dates from the count pass's totals, and the replay reads archives even when none can be
+   * removed. The same plan either way (the reference test/unit/retention.test.ts compares the
+   * shortcuts against); only slower.
    */
-  wholeDates?: boolean | undefined;
+  shortcuts?: boolean | undefined;
 }
 
 function emptyCounts(): PlanCounts {
@@ -949,6 +950,7 @@ class Planner {
   /** With a cap: what it would take from each date, so the selection reads few dates again. */
   readonly capDays: CapDays | undefined;
   private readonly signal: AbortSignal | undefined;
+  private readonly replaySourcesOnly: boolean;
 
   constructor(
     private readonly inventory: RetentionInventory,
@@ -968,20 +970,27 @@ class Planner {
       settings.maxSizeBytes !== undefined ||
       settings.minFree !== undefined ||
       settings.bytesToFree !== undefined;
-    this.capDays =
-      cap && !this.partial && options.wholeDates !== false
-        ? new CapDays(settings, fs, now)
-        : undefined;
+    const shortcuts = options.shortcuts !== false;
+    this.capDays = cap && !this.partial && shortcuts ? new CapDays(settings, fs, now) : undefined;
+    // Without --clean-output no archive is removed, and in a replay an archive changes nothing
+    // (protection, the rules and the caps all pass it by): its day folders need not be read.
+    // (A partial plan counts links as it goes, so it reads them.)
+    this.replaySourcesOnly = shortcuts && !this.partial && !settings.cleanOutput;
   }
 
   aborted(): boolean {
     return this.signal?.aborted === true;
   }
 
-  open(stream: Stream, through?: string, readDate?: ReadDate): AsyncIterable<DateBatch> {
+  open(
+    stream: Stream,
+    through?: string,
+    readDate?: ReadDate,
+    sourcesOnly = false,
+  ): AsyncIterable<DateBatch> {
     return stream === 0
       ? this.inventory.trash(through, readDate)
-      : this.inventory.footage(through, readDate);
+      : this.inventory.footage(through, readDate, sourcesOnly);
   }
 
   /** Adds a unit's files to the managed totals (each byte once); returns nothing. */
@@ -1146,7 +1155,7 @@ class Planner {
       const last = this.lastOf[s];
       if (!last) continue;
       // Not a day further than the last removal: the storage guard reads only what it removes.
-      for await (const batch of this.open(s, last.date)) {
+      for await (const batch of this.open(s, last.date, undefined, this.replaySourcesOnly)) {
         if (this.aborted()) throw new PlanInterrupted();
         if (batch.date > last.date) break;
         for (const unit of sortedUnits(batch)) {
