@@ -2,10 +2,11 @@
  * Reads the three managed trees — sources, archives, trash — as one date-ordered stream of units
  * with their sizes, for the retention planner and for `stats`.
  *
- * Cost model, near `find -printf '%s %T@ %p'` (BENCHMARKS.md): one readdir per folder (the
- * day-folder skeleton of each root, then one day at a time) and one lstat per file, since sizes
- * are the point. The lstat is synchronous: a promise and a thread-pool request per file cost more
- * main-thread time than the system call itself, and retention is bound by the main thread.
+ * Cost model, like `find -printf '%s %T@ %p'` (BENCHMARKS.md: `stats` takes about twice its
+ * time): one readdir per folder (the day-folder skeleton of each root, then one day at a time) and
+ * one lstat per file, since sizes are the point. The lstat is synchronous: a promise and a thread-pool request per file cost more
+ * main-thread time than the system call itself, and retention is bound by the main thread. (In
+ * the recorder, whose storage guard plans here, the event loop waits a few milliseconds per date.)
  *
  * Memory holds the skeletons (one entry per day folder), the names of one date's folders, and the
  * units of one sub-batch, never the whole tree: a date's units are named and ordered from their
@@ -338,7 +339,7 @@ function foldersByDate(
 
 /**
  * Batches of units by date over the given roots, oldest date first; a big date comes as several
- * batches of the same date, in order (at most SUB_BATCH units each, never splitting an instant).
+ * batches of the same date, in order (about SUB_BATCH units each, never splitting an instant).
  */
 export async function* dateBatches(
   skeletons: Partial<Record<RootKind, Skeleton>>,
