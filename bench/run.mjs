@@ -4,8 +4,11 @@
  * interleaved runs are what we report). Prints a table and writes bench/results.json.
  *
  *   node bench/run.mjs [--size 1m|100k|10k] [--only discovery,startup,transcode,quality,retention]
- *                      [--reps N] [--tree DIR]
- *   env: BENCH_SIZE, BENCH_ONLY, BENCH_REPS, BENCH_TREE (same meanings)
+ *                      [--reps N] [--tree DIR] [--files N]
+ *   env: BENCH_SIZE, BENCH_ONLY, BENCH_REPS, BENCH_TREE, BENCH_FILES (same meanings)
+ *
+ * --files N sizes the retention trees (about N files) instead of --size; they are cached under
+ * the system's temporary folder and reused: `npm run bench -- --only retention --files 1000000`.
  *
  * Needs a build (dist/) — `npm run bench` builds first — and ffmpeg/ffprobe on PATH. The transcode
  * and quality parts need ../shared/data/REO_lobby_20250301083000.mp4 and are skipped, with a
@@ -13,13 +16,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import {
-  closeSync,
   copyFileSync,
   existsSync,
-  ftruncateSync,
   mkdirSync,
   mkdtempSync,
-  openSync,
   readFileSync,
   readdirSync,
   rmSync,
@@ -32,6 +32,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { generateTree, SIZES } from './generate-tree.mjs';
+import { generateSizedTree, RETENTION_NOW, sizedTreeFiles } from './sized-tree.mjs';
 import {
   parseCpuSeconds,
   parseMaxRssKb,
@@ -174,71 +175,23 @@ function benchDiscovery() {
 // ---------------------------------------------------------------------------------------------
 // Retention and stats on sized trees (sparse files: sizes and names matter, contents do not).
 
-/** A year of 10 cameras at 144 clips a day is the 1M-file tree (clip + thumbnail each). */
+/** A year of 10 cameras at 144 clips a day: 1,051,200 sources and thumbnails, 1,314,720 files. */
 const RETENTION_SIZES = {
   '1m': { cameras: 10, days: 365, clipsPerDay: 144 },
   '100k': { cameras: 10, days: 35, clipsPerDay: 144 },
   '10k': { cameras: 10, days: 4, clipsPerDay: 144 },
 };
-const CLIP_BYTES = 50 * 1024 * 1024;
-const THUMB_BYTES = 100 * 1024;
-const ARCHIVE_BYTES = 15 * 1024 * 1024;
-const RETENTION_NOW = new Date(Date.UTC(2025, 0, 1, 3));
+/** The single day folder of the big-day rows. */
+const BIG_DAY_CLIPS = 200_000;
 
-/**
- * Sources for every day (each with a thumbnail, mtime a minute after the stamp), archives for the
- * older half of the days: `days` days ending two days before RETENTION_NOW. Reused when its
- * marker says the same; an extra day folder of `bigDay` clips when asked.
- */
-function generateSizedTree(root, { cameras, days, clipsPerDay, bigDay = 0 }) {
-  const marker = path.join(root, '.bench-sized-tree.json');
-  const want = JSON.stringify({ cameras, days, clipsPerDay, bigDay, v: 1 });
-  if (existsSync(marker) && readFileSync(marker, 'utf8') === want) return { reused: true };
-  rmSync(root, { recursive: true, force: true });
-  const started = performance.now();
-  let files = 0;
-  const put = (file, bytes, at) => {
-    const fd = openSync(file, 'w');
-    ftruncateSync(fd, bytes);
-    closeSync(fd);
-    utimesSync(file, at, at);
-    files++;
-  };
-  const day0 = RETENTION_NOW.getTime() - (days + 2) * 86_400_000;
-  for (let d = 0; d < days; d++) {
-    const date = new Date(day0 + d * 86_400_000);
-    const ymd = date.toISOString().slice(0, 10).replace(/-/g, '');
-    const rel = `${ymd.slice(0, 4)}/${ymd.slice(4, 6)}/${ymd.slice(6, 8)}`;
-    mkdirSync(path.join(root, rel), { recursive: true });
-    const archived = d < days / 2;
-    if (archived) mkdirSync(path.join(root, 'archived', rel), { recursive: true });
-    for (let i = 0; i < clipsPerDay; i++) {
-      const s = Math.floor((i * 86_400) / clipsPerDay);
-      const at = new Date(date.getTime() + s * 1000);
-      const stamp = at.toISOString().replace(/\D/g, '').slice(0, 14);
-      const mtime = new Date(at.getTime() + 60_000);
-      for (let c = 0; c < cameras; c++) {
-        const stem = `REO_cam${c}_${stamp}`;
-        put(path.join(root, rel, `${stem}.mp4`), CLIP_BYTES, mtime);
-        put(path.join(root, rel, `${stem}.jpg`), THUMB_BYTES, mtime);
-        if (archived) put(path.join(root, 'archived', rel, `${stem}.mp4`), ARCHIVE_BYTES, mtime);
-      }
-    }
-  }
-  if (bigDay > 0) {
-    const date = new Date(day0 - 86_400_000);
-    const ymd = date.toISOString().slice(0, 10).replace(/-/g, '');
-    const dir = path.join(root, ymd.slice(0, 4), ymd.slice(4, 6), ymd.slice(6, 8));
-    mkdirSync(dir, { recursive: true });
-    for (let i = 0; i < bigDay; i++) {
-      const s = i % 86_400;
-      const at = new Date(date.getTime() + s * 1000);
-      const stamp = at.toISOString().replace(/\D/g, '').slice(0, 14);
-      put(path.join(dir, `REO_cam${Math.floor(i / 86_400)}_${stamp}.mp4`), 1024 * 1024, at);
-    }
-  }
-  writeFileSync(marker, want);
-  return { reused: false, files, seconds: (performance.now() - started) / 1000 };
+/** --files N: the sized tree with about N files (clip + thumbnail, archives for half the days). */
+function retentionSpec() {
+  const files = flag('files', 'BENCH_FILES', undefined);
+  if (files === undefined) return RETENTION_SIZES[size];
+  const cameras = 10;
+  const clipsPerDay = 144;
+  const days = Math.max(2, Math.round(Number(files) / (cameras * clipsPerDay * 2.5)));
+  return { cameras, days, clipsPerDay };
 }
 
 /** Bytes of every .mp4/.jpg under root (what --max-size counts), by `find -printf`. */
@@ -246,87 +199,111 @@ function treeBytes(root) {
   const r = spawnSync(
     'find',
     [root, '-type', 'f', '(', '-name', '*.mp4', '-o', '-name', '*.jpg', ')', '-printf', '%s\n'],
-    {
-      encoding: 'utf8',
-      maxBuffer: 1 << 30,
-    },
+    { encoding: 'utf8', maxBuffer: 1 << 30 },
   );
   return r.stdout.split('\n').reduce((s, l) => s + (Number(l) || 0), 0);
 }
 
-const spread = (xs) =>
-  xs.length ? `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)} s` : '';
+const spreadOf = (xs, unit = 's') =>
+  xs.length ? `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)} ${unit}` : '';
 
+/**
+ * Each retention command and `stats` against `find ROOT -printf '%s %T@ %p\n'` (one lstat per
+ * file, like them) on the same tree in the same run: the whole sized tree, a tree of half its
+ * days (scaling), and one day folder of 200,000 clips. Repetitions are interleaved, so load on a
+ * shared host hits every command alike; wall time is the median, CPU seconds (user + system,
+ * steadier there) are reported beside it.
+ */
 function benchRetention() {
-  const spec = RETENTION_SIZES[size];
+  const spec = retentionSpec();
   const half = { ...spec, days: Math.max(1, Math.floor(spec.days / 2)) };
-  const base = path.join(os.tmpdir(), `cam-bench-retention-${size}`);
   const trees = {
-    whole: path.join(base, 'whole'),
-    half: path.join(base, 'half'),
-    bigDay: path.join(base, 'big-day'),
+    whole: path.join(os.tmpdir(), `cam-bench-retention-d${spec.days}`, 'whole'),
+    half: path.join(os.tmpdir(), `cam-bench-retention-d${spec.days}`, 'half'),
+    bigDay: path.join(os.tmpdir(), 'cam-bench-retention-big-day', String(BIG_DAY_CLIPS)),
   };
-  console.error(`retention and stats on sized trees under ${base} (${size})`);
+  console.error(
+    `retention and stats on sized trees: ${sizedTreeFiles(spec)} files (${spec.days} days), half, and a ${BIG_DAY_CLIPS}-clip day`,
+  );
   for (const [name, root, s] of [
     ['whole', trees.whole, spec],
     ['half', trees.half, half],
-    ['big-day', trees.bigDay, { cameras: 1, days: 0, clipsPerDay: 0, bigDay: 200_000 }],
+    ['big-day', trees.bigDay, { cameras: 1, days: 0, clipsPerDay: 0, bigDay: BIG_DAY_CLIPS }],
   ]) {
     const g = generateSizedTree(root, s);
     console.error(
-      `  ${name}: ${g.reused ? 'reused' : `${g.files} files in ${g.seconds.toFixed(1)} s`}`,
+      `  ${name}: ${g.reused ? 'reused' : `${g.files} files in ${g.seconds.toFixed(1)} s`} (${root})`,
     );
   }
   const now = RETENTION_NOW.toISOString();
   const common = ['--dry-run', '--no-config', '--now', now, '--max-delete', 'none'];
   const halfOf = (root) => `${Math.floor(treeBytes(root) / 2 / 1024)}K`;
-  const ageHalf = String(Math.floor(spec.days / 2) + 2);
+  // The older half of the days; the big day (three days old) goes whole.
+  const ageFor = (tree) => (tree === 'bigDay' ? '2' : String(Math.floor(spec.days / 2) + 2));
+  const node = process.execPath;
   const commands = {
-    find: (root) => ['find', [root, '-printf', '%s %p\n']],
+    find: (root) => ['find', [root, '-printf', '%s %T@ %p\n']],
     'max-size half': (root) => [
-      process.execPath,
+      node,
       [cli, root, '--cleanup', '--age', '0', '--max-size', halfOf(root), ...common],
     ],
-    'age rule': (root) => [process.execPath, [cli, root, '--cleanup', '--age', ageHalf, ...common]],
-    'clean-output': (root) => [
-      process.execPath,
-      [cli, root, '--cleanup', '--clean-output', '--age', ageHalf, ...common],
+    'age rule': (root, tree) => [node, [cli, root, '--cleanup', '--age', ageFor(tree), ...common]],
+    'clean-output': (root, tree) => [
+      node,
+      [cli, root, '--cleanup', '--clean-output', '--age', ageFor(tree), ...common],
     ],
-    stats: (root) => [process.execPath, [cli, 'stats', root, '--no-config', '--now', now]],
+    stats: (root) => [node, [cli, 'stats', root, '--no-config', '--now', now]],
+    'archive planning': (root) => [
+      node,
+      [
+        cli,
+        root,
+        '--dry-run',
+        '-q',
+        '--no-config',
+        '--encoder',
+        'software',
+        '--age',
+        '2',
+        '--now',
+        now,
+      ],
+    ],
   };
-  const runs = {};
-  const record = (key, r) => (runs[key] ??= []).push(r);
-  // Page cache warm, then every command in turn per repetition, so host load hits all alike.
-  for (const root of Object.values(trees)) spawnSync('find', [root], { stdio: 'ignore' });
+  const onTree = {
+    whole: Object.keys(commands),
+    half: ['find', 'max-size half', 'stats'],
+    bigDay: ['find', 'max-size half', 'age rule', 'stats'],
+  };
   const argsFor = {};
   for (const [tree, root] of Object.entries(trees))
-    for (const [name, make] of Object.entries(commands)) {
-      if (tree === 'half' && !['find', 'max-size half'].includes(name)) continue;
-      if (tree === 'bigDay' && !['find', 'max-size half', 'stats'].includes(name)) continue;
-      argsFor[`${tree}: ${name}`] = make(root);
-    }
+    for (const name of onTree[tree]) argsFor[`${tree}: ${name}`] = commands[name](root, tree);
+  // Page cache warm, then every command in turn per repetition.
+  for (const root of Object.values(trees)) spawnSync('find', [root], { stdio: 'ignore' });
+  const runs = {};
   for (let rep = 0; rep < reps; rep++)
     for (const [key, [cmd, cmdArgs]] of Object.entries(argsFor)) {
       const r = measure(cmd, cmdArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
       if (r.status !== 0 && !key.endsWith('find'))
         throw new Error(`${key} failed (${r.status}): ${r.stderr.slice(-2000)}`);
-      record(key, r);
+      (runs[key] ??= []).push(r);
     }
   const med = (key) => median(runs[key].map((r) => r.seconds));
+  const cpu = (key) => median(runs[key].map((r) => r.cpuSeconds ?? NaN));
   const peakOf = (key) => Math.max(...runs[key].map((r) => r.rssMb ?? 0));
-  const out = { trees: { ...trees }, spec, reps, rows: {} };
+  const out = { trees: { ...trees }, spec, files: sizedTreeFiles(spec), reps, rows: {} };
   for (const key of Object.keys(argsFor)) {
     if (key.endsWith(': find')) continue;
-    const tree = key.split(':')[0];
-    const findKey = `${tree}: find`;
+    const findKey = `${key.split(':')[0]}: find`;
     const rt = ratio(med(key), med(findKey));
+    const rc = ratio(cpu(key), cpu(findKey));
     const peak = peakOf(key);
     row(
       'retention',
-      `${key} (median of ${reps}, spread ${spread(runs[key].map((r) => r.seconds))})`,
+      `${key} (median of ${reps}, spread ${spreadOf(runs[key].map((r) => r.seconds))}; CPU ${cpu(key).toFixed(2)} s)`,
       fmtS(med(key)),
-      `find -printf ${fmtS(med(findKey))}`,
-      `${rt.toFixed(2)}× find (≤ 2×): ${verdict(rt <= 2)}; peak ${fmtMb(peak)} (< 200 MB): ${verdict(peak < 200)}`,
+      `find -printf ${fmtS(med(findKey))}, CPU ${cpu(findKey).toFixed(2)} s`,
+      `${rt.toFixed(2)}× find wall, ${rc.toFixed(2)}× CPU (≤ 2×): ${verdict(rt <= 2)}; peak ${fmtMb(peak)} (< 200 MB): ${verdict(peak < 200)}`,
     );
     out.rows[key] = {
       command: shellLine(argsFor[key][1]),
@@ -334,20 +311,26 @@ function benchRetention() {
       cpuSeconds: runs[key].map((r) => r.cpuSeconds ?? null),
       peakRssMb: runs[key].map((r) => r.rssMb ?? null),
       findSeconds: runs[findKey].map((r) => r.seconds),
+      findCpuSeconds: runs[findKey].map((r) => r.cpuSeconds ?? null),
       ratio: rt,
+      cpuRatio: rc,
     };
   }
   // Twice the files: the whole tree against the half one, each against its own find.
-  const scale = ratio(med('whole: max-size half'), med('half: max-size half'));
-  const findScale = ratio(med('whole: find'), med('half: find'));
-  row(
-    'retention',
-    'scaling: --max-size half, whole tree ÷ half tree (2× the files)',
-    `${scale.toFixed(2)}×`,
-    `find ${findScale.toFixed(2)}×`,
-    `target ≤ 2.2×: ${verdict(scale <= 2.2)}`,
-  );
-  out.scaling = { maxSizeHalf: scale, find: findScale };
+  out.scaling = {};
+  for (const name of ['max-size half', 'stats']) {
+    const scale = ratio(med(`whole: ${name}`), med(`half: ${name}`));
+    const cpuScale = ratio(cpu(`whole: ${name}`), cpu(`half: ${name}`));
+    const files = sizedTreeFiles(spec) / sizedTreeFiles(half);
+    row(
+      'retention',
+      `scaling: ${name}, whole tree ÷ half tree (${files.toFixed(2)}× the files)`,
+      `${scale.toFixed(2)}× wall, ${cpuScale.toFixed(2)}× CPU`,
+      `find ${ratio(med('whole: find'), med('half: find')).toFixed(2)}×`,
+      `target ≤ 2.2×: ${verdict(scale <= 2.2)}`,
+    );
+    out.scaling[name] = { wall: scale, cpu: cpuScale, files };
+  }
   results.benchmarks.retention = out;
 }
 

@@ -51,12 +51,18 @@ export interface DateBatch {
   dayEntries: ReadonlyMap<string, number>;
 }
 
+/**
+ * Asked before each date is read; false: the planner does not need it (the date is not read, and
+ * should a batch of it come anyway, the planner ignores it).
+ */
+export type ReadDate = (date: string) => boolean;
+
 export interface RetentionInventory {
   skeletons: Partial<Record<RootKind, Skeleton>>;
   /** Trash units, oldest date first, up to `through` (a date) when given. Called once per pass. */
-  trash(through?: string): AsyncIterable<DateBatch>;
+  trash(through?: string, readDate?: ReadDate): AsyncIterable<DateBatch>;
   /** Sources and archives, oldest date first, up to `through` when given. Called once per pass. */
-  footage(through?: string): AsyncIterable<DateBatch>;
+  footage(through?: string, readDate?: ReadDate, sourcesOnly?: boolean): AsyncIterable<DateBatch>;
 }
 
 export type MinFree = { bytes: number } | { percent: number };
@@ -299,14 +305,25 @@ export class Ledger {
 }
 
 function unitBytes(u: Unit): number {
-  return u.files.reduce((s, f) => s + f.bytes, 0);
+  let bytes = 0;
+  for (const f of u.files) bytes += f.bytes;
+  return bytes;
 }
+
+/** The last minute localMinute wrote: removals come oldest first, many in the same minute. */
+let lastMinute = { ms: NaN, text: '' };
 
 /** `yyyy-MM-dd HH:mm` in local time; by hand, since it is made for every planned removal. */
 function localMinute(ms: number | Date): string {
-  const d = new Date(ms);
+  const t = typeof ms === 'number' ? ms : ms.getTime();
+  // A local minute never straddles a UTC minute boundary (offsets are whole minutes).
+  const minute = Math.floor(t / 60_000) * 60_000;
+  if (minute === lastMinute.ms) return lastMinute.text;
+  const d = new Date(t);
   const p = (n: number): string => (n < 10 ? `0${n}` : String(n));
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+  const text = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+  lastMinute = { ms: minute, text };
+  return text;
 }
 
 function label(u: Unit): string {
@@ -340,13 +357,32 @@ export function protection(u: Unit, settings: RetentionSettings, now: Date): str
 }
 
 /** `<trash>/input/<rel>` for sources (as the archive run), `<trash>/output/<rel>` for archives. */
+/** Whether `p` from `from` on has no `.`/`..` segment and no empty one (path.join would change it). */
+export function normalisedFrom(p: string, from: number): boolean {
+  return (
+    !p.includes('/./', from) &&
+    !p.includes('/../', from) &&
+    !p.includes('//', from) &&
+    !p.endsWith('/.') &&
+    !p.endsWith('/..')
+  );
+}
+
 export function retentionTrashPath(settings: RetentionSettings, u: Unit, f: FileFacts): string {
   const from = u.root === 'archive' ? settings.outputRoot : settings.root;
-  return path.join(
-    settings.trashRoot,
-    u.root === 'archive' ? 'output' : 'input',
-    path.relative(from, f.path),
-  );
+  const under = u.root === 'archive' ? 'output' : 'input';
+  // A file the inventory read is `<from>/<relDir>/<name>`, already normalised: joined by hand,
+  // since the age rule makes one for every file it moves (path.relative costs a microsecond).
+  const trash = settings.trashRoot;
+  if (
+    f.path.startsWith(from) &&
+    f.path.charCodeAt(from.length) === 47 &&
+    !from.endsWith('/') &&
+    !trash.endsWith('/') &&
+    normalisedFrom(f.path, from.length)
+  )
+    return `${trash}/${under}/${f.path.slice(from.length + 1)}`;
+  return path.join(trash, under, path.relative(from, f.path));
 }
 
 function removal(
@@ -355,45 +391,80 @@ function removal(
   reason: string,
   permanent: boolean,
   settings: RetentionSettings,
+  /** False in the counting passes, which book moves by their files: no trash paths are made. */
+  withMoves = true,
 ): RemovalAction {
-  const base = {
-    root: u.root,
-    unit: u.kind,
-    camera: u.camera,
-    recordedAt: u.recordedAt,
-    files: u.files,
-    bytes: unitBytes(u),
+  // Written out, not spread from a shared base: one is made per removal of the tree (twice), and
+  // a spread copy cost a tenth of a big plan's time. Same key order as ever (JSON output).
+  const { root, kind: unit, camera, recordedAt, files } = u;
+  const bytes = unitBytes(u);
+  if (root === 'trash' || permanent)
+    return {
+      root,
+      unit,
+      camera,
+      recordedAt,
+      files,
+      bytes,
+      freedBytes: 0,
+      rule,
+      reason,
+      kind: root === 'trash' ? 'purge-trash' : 'delete',
+      permanent: true,
+    };
+  const moves: FileMove[] = [];
+  if (withMoves)
+    for (const f of files) moves.push({ from: f.path, to: retentionTrashPath(settings, u, f) });
+  return {
+    root,
+    unit,
+    camera,
+    recordedAt,
+    files,
+    bytes,
     freedBytes: 0,
     rule,
     reason,
-  };
-  if (u.root === 'trash') return { ...base, kind: 'purge-trash', permanent: true };
-  if (permanent) return { ...base, kind: 'delete', permanent: true };
-  return {
-    ...base,
     kind: 'trash',
     permanent: false,
-    moves: u.files.map((f) => ({ from: f.path, to: retentionTrashPath(settings, u, f) })),
+    moves,
   };
 }
 
-/** The per-unit rules that need no totals: trash retention and age. */
+/**
+ * `now` minus whole calendar days (date-fns' subDays, so DST days count as days), remembered: the
+ * rules ask for the same few limits once per unit of the tree.
+ */
+const dayLimits = new Map<number, { now: number; ms: number }>();
+function daysBefore(now: Date, days: number): number {
+  const known = dayLimits.get(days);
+  if (known?.now === now.getTime()) return known.ms;
+  const ms = subDays(now, days).getTime();
+  dayLimits.set(days, { now: now.getTime(), ms });
+  return ms;
+}
+
+/**
+ * The per-unit rules that need no totals: trash retention and age. Without `describe` (the
+ * counting passes) the reason and a move's trash paths are left empty: only the replay's actions
+ * are shown or carried out.
+ */
 export function ruleFor(
   u: Unit,
   settings: RetentionSettings,
   now: Date,
+  describe = true,
 ): RemovalAction | undefined {
   if (u.root === 'trash') {
     if (settings.trashDays <= 0) return undefined;
     let trashedAt = 0;
     for (const f of u.files) trashedAt = Math.max(trashedAt, f.ctimeMs);
-    const limit = subDays(now, settings.trashDays).getTime();
-    if (trashedAt >= limit) return undefined;
+    if (trashedAt >= daysBefore(now, settings.trashDays)) return undefined;
     const days = Math.floor((now.getTime() - trashedAt) / 86_400_000);
     return removal(
       u,
       'trash-days',
-      `in the trash for ${days} days, over --trash-days ${settings.trashDays}`,
+      describe ? `in the trash for ${days} days, over --trash-days ${settings.trashDays}` : '',
       true,
       settings,
     );
@@ -402,7 +473,8 @@ export function ruleFor(
   const archiveAge = u.root === 'archive' ? settings.archiveAgeDays : undefined;
   const days = archiveAge ?? settings.ageDays;
   if (days <= 0) return undefined;
-  if (u.recordedAt >= subDays(now, days)) return undefined;
+  if (u.recordedAt.getTime() >= daysBefore(now, days)) return undefined;
+  if (!describe) return removal(u, 'age', '', settings.disposal === 'delete', settings, false);
   const what =
     u.kind === 'orphan-thumbnail'
       ? 'thumbnail without a clip'
@@ -429,15 +501,31 @@ function addTo(b: Breakdown, root: RootKind, bytes: number): void {
   b.total += bytes;
 }
 
-/** A 53-bit fingerprint of what lstat said about a file: path, size, inode, device, mtime. */
+/** The two 32-bit halves of a double, for hashing numbers without writing them out as text. */
+const hashF64 = new Float64Array(1);
+const hashU32 = new Uint32Array(hashF64.buffer);
+
+/**
+ * A 53-bit fingerprint of what lstat said about a file: path, size, inode, device, mtime. Made
+ * twice for every file a plan removes (when planned, when replayed): the numbers are hashed as
+ * their bits, not as text.
+ */
 export function fingerprint(f: FileFacts): number {
-  const text = `${f.path}\0${f.bytes}\0${f.ino}\0${f.dev}\0${f.mtimeMs}`;
   let a = 0x811c9dc5;
   let b = 0x01000193;
+  const text = f.path;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     a = Math.imul(a ^ c, 0x01000193);
     b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
+  }
+  for (const v of [f.bytes, f.ino, f.dev, f.mtimeMs]) {
+    hashF64[0] = v;
+    for (let k = 0; k < 2; k++) {
+      const c = hashU32[k] ?? 0;
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
+    }
   }
   return (a >>> 0) * 0x200000 + ((b >>> 0) & 0x1fffff);
 }
@@ -452,12 +540,16 @@ class FingerprintSet {
   private sealed = false;
 
   add(f: FileFacts): void {
+    this.addPrint(fingerprint(f));
+  }
+
+  addPrint(print: number): void {
     if (this.size === this.values.length) {
       const bigger = new Float64Array(this.values.length * 2);
       bigger.set(this.values);
       this.values = bigger;
     }
-    this.values[this.size++] = fingerprint(f);
+    this.values[this.size++] = print;
     this.sealed = false;
   }
 
@@ -530,33 +622,42 @@ function account(t: Tally, a: RemovalAction, fs: FsFacts | undefined): void {
   }
 }
 
-/** Per-day bookkeeping for the empty-folder prunes: one entry per day folder, never per file. */
+/**
+ * Per-day bookkeeping for the empty-folder prunes: one entry per day folder, never per file. A
+ * unit's files all lie in its day folder (`relDir`), and a move takes them to the same relative
+ * folder under the trash's `input/` (sources) or `output/` (archives).
+ */
 class DayBook {
   readonly entries = new Map<string, number>();
   readonly removed = new Map<string, number>();
   readonly moveTargets = new Map<string, number>();
-  constructor(private readonly settings: RetentionSettings) {}
+  /** The entry counts last copied: every sub-batch of a date shares its date's. */
+  private copied: ReadonlyMap<string, number> | undefined;
 
-  private relDirOf(root: RootKind, file: string): string {
-    return path
-      .relative(rootPath(root, this.settings), path.dirname(file))
-      .split(path.sep)
-      .join('/');
+  add(a: RemovalAction, unit: Unit, batch: DateBatch): void {
+    if (batch.dayEntries !== this.copied) {
+      for (const [k, v] of batch.dayEntries) this.entries.set(k, v);
+      this.copied = batch.dayEntries;
+    }
+    bump(this.removed, `${a.root}:${unit.relDir}`, a.files.length);
+    if (a.kind === 'trash') this.moves(a, unit, 1);
   }
 
-  add(a: RemovalAction, batch: DateBatch): void {
-    for (const [k, v] of batch.dayEntries) this.entries.set(k, v);
-    for (const f of a.files) bump(this.removed, `${a.root}:${this.relDirOf(a.root, f.path)}`, 1);
-    if (a.kind === 'trash') this.moves(a, 1);
+  /** Every cap candidate of a date (see CapDays), at once. */
+  addDay(day: CapDay): void {
+    for (const [k, v] of day.dayEntries) this.entries.set(k, v);
+    for (const [k, v] of day.removed) bump(this.removed, k, v);
+    for (const [k, v] of day.unmoved) bump(this.moveTargets, k, -v);
   }
 
   /** An age-rule move into the trash became a deletion: its target folder receives nothing. */
-  unmove(a: RemovalAction): void {
-    if (a.kind === 'trash') this.moves(a, -1);
+  unmove(a: RemovalAction, unit: Unit): void {
+    if (a.kind === 'trash') this.moves(a, unit, -1);
   }
 
-  private moves(a: TrashMoveAction, by: number): void {
-    for (const m of a.moves) bump(this.moveTargets, `trash:${this.relDirOf('trash', m.to)}`, by);
+  private moves(a: TrashMoveAction, unit: Unit, by: number): void {
+    const under = unit.root === 'archive' ? 'output' : 'input';
+    bump(this.moveTargets, `trash:${under}/${unit.relDir}`, by * a.files.length);
   }
 }
 
@@ -582,7 +683,7 @@ function whatOf(unit: Unit): string {
 export function capEligible(unit: Unit, settings: RetentionSettings, now: Date): boolean {
   if (unit.root === 'archive') return settings.cleanOutput;
   if (unit.root === 'source' && settings.ageDays > 0)
-    return unit.recordedAt < subDays(now, settings.ageDays);
+    return unit.recordedAt.getTime() < daysBefore(now, settings.ageDays);
   return true;
 }
 
@@ -671,6 +772,13 @@ export interface PlanOptions {
    * removes from. `before` and `after` then cover only what was read.
    */
   partial?: boolean | undefined;
+  /**
+   * False: the plain walks — the selection reads every date unit by unit instead of taking whole
+   * dates from the count pass's totals, and the replay reads archives even when none can be
+   * removed. The same plan either way (the reference test/unit/retention.test.ts compares the
+   * shortcuts against); only slower.
+   */
+  shortcuts?: boolean | undefined;
 }
 
 function emptyCounts(): PlanCounts {
@@ -689,7 +797,15 @@ function emptyCounts(): PlanCounts {
   };
 }
 
-function book(counts: PlanCounts, a: RemovalAction, sign: 1 | -1): void {
+function addCounts(to: PlanCounts, delta: PlanCounts): void {
+  for (const key of Object.keys(delta) as (keyof PlanCounts)[]) to[key] += delta[key];
+}
+
+function book(
+  counts: PlanCounts,
+  a: Pick<RemovalAction, 'root' | 'files' | 'bytes' | 'permanent' | 'rule'>,
+  sign: 1 | -1,
+): void {
   counts.removals += sign;
   if (a.root !== 'trash') {
     counts.footageFilesRemoved += sign * a.files.length;
@@ -718,9 +834,387 @@ export class PlanInterrupted extends Error {
   }
 }
 
+/** The two streams in removal order: the trash first, then footage (sources and archives). */
+const STREAMS = [0, 1] as const;
+type Stream = (typeof STREAMS)[number];
+
+/**
+ * What the caps would take from one date of one stream, booked by the count pass: when a cap
+ * needs more than all of it, the selection takes the whole date from here without reading it
+ * again. Only a date whose candidates are plain files on the footage filesystem (one link each)
+ * qualifies; any other date is read and walked unit by unit.
+ */
+interface CapDay {
+  date: string;
+  dayEntries: ReadonlyMap<string, number>;
+  /** Every candidate has one link and lies on the footage filesystem. */
+  simple: boolean;
+  /** Candidates: unprotected units a cap may take (see CapWalk.step). */
+  units: number;
+  /** Bytes taking every candidate frees. */
+  freed: number;
+  /** Change to the after-plan totals, and to the plan's counts, when every candidate is taken. */
+  after: Breakdown;
+  counts: PlanCounts;
+  /** Files removed per day folder (`root:relDir`), and age-rule moves undone per trash folder. */
+  removed: Map<string, number>;
+  unmoved: Map<string, number>;
+  /** Fingerprints of the candidates' files the age rule had not planned already. */
+  prints: number[];
+  /** The last candidate, where the selection's position ends when it takes the date. */
+  lastUnit: Unit | undefined;
+}
+
+function capDay(batch: DateBatch): CapDay {
+  return {
+    date: batch.date,
+    dayEntries: batch.dayEntries,
+    simple: true,
+    units: 0,
+    freed: 0,
+    after: emptyBreakdown(),
+    counts: emptyCounts(),
+    removed: new Map(),
+    unmoved: new Map(),
+    prints: [],
+    lastUnit: undefined,
+  };
+}
+
+/** The count pass's CapDay per stream, in date order. */
+class CapDays {
+  readonly of: [CapDay[], CapDay[]] = [[], []];
+
+  constructor(
+    private readonly settings: RetentionSettings,
+    private readonly fs: FsFacts | undefined,
+    private readonly now: Date,
+  ) {}
+
+  /** Books an unprotected unit (with the age rule's action, if any) as a cap would take it. */
+  note(s: Stream, batch: DateBatch, unit: Unit, age: RemovalAction | undefined): void {
+    if (!capEligible(unit, this.settings, this.now) || age?.permanent) return;
+    const days = this.of[s];
+    let day = days[days.length - 1];
+    if (day?.date !== batch.date) days.push((day = capDay(batch)));
+    const fsDev = this.fs?.dev;
+    for (const f of unit.files)
+      if (f.nlink > 1 || (fsDev !== undefined && f.dev !== fsDev)) day.simple = false;
+    if (!day.simple) return;
+    const bytes = unitBytes(unit);
+    day.units++;
+    day.freed += bytes;
+    book(
+      day.counts,
+      { root: unit.root, files: unit.files, bytes, permanent: true, rule: 'max-size' },
+      1,
+    );
+    if (age) {
+      // The cap deletes what the age rule would have moved: the move is undone.
+      book(day.counts, age, -1);
+      addTo(day.after, 'trash', -bytes);
+      const under = unit.root === 'archive' ? 'output' : 'input';
+      bump(day.unmoved, `trash:${under}/${unit.relDir}`, unit.files.length);
+    } else {
+      addTo(day.after, unit.root, -bytes);
+      bump(day.removed, `${unit.root}:${unit.relDir}`, unit.files.length);
+      for (const f of unit.files) day.prints.push(fingerprint(f));
+    }
+    day.lastUnit = unit;
+  }
+}
+
+/**
+ * One planning run: its inputs, the running totals the passes share, and what the replay needs.
+ * Each pass is a method; planRetention below strings them together.
+ */
+class Planner {
+  readonly before = emptyBreakdown();
+  readonly counts = emptyCounts();
+  steps = 0;
+  /** Totals after the per-unit rules: the start of the selection and of every replay. */
+  readonly start: Tally = {
+    after: emptyBreakdown(),
+    freed: 0,
+    freedOnFs: 0,
+    freedForFree: 0,
+    ledger: new Ledger(),
+  };
+  readonly days = new DayBook();
+  readonly planned = new FingerprintSet();
+  /** Per stream, the position of its last removal: a replay reads no further. */
+  readonly lastOf: (Position | undefined)[] = [undefined, undefined];
+  /** Bytes --min-free (or bytesToFree) still asks for after the per-unit rules. */
+  freeNeed = 0;
+  /** Record's storage guard: no count pass, only the oldest days it removes from are read. */
+  readonly partial: boolean;
+  /** With a cap: what it would take from each date, so the selection reads few dates again. */
+  readonly capDays: CapDays | undefined;
+  private readonly signal: AbortSignal | undefined;
+  private readonly replaySourcesOnly: boolean;
+
+  constructor(
+    private readonly inventory: RetentionInventory,
+    readonly settings: RetentionSettings,
+    readonly fs: FsFacts | undefined,
+    readonly now: Date,
+    options: PlanOptions,
+  ) {
+    this.signal = options.signal;
+    const partial = options.partial === true;
+    const perUnitRules =
+      settings.trashDays > 0 ||
+      settings.ageDays > 0 ||
+      (settings.cleanOutput && (settings.archiveAgeDays ?? 0) > 0);
+    this.partial = partial && !perUnitRules && settings.maxSizeBytes === undefined;
+    const cap =
+      settings.maxSizeBytes !== undefined ||
+      settings.minFree !== undefined ||
+      settings.bytesToFree !== undefined;
+    const shortcuts = options.shortcuts !== false;
+    this.capDays = cap && !this.partial && shortcuts ? new CapDays(settings, fs, now) : undefined;
+    // Without --clean-output no archive is removed, and in a replay an archive changes nothing
+    // (protection, the rules and the caps all pass it by): its day folders need not be read.
+    // (A partial plan counts links as it goes, so it reads them.)
+    this.replaySourcesOnly = shortcuts && !this.partial && !settings.cleanOutput;
+  }
+
+  aborted(): boolean {
+    return this.signal?.aborted === true;
+  }
+
+  open(
+    stream: Stream,
+    through?: string,
+    readDate?: ReadDate,
+    sourcesOnly = false,
+  ): AsyncIterable<DateBatch> {
+    return stream === 0
+      ? this.inventory.trash(through, readDate)
+      : this.inventory.footage(through, readDate, sourcesOnly);
+  }
+
+  /** Adds a unit's files to the managed totals (each byte once); returns nothing. */
+  countFiles(unit: Unit, tally: Tally): void {
+    for (const f of unit.files) {
+      const c = tally.ledger.count(f);
+      addTo(this.before, unit.root, c);
+      addTo(tally.after, unit.root, c);
+    }
+  }
+
+  /** Books a removal the plan makes: counts, prunes, fingerprints, how far the replay reads. */
+  plan(s: Stream, batch: DateBatch, unit: Unit, action: RemovalAction): void {
+    for (const f of action.files) this.planned.add(f);
+    this.days.add(action, unit, batch);
+    book(this.counts, action, 1);
+    this.advanceLast(s, posOf(s, batch.date, unit));
+  }
+
+  /** The selection may remove before the count pass's last removal: the later one counts. */
+  advanceLast(s: Stream, pos: Position): void {
+    const last = this.lastOf[s];
+    if (!last || comparePos(pos, last) > 0) this.lastOf[s] = pos;
+  }
+
+  /**
+   * Pass 1: every byte counted once; the rules that need no totals (trash retention, age) booked
+   * as they are met. Returns false when interrupted.
+   */
+  async count(): Promise<boolean> {
+    for (const s of this.partial ? [] : STREAMS)
+      for await (const batch of this.open(s)) {
+        if (this.aborted()) return false;
+        for (const unit of sortedUnits(batch)) this.countUnit(s, batch, unit);
+      }
+    this.start.after.total = Math.max(0, this.before.total - this.start.freed);
+    this.freeNeed = this.freeNeedAfterRules();
+    return true;
+  }
+
+  private countUnit(s: Stream, batch: DateBatch, unit: Unit): void {
+    this.steps++;
+    this.counts.units++;
+    this.countFiles(unit, this.start);
+    if (protection(unit, this.settings, this.now)) {
+      this.counts.protected++;
+      return;
+    }
+    const action = ruleFor(unit, this.settings, this.now, false);
+    this.capDays?.note(s, batch, unit, action);
+    if (!action) return;
+    account(this.start, action, this.fs);
+    this.plan(s, batch, unit, action);
+  }
+
+  private freeNeedAfterRules(): number {
+    const { settings, fs, start } = this;
+    if (settings.bytesToFree !== undefined)
+      return Math.max(0, settings.bytesToFree - start.freedOnFs);
+    if (!settings.minFree || !fs) return 0;
+    const target = minFreeTarget(settings.minFree, fs);
+    if (fs.freeBytes + start.freedOnFs >= target) return 0;
+    return Math.ceil(target * (1 + MIN_FREE_HYSTERESIS)) - fs.freeBytes - start.freedOnFs;
+  }
+
+  /** A cap walk from the start totals: the selection (no limit) or a replay (up to `limit`). */
+  walk(limit: Position | null | undefined, describe: boolean): CapWalk {
+    const { start, settings, before, freeNeed, fs, now } = this;
+    return new CapWalk(start, settings, before, freeNeed, fs, now, limit, describe);
+  }
+
+  /**
+   * Pass 2, only when a cap is exceeded: trash first, then footage, oldest first, permanently,
+   * until the caps are met. Returns false when interrupted.
+   */
+  async select(selection: CapWalk): Promise<boolean> {
+    for (const s of STREAMS) {
+      const readDate = this.dateReader(selection, s);
+      for await (const batch of this.open(s, undefined, readDate)) {
+        if (this.aborted()) return false;
+        if (selection.met()) return true;
+        if (!readDate(batch.date)) continue;
+        for (const unit of sortedUnits(batch)) {
+          if (selection.met()) return true;
+          this.selectUnit(selection, s, batch, unit);
+        }
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Decides, once per date and in date order, whether the selection must read it: not when the
+   * caps are met, nor when they need more than the whole date frees (then it is taken whole from
+   * the count pass's CapDay).
+   */
+  private dateReader(selection: CapWalk, s: Stream): ReadDate {
+    const days = this.capDays?.of[s] ?? [];
+    let next = 0;
+    let decided: { date: string; read: boolean } | undefined;
+    return (date) => {
+      if (decided?.date === date) return decided.read;
+      while ((days[next]?.date ?? '\uffff') < date) next++;
+      const day = days[next]?.date === date ? days[next] : undefined;
+      const read = !selection.met() && !(day && this.takeWhole(selection, s, day));
+      decided = { date, read };
+      return read;
+    };
+  }
+
+  /** Takes every candidate of a date at once when the caps need more than all of them free. */
+  private takeWhole(selection: CapWalk, s: Stream, day: CapDay): boolean {
+    const tally = selection.tally;
+    const freeLeft = this.freeNeed - tally.freedForFree;
+    if (!day.simple || !day.lastUnit || !(selection.sizeNeed() > day.freed || freeLeft > day.freed))
+      return false;
+    tally.freed += day.freed;
+    tally.freedOnFs += day.freed;
+    tally.freedForFree += day.freed;
+    for (const root of ['source', 'archive', 'trash'] as const)
+      addTo(tally.after, root, day.after[root]);
+    addCounts(this.counts, day.counts);
+    this.days.addDay(day);
+    for (const print of day.prints) this.planned.addPrint(print);
+    const pos = posOf(s, day.date, day.lastUnit);
+    selection.last = pos;
+    this.advanceLast(s, pos);
+    this.steps += day.units;
+    return true;
+  }
+
+  private selectUnit(selection: CapWalk, s: Stream, batch: DateBatch, unit: Unit): void {
+    this.steps++;
+    if (this.partial) {
+      this.counts.units++;
+      this.countFiles(unit, selection.tally);
+    }
+    if (protection(unit, this.settings, this.now)) return;
+    const age = ruleFor(unit, this.settings, this.now, false);
+    const action = selection.step(unit, posOf(s, batch.date, unit), age);
+    if (!action) return;
+    if (age) {
+      // The age rule's booking is replaced by the cap's deletion.
+      book(this.counts, age, -1);
+      this.days.unmove(age, unit);
+      book(this.counts, action, 1);
+      this.advanceLast(s, posOf(s, batch.date, unit));
+    } else this.plan(s, batch, unit, action);
+  }
+
+  /**
+   * Pass 3, on demand: the same walks again up to each stream's last removal, making the same
+   * decisions from the same starting totals and yielding each action as it is made, then prunes.
+   */
+  async *replay(
+    limit: Position | null,
+    prunes: RetentionAction[],
+  ): AsyncGenerator<RetentionAction> {
+    const walk = this.walk(limit, true);
+    const ageLedger = this.start.ledger.withoutRemovals();
+    for (const s of STREAMS) {
+      const last = this.lastOf[s];
+      if (!last) continue;
+      // Not a day further than the last removal: the storage guard reads only what it removes.
+      for await (const batch of this.open(s, last.date, undefined, this.replaySourcesOnly)) {
+        if (this.aborted()) throw new PlanInterrupted();
+        if (batch.date > last.date) break;
+        for (const unit of sortedUnits(batch)) {
+          const action = this.replayUnit(walk, ageLedger, s, batch, unit);
+          if (action) yield action;
+        }
+      }
+    }
+    yield* prunes;
+  }
+
+  private replayUnit(
+    walk: CapWalk,
+    ageLedger: Ledger,
+    s: Stream,
+    batch: DateBatch,
+    unit: Unit,
+  ): RemovalAction | undefined {
+    if (this.partial) for (const f of unit.files) walk.tally.ledger.count(f);
+    if (protection(unit, this.settings, this.now)) return undefined;
+    const age = ruleFor(unit, this.settings, this.now);
+    const action = walk.step(unit, posOf(s, batch.date, unit), age);
+    const chosen = action ?? age;
+    if (chosen && !chosen.files.every((f) => this.planned.has(f)))
+      chosen.stale = 'changed or appeared since the plan was made; left alone';
+    if (action || !age) return action;
+    // Pass 1 booked the age rule already; only its freed bytes are worked out again, in the
+    // same order, so that hard links free their bytes with the same last link.
+    if (age.permanent) {
+      let freed = 0;
+      for (const f of age.files) freed += ageLedger.remove(f);
+      age.freedBytes = freed;
+    }
+    return age;
+  }
+}
+
+/** A plan that does nothing: refused before planning, or interrupted while planning. */
+function noPlan(p: Planner, extra: Partial<RetentionPlan>): RetentionPlan {
+  return {
+    actions: async function* () {},
+    before: p.before,
+    after: p.before,
+    freeBefore: p.fs?.freeBytes,
+    freeAfter: p.fs?.freeBytes,
+    needs: { maxSize: 0, minFree: 0 },
+    shortfall: false,
+    counts: p.counts,
+    writeMarker: false,
+    interrupted: false,
+    steps: p.steps,
+    ...extra,
+  };
+}
+
 /**
  * Plans retention in time linear in the number of files and memory bounded by one date's files
- * (plus an entry per day folder):
+ * (plus an entry per day folder and 8 bytes per removed file):
  *   1. count: trash then footage, each byte once; the per-unit rules (trash retention, age) are
  *      booked into running totals as they are met;
  *   2. select, only when a cap is exceeded: trash then footage again in removal order, oldest
@@ -738,179 +1232,31 @@ export async function planRetention(
   now: Date,
   options: PlanOptions = {},
 ): Promise<RetentionPlan> {
-  const before = emptyBreakdown();
-  const counts = emptyCounts();
-  let steps = 0;
+  const p = new Planner(inventory, settings, fs, now, options);
   const judged = judgeRoot(settings.root, rootFacts);
-  const early = (extra: Partial<RetentionPlan>): RetentionPlan => ({
-    actions: async function* () {},
-    before,
-    after: before,
-    freeBefore: fs?.freeBytes,
-    freeAfter: fs?.freeBytes,
-    needs: { maxSize: 0, minFree: 0 },
-    shortfall: false,
-    counts,
-    writeMarker: false,
-    interrupted: false,
-    steps,
-    ...extra,
-  });
-  if (judged.refusal) return early({ refusal: judged.refusal });
-  const aborted = (): boolean => options.signal?.aborted === true;
-  const streams = [
-    (through?: string) => inventory.trash(through),
-    (through?: string) => inventory.footage(through),
-  ];
-
-  // Pass 1: count every byte once, book the rules that need no totals.
-  const start: Tally = {
-    after: emptyBreakdown(),
-    freed: 0,
-    freedOnFs: 0,
-    freedForFree: 0,
-    ledger: new Ledger(),
-  };
-  const days = new DayBook(settings);
-  const planned = new FingerprintSet();
-  /** Per stream, the position of its last removal: a replay reads no further. */
-  const lastOf: (Position | undefined)[] = [undefined, undefined];
-  const perUnitRules =
-    settings.trashDays > 0 ||
-    settings.ageDays > 0 ||
-    (settings.cleanOutput && (settings.archiveAgeDays ?? 0) > 0);
-  const partial = options.partial === true && !perUnitRules && settings.maxSizeBytes === undefined;
-  for (const [s, open] of partial ? [] : streams.entries()) {
-    for await (const batch of open()) {
-      if (aborted()) return early({ interrupted: true, steps });
-      for (const unit of sortedUnits(batch)) {
-        steps++;
-        counts.units++;
-        for (const f of unit.files) {
-          const c = start.ledger.count(f);
-          addTo(before, unit.root, c);
-          addTo(start.after, unit.root, c);
-        }
-        if (protection(unit, settings, now)) {
-          counts.protected++;
-          continue;
-        }
-        const action = ruleFor(unit, settings, now);
-        if (!action) continue;
-        account(start, action, fs);
-        for (const f of action.files) planned.add(f);
-        days.add(action, batch);
-        book(counts, action, 1);
-        lastOf[s] = posOf(s, batch.date, unit);
-      }
-    }
-  }
-  start.after.total = Math.max(0, before.total - start.freed);
-
-  let freeNeed = 0;
-  if (settings.bytesToFree !== undefined)
-    freeNeed = Math.max(0, settings.bytesToFree - start.freedOnFs);
-  else if (settings.minFree && fs) {
-    const target = minFreeTarget(settings.minFree, fs);
-    if (fs.freeBytes + start.freedOnFs < target)
-      freeNeed = Math.ceil(target * (1 + MIN_FREE_HYSTERESIS)) - fs.freeBytes - start.freedOnFs;
-  }
-  const walkFrom = (limit: Position | null | undefined, describe: boolean): CapWalk =>
-    new CapWalk(start, settings, before, freeNeed, fs, now, limit, describe);
-  const selection = walkFrom(undefined, false);
-  const needs = { maxSize: selection.sizeNeed(), minFree: freeNeed };
-
-  // Pass 2, only when a cap is exceeded: trash first, then footage, oldest first, permanently.
-  if (!selection.met()) {
-    outer: for (const [s, open] of streams.entries()) {
-      for await (const batch of open()) {
-        if (aborted()) return early({ interrupted: true, steps });
-        for (const unit of sortedUnits(batch)) {
-          if (selection.met()) break outer;
-          steps++;
-          if (partial) {
-            counts.units++;
-            for (const f of unit.files) {
-              const c = selection.tally.ledger.count(f);
-              addTo(before, unit.root, c);
-              addTo(selection.tally.after, unit.root, c);
-            }
-          }
-          if (protection(unit, settings, now)) continue;
-          const age = ruleFor(unit, settings, now);
-          const action = selection.step(unit, posOf(s, batch.date, unit), age);
-          if (!action) continue;
-          if (age) {
-            book(counts, age, -1);
-            days.unmove(age);
-          } else {
-            days.add(action, batch);
-            for (const f of action.files) planned.add(f);
-          }
-          book(counts, action, 1);
-          const pos = posOf(s, batch.date, unit);
-          if (!lastOf[s] || comparePos(pos, lastOf[s]) > 0) lastOf[s] = pos;
-        }
-      }
-    }
-  }
-  const after = { ...selection.tally.after, total: selection.total() };
-  const shortfall = !selection.met();
+  if (judged.refusal) return noPlan(p, { refusal: judged.refusal });
+  if (!(await p.count())) return noPlan(p, { interrupted: true });
+  const selection = p.walk(undefined, false);
+  const needs = { maxSize: selection.sizeNeed(), minFree: p.freeNeed };
+  if (!selection.met() && !(await p.select(selection))) return noPlan(p, { interrupted: true });
+  const prunes = planRetentionPrunes(p.days, inventory.skeletons, settings);
+  p.counts.prunes = prunes.length;
   // The replay takes nothing past the selection's last removal, even from a tree that changed.
   const limit = selection.last ?? null;
-  const prunes = planRetentionPrunes(days, inventory.skeletons, settings);
-  counts.prunes = prunes.length;
-
-  // Pass 3, on demand: the same walk again, yielding what it decides.
-  async function* replay(): AsyncGenerator<RetentionAction> {
-    const walk = walkFrom(limit, true);
-    const ageLedger = start.ledger.withoutRemovals();
-    for (const [s, open] of streams.entries()) {
-      const last = lastOf[s];
-      if (!last) continue;
-      // Not a day further than the last removal: the storage guard reads only what it removes.
-      for await (const batch of open(last.date)) {
-        if (aborted()) throw new PlanInterrupted();
-        if (batch.date > last.date) break;
-        for (const unit of sortedUnits(batch)) {
-          if (partial) for (const f of unit.files) walk.tally.ledger.count(f);
-          if (protection(unit, settings, now)) continue;
-          const age = ruleFor(unit, settings, now);
-          const action = walk.step(unit, posOf(s, batch.date, unit), age);
-          const chosen = action ?? age;
-          if (chosen && !chosen.files.every((f) => planned.has(f)))
-            chosen.stale = 'changed or appeared since the plan was made; left alone';
-          if (action) yield action;
-          else if (age) {
-            // Pass 1 booked the age rule already; only its freed bytes are worked out again, in
-            // the same order, so that hard links free their bytes with the same last link.
-            if (age.permanent) {
-              let freed = 0;
-              for (const f of age.files) freed += ageLedger.remove(f);
-              age.freedBytes = freed;
-            }
-            yield age;
-          }
-        }
-      }
-    }
-    yield* prunes;
-  }
-
   const plan: RetentionPlan = {
-    actions: replay,
-    before,
-    after,
+    actions: () => p.replay(limit, prunes),
+    before: p.before,
+    after: { ...selection.tally.after, total: selection.total() },
     freeBefore: fs?.freeBytes,
     freeAfter: fs ? fs.freeBytes + selection.tally.freedOnFs : undefined,
     needs,
-    shortfall,
-    counts,
+    shortfall: !selection.met(),
+    counts: p.counts,
     writeMarker: judged.writeMarker,
     interrupted: false,
-    steps,
+    steps: p.steps,
   };
-  const over = exceedsMaxDelete(counts, before, settings.maxDelete);
+  const over = exceedsMaxDelete(p.counts, p.before, settings.maxDelete);
   if (over) plan.refusal = over;
   return plan;
 }

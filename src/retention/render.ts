@@ -2,17 +2,26 @@
 import path from 'node:path';
 import { displayPath } from '../core/display-path.js';
 import type { RemovalOutcome, RetentionReport } from './execute.js';
-import type { Breakdown, RemovalAction, RetentionAction, RetentionPlan } from './plan.js';
+import {
+  normalisedFrom,
+  type Breakdown,
+  type FileFacts,
+  type RemovalAction,
+  type RetentionAction,
+  type RetentionPlan,
+} from './plan.js';
 import type { TextSink } from '../archive/render.js';
 import { formatBytes } from '../core/units.js';
 
 function filesText(a: RemovalAction, rel: (p: string) => string): string {
-  const [first, ...rest] = a.files;
+  const first = a.files[0];
   if (!first) return '';
-  return [
-    rel(first.path),
-    ...rest.map((f) => `+ ${path.extname(f.path) || path.basename(f.path)}`),
-  ].join(' ');
+  let text = rel(first.path);
+  for (let i = 1; i < a.files.length; i++) {
+    const f = a.files[i] as FileFacts;
+    text += ` + ${path.extname(f.path) || path.basename(f.path)}`;
+  }
+  return text;
 }
 
 const VERB: Record<RemovalAction['kind'], string> = {
@@ -21,12 +30,27 @@ const VERB: Record<RemovalAction['kind'], string> = {
   delete: 'delete',
 };
 
+/**
+ * displayPath for a plan's paths: a path the inventory made under the root is `<root>/<rest>`,
+ * already normalised, so its relative form is the rest (path.relative, made for every file of a
+ * big plan, cost more than the rest of the line).
+ */
+function relativeTo(root: string, file: string): string {
+  return file.length > root.length + 1 &&
+    file.charCodeAt(root.length) === 47 &&
+    file.startsWith(root) &&
+    !root.endsWith('/') &&
+    normalisedFrom(file, root.length)
+    ? file.slice(root.length + 1)
+    : displayPath(root, file);
+}
+
 export function renderRetentionAction(a: RetentionAction, root: string): string[] {
-  const rel = (p: string): string => displayPath(root, p);
+  const rel = (p: string): string => relativeTo(root, p);
   if (a.kind === 'prune-folder') return [`remove folder ${rel(a.path)}: ${a.reason}`];
   const where =
     a.kind === 'trash' && a.moves[0]
-      ? ` → ${rel(path.dirname(a.moves[0].to))}/ (recoverable; frees nothing until the trash is purged)`
+      ? ` → ${rel(a.moves[0].to.slice(0, Math.max(1, a.moves[0].to.lastIndexOf('/'))))}/ (recoverable; frees nothing until the trash is purged)`
       : ' (PERMANENT)';
   return [
     `${VERB[a.kind]} ${filesText(a, rel)}  ${formatBytes(a.bytes)}${where}`,

@@ -119,9 +119,9 @@ export async function runCleanup(
     return { status: 'failed', failures: 1 };
   }
   if (!opts.dryRun) await scope.lockTree(root);
-  // Helper threads keep their priority here, unlike the archive's dry run: retention reads a
-  // size per file, so they are the work, and at nice 19 on a busy host one cleanup dry run
-  // took 4.2× the wall time for the same CPU.
+  // Helper threads keep their priority here, unlike the archive's dry run: retention lists and
+  // stats on the main thread, and V8's collector (a helper) is on its critical path; at nice 19
+  // on a busy host one cleanup dry run took 4.2× the wall time for the same CPU.
   return cleanup(opts, io, log, prepared.roots, prepared.rootFacts, prepared.stateDir, tally);
 }
 

@@ -101,8 +101,7 @@ export function emptyBucket(): Bucket {
 /** Oldest and newest recording time of a bucket, as numbers until the bucket is finished. */
 const span = new WeakMap<Bucket, { lo: number; hi: number }>();
 
-function touch(b: Bucket, when: Date): void {
-  const t = when.getTime();
+function touch(b: Bucket, t: number): void {
   const s = span.get(b);
   if (!s) span.set(b, { lo: t, hi: t });
   else if (t < s.lo) s.lo = t;
@@ -137,6 +136,24 @@ function savingsOf(b: Bucket): Savings | null {
   };
 }
 
+/** One unit into one bucket; `source` is the size of an archive's source, when known. */
+function addUnit(b: Bucket, u: Unit, bytes: number, source: number | undefined): void {
+  if (u.root === 'source') {
+    if (u.kind === 'clip') b.clips++;
+    b.sourceBytes += bytes;
+  } else if (u.root === 'archive') {
+    b.archives++;
+    b.archiveBytes += bytes;
+    if (source !== undefined) {
+      b.archivedSourceBytes += source;
+      b.matchedArchiveBytes += bytes;
+    }
+  } else {
+    b.trashFiles += u.files.length;
+    b.trashBytes += bytes;
+  }
+}
+
 /** Pure aggregation of date batches (all three roots) into the stats report. */
 export class StatsAccumulator {
   private readonly ledger = new Ledger();
@@ -145,10 +162,16 @@ export class StatsAccumulator {
   private readonly cameras = new Map<string, Bucket>();
   private readonly days: ({ date: string; cameras: Record<string, Bucket> } & Bucket)[] = [];
 
+  /** One date's batch, or the next of its sub-batches (a big date comes in several). */
   add(batch: DateBatch): void {
-    const day = { date: batch.date, cameras: {} as Record<string, Bucket>, ...emptyBucket() };
-    // Sources by camera and second, in the tree or in the trash, to measure what archiving saved.
-    const sourceSize = new Map<string, number>();
+    const last = this.days[this.days.length - 1];
+    const day =
+      last?.date === batch.date
+        ? last
+        : { date: batch.date, cameras: {} as Record<string, Bucket>, ...emptyBucket() };
+    // Sources by camera and second, in the tree or in the trash, to measure what archiving saved
+    // (by camera, then instant: no key text built per unit).
+    const sourceSize = new Map<string, Map<number, number>>();
     const sourceByTime = new Map<number, number[]>();
     const isTrashedSource = (u: Unit): boolean =>
       u.root === 'trash' &&
@@ -160,51 +183,59 @@ export class StatsAccumulator {
     for (const u of archives ? batch.units : []) {
       if (u.kind === 'clip' || isTrashedSource(u)) {
         const bytes = u.files[0]?.bytes ?? 0;
-        sourceSize.set(`${u.camera}|${u.recordedAt.getTime()}`, bytes);
+        let byTime = sourceSize.get(u.camera);
+        if (!byTime) sourceSize.set(u.camera, (byTime = new Map()));
+        byTime.set(u.recordedAt.getTime(), bytes);
         const same = sourceByTime.get(u.recordedAt.getTime());
         if (same) same.push(bytes);
         else sourceByTime.set(u.recordedAt.getTime(), [bytes]);
       }
     }
+    // Recording spans by camera for this batch: one map update a unit, the buckets touched once.
+    const spans = new Map<string, { lo: number; hi: number }>();
     for (const u of batch.units) {
       let counted = 0;
-      for (const f of u.files) counted += this.ledger.count(f);
+      let bytes = 0;
+      for (const f of u.files) {
+        counted += this.ledger.count(f);
+        bytes += f.bytes;
+      }
       this.managed[u.root] += counted;
       this.managed.total += counted;
-      const bytes = u.files.reduce((s, f) => s + f.bytes, 0);
-      const cam = this.cameras.get(u.camera) ?? emptyBucket();
-      this.cameras.set(u.camera, cam);
+      let cam = this.cameras.get(u.camera);
+      if (!cam) this.cameras.set(u.camera, (cam = emptyBucket()));
       const dayCam = (day.cameras[u.camera] ??= emptyBucket());
-      for (const b of [this.totals, cam, day, dayCam]) {
-        if (u.root === 'source') {
-          if (u.kind === 'clip') b.clips++;
-          b.sourceBytes += bytes;
-          touch(b, u.recordedAt);
-        } else if (u.root === 'archive') {
-          b.archives++;
-          b.archiveBytes += bytes;
-          touch(b, u.recordedAt);
-          const time = u.recordedAt.getTime();
-          const candidates = sourceByTime.get(time);
-          const source =
-            u.camera === LEGACY_CAMERA
-              ? candidates?.length === 1
-                ? candidates[0]
-                : undefined
-              : sourceSize.get(`${u.camera}|${time}`);
-          if (source !== undefined) {
-            b.archivedSourceBytes += source;
-            b.matchedArchiveBytes += bytes;
-          }
-        } else {
-          b.trashFiles += u.files.length;
-          b.trashBytes += bytes;
-        }
+      const time = u.recordedAt.getTime();
+      let source: number | undefined;
+      if (u.root === 'archive') {
+        const candidates = sourceByTime.get(time);
+        source =
+          u.camera === LEGACY_CAMERA
+            ? candidates?.length === 1
+              ? candidates[0]
+              : undefined
+            : sourceSize.get(u.camera)?.get(time);
       }
+      if (u.root !== 'trash') {
+        const s = spans.get(u.camera);
+        if (!s) spans.set(u.camera, { lo: time, hi: time });
+        else if (time < s.lo) s.lo = time;
+        else if (time > s.hi) s.hi = time;
+      }
+      addUnit(this.totals, u, bytes, source);
+      addUnit(cam, u, bytes, source);
+      addUnit(day, u, bytes, source);
+      addUnit(dayCam, u, bytes, source);
     }
+    for (const [camera, s] of spans)
+      for (const b of [this.totals, this.cameras.get(camera), day, day.cameras[camera]])
+        if (b) {
+          touch(b, s.lo);
+          touch(b, s.hi);
+        }
     finishSpan(day);
     for (const b of Object.values(day.cameras)) finishSpan(b);
-    if (batch.units.length > 0) this.days.push(day);
+    if (batch.units.length > 0 && day !== last) this.days.push(day);
   }
 
   finish(roots: TreeRoots, fs: FsFacts | undefined, limits: StatsLimits, now: Date): StatsReport {
@@ -326,8 +357,7 @@ export async function collectStats(
 ): Promise<StatsReport> {
   const skeletons = await scanSkeletons(roots);
   const acc = new StatsAccumulator();
-  for await (const batch of dateBatches(roots, skeletons, ['source', 'archive', 'trash']))
-    acc.add(batch);
+  for await (const batch of dateBatches(skeletons, ['source', 'archive', 'trash'])) acc.add(batch);
   let fs: FsFacts | undefined;
   try {
     fs = await fsFacts(roots.root);

@@ -4,7 +4,7 @@
  * fills. Never timed: the planner's work is counted (units visited, unit fields read) and its live
  * heap is sampled after full GCs, each on two tree sizes.
  */
-import { closeSync, mkdirSync, openSync, promises as fsp } from 'node:fs';
+import fs, { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
@@ -242,11 +242,12 @@ describe('retention scales linearly', () => {
     sparseTree(root, { days: 60, clipsPerDay: 10, bytes: MiB, now: NOW });
     const dayFolder = /\/\d{4}\/\d{2}\/\d{2}$/;
     const listed: string[] = [];
-    const readdir = fsp.readdir.bind(fsp);
-    const spy = vi.spyOn(fsp, 'readdir').mockImplementation(((dir: string, opts: never) => {
+    // Day folders are listed synchronously (src/retention-inventory.ts), the skeleton with fsp.
+    const readdirSync = fs.readdirSync.bind(fs);
+    const spy = vi.spyOn(fs, 'readdirSync').mockImplementation(((dir: string, opts: never) => {
       if (dayFolder.test(String(dir))) listed.push(String(dir));
-      return readdir(dir, opts);
-    }) as typeof fsp.readdir);
+      return readdirSync(dir, opts);
+    }) as typeof fs.readdirSync);
     try {
       const report = await reclaimSpace({
         root,
@@ -300,4 +301,135 @@ describe('retention scales linearly', () => {
         .map(([p, v]) => `${p} ${v}`);
     expect(footage(snapshot(root))).toEqual(footage(before));
   });
+});
+
+describe('retention and stats read each file a bounded number of times, and hold one day', () => {
+  /** Counts lstat calls on files below `root` while `run` runs. */
+  async function lstatsDuring(root: string, run: () => Promise<unknown>): Promise<number> {
+    let calls = 0;
+    const lstatSync = fs.lstatSync.bind(fs);
+    const spy = vi.spyOn(fs, 'lstatSync').mockImplementation(((p: string, opts: never) => {
+      if (String(p).startsWith(root)) calls++;
+      return lstatSync(p, opts);
+    }) as typeof fs.lstatSync);
+    try {
+      await run();
+    } finally {
+      spy.mockRestore();
+    }
+    return calls;
+  }
+
+  const quietCli = async (args: string[], home: string): Promise<number> => {
+    const out = new PassThrough();
+    const err = new PassThrough();
+    out.resume();
+    err.resume();
+    return runCli(args, {
+      stdin: process.stdin,
+      stdout: out as unknown as NodeJS.WriteStream,
+      stderr: err as unknown as NodeJS.WriteStream,
+      env: { ...process.env, XDG_STATE_HOME: home },
+      signal: new AbortController().signal,
+      commandLine: 'camera-archiver (retention scale test)',
+    });
+  };
+
+  it('--max-size half stats each file about 1.5 times (count once, replay what goes), stats once', async () => {
+    const perFile = async (days: number): Promise<{ days: number; cap: number; stats: number }> => {
+      const root = tempDir('cam-ret-reads-');
+      roots.push(root);
+      const files = sparseTree(root, {
+        days,
+        clipsPerDay: 50,
+        bytes: MiB,
+        now: NOW,
+        thumbnails: true,
+      });
+      const half = `${Math.floor((days * 50 * (MiB + MiB / 25)) / 2 / 1024)}K`;
+      const cap = await lstatsDuring(root, async () => {
+        const code = await quietCli(
+          [root, '--cleanup', '--dry-run', '--age', '0', '--max-size', half, '--no-config'],
+          root,
+        );
+        expect(code).toBe(0);
+      });
+      const stats = await lstatsDuring(root, () =>
+        collectStats(
+          { root, outputRoot: path.join(root, 'archived'), trashRoot: path.join(root, '.deleted') },
+          { ageDays: 0 },
+          NOW,
+        ),
+      );
+      return { days, cap: cap / files, stats: stats / files };
+    };
+    const small = await perFile(10);
+    const large = await perFile(40);
+    // Before whole dates were taken from the count pass, the selection read the removed half
+    // again: 2 lstats a file. A planner that re-read the tree per removal would be far above.
+    // Beyond the half that goes, only about the date where the cap is met is read again.
+    for (const r of [small, large]) {
+      expect(r.cap, `${r.days} days`).toBeLessThanOrEqual(1.5 + 3 / r.days);
+      expect(r.stats, `${r.days} days`).toBeLessThanOrEqual(1.01);
+    }
+    expect(large.cap).toBeLessThanOrEqual(small.cap);
+  });
+
+  it('a day folder 4× as big costs its names, not its units: live heap per extra clip stays small', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const peak = async (clips: number): Promise<number> => {
+      const root = tempDir('cam-ret-day-heap-');
+      roots.push(root);
+      const dir = path.join(root, '2025/01/15');
+      mkdirSync(dir, { recursive: true });
+      for (let i = 0; i < clips; i++) {
+        const s = i % 86_400;
+        const hms = [s / 3600, (s / 60) % 60, s % 60]
+          .map((x) => String(Math.floor(x)).padStart(2, '0'))
+          .join('');
+        closeSync(
+          openSync(path.join(dir, `REO_cam${Math.floor(i / 86_400)}_20250115${hms}.mp4`), 'w'),
+        );
+      }
+      const samples: number[] = [];
+      const controller = new AbortController();
+      let checks = 0;
+      // Planning checks its signal per sub-batch of a date: the hook to sample the heap mid-day.
+      Object.defineProperty(controller.signal, 'aborted', {
+        get: () => {
+          if (checks++ % 4 === 0) {
+            gc();
+            samples.push(process.memoryUsage().heapUsed);
+          }
+          return false;
+        },
+      });
+      gc();
+      const before = process.memoryUsage().heapUsed;
+      const out = new PassThrough();
+      const err = new PassThrough();
+      out.resume();
+      err.resume();
+      const code = await runCli(
+        [root, '--cleanup', '--dry-run', '--age', '1', '--no-config', '--now', NOW.toISOString()],
+        {
+          stdin: process.stdin,
+          stdout: out as unknown as NodeJS.WriteStream,
+          stderr: err as unknown as NodeJS.WriteStream,
+          env: { ...process.env, XDG_STATE_HOME: root },
+          signal: controller.signal,
+          commandLine: 'camera-archiver (retention scale test)',
+        },
+      );
+      expect(code).toBe(0);
+      expect(samples.length).toBeGreaterThan(4);
+      return Math.max(...samples) - before;
+    };
+    const small = await peak(10_000);
+    const large = await peak(40_000);
+    const perClip = (large - small) / 30_000;
+    // A name and a ClipFile are about 100 bytes; a whole unit with its facts and action was 600.
+    expect(perClip).toBeLessThan(250);
+  }, 120_000);
 });

@@ -17,6 +17,7 @@ import {
   type RootKind,
   type Unit,
 } from '../../src/retention/plan.js';
+import { seededRandom } from '../helpers/random.js';
 
 const NOW = new Date(2025, 2, 1, 3, 0, 0); // 2025-03-01 03:00 (TZ=UTC in tests)
 const MiB = 1024 * 1024;
@@ -499,5 +500,103 @@ describe('a retention model that keeps the archive', () => {
     const p = await plan([reset, old], { ageDays: 0, maxSizeBytes: 10 * MiB });
     expect(removals(p).map((a) => a.files[0]?.path)).toEqual([old.files[0]?.path]);
     expect(p.counts.protected).toBe(1);
+  });
+});
+
+describe('shortcuts (whole dates from the count pass, no archives in a replay that cannot remove them) plan as the plain walks do', () => {
+  /** A tree of random units: hard links, a second filesystem, fresh footage, trash, archives. */
+  function randomTree(random: () => number): Unit[] {
+    const units: Unit[] = [];
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
+    const days = 2 + Math.floor(random() * 10);
+    for (let d = 0; d < days; d++) {
+      const perDay = Math.floor(random() * 6);
+      for (let i = 0; i < perDay; i++) {
+        const at = daysAgo(days - d + (random() < 0.1 ? -days : 0), random() * 20);
+        const root = pick<RootKind>(['source', 'source', 'archive', 'trash']);
+        const extra: Partial<FileFacts> = {};
+        if (random() < 0.08) Object.assign(extra, { dev: 2 });
+        if (random() < 0.08) Object.assign(extra, { nlink: 2, ino: 7 });
+        if (random() < 0.1) Object.assign(extra, { mtimeMs: NOW.getTime() - 1000 });
+        if (root === 'trash')
+          Object.assign(extra, { ctimeMs: at.getTime() - random() * 40 * 86_400_000 });
+        units.push(
+          unit(at, {
+            root,
+            camera: pick(['REO_a', 'REO_b']),
+            bytes: 1 + Math.floor(random() * 20) * MiB,
+            thumb: root === 'source' && random() < 0.5,
+            ...(root === 'source' && random() < 0.1 ? { kind: 'orphan-thumbnail' as const } : {}),
+            extra,
+          }),
+        );
+      }
+    }
+    return units;
+  }
+
+  /** The inventory honours the planner's ReadDate, and counts the footage dates it reads. */
+  function readingInventory(units: Unit[]): RetentionInventory & { datesRead: number } {
+    const inv = inventory(units);
+    const trash = batches(units.filter((u) => u.root === 'trash'));
+    const footage = batches(units.filter((u) => u.root !== 'trash'));
+    const counted = { ...inv, datesRead: 0 };
+    async function* honour(list: DateBatch[], readDate?: (d: string) => boolean) {
+      for (const b of list) {
+        if (readDate && !readDate(b.date)) continue;
+        counted.datesRead++;
+        yield await Promise.resolve(b);
+      }
+    }
+    counted.trash = (_through, readDate) => honour(trash, readDate);
+    const sources = batches(units.filter((u) => u.root === 'source'));
+    counted.footage = (_through, readDate, sourcesOnly) =>
+      honour(sourcesOnly ? sources : footage, readDate);
+    return counted;
+  }
+
+  const view = (p: Planned): unknown => ({
+    ...p,
+    steps: undefined,
+    actions: p.actions.map((a) =>
+      a.kind === 'prune-folder'
+        ? a
+        : { ...a, files: a.files.map((f) => f.path), recordedAt: a.recordedAt.getTime() },
+    ),
+  });
+
+  it('the same plan with and without the shortcuts, on seeded random trees and settings', async () => {
+    const seed = Number(process.env.SEED ?? Date.now() % 1_000_000);
+    console.log(`seed ${seed} (SEED=${seed} replays it)`);
+    let shortcutReads = 0;
+    let walkReads = 0;
+    for (let round = 0; round < 300; round++) {
+      const random = seededRandom(seed + round);
+      const units = randomTree(random);
+      const total = units.reduce((s, u) => s + u.files.reduce((t, f) => t + f.bytes, 0), 0);
+      const settings: RetentionSettings = {
+        ...BASE,
+        disposal: random() < 0.5 ? 'trash' : 'delete',
+        ageDays: random() < 0.4 ? 0 : Math.floor(random() * 10),
+        cleanOutput: random() < 0.6,
+        archiveAgeDays: random() < 0.3 ? Math.floor(random() * 8) : undefined,
+        trashDays: random() < 0.3 ? Math.floor(random() * 30) : 0,
+        maxSizeBytes: random() < 0.7 ? Math.floor(total * random()) : undefined,
+        minFree: random() < 0.3 ? { bytes: Math.floor(total * random()) } : undefined,
+        bytesToFree: random() < 0.15 ? Math.floor(total * random()) : undefined,
+      };
+      const fs = random() < 0.7 ? { dev: 1, sizeBytes: 4 * total + 1, freeBytes: 0 } : undefined;
+      const shortcut = readingInventory(units);
+      const walk = readingInventory(units);
+      const a = await collected(await planRetention(shortcut, settings, OK_ROOT, fs, NOW));
+      const b = await collected(
+        await planRetention(walk, settings, OK_ROOT, fs, NOW, { shortcuts: false }),
+      );
+      expect(view(a), `seed ${seed + round}`).toEqual(view(b));
+      shortcutReads += shortcut.datesRead;
+      walkReads += walk.datesRead;
+    }
+    // The shortcut was taken: the selection read fewer dates.
+    expect(shortcutReads).toBeLessThan(walkReads);
   });
 });
