@@ -253,6 +253,11 @@ function benchRetention() {
       [cli, root, '--cleanup', '--clean-output', '--age', ageFor(tree), ...common],
     ],
     stats: (root) => [node, [cli, 'stats', root, '--no-config', '--now', now]],
+    // The recorder's storage guard making room on a full disk: a fortieth of the tree, oldest first.
+    'storage guard': (root) => [
+      node,
+      [path.join(here, 'reclaim.mjs'), root, String(Math.floor(treeBytes(root) / 40))],
+    ],
     'archive planning': (root) => [
       node,
       [
