@@ -170,107 +170,152 @@ const LISTINGS_IN_FLIGHT = 4;
 
 /** Walks the folder skeleton down to day folders, in date order. */
 export async function findDayFolders(options: DiscoveryOptions): Promise<Skeleton> {
-  const days: DayFolder[] = [];
-  const ignored: IgnoredFile[] = [];
-  const otherEntriesByFolder = new Map<string, number>();
-  const excluded = new Set(options.excluded.map((p) => path.resolve(p)));
   const excludedIds = (await Promise.all(options.excluded.map(identityOf))).filter(
     (id): id is FileIdentity => id !== undefined,
   );
-  /** Whether a folder met by the walk is an excluded root under another name. */
-  const isExcludedFolder = async (dir: string): Promise<boolean> => {
-    if (excludedIds.length === 0) return false;
-    const id = await identityOf(dir);
-    return excludedIds.some((e) => sameIdentity(e, id));
-  };
-  const maxDepth = options.maxDepth ?? MAX_DEPTH;
-  let open = 0;
-  const waiting: (() => void)[] = [];
-  const listFolder = async (dir: string): Promise<Dirent[]> => {
-    if (open >= WALK_CONCURRENCY) await new Promise<void>((resolve) => waiting.push(resolve));
-    else open++;
+  const walk = new SkeletonWalk(options, excludedIds);
+  await walk.folder(path.resolve(options.root), []);
+  return walk.skeleton();
+}
+
+/** At most `limit` folder listings at once; the others wait their turn. */
+class ListingSlots {
+  private open = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async list(dir: string): Promise<Dirent[]> {
+    if (this.open >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.open++;
     try {
       return await fsp.readdir(dir, { withFileTypes: true });
     } finally {
       // Hand the slot straight to the next waiter (open stays counted), or free it.
-      const next = waiting.shift();
+      const next = this.waiting.shift();
       if (next) next();
-      else open--;
+      else this.open--;
     }
-  };
+  }
+}
 
-  /** Returns whether the folder leads to at least one day folder. */
-  const walk = async (dir: string, parts: string[]): Promise<boolean> => {
+/** One walk of the skeleton: the day folders found, what else each folder holds, what was left. */
+class SkeletonWalk {
+  private readonly days: DayFolder[] = [];
+  private readonly ignored: IgnoredFile[] = [];
+  private readonly otherEntriesByFolder = new Map<string, number>();
+  private readonly excluded: Set<string>;
+  private readonly maxDepth: number;
+  private readonly slots = new ListingSlots(WALK_CONCURRENCY);
+
+  constructor(
+    options: DiscoveryOptions,
+    private readonly excludedIds: readonly FileIdentity[],
+  ) {
+    this.excluded = new Set(options.excluded.map((p) => path.resolve(p)));
+    this.maxDepth = options.maxDepth ?? MAX_DEPTH;
+  }
+
+  skeleton(): Skeleton {
+    const { days, otherEntriesByFolder, ignored } = this;
+    days.sort((a, b) =>
+      a.date === b.date ? compare(a.prefix, b.prefix) : compare(a.date, b.date),
+    );
+    return { days, otherEntriesByFolder, ignored };
+  }
+
+  /** Walks one folder; returns whether it leads to at least one day folder. */
+  async folder(dir: string, parts: string[]): Promise<boolean> {
     let entries: Dirent[];
     try {
-      entries = await listFolder(dir);
+      entries = await this.slots.list(dir);
     } catch (error) {
       if (parts.length === 0) throw error;
-      ignored.push({
+      this.ignored.push({
         path: dir,
         reason: `cannot read folder: ${(error as NodeJS.ErrnoException).code ?? error}`,
         problem: true,
       });
       return false;
     }
+    const { folders, others } = this.subfolders(dir, entries);
+    const visited = await this.visit(dir, parts, folders);
+    const othersHere = others + visited.others;
+    if (othersHere > 0) this.otherEntriesByFolder.set(parts.join('/'), othersHere);
+    return visited.leadsToDays;
+  }
+
+  /** The folders to walk into; everything else (files, links, hidden and excluded folders) counted. */
+  private subfolders(dir: string, entries: Dirent[]): { folders: string[]; others: number } {
     let others = 0;
-    let leadsToDays = false;
-    const children: Promise<boolean>[] = [];
     const folders: string[] = [];
     for (const entry of entries) {
       const full = path.join(dir, entry.name);
       if (!entry.isDirectory()) {
         others++;
         if (entry.isSymbolicLink())
-          ignored.push({ path: full, reason: 'symbolic link (never followed)' });
+          this.ignored.push({ path: full, reason: 'symbolic link (never followed)' });
         continue;
       }
-      if (entry.name.startsWith('.') || excluded.has(full)) {
+      if (entry.name.startsWith('.') || this.excluded.has(full)) {
         others++;
         continue;
       }
       folders.push(entry.name);
     }
-    // One stat per folder of the skeleton (never per file): the identity check above by name
-    // misses a bind mount or a hard-to-see second name of the archive or trash tree.
+    return { folders, others };
+  }
+
+  /** Each folder is a day folder, a folder to walk, or (an excluded root, too deep) another entry. */
+  private async visit(
+    dir: string,
+    parts: string[],
+    folders: string[],
+  ): Promise<{ leadsToDays: boolean; others: number }> {
+    let others = 0;
+    let leadsToDays = false;
+    const children: Promise<boolean>[] = [];
+    // One stat per folder of the skeleton (never per file): the check by name misses a bind
+    // mount or a hard-to-see second name of the archive or trash tree.
     const identityExcluded = await Promise.all(
-      folders.map((name) => isExcludedFolder(path.join(dir, name))),
+      folders.map((name) => this.isExcludedFolder(path.join(dir, name))),
     );
     for (const [i, name] of folders.entries()) {
       const full = path.join(dir, name);
-      if (identityExcluded[i]) {
-        others++;
-        continue;
-      }
       const childParts = [...parts, name];
-      if (isDayFolder(childParts)) {
-        const [y, m, d] = childParts.slice(-3) as [string, string, string];
+      if (identityExcluded[i]) others++;
+      else if (isDayFolder(childParts)) {
         leadsToDays = true;
-        days.push({
-          dir: full,
-          relDir: childParts.join('/'),
-          prefix: childParts.slice(0, -3).join('/'),
-          date: `${y}-${m}-${d}`,
-        });
-      } else if (childParts.length < maxDepth) {
+        this.days.push(dayFolderOf(full, childParts));
+      } else if (childParts.length < this.maxDepth) {
         const notDay = notDayFolderReason(childParts);
-        if (notDay) ignored.push({ path: full, reason: notDay });
-        children.push(walk(full, childParts));
-      } else {
-        others++;
-      }
+        if (notDay) this.ignored.push({ path: full, reason: notDay });
+        children.push(this.folder(full, childParts));
+      } else others++;
     }
     for (const childLeadsToDays of await Promise.all(children)) {
       if (childLeadsToDays) leadsToDays = true;
       else others++;
     }
-    if (others > 0) otherEntriesByFolder.set(parts.join('/'), others);
-    return leadsToDays;
-  };
+    return { leadsToDays, others };
+  }
 
-  await walk(path.resolve(options.root), []);
-  days.sort((a, b) => (a.date === b.date ? compare(a.prefix, b.prefix) : compare(a.date, b.date)));
-  return { days, otherEntriesByFolder, ignored };
+  /** Whether a folder met by the walk is an excluded root under another name. */
+  private async isExcludedFolder(dir: string): Promise<boolean> {
+    if (this.excludedIds.length === 0) return false;
+    const id = await identityOf(dir);
+    return this.excludedIds.some((e) => sameIdentity(e, id));
+  }
+}
+
+function dayFolderOf(dir: string, parts: readonly string[]): DayFolder {
+  const [y, m, d] = parts.slice(-3) as [string, string, string];
+  return {
+    dir,
+    relDir: parts.join('/'),
+    prefix: parts.slice(0, -3).join('/'),
+    date: `${y}-${m}-${d}`,
+  };
 }
 
 function compare(a: string, b: string): number {

@@ -423,13 +423,7 @@ function clipNames(
     return undefined;
 
   const tag = collisionTag(clip.relPath);
-  const alternates: string[] = [];
-  for (let n = 1; ; n++) {
-    const found = existingLike(output, alternateArchiveName(clip, tag, n));
-    if (found.length === 0) break;
-    alternates.push(...found);
-  }
-  let target = plain;
+  const alternates = existingAlternates(clip, tag, output);
   let candidates: string[];
   if (collision.kind === 'none') {
     candidates = [...plainTaken, ...alternates];
@@ -440,21 +434,37 @@ function clipNames(
   } else {
     candidates = [...alternates, ...plainTaken];
   }
-  if (collision.kind !== 'none' || plainTaken.length > 0) {
-    if (collision.kind !== 'none') {
-      let n = 1;
-      for (; ; n++) {
-        const name = alternateArchiveName(clip, tag, n);
-        if (existingLike(output, name).length === 0 || candidates.includes(name)) {
-          target = name;
-          break;
-        }
-      }
-    }
-  }
+  const target = collision.kind === 'none' ? plain : freeAlternate(clip, tag, output, candidates);
   const legacyCandidate = legacy !== undefined;
   if (legacy !== undefined) candidates.push(legacy);
   return { target, candidates, legacyCandidate, collision };
+}
+
+/** The clip's `<camera>~<tag>_<stamp>[.n].mp4` names that exist already (in any case), in order. */
+function existingAlternates(
+  clip: ClipFile,
+  tag: string,
+  output: OutputFolder | undefined,
+): string[] {
+  const alternates: string[] = [];
+  for (let n = 1; ; n++) {
+    const found = existingLike(output, alternateArchiveName(clip, tag, n));
+    if (found.length === 0) return alternates;
+    alternates.push(...found);
+  }
+}
+
+/** The first of the clip's own names that no file has, or that is already one of its candidates. */
+function freeAlternate(
+  clip: ClipFile,
+  tag: string,
+  output: OutputFolder | undefined,
+  candidates: readonly string[],
+): string {
+  for (let n = 1; ; n++) {
+    const name = alternateArchiveName(clip, tag, n);
+    if (existingLike(output, name).length === 0 || candidates.includes(name)) return name;
+  }
 }
 
 /** One flag per second of a day, cleared after each use (see decideDay). */

@@ -71,6 +71,28 @@ export async function executeRetention(
     failed: 0,
     freedBytes: 0,
   };
+  const folders = await executeRemovals(actions, options, report);
+  // Folders only after every removal, bottom-up as planned; rmdir never removes a non-empty one.
+  if (!report.interrupted) {
+    try {
+      report.prunedFolders = await pruneFolders(folders);
+    } catch (error) {
+      options.log.error(`removing empty folders failed: ${errorMessage(error)}`);
+      report.failed++;
+    }
+  }
+  return report;
+}
+
+/**
+ * Every removal in plan order, each tallied into `report` as it ends; returns the folders the plan
+ * prunes, for afterwards. A signal stops it between removals, never inside one.
+ */
+async function executeRemovals(
+  actions: AsyncIterable<RetentionAction> | Iterable<RetentionAction>,
+  options: ExecuteOptions,
+  report: RetentionReport,
+): Promise<string[]> {
   const folders: string[] = [];
   const keep = options.keepOutcomes ?? true;
   try {
@@ -84,11 +106,7 @@ export async function executeRetention(
         continue;
       }
       const outcome = await executeOne(action, options.trashRoot);
-      if (keep) report.outcomes.push(outcome);
-      else if (outcome.status === 'done') report.done++;
-      else if (outcome.status === 'skipped') report.skipped++;
-      if (outcome.status === 'failed') report.failed++;
-      report.freedBytes += outcome.freedBytes;
+      tally(report, outcome, keep);
       options.onOutcome?.(outcome);
     }
   } catch (error) {
@@ -96,20 +114,15 @@ export async function executeRetention(
     if (!(error instanceof PlanInterrupted)) throw error;
     report.interrupted = true;
   }
-  if (keep) {
-    report.done = report.outcomes.filter((o) => o.status === 'done').length;
-    report.skipped = report.outcomes.filter((o) => o.status === 'skipped').length;
-  }
-  // Folders only after every removal, bottom-up as planned; rmdir never removes a non-empty one.
-  if (!report.interrupted) {
-    try {
-      report.prunedFolders = await pruneFolders(folders);
-    } catch (error) {
-      options.log.error(`removing empty folders failed: ${errorMessage(error)}`);
-      report.failed++;
-    }
-  }
-  return report;
+  return folders;
+}
+
+function tally(report: RetentionReport, outcome: RemovalOutcome, keep: boolean): void {
+  if (keep) report.outcomes.push(outcome);
+  if (outcome.status === 'done') report.done++;
+  else if (outcome.status === 'skipped') report.skipped++;
+  else report.failed++;
+  report.freedBytes += outcome.freedBytes;
 }
 
 async function executeOne(action: RemovalAction, trashRoot: string): Promise<RemovalOutcome> {
