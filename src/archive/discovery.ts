@@ -473,101 +473,138 @@ export function scanDay(
   folder: Pick<DayFolder, 'dir' | 'relDir'>,
   byMap: boolean,
 ): DayScan | undefined {
-  const clips: ClipFile[] = [];
-  const orphanThumbnails: MediaFile[] = [];
-  const ignored: IgnoredFile[] = [];
-  let otherEntries = 0;
-  const dirPrefix = `${folder.dir}/`;
-  const stampDates: string[] = [];
-  let lastClipDate = -1;
-  let newestMs = -Infinity;
-  const reader = new MediaNameReader();
-  const groups = byMap ? new Map<string, StemGroup>() : undefined;
-  // The sorted scan reuses one group object: a group is finished when the next stem begins.
-  const current: StemGroup = { first: '', timeMs: 0, clip: undefined, thumbnail: undefined };
+  const scanner = new DayScanner(folder, byMap);
+  for (const name of names) if (!scanner.add(name)) return undefined;
+  return scanner.result();
+}
 
-  const finish = (group: StemGroup): void => {
-    if (group.clip !== undefined) {
-      clips.push(new ClipFile(folder, group.clip, group.timeMs, group.thumbnail));
-    } else if (group.thumbnail !== undefined) {
-      orphanThumbnails.push(mediaFileIn(folder, group.thumbnail));
-    }
+/**
+ * One day folder's names, taken one at a time. Runs for every name of the tree: small methods
+ * V8 inlines, no object per name but the files it keeps.
+ */
+class DayScanner {
+  private readonly clips: ClipFile[] = [];
+  private readonly orphanThumbnails: MediaFile[] = [];
+  private readonly ignored: IgnoredFile[] = [];
+  private otherEntries = 0;
+  private readonly stampDates: string[] = [];
+  private lastClipDate = -1;
+  private newestMs = -Infinity;
+  private readonly reader = new MediaNameReader();
+  private readonly groups: Map<string, StemGroup> | undefined;
+  /** The sorted scan reuses one group object: a group is finished when the next stem begins. */
+  private readonly current: StemGroup = {
+    first: '',
+    timeMs: 0,
+    clip: undefined,
+    thumbnail: undefined,
   };
+  private readonly dirPrefix: string;
 
-  for (const name of names) {
+  constructor(
+    private readonly folder: Pick<DayFolder, 'dir' | 'relDir'>,
+    byMap: boolean,
+  ) {
+    this.groups = byMap ? new Map() : undefined;
+    this.dirPrefix = `${folder.dir}/`;
+  }
+
+  /** Takes one name; false when the listing is not in the order the sorted scan relies on. */
+  add(name: string): boolean {
     // The sorted scan's second name of a stem (the clip after its thumbnail) has the stem of a
     // name already read in full: only its extension is left to check, and its instant is known.
-    const first = current.first;
-    const sameLength = !groups && first.length === name.length;
+    const first = this.current.first;
+    const sameLength = !this.groups && first.length === name.length;
     const sameStem = sameLength && startsWithStemOf(name, first);
-    const kind = sameStem ? mediaKindOfExtension(name) : reader.kindOf(name);
+    const kind = sameStem ? mediaKindOfExtension(name) : this.reader.kindOf(name);
     if (!kind) {
-      otherEntries++;
-      ignored.push({
-        path: dirPrefix + name,
-        reason: 'name is not <camera>_<YYYYMMDDHHMMSS>.mp4|.jpg',
-      });
-      continue;
+      this.leave(name, 'name is not <camera>_<YYYYMMDDHHMMSS>.mp4|.jpg');
+      return true;
     }
+    const group = this.groups
+      ? this.groupByStem(this.groups, name)
+      : this.sortedGroup(name, sameStem, sameLength);
+    if (group === undefined) return false;
+    if (kind === 'thumbnail') this.addThumbnail(group, name);
+    else this.addClip(group, name);
+    return true;
+  }
 
-    let group: StemGroup;
-    if (groups) {
-      const stem = name.slice(0, name.length - 4);
-      let found = groups.get(stem);
-      if (!found) {
-        found = { first: name, timeMs: reader.timeMs, clip: undefined, thumbnail: undefined };
-        groups.set(stem, found);
-      }
-      group = found;
-    } else {
-      if (!sameStem) {
-        // A new stem: it must sort after the last one and must not begin with `<last stem>.`
-        // (a name of the same length that does was a sameStem).
-        if (first !== '') {
-          if (name <= first || (!sameLength && startsWithStemOf(name, first))) return undefined;
-          finish(current);
-        }
-        current.first = name;
-        current.timeMs = reader.timeMs;
-        current.clip = undefined;
-        current.thumbnail = undefined;
-      }
-      group = current;
+  result(): DayScan {
+    const { clips, orphanThumbnails, ignored, otherEntries, stampDates, newestMs } = this;
+    if (this.groups) {
+      this.groups.forEach((group) => this.finish(group));
+      clips.sort((a, b) => compare(a.name, b.name));
+      orphanThumbnails.sort((a, b) => compare(a.name, b.name));
+    } else if (this.current.first !== '') this.finish(this.current);
+    return { clips, orphanThumbnails, ignored, otherEntries, stampDates, newestMs };
+  }
+
+  private leave(name: string, reason: string): void {
+    this.otherEntries++;
+    this.ignored.push({ path: this.dirPrefix + name, reason });
+  }
+
+  private groupByStem(groups: Map<string, StemGroup>, name: string): StemGroup {
+    const stem = name.slice(0, name.length - 4);
+    let found = groups.get(stem);
+    if (!found) {
+      found = { first: name, timeMs: this.reader.timeMs, clip: undefined, thumbnail: undefined };
+      groups.set(stem, found);
     }
+    return found;
+  }
 
-    if (kind === 'thumbnail') {
-      if (group.thumbnail !== undefined) {
-        otherEntries++;
-        ignored.push({
-          path: dirPrefix + name,
-          reason: `second thumbnail for ${name.slice(0, name.length - 4)}`,
-        });
-      } else group.thumbnail = name;
-    } else if (group.clip !== undefined) {
-      otherEntries++;
-      ignored.push({
-        path: dirPrefix + name,
-        reason: `another clip with the same camera and time exists (${group.clip}); left alone`,
-      });
-    } else {
-      group.clip = name;
-      if (group.timeMs > newestMs) newestMs = group.timeMs;
-      // The last name the reader accepted is this clip or the first of its stem (same stamp).
-      if (reader.date !== lastClipDate) {
-        lastClipDate = reader.date;
-        const at = name.length - 18;
-        const yyyymmdd = name.slice(at, at + 8);
-        if (!stampDates.includes(yyyymmdd)) stampDates.push(yyyymmdd);
-      }
+  /** The current group, or a new one when a new stem begins; undefined when out of order. */
+  private sortedGroup(name: string, sameStem: boolean, sameLength: boolean): StemGroup | undefined {
+    const current = this.current;
+    if (sameStem) return current;
+    const first = current.first;
+    // A new stem: it must sort after the last one and must not begin with `<last stem>.`
+    // (a name of the same length that does was a sameStem).
+    if (first !== '') {
+      if (name <= first || (!sameLength && startsWithStemOf(name, first))) return undefined;
+      this.finish(current);
+    }
+    current.first = name;
+    current.timeMs = this.reader.timeMs;
+    current.clip = undefined;
+    current.thumbnail = undefined;
+    return current;
+  }
+
+  private addThumbnail(group: StemGroup, name: string): void {
+    if (group.thumbnail !== undefined)
+      this.leave(name, `second thumbnail for ${name.slice(0, name.length - 4)}`);
+    else group.thumbnail = name;
+  }
+
+  private addClip(group: StemGroup, name: string): void {
+    if (group.clip !== undefined) {
+      this.leave(
+        name,
+        `another clip with the same camera and time exists (${group.clip}); left alone`,
+      );
+      return;
+    }
+    group.clip = name;
+    if (group.timeMs > this.newestMs) this.newestMs = group.timeMs;
+    // The last name the reader accepted is this clip or the first of its stem (same stamp).
+    if (this.reader.date !== this.lastClipDate) {
+      this.lastClipDate = this.reader.date;
+      const at = name.length - 18;
+      const yyyymmdd = name.slice(at, at + 8);
+      if (!this.stampDates.includes(yyyymmdd)) this.stampDates.push(yyyymmdd);
     }
   }
 
-  if (groups) {
-    groups.forEach(finish);
-    clips.sort((a, b) => compare(a.name, b.name));
-    orphanThumbnails.sort((a, b) => compare(a.name, b.name));
-  } else if (current.first !== '') finish(current);
-  return { clips, orphanThumbnails, ignored, otherEntries, stampDates, newestMs };
+  private finish(group: StemGroup): void {
+    if (group.clip !== undefined) {
+      this.clips.push(new ClipFile(this.folder, group.clip, group.timeMs, group.thumbnail));
+    } else if (group.thumbnail !== undefined) {
+      this.orphanThumbnails.push(mediaFileIn(this.folder, group.thumbnail));
+    }
+  }
 }
 
 /** Whether `name` begins with the stem of `other` (a media name) followed by '.'. */
