@@ -394,41 +394,36 @@ function removal(
   /** False in the counting passes, which book moves by their files: no trash paths are made. */
   withMoves = true,
 ): RemovalAction {
-  // Written out, not spread from a shared base: one is made per removal of the tree (twice), and
-  // a spread copy cost a tenth of a big plan's time. Same key order as ever (JSON output).
+  // One literal, not spread from a shared base: one is made per removal of the tree (twice), and
+  // a spread copy cost a tenth of a big plan's time. Same key order as ever (JSON output): a
+  // move into the trash gets its `moves` last.
   const { root, kind: unit, camera, recordedAt, files } = u;
-  const bytes = unitBytes(u);
-  if (root === 'trash' || permanent)
-    return {
-      root,
-      unit,
-      camera,
-      recordedAt,
-      files,
-      bytes,
-      freedBytes: 0,
-      rule,
-      reason,
-      kind: root === 'trash' ? 'purge-trash' : 'delete',
-      permanent: true,
-    };
-  const moves: FileMove[] = [];
-  if (withMoves)
-    for (const f of files) moves.push({ from: f.path, to: retentionTrashPath(settings, u, f) });
-  return {
+  const trashing = root !== 'trash' && !permanent;
+  const action: RemovalBase & {
+    kind: RemovalAction['kind'];
+    permanent: boolean;
+    moves?: FileMove[];
+  } = {
     root,
     unit,
     camera,
     recordedAt,
     files,
-    bytes,
+    bytes: unitBytes(u),
     freedBytes: 0,
     rule,
     reason,
-    kind: 'trash',
-    permanent: false,
-    moves,
+    kind: trashing ? 'trash' : root === 'trash' ? 'purge-trash' : 'delete',
+    permanent: !trashing,
   };
+  if (trashing) {
+    const moves: FileMove[] = [];
+    if (withMoves)
+      for (const f of files) moves.push({ from: f.path, to: retentionTrashPath(settings, u, f) });
+    action.moves = moves;
+  }
+  // kind, permanent and moves were set together above, as exactly one member of the union has them.
+  return action as RemovalAction;
 }
 
 /**

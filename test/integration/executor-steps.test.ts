@@ -28,6 +28,7 @@ import {
   type ClipSource,
 } from '../../src/archive/clip-archive.js';
 import {
+  FAILPOINTS,
   processClip,
   ProbeAhead,
   pruneEmptyFolders,
@@ -353,14 +354,8 @@ describe('executor steps, each on its own', () => {
   // Every step boundary of one clip, failing by an error or by an abort: whatever happened, the
   // footage is whole somewhere — the clip in place or in the trash, and never gone unless an
   // archive that records it plays at its final name. Exhaustive: 6 boundaries × 2 ways.
-  const BOUNDARIES = [
-    'transcoded',
-    'verified',
-    'archive-placed',
-    'linked-to-trash',
-    'thumbnail-disposed',
-    'clip-disposed',
-  ] as const;
+  // The folder prunes come after every clip: a one-clip run has nothing to prune there.
+  const BOUNDARIES = FAILPOINTS.filter((at) => at !== 'before-prune' && at !== 'pruned-one');
   it.each(BOUNDARIES.flatMap((at) => [[at, 'error'] as const, [at, 'abort'] as const]))(
     'a failure at %s (%s) leaves the clip, or its verified archive and the clip in the trash',
     async (at, how) => {

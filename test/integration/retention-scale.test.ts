@@ -101,6 +101,32 @@ const SETTINGS: RetentionSettings = {
 };
 const ROOT_OK = { exists: true, isDirectory: true, entryCount: 1, dev: 1 };
 
+/** The CLI in this process (so its heap and calls can be watched), its output read as a pipe's reader would. */
+async function cliInProcess(
+  args: string[],
+  o: {
+    home: string;
+    signal?: AbortSignal;
+    stdout?: (chunk: Buffer) => void;
+    stderr?: (chunk: Buffer) => void;
+  },
+): Promise<number> {
+  const out = new PassThrough();
+  const err = new PassThrough();
+  if (o.stdout) out.on('data', o.stdout);
+  else out.resume();
+  if (o.stderr) err.on('data', o.stderr);
+  else err.resume();
+  return runCli(args, {
+    stdin: process.stdin,
+    stdout: out as unknown as NodeJS.WriteStream,
+    stderr: err as unknown as NodeJS.WriteStream,
+    env: { ...process.env, XDG_STATE_HOME: o.home },
+    signal: o.signal ?? new AbortController().signal,
+    commandLine: 'camera-archiver (retention scale test)',
+  });
+}
+
 /** Work of a --max-size plan that must remove half the tree, and of replaying its actions. */
 async function halfCapWork(
   days: number,
@@ -151,17 +177,11 @@ describe('retention scales linearly', () => {
           return false;
         },
       });
-      const out = new PassThrough();
-      const err = new PassThrough();
       let lines = 0;
-      out.on('data', (chunk: Buffer) => {
-        for (const c of chunk) if (c === 10) lines++;
-      });
-      err.resume();
       gc();
       const before = process.memoryUsage().heapUsed;
       const half = `${Math.floor((days * 100 * (MiB + MiB / 25)) / 2 / 1024)}K`;
-      const code = await runCli(
+      const code = await cliInProcess(
         [
           root,
           '--cleanup',
@@ -175,12 +195,11 @@ describe('retention scales linearly', () => {
           NOW.toISOString(),
         ],
         {
-          stdin: process.stdin,
-          stdout: out as unknown as NodeJS.WriteStream,
-          stderr: err as unknown as NodeJS.WriteStream,
-          env: { ...process.env, XDG_STATE_HOME: root },
+          home: root,
           signal: controller.signal,
-          commandLine: 'camera-archiver (retention scale test)',
+          stdout: (chunk) => {
+            for (const c of chunk) if (c === 10) lines++;
+          },
         },
       );
       expect(code).toBe(0);
@@ -277,21 +296,10 @@ describe('retention scales linearly', () => {
     let checks = 0;
     Object.defineProperty(controller.signal, 'aborted', { get: () => ++checks > 5 });
     Object.defineProperty(controller.signal, 'reason', { get: () => 'SIGINT' });
-    const err = new PassThrough();
     let stderr = '';
-    err.on('data', (c: Buffer) => (stderr += c.toString()));
-    const out = new PassThrough();
-    out.resume();
-    const code = await runCli(
+    const code = await cliInProcess(
       [root, '--cleanup', '-y', '--age', '1', '--no-config', '--now', NOW.toISOString()],
-      {
-        stdin: process.stdin,
-        stdout: out as unknown as NodeJS.WriteStream,
-        stderr: err as unknown as NodeJS.WriteStream,
-        env: { ...process.env, XDG_STATE_HOME: root },
-        signal: controller.signal,
-        commandLine: 'camera-archiver (signal test)',
-      },
+      { home: root, signal: controller.signal, stderr: (c) => (stderr += c.toString()) },
     );
     expect(code).toBe(130);
     expect(stderr).toMatch(/interrupted while planning: nothing was removed/);
@@ -320,20 +328,7 @@ describe('retention and stats read each file a bounded number of times, and hold
     return calls;
   }
 
-  const quietCli = async (args: string[], home: string): Promise<number> => {
-    const out = new PassThrough();
-    const err = new PassThrough();
-    out.resume();
-    err.resume();
-    return runCli(args, {
-      stdin: process.stdin,
-      stdout: out as unknown as NodeJS.WriteStream,
-      stderr: err as unknown as NodeJS.WriteStream,
-      env: { ...process.env, XDG_STATE_HOME: home },
-      signal: new AbortController().signal,
-      commandLine: 'camera-archiver (retention scale test)',
-    });
-  };
+  const quietCli = (args: string[], home: string): Promise<number> => cliInProcess(args, { home });
 
   it('--max-size half stats each file about 1.5 times (count once, replay what goes), stats once', async () => {
     const perFile = async (days: number): Promise<{ days: number; cap: number; stats: number }> => {
@@ -407,20 +402,9 @@ describe('retention and stats read each file a bounded number of times, and hold
       });
       gc();
       const before = process.memoryUsage().heapUsed;
-      const out = new PassThrough();
-      const err = new PassThrough();
-      out.resume();
-      err.resume();
-      const code = await runCli(
+      const code = await cliInProcess(
         [root, '--cleanup', '--dry-run', '--age', '1', '--no-config', '--now', NOW.toISOString()],
-        {
-          stdin: process.stdin,
-          stdout: out as unknown as NodeJS.WriteStream,
-          stderr: err as unknown as NodeJS.WriteStream,
-          env: { ...process.env, XDG_STATE_HOME: root },
-          signal: controller.signal,
-          commandLine: 'camera-archiver (retention scale test)',
-        },
+        { home: root, signal: controller.signal },
       );
       expect(code).toBe(0);
       expect(samples.length).toBeGreaterThan(4);
