@@ -194,8 +194,15 @@ function retentionSpec() {
   return { cameras, days, clipsPerDay };
 }
 
-/** Bytes of every .mp4/.jpg under root (what --max-size counts), by `find -printf`. */
+const treeBytesOf = new Map();
+
+/** Bytes of every .mp4/.jpg under root (what --max-size counts), by `find -printf`; once per root. */
 function treeBytes(root) {
+  if (!treeBytesOf.has(root)) treeBytesOf.set(root, countTreeBytes(root));
+  return treeBytesOf.get(root);
+}
+
+function countTreeBytes(root) {
   const r = spawnSync(
     'find',
     [root, '-type', 'f', '(', '-name', '*.mp4', '-o', '-name', '*.jpg', ')', '-printf', '%s\n'],

@@ -364,17 +364,19 @@ export async function* dateBatches(
 
 async function* subBatches(
   date: string,
-  named: Named[],
+  /** Emptied as it goes: each entry is let go once its unit is built. */
+  named: (Named | undefined)[],
   dayEntries: ReadonlyMap<string, number>,
 ): AsyncGenerator<DateBatch> {
   let units: Unit[] = [];
   let sinceTurn = 0;
   for (let i = 0; i < named.length; i++) {
-    const n = named[i] as Named;
+    const n = named[i];
+    if (n === undefined) continue;
     const u = buildUnit(n);
     if (u) units.push(u);
     // Let go of what is built: the names list is all this date holds.
-    named[i] = undefined as unknown as Named;
+    named[i] = undefined;
     const next = named[i + 1];
     if (units.length >= SUB_BATCH && next !== undefined && next.timeMs !== n.timeMs) {
       yield { date, units, dayEntries };

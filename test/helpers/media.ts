@@ -81,57 +81,41 @@ export function clipTemplate(spec: ClipSpec = {}): string {
     ...(s.audio || s.audioOnly ? ['-c:a', 'aac', '-b:a', '32k'] : []),
   ];
   const temp = `${file}.${process.pid}.tmp.mp4`;
-  execFileSync(
-    ffmpeg(),
-    [
-      '-hide_banner',
-      '-nostdin',
-      '-v',
-      'error',
-      '-y',
-      ...inputs,
-      '-t',
-      String(s.seconds),
-      ...codecs,
-      ...(s.faststart ? ['-movflags', '+faststart'] : []),
-      ...(s.fragmented
-        ? [
-            '-f',
-            'mp4',
-            ...FRAGMENTED_MOVFLAGS.split(':').flatMap((o) => [
-              `-${o.split('=')[0]}`,
-              o.slice(o.indexOf('=') + 1),
-            ]),
-          ]
-        : []),
-      '-shortest',
-      temp,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  runFfmpeg([
+    ...inputs,
+    '-t',
+    String(s.seconds),
+    ...codecs,
+    ...(s.faststart ? ['-movflags', '+faststart'] : []),
+    ...(s.fragmented
+      ? [
+          '-f',
+          'mp4',
+          ...FRAGMENTED_MOVFLAGS.split(':').flatMap((o) => [
+            `-${o.split('=')[0]}`,
+            o.slice(o.indexOf('=') + 1),
+          ]),
+        ]
+      : []),
+    '-shortest',
+    temp,
+  ]);
   if (s.editListSkip) {
     // Stream copy from a point between keyframes keeps the GOP's earlier packets and writes an
     // edit list that hides them: more packets than presented frames, as some cameras upload.
     const edited = `${file}.${process.pid}.edit.mp4`;
-    execFileSync(
-      ffmpeg(),
-      [
-        '-hide_banner',
-        '-nostdin',
-        '-v',
-        'error',
-        '-y',
-        '-ss',
-        String(s.editListSkip),
-        '-i',
-        temp,
-      ].concat(['-c', 'copy', edited]),
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    runFfmpeg(['-ss', String(s.editListSkip), '-i', temp, '-c', 'copy', edited]);
     renameSync(edited, temp);
   }
   renameSync(temp, file);
   return file;
+}
+
+/** Runs ffmpeg quietly (errors only, overwriting) with these arguments; throws with its stderr. */
+export function runFfmpeg(args: readonly string[]): void {
+  execFileSync(ffmpeg(), ['-hide_banner', '-nostdin', '-v', 'error', '-y', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
 }
 
 export function thumbnailTemplate(): string {
@@ -139,20 +123,7 @@ export function thumbnailTemplate(): string {
   if (existsSync(file)) return file;
   mkdirSync(CACHE, { recursive: true });
   const temp = `${file}.${process.pid}.tmp.jpg`;
-  execFileSync(ffmpeg(), [
-    '-hide_banner',
-    '-nostdin',
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=size=160x120',
-    '-frames:v',
-    '1',
-    temp,
-  ]);
+  runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=160x120', '-frames:v', '1', temp]);
   renameSync(temp, file);
   return file;
 }

@@ -7,11 +7,10 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
+import { exposeGc, heapSamplingSignal } from '../helpers/heap.js';
 
 const CLIPS_PER_DAY = 100;
 const dirs: string[] = [];
@@ -36,23 +35,11 @@ function tree(days: number): string {
 
 describe('--dry-run --json as a stream', () => {
   it('holds no more live heap on a tree 6× as long, and the document is whole', async () => {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
+    const gc = exposeGc();
 
     const growth = async (root: string, days: number): Promise<number> => {
-      const samples: number[] = [];
-      const controller = new AbortController();
-      let checks = 0;
       // The run checks its abort signal once per day folder: the hook to sample mid-run.
-      Object.defineProperty(controller.signal, 'aborted', {
-        get: () => {
-          if (checks++ % 10 === 0) {
-            gc();
-            samples.push(process.memoryUsage().heapUsed);
-          }
-          return false;
-        },
-      });
+      const { signal, samples } = heapSamplingSignal(gc, 10);
       // The reader keeps only what it needs to check the document: its size, head and tail.
       const out = new PassThrough();
       let bytes = 0;
@@ -77,7 +64,7 @@ describe('--dry-run --json as a stream', () => {
           stdout: out as unknown as NodeJS.WriteStream,
           stderr: err as unknown as NodeJS.WriteStream,
           env: { ...process.env },
-          signal: controller.signal,
+          signal,
           commandLine: 'camera-archiver (json stream test)',
         },
       );

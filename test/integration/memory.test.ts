@@ -6,14 +6,13 @@
 import { closeSync, mkdirSync, openSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import { discoverDays, READ_AHEAD, type DiscoveryOptions } from '../../src/archive/discovery.js';
 import type { ExecutionReport } from '../../src/archive/executor.js';
 import type { PlanAction } from '../../src/archive/planner.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
+import { exposeGc, heapSamplingSignal } from '../helpers/heap.js';
 
 /**
  * The real run's executor, replaced for the streaming guard: it records what each call is handed
@@ -122,24 +121,12 @@ describe('bounded memory while planning', () => {
   });
 
   it('a quiet dry run holds no more live heap on a tree 8× as long', async () => {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
+    const gc = exposeGc();
 
     /** Live heap growth (after full GCs) during a quiet dry run, sampled every 20 days. */
     const growth = async (root: string): Promise<number> => {
-      const samples: number[] = [];
-      const controller = new AbortController();
-      let checks = 0;
       // The run checks its abort signal once per day folder: the hook to sample mid-run.
-      Object.defineProperty(controller.signal, 'aborted', {
-        get: () => {
-          if (checks++ % 20 === 0) {
-            gc();
-            samples.push(process.memoryUsage().heapUsed);
-          }
-          return false;
-        },
-      });
+      const { signal, samples } = heapSamplingSignal(gc, 20);
       const out = new PassThrough();
       const err = new PassThrough();
       let stdout = '';
@@ -152,7 +139,7 @@ describe('bounded memory while planning', () => {
         stdout: out as unknown as NodeJS.WriteStream,
         stderr: err as unknown as NodeJS.WriteStream,
         env: { ...process.env },
-        signal: controller.signal,
+        signal,
         commandLine: 'camera-archiver (memory test)',
       });
       expect(code).toBe(0);
@@ -168,8 +155,7 @@ describe('bounded memory while planning', () => {
   });
 
   it('a real run executes day by day: batches and live heap do not grow with the tree (8× as long)', async () => {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
+    const gc = exposeGc();
     executed.gc = gc;
 
     const realRun = async (

@@ -7,8 +7,6 @@
 import fs, { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import { memoryLog } from '../../src/core/logger.js';
@@ -23,6 +21,7 @@ import {
 import { collectStats } from '../../src/retention/stats.js';
 import { sparseTree } from '../helpers/sized-tree.js';
 import { removeDir, snapshot, tempDir } from '../helpers/tree.js';
+import { exposeGc, heapSamplingSignal } from '../helpers/heap.js';
 
 const NOW = new Date(Date.UTC(2025, 5, 1, 3, 0, 0));
 const MiB = 1024 * 1024;
@@ -158,25 +157,13 @@ describe('retention scales linearly', () => {
   });
 
   it('a --max-size cleanup dry run holds no more live heap on a tree 8× as long', async () => {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
+    const gc = exposeGc();
     const growth = async (days: number): Promise<number> => {
       const root = tempDir('cam-ret-scale-');
       roots.push(root);
       sparseTree(root, { days, clipsPerDay: 100, bytes: MiB, now: NOW, thumbnails: true });
-      const samples: number[] = [];
-      const controller = new AbortController();
-      let checks = 0;
       // Planning checks its signal once per date batch: the hook to sample the heap mid-run.
-      Object.defineProperty(controller.signal, 'aborted', {
-        get: () => {
-          if (checks++ % 10 === 0) {
-            gc();
-            samples.push(process.memoryUsage().heapUsed);
-          }
-          return false;
-        },
-      });
+      const { signal, samples } = heapSamplingSignal(gc, 10);
       let lines = 0;
       gc();
       const before = process.memoryUsage().heapUsed;
@@ -196,7 +183,7 @@ describe('retention scales linearly', () => {
         ],
         {
           home: root,
-          signal: controller.signal,
+          signal,
           stdout: (chunk) => {
             for (const c of chunk) if (c === 10) lines++;
           },
@@ -371,8 +358,7 @@ describe('retention and stats read each file a bounded number of times, and hold
   });
 
   it('a day folder 4× as big costs its names, not its units: live heap per extra clip stays small', async () => {
-    setFlagsFromString('--expose-gc');
-    const gc = runInNewContext('gc') as () => void;
+    const gc = exposeGc();
     const peak = async (clips: number): Promise<number> => {
       const root = tempDir('cam-ret-day-heap-');
       roots.push(root);
@@ -387,24 +373,13 @@ describe('retention and stats read each file a bounded number of times, and hold
           openSync(path.join(dir, `REO_cam${Math.floor(i / 86_400)}_20250115${hms}.mp4`), 'w'),
         );
       }
-      const samples: number[] = [];
-      const controller = new AbortController();
-      let checks = 0;
       // Planning checks its signal per sub-batch of a date: the hook to sample the heap mid-day.
-      Object.defineProperty(controller.signal, 'aborted', {
-        get: () => {
-          if (checks++ % 4 === 0) {
-            gc();
-            samples.push(process.memoryUsage().heapUsed);
-          }
-          return false;
-        },
-      });
+      const { signal, samples } = heapSamplingSignal(gc, 4);
       gc();
       const before = process.memoryUsage().heapUsed;
       const code = await cliInProcess(
         [root, '--cleanup', '--dry-run', '--age', '1', '--no-config', '--now', NOW.toISOString()],
-        { home: root, signal: controller.signal },
+        { home: root, signal },
       );
       expect(code).toBe(0);
       expect(samples.length).toBeGreaterThan(4);

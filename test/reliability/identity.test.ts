@@ -11,7 +11,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseIdentity, readIdentity } from '../../src/media/identity.js';
 import { FAST, runCli } from '../helpers/cli.js';
 import { BAD_ARCHIVES, badTranscodeFfmpeg, mutateScript } from '../helpers/fake-ffmpeg.js';
-import { clipTemplate, ffmpeg, ffprobe, identityTagOf, type ClipSpec } from '../helpers/media.js';
+import {
+  clipTemplate,
+  ffprobe,
+  identityTagOf,
+  runFfmpeg,
+  type ClipSpec,
+} from '../helpers/media.js';
 import { listTree, removeDir, tempDir } from '../helpers/tree.js';
 import { identityViolations } from './invariants.js';
 
@@ -256,11 +262,7 @@ describe('clips that used to fail forever, or stall the run', () => {
     const rel = `${DAY}/REO_front_${STAMP}.mp4`;
     const src = path.join(root, rel);
     mkdirSync(path.dirname(src), { recursive: true });
-    execFileSync(ffmpeg(), [
-      '-hide_banner',
-      '-v',
-      'error',
-      '-y',
+    runFfmpeg([
       '-f',
       'lavfi',
       '-i',

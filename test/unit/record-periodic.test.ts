@@ -108,6 +108,28 @@ describe('Recorder periodic paths (injected world)', () => {
   });
   afterEach(() => removeDir(root));
 
+  /** One RTSP camera (never reached) with the held-segment retry, status and poll shortened. */
+  function oneCameraConfig(): ReturnType<typeof buildRecordConfig> {
+    return buildRecordConfig(
+      {
+        path: '/c.json',
+        data: {
+          cameras: [{ name: 'cam', source: 'rtsp://127.0.0.1:1/x' }],
+          intervals: { heldRetry: 0.01, status: 0.01, poll: 0.01 },
+        },
+      },
+      { root, cameras: [] },
+      noDevices,
+    );
+  }
+
+  /** That camera's staging folder, made. */
+  function oneCameraStaging(): string {
+    const staging = path.join(root, '.incoming/cam');
+    mkdirSync(staging, { recursive: true });
+    return staging;
+  }
+
   function io(
     overrides: Partial<RecorderIo> = {},
   ): RecorderIo & { log: ReturnType<typeof memoryLog> } {
@@ -211,19 +233,8 @@ describe('Recorder periodic paths (injected world)', () => {
   it('a clock before 2000: segments are held, then renamed to their real time once the clock is set', async () => {
     let wall = Date.UTC(1970, 0, 1, 0, 0, 30);
     let mono = 1000;
-    const { config } = buildRecordConfig(
-      {
-        path: '/c.json',
-        data: {
-          cameras: [{ name: 'cam', source: 'rtsp://127.0.0.1:1/x' }],
-          intervals: { heldRetry: 0.01, status: 0.01, poll: 0.01 },
-        },
-      },
-      { root, cameras: [] },
-      noDevices,
-    );
-    const staging = path.join(root, '.incoming/cam');
-    mkdirSync(staging, { recursive: true });
+    const staging = oneCameraStaging();
+    const { config } = oneCameraConfig();
     const world = io({ clock: () => new Date(wall), monotonic: () => mono });
     const stop = new AbortController();
     const done = new Recorder(config, world).run({ stop: stop.signal });
@@ -254,19 +265,8 @@ describe('Recorder periodic paths (injected world)', () => {
   });
 
   it('a clock never set: the segment stays in staging, and the status and the last log line say so', async () => {
-    const { config } = buildRecordConfig(
-      {
-        path: '/c.json',
-        data: {
-          cameras: [{ name: 'cam', source: 'rtsp://127.0.0.1:1/x' }],
-          intervals: { heldRetry: 0.01, status: 0.01, poll: 0.01 },
-        },
-      },
-      { root, cameras: [] },
-      noDevices,
-    );
-    const staging = path.join(root, '.incoming/cam');
-    mkdirSync(staging, { recursive: true });
+    const staging = oneCameraStaging();
+    const { config } = oneCameraConfig();
     writeFileSync(path.join(staging, 'cam_19700101000020.mp4'), 'video');
     const world = io({ clock: () => new Date(Date.UTC(1970, 0, 1, 0, 1)) });
     const stop = new AbortController();
