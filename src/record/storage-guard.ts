@@ -38,8 +38,13 @@ export function diskUsage(s: DiskStats): DiskUsage {
 
 /** Bytes to remove so that usage drops to `targetPercent` (0 when already there). */
 export function bytesToReach(usage: DiskUsage, targetPercent: number): number {
-  const total = usage.usedBytes + usage.availBytes;
-  return Math.max(0, Math.ceil(usage.usedBytes - (targetPercent / 100) * total));
+  const total = Math.floor(usage.usedBytes + usage.availBytes);
+  // Whole-byte arithmetic: (target / 100) * total in floating point can land a hair under an
+  // exact byte count, and the ceil then asks for one byte more than the target needs.
+  const allowed = Number.isInteger(targetPercent)
+    ? Number((BigInt(targetPercent) * BigInt(total)) / 100n)
+    : Math.floor((targetPercent * total) / 100);
+  return Math.max(0, usage.usedBytes - allowed);
 }
 
 /** Below the block line with some room, so one reclaim lasts more than one check. */
