@@ -32,6 +32,13 @@ import {
   parseStamp,
   stampToDate,
 } from '../tree/naming.js';
+import {
+  FIELDS,
+  REGULAR_FILE,
+  sharedLstatter,
+  type LstatBatch,
+  type Lstatter,
+} from '../tree/lstat-pool.js';
 import type { DateBatch, FileFacts, ReadDate, RetentionInventory, RootKind, Unit } from './plan.js';
 import { trashNameOk, trashPrefixOk, withoutClashNumber, type TrashAudit } from './trash.js';
 
@@ -257,41 +264,70 @@ function oldestMtime(folder: DayFolder, names: readonly string[]): number {
   return oldest;
 }
 
-/** Stats a named unit's files; undefined when its main file is gone (a unit of nothing). */
-function buildUnit(n: Named): Unit | undefined {
-  const names = namesOf(n);
-  const files: FileFacts[] = [];
-  for (const name of names) {
-    const f = lstatFacts(`${n.folder.dir}/${name}`);
-    if (f) files.push(f);
-    // A source's clip is what the unit is: without it, its thumbnail is no unit of its own here.
-    else if ((n instanceof ClipFile || n.root !== 'trash') && files.length === 0) return undefined;
+/**
+ * A chunk's files, main file first within each unit: their paths, and the same as FolderNames
+ * (a folder's path, then its names) for the lstatter.
+ */
+function chunkPaths(chunk: readonly Named[]): { paths: string[]; names: string[] } {
+  const paths: string[] = [];
+  const names: string[] = [];
+  let dir = '';
+  for (const n of chunk) {
+    if (n.folder.dir !== dir) {
+      dir = n.folder.dir;
+      // (Day folders come from resolved roots: always absolute, so never taken for a name.)
+      names.push(path.isAbsolute(dir) ? dir : path.resolve(dir));
+    }
+    for (const name of namesOf(n)) {
+      paths.push(`${dir}/${name}`);
+      names.push(name);
+    }
   }
-  if (files.length === 0) return undefined;
-  const clip = n instanceof ClipFile;
-  return {
-    root: clip ? 'source' : n.root,
-    kind: clip ? 'clip' : n.kind,
-    camera: n.camera,
-    recordedAt: new Date(n.timeMs),
-    relDir: n.folder.relDir,
-    files,
-  };
+  return { paths, names };
 }
 
 /**
- * A day folder's names, synchronously like the lstats: waiting for a thread-pool readdir per day
- * left the main thread idle a third of the time on a busy two-core host.
+ * Builds a chunk's units from its lstat facts (chunkPaths order); a unit whose main file is gone
+ * is none (a source's thumbnail is no unit of its own here).
  */
-function listNames(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
+function buildUnits(chunk: readonly Named[], paths: readonly string[], batch: LstatBatch): Unit[] {
+  const { facts, error } = batch;
+  const units: Unit[] = [];
+  let at = 0;
+  for (const n of chunk) {
+    const names = namesOf(n);
+    const files: FileFacts[] = [];
+    let noMain = false;
+    for (let k = 0; k < names.length; k++, at++) {
+      if (error?.index === at) throw Object.assign(new Error(error.message), { code: error.code });
+      const f = at * FIELDS;
+      if (facts[f] === REGULAR_FILE)
+        files.push({
+          path: paths[at] ?? '',
+          bytes: facts[f + 1] ?? 0,
+          dev: facts[f + 2] ?? 0,
+          ino: facts[f + 3] ?? 0,
+          nlink: facts[f + 4] ?? 0,
+          mtimeMs: facts[f + 5] ?? 0,
+          ctimeMs: facts[f + 6] ?? 0,
+        });
+      else if ((n instanceof ClipFile || n.root !== 'trash') && files.length === 0) noMain = true;
+    }
+    if (noMain || files.length === 0) continue;
+    const clip = n instanceof ClipFile;
+    units.push({
+      root: clip ? 'source' : n.root,
+      kind: clip ? 'clip' : n.kind,
+      camera: n.camera,
+      recordedAt: new Date(n.timeMs),
+      relDir: n.folder.relDir,
+      files,
+    });
   }
+  return units;
 }
 
+/** A trash day folder's entries: the audit needs their kinds (it is read on the main thread). */
 function listEntries(dir: string): Dirent[] {
   try {
     return fs.readdirSync(dir, { withFileTypes: true });
@@ -301,18 +337,16 @@ function listEntries(dir: string): Dirent[] {
   }
 }
 
-/** Names one day folder's units into `out`; returns its number of entries. */
+/** Names one day folder's units into `out` from its names; returns its number of entries. */
 function nameDay(
   kind: RootKind,
   folder: DayFolder,
+  names: readonly string[] | undefined,
   audit: TrashAudit | undefined,
   out: Named[],
 ): number {
-  if (kind === 'trash') return nameTrashDay(folder, listEntries(folder.dir), audit, out);
-  const names = listNames(folder.dir);
-  // A folder whose files cannot be stat'ed (listable, not searchable) is left alone whole.
-  const first = names[0];
-  if (first !== undefined) fs.lstatSync(`${folder.dir}/${first}`, { throwIfNoEntry: false });
+  if (kind === 'trash' || names === undefined)
+    return nameTrashDay(folder, listEntries(folder.dir), audit, out);
   return kind === 'source' ? nameSourceDay(folder, names, out) : nameArchiveDay(folder, names, out);
 }
 
@@ -332,73 +366,217 @@ function foldersByDate(
 }
 
 /**
- * Batches of units by date over the given roots, oldest date first; a big date comes as several
- * batches of the same date, in order (about SUB_BATCH units each, never splitting an instant).
+ * Where a named date splits into chunks (end indexes): about SUB_BATCH units each, never between
+ * units of one instant, so a source and its archive (stats matches them) travel together.
  */
-export async function* dateBatches(
-  skeletons: Partial<Record<RootKind, Skeleton>>,
-  kinds: readonly RootKind[],
-  audit?: TrashAudit,
-  through?: string,
-  readDate?: ReadDate,
-): AsyncGenerator<DateBatch> {
-  const byDate = foldersByDate(skeletons, kinds);
-  for (const date of [...byDate.keys()].sort()) {
-    if (through !== undefined && date > through) break;
-    if (readDate && !readDate(date)) continue;
+function chunkEnds(named: readonly Named[]): number[] {
+  const ends: number[] = [];
+  let from = 0;
+  for (let i = 0; i < named.length; i++) {
+    const next = named[i + 1];
+    if (i + 1 - from >= SUB_BATCH && (next === undefined || next.timeMs !== named[i]?.timeMs)) {
+      ends.push(i + 1);
+      from = i + 1;
+    }
+  }
+  if (from < named.length || ends.length === 0) ends.push(named.length);
+  return ends;
+}
+
+interface Chunk {
+  date: string;
+  dayEntries: ReadonlyMap<string, number>;
+  named: Named[];
+  paths: string[];
+  facts: Promise<LstatBatch>;
+}
+
+/** A named date not yet all handed to the lstatter. */
+interface OpenDate {
+  date: string;
+  dayEntries: ReadonlyMap<string, number>;
+  /** Emptied as chunks are cut from it: the names are all a date holds. */
+  named: (Named | undefined)[];
+  ends: number[];
+  /** Chunks cut so far. */
+  cut: number;
+}
+
+/** A date whose folders are being listed (a trash folder is listed when it is named). */
+interface ListedDate {
+  date: string;
+  folders: { kind: RootKind; folder: DayFolder; names?: Promise<string[]> }[];
+  /** Every listing is back (named now, nothing waits). */
+  ready: boolean;
+  done: Promise<unknown>;
+}
+
+/**
+ * Dates read in order as a pipeline. The lstatter's workers list each date's folders ahead;
+ * the main thread names a date's units (grouping, ordering), cuts them into chunks and hands each
+ * chunk's names to the workers; while they lstat the next chunks, it builds this chunk's units
+ * and the planner takes them.
+ *
+ * With a ReadDate the planner decides date by date from what it has already taken, so no date is
+ * listed before every batch of the dates before it has been taken; without one (the count pass,
+ * a replay, `stats`) DATES_AHEAD dates are listed ahead.
+ */
+class DatePipeline {
+  private readonly dates: string[];
+  private nextDate = 0;
+  private readonly listed: ListedDate[] = [];
+  private open: OpenDate | undefined;
+  private readonly queue: Chunk[] = [];
+  private sinceTurn = 0;
+
+  constructor(
+    private readonly byDate: ReadonlyMap<string, { kind: RootKind; folder: DayFolder }[]>,
+    private readonly audit: TrashAudit | undefined,
+    through: string | undefined,
+    private readonly readDate: ReadDate | undefined,
+    private readonly lstatter: Lstatter,
+  ) {
+    this.dates = [...byDate.keys()].filter((d) => through === undefined || d <= through).sort();
+  }
+
+  async *batches(): AsyncGenerator<DateBatch> {
+    try {
+      for (;;) {
+        await this.fill();
+        const chunk = this.queue.shift();
+        if (!chunk) return;
+        const units = buildUnits(chunk.named, chunk.paths, await chunk.facts);
+        yield { date: chunk.date, units, dayEntries: chunk.dayEntries };
+        if (!this.lstatter.parallel) await this.turnNowAndThen(chunk);
+      }
+    } finally {
+      // Left unread when the planner stops early (interrupted, caps met): not an error.
+      for (const chunk of this.queue) chunk.facts.catch(() => undefined);
+      for (const d of this.listed) d.done.catch(() => undefined);
+    }
+  }
+
+  /**
+   * Keeps CHUNKS_AHEAD chunks with the lstatter, naming dates as they are listed; waits for a
+   * listing only when there is nothing else to wait for.
+   */
+  private async fill(): Promise<void> {
+    while (this.queue.length < CHUNKS_AHEAD) {
+      if (!this.open) {
+        this.listAhead();
+        const next = this.listed[0];
+        if (!next || (!next.ready && this.queue.length > 0)) return;
+        this.listed.shift();
+        this.open = await this.nameDate(next);
+        this.listAhead();
+      }
+      this.cutChunk(this.open);
+    }
+  }
+
+  private cutChunk(open: OpenDate): void {
+    const from = open.ends[open.cut - 1] ?? 0;
+    const end = open.ends[open.cut++] ?? 0;
+    const named = open.named.slice(from, end) as Named[];
+    open.named.fill(undefined, from, end);
+    if (open.cut >= open.ends.length) this.open = undefined;
+    const paths = chunkPaths(named);
+    const facts =
+      paths.names.length === 0
+        ? Promise.resolve({ facts: new Float64Array(0) })
+        : this.lstatter.lstatMany(paths.names);
+    this.queue.push({
+      date: open.date,
+      dayEntries: open.dayEntries,
+      named,
+      paths: paths.paths,
+      facts,
+    });
+  }
+
+  private listAhead(): void {
+    if (this.readDate) {
+      // The planner's ReadDate answers from what it has taken so far: ask only when it has all.
+      if (this.listed.length > 0 || this.queue.length > 0 || this.open) return;
+      for (;;) {
+        const date = this.dates[this.nextDate];
+        if (date === undefined) return;
+        this.nextDate++;
+        if (this.readDate(date)) return void this.listed.push(this.startListing(date));
+      }
+    }
+    while (this.listed.length < DATES_AHEAD) {
+      const date = this.dates[this.nextDate];
+      if (date === undefined) return;
+      this.nextDate++;
+      this.listed.push(this.startListing(date));
+    }
+  }
+
+  private startListing(date: string): ListedDate {
+    const folders = (this.byDate.get(date) ?? []).map(({ kind, folder }) =>
+      kind === 'trash' ? { kind, folder } : { kind, folder, names: this.lstatter.list(folder.dir) },
+    );
+    const listing: ListedDate = { date, folders, ready: false, done: Promise.resolve() };
+    listing.done = Promise.allSettled(folders.map((f) => f.names)).then(() => {
+      listing.ready = true;
+    });
+    return listing;
+  }
+
+  private async nameDate(listing: ListedDate): Promise<OpenDate> {
     const named: Named[] = [];
     const dayEntries = new Map<string, number>();
-    for (const { kind, folder } of byDate.get(date) ?? []) {
+    for (const { kind, folder, names } of listing.folders) {
       const mark = named.length;
       try {
-        dayEntries.set(`${kind}:${folder.relDir}`, nameDay(kind, folder, audit, named));
+        const listed = names ? await names : undefined;
+        dayEntries.set(
+          `${kind}:${folder.relDir}`,
+          nameDay(kind, folder, listed, this.audit, named),
+        );
       } catch {
         // An unreadable day folder is left alone, and never counted as emptied.
         named.length = mark;
       }
     }
     named.sort(byTimeThenPath);
-    yield* subBatches(date, named, dayEntries);
+    return { date: listing.date, dayEntries, named, ends: chunkEnds(named), cut: 0 };
+  }
+
+  /**
+   * With lstat on the main thread nothing else would let the event loop turn: it does after
+   * every date and every TURN_EVERY units of a big one, so that a signal (SIGTERM from systemd,
+   * Ctrl-C) is seen within a fraction of a second.
+   */
+  private async turnNowAndThen(chunk: Chunk): Promise<void> {
+    this.sinceTurn += chunk.named.length;
+    const dateDone = this.queue[0]?.date !== chunk.date;
+    if (!dateDone && this.sinceTurn < TURN_EVERY) return;
+    this.sinceTurn = 0;
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
 
-async function* subBatches(
-  date: string,
-  /** Emptied as it goes: each entry is let go once its unit is built. */
-  named: (Named | undefined)[],
-  dayEntries: ReadonlyMap<string, number>,
-): AsyncGenerator<DateBatch> {
-  let units: Unit[] = [];
-  let sinceTurn = 0;
-  for (let i = 0; i < named.length; i++) {
-    const n = named[i];
-    if (n === undefined) continue;
-    const u = buildUnit(n);
-    if (u) units.push(u);
-    // Let go of what is built: the names list is all this date holds.
-    named[i] = undefined;
-    const next = named[i + 1];
-    if (units.length >= SUB_BATCH && next !== undefined && next.timeMs !== n.timeMs) {
-      yield { date, units, dayEntries };
-      sinceTurn += units.length;
-      units = [];
-      if (sinceTurn >= TURN_EVERY) {
-        sinceTurn = 0;
-        await turnEventLoop();
-      }
-    }
-  }
-  yield { date, units, dayEntries };
-  await turnEventLoop();
-}
+/** Dates listed ahead of the one being named, when the planner reads every date. */
+const DATES_AHEAD = 4;
+/** Chunks with the lstatter at once: enough to keep two workers busy while one is built. */
+const CHUNKS_AHEAD = 8;
 
 /**
- * Listing and stat'ing are synchronous: the event loop turns after every date and every
- * TURN_EVERY units of a big one, so that a signal (SIGTERM from systemd, Ctrl-C) is seen within
- * a fraction of a second.
+ * Batches of units by date over the given roots, oldest date first; a big date comes as several
+ * batches of the same date, in order (about SUB_BATCH units each, never splitting an instant).
  */
-function turnEventLoop(): Promise<void> {
-  return new Promise<void>((resolve) => setImmediate(resolve));
+export function dateBatches(
+  skeletons: Partial<Record<RootKind, Skeleton>>,
+  kinds: readonly RootKind[],
+  audit?: TrashAudit,
+  through?: string,
+  readDate?: ReadDate,
+  lstatter: Lstatter = sharedLstatter(),
+): AsyncGenerator<DateBatch> {
+  const byDate = foldersByDate(skeletons, kinds);
+  return new DatePipeline(byDate, audit, through, readDate, lstatter).batches();
 }
 
 export function treeInventory(
@@ -406,10 +584,12 @@ export function treeInventory(
   _roots: TreeRoots,
   skeletons: Partial<Record<RootKind, Skeleton>>,
   audit?: TrashAudit,
+  lstatter: Lstatter = sharedLstatter(),
 ): RetentionInventory {
   return {
     skeletons,
-    trash: (through, readDate) => dateBatches(skeletons, ['trash'], audit, through, readDate),
+    trash: (through, readDate) =>
+      dateBatches(skeletons, ['trash'], audit, through, readDate, lstatter),
     footage: (through, readDate, sourcesOnly) =>
       dateBatches(
         skeletons,
@@ -417,6 +597,7 @@ export function treeInventory(
         undefined,
         through,
         readDate,
+        lstatter,
       ),
   };
 }

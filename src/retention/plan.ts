@@ -210,6 +210,8 @@ export interface RetentionPlan {
   interrupted: boolean;
   /** Units visited by the planning passes (the guard test's measure of linear work). */
   steps: number;
+  /** What the removals do per day: a summarised text plan's days, without a replay. */
+  removalsByDay: RemovalsByDay;
 }
 
 /** Every action of a plan, in order: for small plans and tests (a big plan is iterated instead). */
@@ -656,6 +658,65 @@ class DayBook {
   }
 }
 
+/**
+ * What a date's removals do, by kind of removal and kind of unit (`trash clip`, `delete archive`,
+ * `purge-trash trash`, …): what a summarised text plan prints for a day without replaying it.
+ */
+export type DayRemovals = Map<string, { count: number; bytes: number }>;
+
+/** The kind of removal an action of this root and permanence is (what `book` counts). */
+export function removalKind(a: Pick<RemovalAction, 'root' | 'permanent'>): RemovalAction['kind'] {
+  return a.root === 'trash' ? 'purge-trash' : a.permanent ? 'delete' : 'trash';
+}
+
+/**
+ * Removals per stream and date (`0 2025-01-15` for trash purges, `1 …` for footage), booked
+ * wherever the plan's counts are: the count pass's per-unit rules, the selection's removals,
+ * whole dates taken from the count pass, and age-rule moves a cap turned into deletions.
+ * `test/unit/retention.test.ts` checks it against what the replay yields.
+ */
+export class RemovalsByDay {
+  readonly byKey = new Map<string, DayRemovals>();
+
+  book(
+    key: string,
+    a: Pick<RemovalAction, 'root' | 'permanent' | 'unit' | 'bytes'>,
+    sign: 1 | -1,
+  ): void {
+    addRemoval(this.day(key), `${removalKind(a)} ${a.unit}`, sign, sign * a.bytes);
+  }
+
+  addAll(key: string, removals: DayRemovals): void {
+    const day = this.day(key);
+    for (const [part, r] of removals) addRemoval(day, part, r.count, r.bytes);
+  }
+
+  /** Days in plan order (trash purges, then footage; each by date), from `fromKey` on. */
+  *days(fromKey = ''): Generator<[string, DayRemovals]> {
+    for (const key of [...this.byKey.keys()].sort())
+      if (key >= fromKey) yield [key, this.byKey.get(key) ?? new Map()];
+  }
+
+  private day(key: string): DayRemovals {
+    let day = this.byKey.get(key);
+    if (!day) this.byKey.set(key, (day = new Map()));
+    return day;
+  }
+}
+
+function addRemoval(day: DayRemovals, part: string, count: number, bytes: number): void {
+  const r = day.get(part);
+  if (r) {
+    r.count += count;
+    r.bytes += bytes;
+  } else day.set(part, { count, bytes });
+}
+
+/** The RemovalsByDay key of a date of a stream. */
+export function dayKey(s: Stream, date: string): string {
+  return `${s} ${date}`;
+}
+
 function bump(m: Map<string, number>, key: string, by: number): void {
   m.set(key, (m.get(key) ?? 0) + by);
 }
@@ -858,6 +919,8 @@ interface CapDay {
   prints: number[];
   /** The last candidate, where the selection's position ends when it takes the date. */
   lastUnit: Unit | undefined;
+  /** Taking every candidate, by kind (the age rule's moves they replace subtracted). */
+  removals: DayRemovals;
 }
 
 function capDay(batch: DateBatch): CapDay {
@@ -869,6 +932,7 @@ function capDay(batch: DateBatch): CapDay {
     freed: 0,
     after: emptyBreakdown(),
     counts: emptyCounts(),
+    removals: new Map(),
     removed: new Map(),
     unmoved: new Map(),
     prints: [],
@@ -904,9 +968,16 @@ class CapDays {
       { root: unit.root, files: unit.files, bytes, permanent: true, rule: 'max-size' },
       1,
     );
+    addRemoval(
+      day.removals,
+      `${removalKind({ root: unit.root, permanent: true })} ${unit.kind}`,
+      1,
+      bytes,
+    );
     if (age) {
       // The cap deletes what the age rule would have moved: the move is undone.
       book(day.counts, age, -1);
+      addRemoval(day.removals, `${removalKind(age)} ${age.unit}`, -1, -age.bytes);
       addTo(day.after, 'trash', -bytes);
       const under = unit.root === 'archive' ? 'output' : 'input';
       bump(day.unmoved, `trash:${under}/${unit.relDir}`, unit.files.length);
@@ -936,6 +1007,7 @@ class Planner {
     ledger: new Ledger(),
   };
   readonly days = new DayBook();
+  readonly removalsByDay = new RemovalsByDay();
   readonly planned = new FingerprintSet();
   /** Per stream, the position of its last removal: a replay reads no further. */
   readonly lastOf: (Position | undefined)[] = [undefined, undefined];
@@ -1003,6 +1075,7 @@ class Planner {
     for (const f of action.files) this.planned.add(f);
     this.days.add(action, unit, batch);
     book(this.counts, action, 1);
+    this.removalsByDay.book(dayKey(s, batch.date), action, 1);
     this.advanceLast(s, posOf(s, batch.date, unit));
   }
 
@@ -1109,6 +1182,7 @@ class Planner {
     for (const root of ['source', 'archive', 'trash'] as const)
       addTo(tally.after, root, day.after[root]);
     addCounts(this.counts, day.counts);
+    this.removalsByDay.addAll(dayKey(s, day.date), day.removals);
     this.days.addDay(day);
     for (const print of day.prints) this.planned.addPrint(print);
     const pos = posOf(s, day.date, day.lastUnit);
@@ -1133,6 +1207,8 @@ class Planner {
       book(this.counts, age, -1);
       this.days.unmove(age, unit);
       book(this.counts, action, 1);
+      this.removalsByDay.book(dayKey(s, batch.date), age, -1);
+      this.removalsByDay.book(dayKey(s, batch.date), action, 1);
       this.advanceLast(s, posOf(s, batch.date, unit));
     } else this.plan(s, batch, unit, action);
   }
@@ -1203,6 +1279,7 @@ function noPlan(p: Planner, extra: Partial<RetentionPlan>): RetentionPlan {
     writeMarker: false,
     interrupted: false,
     steps: p.steps,
+    removalsByDay: p.removalsByDay,
     ...extra,
   };
 }
@@ -1250,6 +1327,7 @@ export async function planRetention(
     writeMarker: judged.writeMarker,
     interrupted: false,
     steps: p.steps,
+    removalsByDay: p.removalsByDay,
   };
   const over = exceedsMaxDelete(p.counts, p.before, settings.maxDelete);
   if (over) plan.refusal = over;

@@ -5,12 +5,14 @@ import type { RemovalOutcome, RetentionReport } from './execute.js';
 import {
   normalisedFrom,
   type Breakdown,
+  type DayRemovals,
   type FileFacts,
   type RemovalAction,
   type RetentionAction,
+  type RemovalsByDay,
   type RetentionPlan,
 } from './plan.js';
-import type { TextSink } from '../archive/render.js';
+import { TEXT_PLAN_LIMIT, type TextSink } from '../archive/render.js';
 import { formatBytes } from '../core/units.js';
 
 function filesText(a: RemovalAction, rel: (p: string) => string): string {
@@ -57,6 +59,90 @@ export function renderRetentionAction(a: RetentionAction, root: string): string[
     `    why [${a.rule}]: ${a.reason}`,
     ...(a.stale ? [`    left alone: ${a.stale}`] : []),
   ];
+}
+
+const UNIT_NOUN: Record<RemovalAction['unit'], string> = {
+  clip: 'clip(s)',
+  'orphan-thumbnail': 'thumbnail(s)',
+  archive: 'archive(s)',
+  trash: 'trashed item(s)',
+};
+
+const SUMMARY_VERB: Record<RemovalAction['kind'], string> = {
+  'purge-trash': 'to purge',
+  trash: 'to the trash',
+  delete: 'to delete',
+};
+
+/** The RemovalsByDay key of a removal: its stream, and the date of the folder its files are in. */
+function dayKeyOf(a: RemovalAction): string {
+  const dir = path.dirname(a.files[0]?.path ?? '');
+  return `${a.kind === 'purge-trash' ? 0 : 1} ${dir.split('/').slice(-3).join('-')}`;
+}
+
+/** One line for a day of a summarised plan: `2024/06/26: 1440 clip(s) to the trash (70.4 GiB)`. */
+export function renderDayRemovals(key: string, removals: DayRemovals): string | undefined {
+  const parts: string[] = [];
+  for (const [part, r] of removals) {
+    if (r.count === 0) continue;
+    const [kind, unit] = part.split(' ') as [RemovalAction['kind'], RemovalAction['unit']];
+    const permanent = kind === 'trash' ? '' : ', PERMANENT';
+    parts.push(
+      `${r.count} ${UNIT_NOUN[unit]} ${SUMMARY_VERB[kind]} (${formatBytes(r.bytes)}${permanent})`,
+    );
+  }
+  const date = key.slice(key.indexOf(' ') + 1).replaceAll('-', '/');
+  return parts.length > 0 ? `${date}: ${parts.join(', ')}` : undefined;
+}
+
+/**
+ * The text form of a cleanup plan. A default plan (no -v) lists the actions of the replay until
+ * TEXT_PLAN_LIMIT and the rest of that day; then it stops the replay and shows each further day
+ * as one line from the plan's RemovalsByDay, as the archive's dry run does: a year of footage is
+ * hundreds of thousands of removals, which nobody reads, and re-reading the tree to print them
+ * cost more than planning. `--json` always holds every action.
+ */
+export class RetentionPlanText {
+  private listed = 0;
+  private lastListedKey = '';
+  private stoppedAt: string | undefined;
+
+  constructor(
+    private readonly root: string,
+    /** -v: every action in full. */
+    private readonly full: boolean,
+  ) {}
+
+  /** Lines for the next action of the replay; undefined: the listing ends here (see rest). */
+  add(a: RetentionAction): string[] | undefined {
+    if (a.kind === 'prune-folder') return renderRetentionAction(a, this.root);
+    const key = dayKeyOf(a);
+    if (this.full || this.listed < TEXT_PLAN_LIMIT || key === this.lastListedKey) {
+      this.listed++;
+      this.lastListedKey = key;
+      return renderRetentionAction(a, this.root);
+    }
+    this.stoppedAt = key;
+    return undefined;
+  }
+
+  /** After add said stop: each day from there as one line, the folders counted, and a note. */
+  rest(byDay: RemovalsByDay, prunes: number): string[] {
+    if (this.stoppedAt === undefined) return [];
+    const lines: string[] = [];
+    let days = 0;
+    for (const [key, removals] of byDay.days(this.stoppedAt)) {
+      const line = renderDayRemovals(key, removals);
+      if (line === undefined) continue;
+      lines.push(line);
+      days++;
+    }
+    if (prunes > 0) lines.push(`remove ${prunes} empty folder(s) (-v lists them)`);
+    lines.push(
+      `(the first ${this.listed} actions in full, then ${days} day(s) one line each: -v lists every action)`,
+    );
+    return lines;
+  }
 }
 
 export function renderBreakdown(b: Breakdown): string {

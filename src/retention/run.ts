@@ -26,7 +26,7 @@ import {
   planSummaryJson,
   writeJsonWithActions,
   renderOutcome,
-  renderRetentionAction,
+  RetentionPlanText,
   renderRetentionReport,
   renderTotals,
 } from './render.js';
@@ -285,14 +285,19 @@ function interruptedWhilePlanning(run: CleanupRun): RunOutcome {
 async function showPlan(run: CleanupRun, plan: RetentionPlan): Promise<void> {
   const { opts, text, write } = run;
   if (text && (opts.dryRun || opts.verbosity > 0 || !opts.assumeYes || plan.refusal)) {
+    const planText = new RetentionPlanText(run.roots.root, opts.verbosity > 0);
     let chunk = '';
     for await (const action of plan.actions()) {
-      for (const line of renderRetentionAction(action, run.roots.root)) chunk += `${line}\n`;
+      const lines = planText.add(action);
+      // Past the listed part the days come from the plan's books: the replay stops here.
+      if (!lines) break;
+      for (const line of lines) chunk += `${line}\n`;
       if (chunk.length >= 64 * 1024) {
         await write(chunk);
         chunk = '';
       }
     }
+    for (const line of planText.rest(plan.removalsByDay, plan.counts.prunes)) chunk += `${line}\n`;
     await write(chunk);
   }
   const limits = { maxSizeBytes: opts.maxSize, minFreeText: opts.minFreeText };

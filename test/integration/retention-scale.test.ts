@@ -4,7 +4,7 @@
  * fills. Never timed: the planner's work is counted (units visited, unit fields read) and its live
  * heap is sampled after full GCs, each on two tree sizes.
  */
-import fs, { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -19,6 +19,7 @@ import {
   type Unit,
 } from '../../src/retention/plan.js';
 import { collectStats } from '../../src/retention/stats.js';
+import { sharedLstatter } from '../../src/tree/lstat-pool.js';
 import { sparseTree } from '../helpers/sized-tree.js';
 import { removeDir, snapshot, tempDir } from '../helpers/tree.js';
 import { exposeGc, heapSamplingSignal } from '../helpers/heap.js';
@@ -180,6 +181,8 @@ describe('retention scales linearly', () => {
           '--no-config',
           '--now',
           NOW.toISOString(),
+          // Every action in full: a default plan shows one line per day past its first 500.
+          '-v',
         ],
         {
           home: root,
@@ -248,12 +251,13 @@ describe('retention scales linearly', () => {
     sparseTree(root, { days: 60, clipsPerDay: 10, bytes: MiB, now: NOW });
     const dayFolder = /\/\d{4}\/\d{2}\/\d{2}$/;
     const listed: string[] = [];
-    // Day folders are listed synchronously (src/retention-inventory.ts), the skeleton with fsp.
-    const readdirSync = fs.readdirSync.bind(fs);
-    const spy = vi.spyOn(fs, 'readdirSync').mockImplementation(((dir: string, opts: never) => {
-      if (dayFolder.test(String(dir))) listed.push(String(dir));
-      return readdirSync(dir, opts);
-    }) as typeof fs.readdirSync);
+    // Day folders are listed by the lstatter (src/tree/lstat-pool.ts), the skeleton with fsp.
+    const lstatter = sharedLstatter();
+    const list = lstatter.list.bind(lstatter);
+    const spy = vi.spyOn(lstatter, 'list').mockImplementation((dir: string) => {
+      if (dayFolder.test(dir)) listed.push(dir);
+      return list(dir);
+    });
     try {
       const report = await reclaimSpace({
         root,
@@ -299,20 +303,12 @@ describe('retention scales linearly', () => {
 });
 
 describe('retention and stats read each file a bounded number of times, and hold one day', () => {
-  /** Counts lstat calls on files below `root` while `run` runs. */
-  async function lstatsDuring(root: string, run: () => Promise<unknown>): Promise<number> {
-    let calls = 0;
-    const lstatSync = fs.lstatSync.bind(fs);
-    const spy = vi.spyOn(fs, 'lstatSync').mockImplementation(((p: string, opts: never) => {
-      if (String(p).startsWith(root)) calls++;
-      return lstatSync(p, opts);
-    }) as typeof fs.lstatSync);
-    try {
-      await run();
-    } finally {
-      spy.mockRestore();
-    }
-    return calls;
+  /** Counts the files the lstatter stats while `run` runs (the one process-wide lstatter). */
+  async function lstatsDuring(run: () => Promise<unknown>): Promise<number> {
+    const lstatter = sharedLstatter();
+    const before = lstatter.count;
+    await run();
+    return lstatter.count - before;
   }
 
   const quietCli = (args: string[], home: string): Promise<number> => cliInProcess(args, { home });
@@ -329,14 +325,14 @@ describe('retention and stats read each file a bounded number of times, and hold
         thumbnails: true,
       });
       const half = `${Math.floor((days * 50 * (MiB + MiB / 25)) / 2 / 1024)}K`;
-      const cap = await lstatsDuring(root, async () => {
+      const cap = await lstatsDuring(async () => {
         const code = await quietCli(
           [root, '--cleanup', '--dry-run', '--age', '0', '--max-size', half, '--no-config'],
           root,
         );
         expect(code).toBe(0);
       });
-      const stats = await lstatsDuring(root, () =>
+      const stats = await lstatsDuring(() =>
         collectStats(
           { root, outputRoot: path.join(root, 'archived'), trashRoot: path.join(root, '.deleted') },
           { ageDays: 0 },
@@ -351,7 +347,10 @@ describe('retention and stats read each file a bounded number of times, and hold
     // again: 2 lstats a file. A planner that re-read the tree per removal would be far above.
     // Beyond the half that goes, only about the date where the cap is met is read again.
     for (const r of [small, large]) {
+      // (At least once each: the counter sees every read.)
+      expect(r.cap, `${r.days} days`).toBeGreaterThanOrEqual(1);
       expect(r.cap, `${r.days} days`).toBeLessThanOrEqual(1.5 + 3 / r.days);
+      expect(r.stats, `${r.days} days`).toBeGreaterThanOrEqual(0.99);
       expect(r.stats, `${r.days} days`).toBeLessThanOrEqual(1.01);
     }
     expect(large.cap).toBeLessThanOrEqual(small.cap);

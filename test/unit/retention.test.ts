@@ -555,6 +555,36 @@ describe('shortcuts (whole dates from the count pass, no archives in a replay th
     return counted;
   }
 
+  /** The plan's RemovalsByDay without the parts that cancelled out (count and bytes both 0). */
+  function booksByDay(p: Planned): Record<string, Record<string, [number, number]>> {
+    const out: Record<string, Record<string, [number, number]>> = {};
+    for (const [key, day] of p.removalsByDay.days()) {
+      const parts: Record<string, [number, number]> = {};
+      for (const [part, r] of day)
+        if (r.count !== 0 || r.bytes !== 0) parts[part] = [r.count, r.bytes];
+      // (This file's batches are dated YYYY/MM/DD; the inventory's YYYY-MM-DD.)
+      if (Object.keys(parts).length > 0) out[key.replaceAll('/', '-')] = parts;
+    }
+    return out;
+  }
+
+  /** The same, counted from the actions a replay yields. */
+  function replayByDay(p: Planned): Record<string, Record<string, [number, number]>> {
+    const out: Record<string, Record<string, [number, number]>> = {};
+    for (const a of removals(p)) {
+      const date = path
+        .dirname(a.files[0]?.path ?? '')
+        .split('/')
+        .slice(-3)
+        .join('-');
+      const day = (out[`${a.kind === 'purge-trash' ? 0 : 1} ${date}`] ??= {});
+      const r = (day[`${a.kind} ${a.unit}`] ??= [0, 0]);
+      r[0]++;
+      r[1] += a.bytes;
+    }
+    return out;
+  }
+
   const view = (p: Planned): unknown => ({
     ...p,
     steps: undefined,
@@ -593,6 +623,9 @@ describe('shortcuts (whole dates from the count pass, no archives in a replay th
         await planRetention(walk, settings, OK_ROOT, fs, NOW, { shortcuts: false }),
       );
       expect(view(a), `seed ${seed + round}`).toEqual(view(b));
+      // A summarised text plan prints the books' days instead of replaying: they must say what
+      // the replay does, day by day and kind by kind.
+      expect(booksByDay(a), `seed ${seed + round}`).toEqual(replayByDay(a));
       shortcutReads += shortcut.datesRead;
       walkReads += walk.datesRead;
     }

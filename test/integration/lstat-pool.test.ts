@@ -1,0 +1,126 @@
+/**
+ * The lstat workers against the main thread's own lstat: the same facts for every kind of entry
+ * (file, hard link, symbolic link, folder, gone, a path through a file), the same listings, and a
+ * pool that survives a lost worker and lets its workers go when idle.
+ */
+import {
+  closeSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  ABSENT,
+  FIELDS,
+  InlineLstatter,
+  LstatPool,
+  OTHER,
+  REGULAR_FILE,
+} from '../../src/tree/lstat-pool.js';
+import { removeDir, tempDir } from '../helpers/tree.js';
+import { waitFor } from '../helpers/wait.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(removeDir));
+
+function fixture(): { dir: string; names: string[] } {
+  const dir = tempDir('cam-lstat-');
+  dirs.push(dir);
+  writeFileSync(path.join(dir, 'REO_a_20250115120000.mp4'), 'x'.repeat(1234));
+  linkSync(path.join(dir, 'REO_a_20250115120000.mp4'), path.join(dir, 'hard.mp4'));
+  symlinkSync('REO_a_20250115120000.mp4', path.join(dir, 'link.mp4'));
+  mkdirSync(path.join(dir, 'folder.mp4'));
+  truncateSync(path.join(dir, 'hard.mp4'), 99);
+  // Odd but legal names: spaces, newline, non-ASCII.
+  writeFileSync(path.join(dir, 'odd name\nwith é.jpg'), '');
+  const names = [
+    'REO_a_20250115120000.mp4',
+    'hard.mp4',
+    'link.mp4',
+    'folder.mp4',
+    'gone.mp4',
+    'odd name\nwith é.jpg',
+  ];
+  return { dir, names };
+}
+
+describe('lstat on worker threads', () => {
+  const pool = new LstatPool(2, 200);
+  afterAll(() => pool.close());
+
+  it('gives the facts the main thread would, for every kind of entry', async () => {
+    const { dir, names } = fixture();
+    const inline = await new InlineLstatter().lstatMany([dir, ...names]);
+    const workers = await pool.lstatMany([dir, ...names]);
+    expect(workers.error).toBeUndefined();
+    expect(Array.from(workers.facts)).toEqual(Array.from(inline.facts));
+    const kind = (i: number): number | undefined => workers.facts[i * FIELDS];
+    expect([0, 1, 2, 3, 4, 5].map(kind)).toEqual([
+      REGULAR_FILE,
+      REGULAR_FILE,
+      OTHER,
+      OTHER,
+      ABSENT,
+      REGULAR_FILE,
+    ]);
+    // Size, and the hard link's shared inode with two links.
+    expect(workers.facts[1]).toBe(99);
+    expect(workers.facts[FIELDS + 3]).toBe(workers.facts[3]);
+    expect(workers.facts[4]).toBe(2);
+  });
+
+  it('takes several folders in one batch, each followed by its names', async () => {
+    const a = fixture();
+    const b = fixture();
+    const batch = await pool.lstatMany([a.dir, a.names[0] ?? '', b.dir, 'gone.mp4', 'hard.mp4']);
+    expect(batch.facts.length).toBe(3 * FIELDS);
+    expect([0, 1, 2].map((i) => batch.facts[i * FIELDS])).toEqual([
+      REGULAR_FILE,
+      ABSENT,
+      REGULAR_FILE,
+    ]);
+  });
+
+  it('reports a path that cannot be stat’ed (through a file) by its index, like the main thread', async () => {
+    const { dir } = fixture();
+    const names = ['REO_a_20250115120000.mp4', 'REO_a_20250115120000.mp4/inside'];
+    const inline = await new InlineLstatter().lstatMany([dir, ...names]);
+    const workers = await pool.lstatMany([dir, ...names]);
+    expect(workers.error).toMatchObject({ index: 1, code: 'ENOTDIR' });
+    expect(inline.error).toMatchObject({ index: 1, code: 'ENOTDIR' });
+    expect(workers.facts[0]).toBe(REGULAR_FILE);
+  });
+
+  it('lists folders: the names, [] when gone, an error for a file, and a huge folder in full', async () => {
+    const { dir, names } = fixture();
+    expect((await pool.list(dir)).sort()).toEqual(names.filter((n) => n !== 'gone.mp4').sort());
+    expect(await pool.list(path.join(dir, 'missing'))).toEqual([]);
+    await expect(pool.list(path.join(dir, 'hard.mp4'))).rejects.toMatchObject({
+      code: 'ENOTDIR',
+    });
+    const big = tempDir('cam-lstat-big-');
+    dirs.push(big);
+    for (let i = 0; i < 20_500; i++) closeSync(openSync(path.join(big, `f${i}.mp4`), 'w'));
+    const listed = await pool.list(big);
+    expect(listed).toHaveLength(20_500);
+    expect(new Set(listed).size).toBe(20_500);
+  });
+
+  it('a lost worker fails only its own batches; the next batch gets a new one; idle workers end', async () => {
+    const { dir, names } = fixture();
+    const lossy = new LstatPool(1, 100);
+    await lossy.lstatMany([dir, ...names]);
+    expect(lossy.alive).toBe(1);
+    const pending = lossy.lstatMany([dir, ...names]);
+    await lossy.close(); // as if the worker had died mid-batch
+    await expect(pending).rejects.toThrow(/lstat worker ended/);
+    const again = await lossy.lstatMany([dir, ...names]);
+    expect(again.facts[0]).toBe(REGULAR_FILE);
+    expect(await waitFor(() => lossy.alive === 0, 10_000)).toBe(true);
+  });
+});
