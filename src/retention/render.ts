@@ -80,31 +80,43 @@ function dayKeyOf(a: RemovalAction): string {
   return `${a.kind === 'purge-trash' ? 0 : 1} ${dir.split('/').slice(-3).join('-')}`;
 }
 
-/** One line for a day of a summarised plan: `2024/06/26: 1440 clip(s) to the trash (70.4 GiB)`. */
-export function renderDayRemovals(key: string, removals: DayRemovals): string | undefined {
+/**
+ * One line for a day of a summarised plan: `2024/06/26: 1440 clip(s) to the trash (70.4 GiB)`;
+ * `listed` (the part of the day already shown in full) is left out.
+ */
+export function renderDayRemovals(
+  key: string,
+  removals: DayRemovals,
+  listed?: DayRemovals,
+): string | undefined {
   const parts: string[] = [];
   for (const [part, r] of removals) {
-    if (r.count === 0) continue;
+    const count = r.count - (listed?.get(part)?.count ?? 0);
+    const bytes = r.bytes - (listed?.get(part)?.bytes ?? 0);
+    if (count === 0) continue;
     const [kind, unit] = part.split(' ') as [RemovalAction['kind'], RemovalAction['unit']];
     const permanent = kind === 'trash' ? '' : ', PERMANENT';
     parts.push(
-      `${r.count} ${UNIT_NOUN[unit]} ${SUMMARY_VERB[kind]} (${formatBytes(r.bytes)}${permanent})`,
+      `${count} ${UNIT_NOUN[unit]} ${SUMMARY_VERB[kind]} (${formatBytes(bytes)}${permanent})`,
     );
   }
   const date = key.slice(key.indexOf(' ') + 1).replaceAll('-', '/');
-  return parts.length > 0 ? `${date}: ${parts.join(', ')}` : undefined;
+  if (parts.length === 0) return undefined;
+  return `${date}${listed ? ', the rest' : ''}: ${parts.join(', ')}`;
 }
 
 /**
- * The text form of a cleanup plan. A default plan (no -v) lists the actions of the replay until
- * TEXT_PLAN_LIMIT and the rest of that day; then it stops the replay and shows each further day
- * as one line from the plan's RemovalsByDay, as the archive's dry run does: a year of footage is
+ * The text form of a cleanup plan. A default plan (no -v) lists the first TEXT_PLAN_LIMIT actions
+ * of the replay; then it stops the replay and shows the rest of that day, and each further day, as
+ * one line from the plan's RemovalsByDay, as the archive's dry run does: a year of footage is
  * hundreds of thousands of removals, which nobody reads, and re-reading the tree to print them
  * cost more than planning. `--json` always holds every action.
  */
 export class RetentionPlanText {
   private listed = 0;
   private lastListedKey = '';
+  /** What the listed actions of the last listed day do, to leave out of that day's line. */
+  private listedOfDay: DayRemovals = new Map();
   private stoppedAt: string | undefined;
 
   constructor(
@@ -117,13 +129,22 @@ export class RetentionPlanText {
   add(a: RetentionAction): string[] | undefined {
     if (a.kind === 'prune-folder') return renderRetentionAction(a, this.root);
     const key = dayKeyOf(a);
-    if (this.full || this.listed < TEXT_PLAN_LIMIT || key === this.lastListedKey) {
-      this.listed++;
-      this.lastListedKey = key;
-      return renderRetentionAction(a, this.root);
+    if (!this.full && this.listed >= TEXT_PLAN_LIMIT) {
+      this.stoppedAt = key;
+      return undefined;
     }
-    this.stoppedAt = key;
-    return undefined;
+    if (key !== this.lastListedKey) {
+      this.lastListedKey = key;
+      this.listedOfDay = new Map();
+    }
+    const part = `${a.kind} ${a.unit}`;
+    const r = this.listedOfDay.get(part);
+    if (r) {
+      r.count++;
+      r.bytes += a.bytes;
+    } else this.listedOfDay.set(part, { count: 1, bytes: a.bytes });
+    this.listed++;
+    return renderRetentionAction(a, this.root);
   }
 
   /** After add said stop: each day from there as one line, the folders counted, and a note. */
@@ -132,7 +153,9 @@ export class RetentionPlanText {
     const lines: string[] = [];
     let days = 0;
     for (const [key, removals] of byDay.days(this.stoppedAt)) {
-      const line = renderDayRemovals(key, removals);
+      // Stopped within a day: its line is what was not listed.
+      const listed = key === this.lastListedKey ? this.listedOfDay : undefined;
+      const line = renderDayRemovals(key, removals, listed);
       if (line === undefined) continue;
       lines.push(line);
       days++;

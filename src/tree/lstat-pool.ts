@@ -9,8 +9,10 @@
  * main thread names and plans the next batch meanwhile, and its only cost per file is reading
  * FIELDS numbers.
  *
- * The workers are unref'd (they never keep the process alive) and end after a short idle time,
- * so the recorder, whose storage guard plans here now and then, holds none between checks.
+ * A worker keeps the process alive only while it has work, and ends after a short idle time,
+ * so the recorder, whose storage guard plans here now and then, holds none between checks. Where
+ * no worker answers (none could start, or one ended mid-batch) the main thread does the batch:
+ * the pool is never less able than the main thread alone.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -244,7 +246,9 @@ export class LstatPool implements Lstatter {
   async lstatMany(entries: FolderNames): Promise<LstatBatch> {
     // Counted when asked: a batch a planner no longer waits for was still read.
     this.count += filesIn(entries);
-    const reply = await this.ask({ lstat: entries.join('\0') });
+    const reply = await this.ask({ lstat: entries.join('\0') }).catch(() => undefined);
+    // No worker to be had (threads exhausted, one lost mid-batch): the main thread does it.
+    if (!reply) return lstatInto(entries);
     const facts = reply.facts ?? new Float64Array(0);
     const e = reply.error;
     return e
@@ -253,19 +257,28 @@ export class LstatPool implements Lstatter {
   }
 
   async list(dir: string): Promise<string[]> {
-    const reply = await this.ask({ list: dir });
+    const reply = await this.ask({ list: dir }).catch(() => undefined);
+    if (!reply) return listNames(dir);
     if (reply.error)
       throw Object.assign(new Error(reply.error.message), { code: reply.error.code });
     if (reply.tooMany) return listNames(dir);
     return reply.names ? reply.names.split('\0') : [];
   }
 
+  /** Rejects only when no worker answers (none could start, or it ended): never for a file. */
   private ask(request: { lstat: string } | { list: string }): Promise<Reply> {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
-    const target = this.leastBusy();
+    let target: PoolWorker;
+    try {
+      target = this.leastBusy();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     const id = this.nextId++;
-    target.inFlight++;
+    // A worker with work keeps the process alive (a planner may await nothing else); an idle
+    // one never does.
+    if (target.inFlight++ === 0) target.worker.ref();
     return new Promise<Reply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, worker: target });
       target.worker.postMessage({ id, ...request });
@@ -296,11 +309,11 @@ export class LstatPool implements Lstatter {
   private spawn(): PoolWorker {
     const worker = new Worker(WORKER_SOURCE, { eval: true, resourceLimits: WORKER_LIMITS });
     const entry: PoolWorker = { worker, inFlight: 0 };
-    worker.unref();
     worker.on('message', (reply: Reply) => this.settle(reply));
     const fail = (error: Error): void => this.lose(entry, error);
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`lstat worker ended (exit code ${code})`)));
+    worker.unref();
     return entry;
   }
 
@@ -308,7 +321,7 @@ export class LstatPool implements Lstatter {
     const p = this.pending.get(reply.id);
     if (!p) return;
     this.pending.delete(reply.id);
-    p.worker.inFlight--;
+    if (--p.worker.inFlight === 0) p.worker.worker.unref();
     p.resolve(reply);
     if (this.pending.size === 0) this.scheduleIdle();
   }

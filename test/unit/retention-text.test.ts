@@ -93,20 +93,35 @@ function bigPlan(): RetentionAction[] {
 }
 
 describe('cleanup plan text', () => {
-  it('lists whole days up to the limit, then one line per day, the folders counted, and says so', () => {
+  it('lists the first actions up to the limit, then the rest of that day and each further day as a line', () => {
     const lines = render(bigPlan(), false);
     const listed = lines.filter((l) => l.startsWith('trash ') || l.startsWith('purge '));
-    // 5 purges + whole days of 60 until at least TEXT_PLAN_LIMIT are listed.
-    const days = Math.ceil((TEXT_PLAN_LIMIT - 5) / 60);
-    expect(listed).toHaveLength(5 + days * 60);
+    expect(listed).toHaveLength(TEXT_PLAN_LIMIT);
+    // 5 purges, then 495 clips: 8 whole days of 60 and 15 of the ninth.
+    const full = Math.floor((TEXT_PLAN_LIMIT - 5) / 60);
+    const ofNinth = TEXT_PLAN_LIMIT - 5 - full * 60;
+    const ninth = `2025/01/${String(full + 1).padStart(2, '0')}`;
+    expect(lines).toContain(
+      `${ninth}, the rest: ${60 - ofNinth} clip(s) to the trash (${(60 - ofNinth).toFixed(1)} MiB)`,
+    );
     const dayLines = lines.filter((l) => /^2025\/01\/\d\d: /.test(l));
-    expect(dayLines).toHaveLength(20 - days);
+    expect(dayLines).toHaveLength(20 - full - 1);
     expect(dayLines[0]).toBe(
-      `2025/01/${String(days + 1).padStart(2, '0')}: 60 clip(s) to the trash (60.0 MiB)`,
+      `2025/01/${String(full + 2).padStart(2, '0')}: 60 clip(s) to the trash (60.0 MiB)`,
     );
     expect(lines).toContain('remove 1 empty folder(s) (-v lists them)');
     expect(lines.at(-1)).toBe(
-      `(the first ${5 + days * 60} actions in full, then ${20 - days} day(s) one line each: -v lists every action)`,
+      `(the first ${TEXT_PLAN_LIMIT} actions in full, then ${20 - full} day(s) one line each: -v lists every action)`,
+    );
+  });
+
+  it('a day of more removals than the limit (a 200,000-clip folder) is not listed whole', () => {
+    const actions: RetentionAction[] = [];
+    for (let i = 0; i < 3 * TEXT_PLAN_LIMIT; i++) actions.push(removal('2025/01/01', i));
+    const lines = render(actions, false);
+    expect(lines.filter((l) => l.startsWith('trash '))).toHaveLength(TEXT_PLAN_LIMIT);
+    expect(lines).toContain(
+      `2025/01/01, the rest: ${2 * TEXT_PLAN_LIMIT} clip(s) to the trash (${(2 * TEXT_PLAN_LIMIT).toFixed(1)} MiB)`,
     );
   });
 
