@@ -114,15 +114,11 @@ function lstatInto(entries: FolderNames): LstatBatch {
       const err = e as NodeJS.ErrnoException;
       error ??= { index: i, code: err.code ?? 'EIO', message: err.message };
     }
-    const at = i * FIELDS;
-    if (!s) continue;
-    facts[at] = s.isFile() ? REGULAR_FILE : OTHER;
-    facts[at + 1] = s.size;
-    facts[at + 2] = s.dev;
-    facts[at + 3] = s.ino;
-    facts[at + 4] = s.nlink;
-    facts[at + 5] = s.mtimeMs;
-    facts[at + 6] = s.ctimeMs;
+    if (s)
+      facts.set(
+        [s.isFile() ? REGULAR_FILE : OTHER, s.size, s.dev, s.ino, s.nlink, s.mtimeMs, s.ctimeMs],
+        i * FIELDS,
+      );
   }
   return error ? { facts, error } : { facts };
 }

@@ -22,6 +22,9 @@ import {
   OTHER,
   REGULAR_FILE,
 } from '../../src/tree/lstat-pool.js';
+import { dateBatches, scanSkeletons } from '../../src/retention/inventory.js';
+import type { DateBatch } from '../../src/retention/plan.js';
+import { sparseTree } from '../helpers/sized-tree.js';
 import { removeDir, tempDir } from '../helpers/tree.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -140,5 +143,46 @@ describe('lstat on worker threads', () => {
     expect(again.facts[0]).toBe(REGULAR_FILE);
     expect(lossy.alive).toBe(1);
     expect(await waitFor(() => lossy.alive === 0, 10_000)).toBe(true);
+  });
+
+  it('the inventory reads the same batches through the workers as on the main thread alone, and turns the event loop on one core too', async () => {
+    const root = tempDir('cam-lstat-tree-');
+    dirs.push(root);
+    const now = new Date('2025-03-01T03:00:00Z');
+    sparseTree(root, { days: 6, clipsPerDay: 300, bytes: 1024, now, thumbnails: true });
+    const roots = {
+      root,
+      outputRoot: path.join(root, 'archived'),
+      trashRoot: path.join(root, '.deleted'),
+    };
+    const skeletons = await scanSkeletons(roots);
+    const read = async (lstatter: InlineLstatter | LstatPool): Promise<unknown[]> => {
+      const out: unknown[] = [];
+      const batches: AsyncIterable<DateBatch> = dateBatches(
+        skeletons,
+        ['source', 'archive', 'trash'],
+        undefined,
+        undefined,
+        undefined,
+        lstatter,
+      );
+      for await (const b of batches)
+        out.push({
+          date: b.date,
+          entries: [...b.dayEntries],
+          units: b.units.map((u) => ({ ...u, recordedAt: u.recordedAt.getTime() })),
+        });
+      return out;
+    };
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    const inline = await read(new InlineLstatter());
+    clearInterval(ticker);
+    const workers = await read(pool);
+    expect(workers).toEqual(inline);
+    // 6 days of 300 clips with thumbnails, in batches of about SUB_BATCH units.
+    expect(inline.length).toBeGreaterThan(6);
+    // Between dates the main thread alone lets timers (and so signals) run.
+    expect(turns).toBeGreaterThan(0);
   });
 });
