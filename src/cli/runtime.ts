@@ -133,8 +133,9 @@ export function listenForSignals(
         return exitNow(interrupted);
       }
       interrupted = signal;
+      // Said the same way for every command: a cleanup or stats has no transcodes to stop.
       stderr.write(
-        `\n${signal} received: stopping (current transcodes are stopped, sources are kept)…\n`,
+        `\n${signal} received: stopping — nothing new is started, and what is under way stops without losing footage (${signal} again: exit at once)…\n`,
       );
       controller.abort(signal);
     });

@@ -188,13 +188,16 @@ describe('listenForSignals', () => {
   it('the first signal aborts with its name; a second exits with the first one’s code', () => {
     const emitter = new EventEmitter();
     const exits: InterruptSignal[] = [];
-    const listener = listenForSignals(
-      emitter as unknown as NodeJS.Process,
-      new PassThrough(),
-      (first) => exits.push(first),
+    const stderr = new PassThrough();
+    const listener = listenForSignals(emitter as unknown as NodeJS.Process, stderr, (first) =>
+      exits.push(first),
     );
     expect(listener.interrupted()).toBeUndefined();
     emitter.emit('SIGTERM');
+    // One message for every command: it names the signal and how to exit at once.
+    expect(String(stderr.read())).toMatch(
+      /SIGTERM received: stopping — nothing new is started.*\(SIGTERM again: exit at once\)/,
+    );
     expect(listener.signal.aborted).toBe(true);
     expect(listener.signal.reason).toBe('SIGTERM');
     expect(exits).toEqual([]);
