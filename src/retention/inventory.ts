@@ -2,11 +2,12 @@
  * Reads the three managed trees — sources, archives, trash — as one date-ordered stream of units
  * with their sizes, for the retention planner and for `stats`.
  *
- * Cost model, like `find -printf '%s %T@ %p'` (BENCHMARKS.md: `stats` takes about twice its
+ * Cost model, like `find -printf '%s %T@ %p'` (BENCHMARKS.md: `stats` takes about 1.3 times its
  * time): one readdir per folder (the day-folder skeleton of each root, then one day at a time) and
- * one lstat per file, since sizes are the point. The lstat is synchronous: a promise and a thread-pool request per file cost more
- * main-thread time than the system call itself, and retention is bound by the main thread. (In
- * the recorder, whose storage guard plans here, the event loop waits a few milliseconds per date.)
+ * one lstat per file, since sizes are the point. The listings and lstats run on the lstatter's
+ * worker threads (tree/lstat-pool.ts) while the main thread names, orders and plans: retention
+ * was bound by the main thread, and half of its time was those system calls. (In the recorder,
+ * whose storage guard plans here, the event loop only waits for the workers.)
  *
  * Memory holds the skeletons (one entry per day folder), the names of one date's folders, and the
  * units of one sub-batch, never the whole tree: a date's units are named and ordered from their
@@ -55,7 +56,7 @@ export const LEGACY_CAMERA = '(archived-*.mp4)';
  * and its archive (stats matches them) always travel together.
  */
 export const SUB_BATCH = 256;
-/** Units between turns of the event loop within a big date (and after every date). */
+/** Units between turns of the event loop within a big date, when the main thread lstats alone. */
 const TURN_EVERY = 4096;
 
 function emptySkeleton(): Skeleton {
