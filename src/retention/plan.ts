@@ -415,7 +415,7 @@ function removal(
     freedBytes: 0,
     rule,
     reason,
-    kind: trashing ? 'trash' : root === 'trash' ? 'purge-trash' : 'delete',
+    kind: removalKind({ root, permanent: !trashing }),
     permanent: !trashing,
   };
   if (trashing) {
@@ -664,9 +664,14 @@ class DayBook {
  */
 export type DayRemovals = Map<string, { count: number; bytes: number }>;
 
-/** The kind of removal an action of this root and permanence is (what `book` counts). */
+/** The kind of removal an action of this root and permanence is (`removal` makes it so). */
 export function removalKind(a: Pick<RemovalAction, 'root' | 'permanent'>): RemovalAction['kind'] {
   return a.root === 'trash' ? 'purge-trash' : a.permanent ? 'delete' : 'trash';
+}
+
+/** A DayRemovals key: `trash clip`, `delete archive`, `purge-trash trash`, … */
+export function removalPart(a: Pick<RemovalAction, 'root' | 'permanent' | 'unit'>): string {
+  return `${removalKind(a)} ${a.unit}`;
 }
 
 /**
@@ -683,7 +688,7 @@ export class RemovalsByDay {
     a: Pick<RemovalAction, 'root' | 'permanent' | 'unit' | 'bytes'>,
     sign: 1 | -1,
   ): void {
-    addRemoval(this.day(key), `${removalKind(a)} ${a.unit}`, sign, sign * a.bytes);
+    addRemoval(this.day(key), removalPart(a), sign, sign * a.bytes);
   }
 
   addAll(key: string, removals: DayRemovals): void {
@@ -704,7 +709,8 @@ export class RemovalsByDay {
   }
 }
 
-function addRemoval(day: DayRemovals, part: string, count: number, bytes: number): void {
+/** Adds `count` removals of `bytes` to a day's part (negative: a booking undone). */
+export function addRemoval(day: DayRemovals, part: string, count: number, bytes: number): void {
   const r = day.get(part);
   if (r) {
     r.count += count;
@@ -970,14 +976,14 @@ class CapDays {
     );
     addRemoval(
       day.removals,
-      `${removalKind({ root: unit.root, permanent: true })} ${unit.kind}`,
+      removalPart({ root: unit.root, permanent: true, unit: unit.kind }),
       1,
       bytes,
     );
     if (age) {
       // The cap deletes what the age rule would have moved: the move is undone.
       book(day.counts, age, -1);
-      addRemoval(day.removals, `${removalKind(age)} ${age.unit}`, -1, -age.bytes);
+      addRemoval(day.removals, removalPart(age), -1, -age.bytes);
       addTo(day.after, 'trash', -bytes);
       const under = unit.root === 'archive' ? 'output' : 'input';
       bump(day.unmoved, `trash:${under}/${unit.relDir}`, unit.files.length);

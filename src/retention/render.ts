@@ -3,7 +3,9 @@ import path from 'node:path';
 import { displayPath } from '../core/display-path.js';
 import type { RemovalOutcome, RetentionReport } from './execute.js';
 import {
+  addRemoval,
   normalisedFrom,
+  removalPart,
   type Breakdown,
   type DayRemovals,
   type FileFacts,
@@ -137,12 +139,7 @@ export class RetentionPlanText {
       this.lastListedKey = key;
       this.listedOfDay = new Map();
     }
-    const part = `${a.kind} ${a.unit}`;
-    const r = this.listedOfDay.get(part);
-    if (r) {
-      r.count++;
-      r.bytes += a.bytes;
-    } else this.listedOfDay.set(part, { count: 1, bytes: a.bytes });
+    addRemoval(this.listedOfDay, removalPart(a), 1, a.bytes);
     this.listed++;
     return renderRetentionAction(a, this.root);
   }

@@ -2,7 +2,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
-import { KiB, retentionSampleTree } from '../helpers/sized-tree.js';
+import { KiB, putSized, retentionSampleTree, sparseTree } from '../helpers/sized-tree.js';
 import { listTree, removeDir, snapshot, tempDir } from '../helpers/tree.js';
 
 const NOW = '2025-03-01T03:00:00Z';
@@ -31,7 +31,109 @@ function footageBytes(root: string): number {
 
 const env = (): Record<string, string> => ({ XDG_STATE_HOME: state });
 
+/** Removals per date, kind of unit and verb, from `-v` action lines (`trash  2025/02/17/…`). */
+function tallyListed(lines: readonly string[]): Map<string, number> {
+  const tally = new Map<string, number>();
+  const verbs: Record<string, string> = {
+    trash: 'to the trash',
+    delete: 'to delete',
+    purge: 'to purge',
+  };
+  for (const line of lines) {
+    const m = /^(trash|delete|purge) +(\S+)/.exec(line);
+    if (!m) continue;
+    const file = m[2] ?? '';
+    const date = /(\d{4}\/\d{2}\/\d{2})\//.exec(file)?.[1] ?? '?';
+    const unit = file.startsWith('archived/')
+      ? 'archive'
+      : file.startsWith('.deleted/')
+        ? 'trashed item'
+        : file.endsWith('.jpg')
+          ? 'thumbnail'
+          : 'clip';
+    const key = `${date} ${unit} ${verbs[m[1] ?? '']}`;
+    tally.set(key, (tally.get(key) ?? 0) + 1);
+  }
+  return tally;
+}
+
+/** The same from a summarised plan: its listed actions plus its one-line days. */
+function tallySummarised(lines: readonly string[]): Map<string, number> {
+  const tally = tallyListed(lines);
+  for (const line of lines) {
+    const day = /^(\d{4}\/\d{2}\/\d{2})(, the rest)?: (.*)$/.exec(line);
+    if (!day) continue;
+    for (const part of (day[3] ?? '').matchAll(
+      /(\d+) (clip|thumbnail|archive|trashed item)\(s\) (to the trash|to delete|to purge)/g,
+    )) {
+      const key = `${day[1]} ${part[2]} ${part[3]}`;
+      tally.set(key, (tally.get(key) ?? 0) + Number(part[1]));
+    }
+  }
+  return tally;
+}
+
 describe('camera-archiver --cleanup', () => {
+  it('a big plan shows 500 removals, then a line per day that adds up to what -v lists, with the same totals', async () => {
+    const root = tempDir('cam-e2e-ret-big-');
+    dirs.push(root);
+    // 12 days of 90 clips with thumbnails, and archives of three of the oldest days: the 500th
+    // removal falls within a day.
+    sparseTree(root, {
+      days: 12,
+      clipsPerDay: 90,
+      bytes: 1024 * KiB,
+      now: new Date(NOW),
+      thumbnails: true,
+    });
+    for (const dd of ['17', '18', '19'])
+      for (let i = 0; i < 10; i++)
+        putSized(root, `archived/2025/02/${dd}/REO_cam${i}_202502${dd}0${i}0000.mp4`, 300 * KiB);
+    // The age rule trashes the old days; the cap deletes the oldest of them instead (a date
+    // taken whole turns moves into deletions) and stops within a date.
+    const args = [
+      root,
+      '--cleanup',
+      '--clean-output',
+      '--age',
+      '4',
+      '--max-size',
+      '400MB',
+      '--max-delete',
+      'none',
+      '--now',
+      NOW,
+      '--dry-run',
+    ];
+    const summary = await runCli(args, { env: env() });
+    const full = await runCli([...args, '-v'], { env: env() });
+    expect(summary.exitCode).toBe(0);
+    expect(full.exitCode).toBe(0);
+    const short = summary.stdout.split('\n');
+    const all = full.stdout.split('\n');
+    const isAction = (l: string): boolean => /^(trash|delete|purge) /.test(l);
+    const isDay = (l: string): boolean => /^\d{4}\/\d{2}\/\d{2}(, the rest)?: /.test(l);
+    // The first 500 removals are listed exactly as -v lists them, reasons included.
+    const cut = short.findIndex(isDay);
+    expect(cut).toBeGreaterThan(0);
+    expect(short.slice(0, cut)).toEqual(all.slice(0, cut));
+    expect(short.slice(0, cut).filter(isAction)).toHaveLength(500);
+    expect(all.filter(isAction).length).toBeGreaterThan(800);
+    // Both kinds of removal reach the summarised days, and everything adds up, date by date.
+    const dayLines = short.filter(isDay);
+    expect(dayLines[0]).toMatch(/^\d{4}\/\d{2}\/\d{2}, the rest: /);
+    expect(dayLines.some((l) => l.includes('to delete'))).toBe(true);
+    expect(dayLines.some((l) => l.includes('to the trash'))).toBe(true);
+    expect(tallySummarised(short)).toEqual(tallyListed(all));
+    const note =
+      /^\(the first 500 actions in full, then \d+ day\(s\) one line each: -v lists every action\)$/;
+    expect(short.some((l) => note.test(l))).toBe(true);
+    // The totals are the same plan's.
+    const totals = (lines: string[]): string[] =>
+      lines.slice(lines.findIndex((l) => l.startsWith('Managed footage before')));
+    expect(totals(short)).toEqual(totals(all));
+  });
+
   it('ends under --max-size after one run: trash first, oldest first, pairs together, as the dry run listed', async () => {
     const root = sampleTree();
     // --age 0: every source counts as archived already, so the size cap may take the oldest.
