@@ -558,6 +558,8 @@ export function formatReport(r) {
   const lines = [
     `recorder soak: ${r.ok ? 'PASS' : 'FAIL'} — ${r.seconds} s, ${r.cameras} camera(s), outages at ${r.outages.map((w) => `${w.fromS}-${w.toS} s`).join(', ') || 'none'}`,
     `  one process: pid ${r.recorderPid}, exit ${r.exit} on SIGTERM, ${r.samples} samples; ffmpeg orphans after stop: ${r.orphans.length}`,
+    // Which camera-archiver ran: under `npm test`, the one installed from the packed tarball.
+    `  binary: ${r.bin}`,
   ];
   for (const [name, c] of Object.entries(r.perCamera))
     lines.push(
